@@ -1,0 +1,46 @@
+# mooring: `make demo` shows it, `make test` proves it. Every target installs what it needs.
+SHELL := /bin/bash
+TARGET := x86_64-unknown-linux-musl
+BIN := dist/init
+CARGO ?= cargo
+
+.PHONY: build deps-build deps-test test test-unit test-pid1 test-containers lint bench demo images clean
+
+build: deps-build
+	$(CARGO) build --release --locked --target $(TARGET)
+	@mkdir -p dist
+	cp target/$(TARGET)/release/init $(BIN)
+	@ls -l $(BIN) | awk '{printf "dist/init: %d bytes (static musl, stripped)\n", $$5}'
+
+deps-build:
+	@rustup target list --installed | grep -qx $(TARGET) || rustup target add $(TARGET)
+
+deps-test:
+	@scripts/deps.sh
+
+test: deps-test build lint
+	$(CARGO) test --locked --all-targets -- --test-threads=4
+	$(MAKE) test-containers
+
+test-unit:
+	$(CARGO) test --locked --bins
+
+test-pid1: build
+	$(CARGO) test --locked --test pid1
+
+test-containers: deps-test build
+	MOORING_CONTAINER_TESTS=1 $(CARGO) test --locked --test containers -- --test-threads=2
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+	@scripts/check-unsafe.sh
+
+bench: deps-test build
+	bench/run.sh
+
+demo: build
+	config/demo/demo.sh
+
+clean:
+	rm -rf dist target

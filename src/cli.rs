@@ -1,0 +1,109 @@
+//! The command line, as clap derive structs. No logic lives here.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use crate::config::Limit;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "init",
+    version,
+    about = "mooring: a container init. Prepares the container, then runs the workload as PID 1.",
+    disable_help_subcommand = true,
+    args_conflicts_with_subcommands = true,
+    subcommand_value_name = "COMMAND",
+    after_help = "Any other first argument, or everything after `--`, is the command to run instead of the\nconfigured services: `init psql -h db` is `init -- psql -h db`."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Args, Debug)]
+pub struct Global {
+    /// Config file [default: /opt/config/init.toml]
+    #[arg(short, long, global = true, env = "INIT_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Run children as this user (name, uid, name:group, uid:gid)
+    #[arg(short, long, global = true, env = "INIT_USER", value_name = "SPEC")]
+    pub user: Option<String>,
+
+    /// Budget for a graceful stop before SIGKILL (500ms, 10s, 5m; 0 = no limit)
+    #[arg(long, global = true, env = "INIT_STOP_TIMEOUT", value_name = "DUR",
+          default_value = "10s", value_parser = Limit::parse)]
+    pub stop_timeout: Limit,
+
+    /// Forward signals to the child's whole process group, or to the child only
+    #[arg(long, global = true, env = "INIT_SIGNAL_SCOPE", value_enum, default_value = "group")]
+    pub signal_scope: SignalScope,
+
+    /// Exit code N of the main command becomes 0 (repeatable)
+    #[arg(long, global = true, value_name = "N")]
+    pub remap_exit: Vec<u8>,
+
+    /// More log output (-v debug, -vv trace)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Less log output (-q warnings, -qq errors only)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "verbose")]
+    pub quiet: u8,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignalScope {
+    Group,
+    Child,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Boot: prepare, wait, run the configured services (the default)
+    Start,
+    /// One-shot: prepare + wait, run task NAME (ARGS appended) or `-- CMD`, exit with its code
+    Run(RunArgs),
+    /// Prepare, then an interactive login shell as USER
+    Shell { user: Option<String> },
+    /// Validate everything, print the plan, change nothing
+    Check,
+    /// Render templates only
+    Render {
+        /// Print to stdout instead of writing the destinations
+        #[arg(long)]
+        stdout: bool,
+    },
+    /// Wait for the configured targets, or for TARGETs (file:PATH tcp:HOST:PORT unix:PATH http://...)
+    Wait {
+        #[arg(long, value_name = "DUR", value_parser = Limit::parse)]
+        timeout: Option<Limit>,
+        targets: Vec<String>,
+    },
+    /// Services of the running PID 1
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Exit 0 when every critical service is running and ready, else 1
+    Health,
+    /// Version, build target, enabled features
+    Version,
+    #[command(external_subcommand)]
+    External(Vec<OsString>),
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Task or service name, then arguments appended to its command
+    #[arg(value_name = "NAME", allow_hyphen_values = true)]
+    pub name_and_args: Vec<OsString>,
+
+    /// Command to run once instead of a named task
+    #[arg(last = true, value_name = "CMD")]
+    pub cmd: Vec<OsString>,
+}

@@ -1,0 +1,76 @@
+//! The one error type of mooring. Each variant's message names the value at
+//! fault; its exit code is fixed here (SPEC.md section 4) and nowhere else.
+
+use nix::errno::Errno;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Usage(String),
+
+    #[error("refusing to run with the set-uid or set-gid bit (or file capabilities) on {0}")]
+    SecureExec(String),
+
+    #[error("config file {}: {reason}", path.display())]
+    Config { path: PathBuf, reason: String },
+
+    #[error("{what} is not available yet (issue #{issue})")]
+    NotYetAvailable { what: &'static str, issue: u32 },
+
+    #[error("no task or service named {0:?}")]
+    UnknownTask(String),
+
+    #[error("{program}: {}", exec_reason(*.errno))]
+    Exec { program: String, errno: Errno },
+
+    #[error("argument or environment variable of {0:?} contains a NUL byte")]
+    NulInArgument(String),
+
+    #[error("{call} failed: {errno}")]
+    Os { call: &'static str, errno: Errno },
+}
+
+fn exec_reason(errno: Errno) -> String {
+    match errno {
+        Errno::ENOENT => "command not found".to_string(),
+        Errno::EACCES => "permission denied (not executable)".to_string(),
+        Errno::ENOEXEC => "exec format error (not a binary, no #! line)".to_string(),
+        other => format!("cannot execute: {}", other.desc()),
+    }
+}
+
+impl Error {
+    pub fn os(call: &'static str, errno: Errno) -> Error {
+        Error::Os { call, errno }
+    }
+
+    /// The exit code init ends with when this error stops it.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage(_) => 2,
+            Error::UnknownTask(_) => 64,
+            Error::NotYetAvailable { .. } => 70,
+            Error::Os { .. } => 71,
+            Error::SecureExec(_) => 77,
+            Error::Config { .. } => 78,
+            Error::Exec { errno: Errno::ENOENT, .. } => 127,
+            Error::Exec { .. } | Error::NulInArgument(_) => 126,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exec_failures_map_to_126_and_127() {
+        let missing = Error::Exec { program: "nope".into(), errno: Errno::ENOENT };
+        let denied = Error::Exec { program: "/etc/passwd".into(), errno: Errno::EACCES };
+        assert_eq!(missing.exit_code(), 127);
+        assert_eq!(denied.exit_code(), 126);
+        assert_eq!(missing.to_string(), "nope: command not found");
+        assert_eq!(denied.to_string(), "/etc/passwd: permission denied (not executable)");
+    }
+}

@@ -1,0 +1,61 @@
+//! `init`: parse the command line, set up logging, run the app, print the
+//! error chain once and exit with its code. The C entry point is in sys.rs.
+#![cfg_attr(not(test), no_main)]
+#![deny(unsafe_code)]
+
+mod app;
+mod cli;
+mod config;
+mod error;
+mod log;
+mod run;
+mod sys;
+
+use std::ffi::OsString;
+
+use clap::Parser;
+
+use crate::error::Error;
+
+/// Called by the C entry point with the raw arguments; returns the exit code.
+pub(crate) fn main_with_args(args: Vec<OsString>) -> i32 {
+    let cli = match cli::Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return 0;
+        }
+        Err(e) => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("invalid command line");
+            eprintln!("init: ERROR {} (try: init --help)", first.trim_start_matches("error: "));
+            return 2;
+        }
+    };
+    let verbosity = cli.global.verbose as i8 - cli.global.quiet as i8;
+    let filter = std::env::var("INIT_LOG").ok();
+    let format = std::env::var("INIT_LOG_FORMAT").ok();
+    if let Err(e) = log::init(filter.as_deref(), format.as_deref(), verbosity) {
+        eprintln!("init: ERROR {e}");
+        return i32::from(e.exit_code());
+    }
+    match app::run(cli) {
+        Ok(code) => i32::from(code),
+        Err(e) => {
+            report(&e);
+            i32::from(e.exit_code())
+        }
+    }
+}
+
+/// Prints the error and its sources joined by `: `, once.
+fn report(e: &Error) {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    tracing::error!("{text}");
+}

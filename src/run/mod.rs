@@ -1,0 +1,6 @@
+//! The long-lived PID 1 part: spawning, signals, reaping, supervision.
+
+pub mod reap;
+pub mod signals;
+pub mod single;
+pub mod spawn;

@@ -1,0 +1,126 @@
+//! Reaping and finding what is left: a `waitpid(-1, WNOHANG)` drain that
+//! returns every status it collected (so the caller can pick out the children
+//! it supervises), and a /proc walk for a subreaper's descendants.
+
+use std::collections::HashMap;
+use std::fs;
+
+use nix::errno::Errno;
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+use tracing::warn;
+
+/// How a child ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Code(i32),
+    Signal(i32),
+}
+
+impl Exit {
+    /// The shell convention, as tini reports it: the code, or 128 + signal.
+    pub fn code(self) -> i32 {
+        match self {
+            Exit::Code(c) => c,
+            Exit::Signal(s) => 128 + s,
+        }
+    }
+}
+
+/// What one drain found.
+#[derive(Debug, Default)]
+pub struct Reaped {
+    pub exits: Vec<(Pid, Exit)>,
+    /// No child is left at all (waitpid said ECHILD).
+    pub none_left: bool,
+}
+
+/// Collects every child that has ended, without blocking.
+pub fn drain() -> Reaped {
+    let mut reaped = Reaped::default();
+    loop {
+        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(pid, code)) => reaped.exits.push((pid, Exit::Code(code))),
+            Ok(WaitStatus::Signaled(pid, sig, _)) => reaped.exits.push((pid, Exit::Signal(sig as i32))),
+            Ok(WaitStatus::StillAlive) => return reaped,
+            Ok(_) => continue,
+            Err(Errno::EINTR) => continue,
+            Err(Errno::ECHILD) => {
+                reaped.none_left = true;
+                return reaped;
+            }
+            Err(e) => {
+                warn!(error = %e, "waitpid failed");
+                return reaped;
+            }
+        }
+    }
+}
+
+/// Every live descendant of `root` (not `root` itself), read from /proc.
+/// Used when init is a subreaper rather than PID 1, where `kill(-1)` would
+/// reach every process the user owns on the host.
+pub fn descendants(root: Pid) -> Vec<Pid> {
+    let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        if let Some(ppid) = parent_of(pid) {
+            children.entry(ppid).or_default().push(pid);
+        }
+    }
+    let mut found = Vec::new();
+    let mut queue = vec![root.as_raw()];
+    while let Some(pid) = queue.pop() {
+        for &child in children.get(&pid).map(Vec::as_slice).unwrap_or(&[]) {
+            found.push(Pid::from_raw(child));
+            queue.push(child);
+        }
+    }
+    found
+}
+
+/// The parent pid from /proc/PID/stat; the command name may hold spaces and
+/// parentheses, so fields are counted after the last `)`.
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_shell_convention() {
+        assert_eq!(Exit::Code(0).code(), 0);
+        assert_eq!(Exit::Code(255).code(), 255);
+        assert_eq!(Exit::Signal(15).code(), 143);
+        assert_eq!(Exit::Signal(9).code(), 137);
+    }
+
+    #[test]
+    fn descendants_of_this_process_include_a_grandchild() {
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 30 & echo $!; wait"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("sh runs");
+        let mut line = String::new();
+        use std::io::BufRead;
+        std::io::BufReader::new(child.stdout.take().expect("piped"))
+            .read_line(&mut line)
+            .expect("sh prints the pid");
+        let grandchild: i32 = line.trim().parse().expect("a pid");
+        let found = descendants(nix::unistd::getpid());
+        let _ = nix::sys::signal::kill(Pid::from_raw(grandchild), nix::sys::signal::SIGKILL);
+        let _ = child.wait();
+        assert!(found.contains(&Pid::from_raw(child.id() as i32)));
+        assert!(found.contains(&Pid::from_raw(grandchild)));
+    }
+}

@@ -1,0 +1,107 @@
+//! Signal intake for PID 1: every signal is blocked before the first fork
+//! and read from a signalfd, so no handler ever runs and nothing is lost
+//! between checks. Children get the inherited mask back before they exec.
+
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+
+use crate::error::Error;
+
+/// Signals the kernel raises synchronously for a fault in init itself. They
+/// stay unblocked so that a bug kills init loudly instead of hanging it.
+const SYNCHRONOUS: [Signal; 7] = [
+    Signal::SIGSEGV,
+    Signal::SIGBUS,
+    Signal::SIGILL,
+    Signal::SIGFPE,
+    Signal::SIGABRT,
+    Signal::SIGTRAP,
+    Signal::SIGSYS,
+];
+
+/// One received signal: its number and who sent it (0 for the kernel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Received {
+    pub signo: i32,
+    pub sender: i32,
+}
+
+pub struct Signals {
+    fd: SignalFd,
+    /// The mask init was started with; every child gets it back.
+    pub original_mask: SigSet,
+}
+
+impl Signals {
+    /// Blocks every asynchronous signal and opens a close-on-exec signalfd for them.
+    pub fn block_all() -> Result<Signals, Error> {
+        let mut mask = SigSet::all();
+        for sig in SYNCHRONOUS {
+            mask.remove(sig);
+        }
+        let mut original_mask = SigSet::empty();
+        sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), Some(&mut original_mask))
+            .map_err(|e| Error::os("sigprocmask", e))?;
+        let fd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+            .map_err(|e| Error::os("signalfd", e))?;
+        Ok(Signals { fd, original_mask })
+    }
+
+    /// Waits until a signal arrives or `deadline` passes (`None`: no deadline).
+    /// Returns `None` on timeout.
+    pub fn wait(&self, deadline: Option<Instant>) -> Result<Option<Received>, Error> {
+        loop {
+            if let Some(sig) = self.try_read()? {
+                return Ok(Some(sig));
+            }
+            let timeout = match deadline {
+                None => PollTimeout::NONE,
+                Some(at) => {
+                    let left = at.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Ok(None);
+                    }
+                    poll_timeout(left)
+                }
+            };
+            let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, timeout) {
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(e) => return Err(Error::os("poll", e)),
+            }
+        }
+    }
+
+    fn try_read(&self) -> Result<Option<Received>, Error> {
+        match self.fd.read_signal() {
+            Ok(Some(info)) => {
+                Ok(Some(Received { signo: info.ssi_signo as i32, sender: info.ssi_pid as i32 }))
+            }
+            Ok(None) | Err(Errno::EAGAIN) | Err(Errno::EINTR) => Ok(None),
+            Err(e) => Err(Error::os("read(signalfd)", e)),
+        }
+    }
+}
+
+/// Rounds up to whole milliseconds so a deadline is never woken early.
+fn poll_timeout(left: Duration) -> PollTimeout {
+    let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
+    PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)
+}
+
+/// The conventional name of signal number `signo`, e.g. `SIGTERM` or `SIGRTMIN+3`.
+pub fn name(signo: i32) -> String {
+    if let Ok(sig) = Signal::try_from(signo) {
+        return sig.as_str().to_string();
+    }
+    let rtmin = libc::SIGRTMIN();
+    if (rtmin..=libc::SIGRTMAX()).contains(&signo) {
+        return format!("SIGRTMIN+{}", signo - rtmin);
+    }
+    format!("signal {signo}")
+}

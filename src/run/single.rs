@@ -1,0 +1,219 @@
+//! Single-command mode (`init -- CMD`): PID 1 runs one child in its own
+//! process group, forwards signals to it, reaps every orphan, and on stop
+//! spends one budget before SIGKILL. Once the child runs nothing here may
+//! abort init: every later failure is logged and the loop goes on.
+
+use std::time::{Duration, Instant};
+
+use nix::unistd::{Pid, getpid};
+use tracing::{debug, error, info, warn};
+
+use crate::error::Error;
+use crate::run::reap::{self, Exit};
+use crate::run::signals::{self, Received, Signals};
+use crate::run::spawn::{self, Command};
+use crate::sys;
+
+/// How often leftovers are SIGKILLed again once the budget is spent, for
+/// processes forked after the previous round (only matters as a subreaper).
+const REKILL_INTERVAL: Duration = Duration::from_millis(100);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Group,
+    Child,
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `None`: no limit.
+    pub stop_timeout: Option<Duration>,
+    pub scope: Scope,
+    pub remap_exit: Vec<u8>,
+}
+
+/// Runs `cmd` as init's only child and returns the exit code init should end with.
+pub fn run(cmd: &Command, opts: &Options) -> Result<u8, Error> {
+    let signals = Signals::block_all()?;
+    let me = getpid();
+    let pid1 = me.as_raw() == 1;
+    if !pid1 {
+        match nix::sys::prctl::set_child_subreaper(true) {
+            Ok(()) => debug!(pid = me.as_raw(), "not PID 1: made init a child subreaper"),
+            Err(e) => warn!(error = %e, "not PID 1 and cannot become a subreaper; orphans go elsewhere"),
+        }
+    }
+    let child = spawn::spawn(cmd, signals.original_mask)?;
+    info!(pid = child.as_raw(), command = %display_argv(cmd), "started");
+    let mut state = Single::new(child, pid1, me, opts);
+    loop {
+        match signals.wait(state.deadline) {
+            Ok(Some(sig)) => state.on_signal(sig),
+            Ok(None) => state.on_deadline(),
+            Err(e) => error!(error = %e, "waiting for signals failed; going on"),
+        }
+        if let Some(code) = state.finished() {
+            info!(code, "exiting");
+            return Ok(code);
+        }
+    }
+}
+
+fn display_argv(cmd: &Command) -> String {
+    let words: Vec<_> = cmd.argv.iter().map(|a| a.to_string_lossy()).collect();
+    words.join(" ")
+}
+
+struct Single<'a> {
+    child: Pid,
+    pid1: bool,
+    me: Pid,
+    opts: &'a Options,
+    /// How the main child ended, once it has.
+    main_exit: Option<Exit>,
+    /// A stop is under way (a stop signal came, or the main child ended).
+    stopping: bool,
+    /// SIGKILL has been sent to everything.
+    killed: bool,
+    /// No child of init is left.
+    none_left: bool,
+    deadline: Option<Instant>,
+}
+
+impl<'a> Single<'a> {
+    fn new(child: Pid, pid1: bool, me: Pid, opts: &'a Options) -> Self {
+        Single {
+            child,
+            pid1,
+            me,
+            opts,
+            main_exit: None,
+            stopping: false,
+            killed: false,
+            none_left: false,
+            deadline: None,
+        }
+    }
+
+    fn on_signal(&mut self, sig: Received) {
+        let name = signals::name(sig.signo);
+        match sig.signo {
+            libc::SIGCHLD => self.reap(),
+            libc::SIGTERM | libc::SIGINT if self.stopping => {
+                info!(signal = %name, from = sig.sender, "second stop signal: SIGKILL now");
+                self.kill_everything();
+            }
+            libc::SIGTERM | libc::SIGINT | libc::SIGQUIT if !self.stopping => {
+                self.forward(sig.signo, &name);
+                self.start_stop(&name);
+            }
+            _ if self.main_exit.is_none() => self.forward(sig.signo, &name),
+            _ => debug!(signal = %name, "main command gone; signal dropped"),
+        }
+    }
+
+    /// Starts the stop budget; at its end everything left gets SIGKILL.
+    fn start_stop(&mut self, reason: &str) {
+        self.stopping = true;
+        self.deadline = self.opts.stop_timeout.map(|budget| Instant::now() + budget);
+        match self.opts.stop_timeout {
+            Some(budget) => info!(reason, budget_ms = budget.as_millis() as u64, "stopping"),
+            None => info!(reason, "stopping, no time limit"),
+        }
+    }
+
+    fn forward(&self, signo: i32, name: &str) {
+        let result = match self.opts.scope {
+            Scope::Group => {
+                sys::kill(-self.child.as_raw(), signo).or_else(|_| sys::kill(self.child.as_raw(), signo))
+            }
+            Scope::Child => sys::kill(self.child.as_raw(), signo),
+        };
+        let (to, pid) = match self.opts.scope {
+            Scope::Group => ("process group", self.child.as_raw()),
+            Scope::Child => ("pid", self.child.as_raw()),
+        };
+        match result {
+            Ok(()) => info!(signal = %name, to, pid, "forwarded"),
+            Err(e) => warn!(signal = %name, to, pid, error = %e, "could not forward"),
+        }
+    }
+
+    fn reap(&mut self) {
+        let reaped = reap::drain();
+        self.none_left = reaped.none_left;
+        for (pid, exit) in reaped.exits {
+            if pid != self.child {
+                debug!(pid = pid.as_raw(), "reaped orphan");
+                continue;
+            }
+            match exit {
+                Exit::Code(code) => info!(pid = pid.as_raw(), code, "main command exited"),
+                Exit::Signal(s) => {
+                    info!(pid = pid.as_raw(), signal = %signals::name(s), "main command killed")
+                }
+            }
+            self.main_exit = Some(exit);
+            if !self.none_left {
+                self.end_leftovers();
+            }
+        }
+    }
+
+    /// The main child is gone but other processes remain: they get SIGTERM
+    /// (SIGKILL if the budget is already spent) and the budget runs on.
+    fn end_leftovers(&mut self) {
+        if !self.stopping {
+            self.start_stop("main command exited");
+        }
+        let sig = if self.killed { libc::SIGKILL } else { libc::SIGTERM };
+        self.signal_everything(sig);
+    }
+
+    fn on_deadline(&mut self) {
+        if !self.killed {
+            warn!("stop budget spent: SIGKILL to everything left");
+        }
+        self.kill_everything();
+    }
+
+    fn kill_everything(&mut self) {
+        self.killed = true;
+        self.stopping = true;
+        self.signal_everything(libc::SIGKILL);
+        self.deadline = Some(Instant::now() + REKILL_INTERVAL);
+    }
+
+    /// Signals the main child's group and every other process init is
+    /// responsible for: all of the namespace when PID 1 (`kill(-1)`), only
+    /// init's own descendants otherwise, since `kill(-1)` on a host reaches
+    /// every process the user owns.
+    fn signal_everything(&self, sig: i32) {
+        let name = signals::name(sig);
+        let _ = sys::kill(-self.child.as_raw(), sig);
+        if self.pid1 {
+            match sys::kill(-1, sig) {
+                Ok(()) => info!(signal = %name, "sent to every process in the container"),
+                Err(e) => debug!(signal = %name, error = %e, "kill(-1) found nothing"),
+            }
+            return;
+        }
+        let left = reap::descendants(self.me);
+        for pid in &left {
+            let _ = sys::kill(pid.as_raw(), sig);
+        }
+        if !left.is_empty() {
+            info!(signal = %name, count = left.len(), "sent to every descendant of init");
+        }
+    }
+
+    /// The exit code, once the main child has ended and nothing is left.
+    fn finished(&self) -> Option<u8> {
+        let exit = self.main_exit?;
+        if !self.none_left {
+            return None;
+        }
+        let code = u8::try_from(exit.code()).unwrap_or(u8::MAX);
+        Some(if self.opts.remap_exit.contains(&code) { 0 } else { code })
+    }
+}

@@ -1,0 +1,119 @@
+//! Starting a child: resolve the program on PATH, prepare every C string
+//! before the fork, fork+exec in a new process group (foreground on a TTY),
+//! and turn exec failures into 126/127 errors that name the program.
+
+use std::ffi::{CString, OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::Path;
+
+use nix::sys::signal::SigSet;
+use nix::unistd::Pid;
+
+use crate::error::Error;
+use crate::sys::{self, ExecPlan, SpawnError};
+
+/// PATH used when the environment has none, as execvp(3) and Docker do.
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// A command line and the environment it runs with.
+#[derive(Debug, Clone)]
+pub struct Command {
+    pub argv: Vec<OsString>,
+    pub env: Vec<(OsString, OsString)>,
+}
+
+impl Command {
+    /// `argv` with init's own environment.
+    pub fn inheriting_env(argv: Vec<OsString>) -> Command {
+        Command { argv, env: std::env::vars_os().collect() }
+    }
+
+    fn program(&self) -> &OsStr {
+        self.argv.first().map(OsString::as_os_str).unwrap_or_default()
+    }
+
+    fn path_var(&self) -> Option<&OsStr> {
+        self.env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.as_os_str())
+    }
+}
+
+/// Starts `cmd` in its own process group with `mask` as its signal mask; on a
+/// terminal, its group becomes the foreground group.
+pub fn spawn(cmd: &Command, mask: SigSet) -> Result<Pid, Error> {
+    let program = cmd.program().to_string_lossy().into_owned();
+    let plan = plan(cmd, mask).ok_or_else(|| Error::NulInArgument(program.clone()))?;
+    sys::spawn(&plan).map_err(|e| match e {
+        SpawnError::Fork(errno, call) => Error::os(call, errno),
+        SpawnError::Exec(errno) => Error::Exec { program, errno },
+    })
+}
+
+/// Everything the child needs, or `None` when an argument or variable holds a NUL byte.
+fn plan(cmd: &Command, mask: SigSet) -> Option<ExecPlan> {
+    let argv = cmd.argv.iter().map(|a| cstring(a.as_bytes())).collect::<Option<Vec<_>>>()?;
+    let envp = cmd
+        .env
+        .iter()
+        .map(|(k, v)| cstring(&[k.as_bytes(), b"=", v.as_bytes()].concat()))
+        .collect::<Option<Vec<_>>>()?;
+    let candidates = candidates(cmd.program(), cmd.path_var())?;
+    let tty = sys::isatty(0).then_some(0);
+    Some(ExecPlan::new(candidates, argv, envp, mask, tty))
+}
+
+/// The paths execvp(3) would try for `program`, in order.
+fn candidates(program: &OsStr, path: Option<&OsStr>) -> Option<Vec<CString>> {
+    let bytes = program.as_bytes();
+    if bytes.is_empty() {
+        return Some(Vec::new());
+    }
+    if bytes.contains(&b'/') {
+        return Some(vec![cstring(bytes)?]);
+    }
+    let path = path.unwrap_or(OsStr::new(DEFAULT_PATH));
+    path.as_bytes()
+        .split(|&b| b == b':')
+        .map(|dir| {
+            let dir = if dir.is_empty() { Path::new(".") } else { Path::new(OsStr::from_bytes(dir)) };
+            cstring(dir.join(program).into_os_string().into_vec().as_slice())
+        })
+        .collect()
+}
+
+fn cstring(bytes: &[u8]) -> Option<CString> {
+    CString::new(bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(c: Vec<CString>) -> Vec<String> {
+        c.into_iter().map(|s| s.into_string().expect("utf-8")).collect()
+    }
+
+    #[test]
+    fn a_program_with_a_slash_is_tried_as_is() {
+        let got = candidates(OsStr::new("./run.sh"), Some(OsStr::new("/bin"))).unwrap();
+        assert_eq!(names(got), ["./run.sh"]);
+    }
+
+    #[test]
+    fn a_bare_name_is_searched_on_path_in_order_and_empty_entries_mean_cwd() {
+        let got = candidates(OsStr::new("sh"), Some(OsStr::new("/usr/bin::/bin"))).unwrap();
+        assert_eq!(names(got), ["/usr/bin/sh", "./sh", "/bin/sh"]);
+    }
+
+    #[test]
+    fn without_path_the_default_is_searched() {
+        let got = candidates(OsStr::new("true"), None).unwrap();
+        assert_eq!(got.len(), DEFAULT_PATH.split(':').count());
+        assert_eq!(names(got)[0], "/usr/local/sbin/true");
+    }
+
+    #[test]
+    fn a_nul_byte_is_refused_before_the_fork() {
+        let cmd = Command { argv: vec![OsString::from("a\0b")], env: vec![] };
+        assert!(plan(&cmd, SigSet::empty()).is_none());
+    }
+}
