@@ -1,5 +1,5 @@
 //! The only place that knows the phase order (SPEC.md section 2): refuse an
-//! unsafe start, load, then run. Later phases (templates, identity, volumes,
+//! set-uid start, load, then run. Later phases (templates, identity, volumes,
 //! waits, services) slot in here as their issues land.
 
 use std::ffi::OsString;
@@ -69,13 +69,16 @@ fn run_command(global: &crate::cli::Global, argv: Vec<OsString>, opts: &Options)
     single::run(&spawn::Command::inheriting_env(argv), opts)
 }
 
-/// A set-uid init would hand root to whoever can run it.
+/// A set-uid init would hand root to whoever can run it. The kernel's
+/// secure-exec flag catches a set-uid start by another user; the mode bits
+/// catch the binary even when root runs it (where the flag stays clear).
 fn refuse_secure_exec() -> Result<(), Error> {
-    if sys::secure_exec() {
-        let exe = std::fs::read_link("/proc/self/exe")
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|_| "init".into());
-        return Err(Error::SecureExec(exe));
+    use std::os::unix::fs::PermissionsExt;
+    let exe = std::path::Path::new("/proc/self/exe");
+    let set_id_bits = std::fs::metadata(exe).is_ok_and(|m| m.permissions().mode() & 0o6000 != 0);
+    if sys::secure_exec() || set_id_bits {
+        let name = std::fs::read_link(exe).map(|p| p.display().to_string()).unwrap_or_else(|_| "init".into());
+        return Err(Error::SecureExec(name));
     }
     Ok(())
 }

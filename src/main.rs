@@ -18,6 +18,7 @@ use clap::Parser;
 use crate::error::Error;
 
 /// Called by the C entry point with the raw arguments; returns the exit code.
+#[cfg_attr(test, allow(dead_code))]
 pub(crate) fn main_with_args(args: Vec<OsString>) -> i32 {
     let cli = match cli::Cli::try_parse_from(args) {
         Ok(cli) => cli,

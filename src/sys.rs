@@ -3,9 +3,8 @@
 //! `#![deny(unsafe_code)]` and calls these small, safe wrappers.
 #![allow(unsafe_code)]
 
-use std::ffi::{CStr, CString, OsString, c_char, c_int};
+use std::ffi::{CString, c_char, c_int};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStringExt;
 use std::ptr;
 
 use nix::errno::Errno;
@@ -17,17 +16,23 @@ use nix::unistd::Pid;
 /// (`#![no_main]` in main.rs) because std's own start-up sets SIGPIPE to
 /// SIG_IGN, and PID 1 must hand its children exactly the dispositions it was
 /// given, not ones std chose.
-#[unsafe(no_mangle)]
-extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
-    let count = usize::try_from(argc).unwrap_or(0);
-    let mut args = Vec::with_capacity(count);
-    for i in 0..count {
-        // SAFETY: the C runtime passes `argc` valid, NUL-terminated strings in
-        // `argv`, which live for the whole process.
-        let arg = unsafe { CStr::from_ptr(*argv.add(i)) };
-        args.push(OsString::from_vec(arg.to_bytes().to_vec()));
+#[cfg(not(test))]
+mod entry {
+    use std::ffi::{CStr, OsString, c_char, c_int};
+    use std::os::unix::ffi::OsStringExt;
+
+    #[unsafe(no_mangle)]
+    extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+        let count = usize::try_from(argc).unwrap_or(0);
+        let mut args = Vec::with_capacity(count);
+        for i in 0..count {
+            // SAFETY: the C runtime passes `argc` valid, NUL-terminated strings
+            // in `argv`, which live for the whole process.
+            let arg = unsafe { CStr::from_ptr(*argv.add(i)) };
+            args.push(OsString::from_vec(arg.to_bytes().to_vec()));
+        }
+        crate::main_with_args(args)
     }
-    crate::main_with_args(args)
 }
 
 /// Everything the forked child needs, allocated before the fork so that the

@@ -1,0 +1,315 @@
+//! Test harness: runs the real `init` binary as PID 1 of a fresh PID namespace
+//! (`unshare --pid --fork --mount-proc`) or directly (as a subreaper), each in
+//! its own temp dir with its own INIT_RUN_DIR, and signals it from outside as
+//! a container engine does. Everything started is killed on drop.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io::Read;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+pub const INIT: &str = env!("CARGO_BIN_EXE_init");
+
+/// Generous upper bound for anything a test waits on; a hang fails, not blocks.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+/// A directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let path = std::env::temp_dir().join(format!("mooring-{tag}-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).expect("create temp dir");
+        TempDir(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    /// The path as a string, for embedding in shell scripts.
+    pub fn s(&self, name: &str) -> String {
+        self.join(name).display().to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Polls `cond` every 10 ms until it holds; panics with `what` at the deadline.
+pub fn wait_until(what: &str, deadline: Duration, mut cond: impl FnMut() -> bool) {
+    let end = Instant::now() + deadline;
+    while !cond() {
+        assert!(Instant::now() < end, "timed out after {deadline:?} waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Waits until `path` exists and returns its contents.
+pub fn wait_for_file(path: &Path) -> String {
+    wait_until(&format!("file {}", path.display()), DEADLINE, || path.exists());
+    fs::read_to_string(path).unwrap_or_default()
+}
+
+/// How init is run.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Mode {
+    /// PID 1 of a new PID namespace, as in a container.
+    Pid1,
+    /// A plain child of the test (init makes itself a subreaper).
+    Direct,
+}
+
+/// A running init and the files its output goes to.
+pub struct Init {
+    child: Child,
+    /// init's pid as seen from the test (outside the namespace), if it lived long enough to see.
+    pid: Option<Pid>,
+    pub dir: TempDir,
+    pub mode: Mode,
+    started: Instant,
+}
+
+pub struct Builder {
+    mode: Mode,
+    args: Vec<String>,
+    envs: Vec<(String, String)>,
+    stdin: Option<Stdio>,
+    pre_exec: Option<Box<dyn FnMut() -> std::io::Result<()> + Send + Sync>>,
+    tag: String,
+}
+
+impl Builder {
+    pub fn new(tag: &str, mode: Mode) -> Builder {
+        Builder { mode, args: vec![], envs: vec![], stdin: None, pre_exec: None, tag: tag.to_string() }
+    }
+
+    pub fn args<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, args: I) -> Builder {
+        self.args.extend(args.into_iter().map(|a| a.as_ref().to_string()));
+        self
+    }
+
+    pub fn env(mut self, k: &str, v: &str) -> Builder {
+        self.envs.push((k.into(), v.into()));
+        self
+    }
+
+    pub fn stdin(mut self, stdin: Stdio) -> Builder {
+        self.stdin = Some(stdin);
+        self
+    }
+
+    /// Runs `f` in the forked process before exec (to set masks, fds...).
+    pub fn pre_exec(mut self, f: impl FnMut() -> std::io::Result<()> + Send + Sync + 'static) -> Builder {
+        self.pre_exec = Some(Box::new(f));
+        self
+    }
+
+    /// Starts init; the command line may use `{dir}` for the test's temp dir.
+    pub fn start(self) -> Init {
+        let dir = TempDir::new(&self.tag);
+        let dir_s = dir.path().display().to_string();
+        let args: Vec<String> = self.args.iter().map(|a| a.replace("{dir}", &dir_s)).collect();
+        let mut cmd = match self.mode {
+            Mode::Pid1 => {
+                let mut c = Command::new("unshare");
+                c.args(["--pid", "--fork", "--mount-proc", "--kill-child", INIT]);
+                c
+            }
+            Mode::Direct => Command::new(INIT),
+        };
+        cmd.args(&args)
+            .current_dir(dir.path())
+            .env("INIT_RUN_DIR", dir.join("run"))
+            .env("DIR", &dir_s)
+            .stdin(self.stdin.unwrap_or(Stdio::null()))
+            .stdout(fs::File::create(dir.join("stdout")).expect("stdout file"))
+            .stderr(fs::File::create(dir.join("stderr")).expect("stderr file"));
+        for (k, v) in &self.envs {
+            cmd.env(k, v);
+        }
+        if let Some(f) = self.pre_exec {
+            // SAFETY: the closures tests pass only make async-signal-safe calls.
+            unsafe { cmd.pre_exec(f) };
+        }
+        let mut child = cmd.spawn().expect("spawn init");
+        let pid = match self.mode {
+            Mode::Direct => Some(Pid::from_raw(child.id() as i32)),
+            Mode::Pid1 => namespace_pid_of(&mut child),
+        };
+        Init { child, pid, dir, mode: self.mode, started: Instant::now() }
+    }
+}
+
+/// `unshare --fork` forks once: init is the only child of the unshare process.
+/// `None` when init has already come and gone.
+pub fn namespace_pid_of(unshare: &mut Child) -> Option<Pid> {
+    let id = unshare.id();
+    let path = format!("/proc/{id}/task/{id}/children");
+    let mut pid = None;
+    wait_until("unshare to fork init", DEADLINE, || {
+        pid = fs::read_to_string(&path).ok().and_then(|s| s.split_whitespace().next()?.parse().ok());
+        pid.is_some() || matches!(unshare.try_wait(), Ok(Some(_)))
+    });
+    pid.map(Pid::from_raw)
+}
+
+impl Init {
+    /// Shorthand: `init ARGS` as PID 1 of a new namespace.
+    pub fn pid1<I: IntoIterator<Item = S>, S: AsRef<str>>(tag: &str, args: I) -> Init {
+        Builder::new(tag, Mode::Pid1).args(args).start()
+    }
+
+    /// init's pid as seen from the test.
+    pub fn pid(&self) -> Pid {
+        self.pid.expect("init exited before its pid was seen")
+    }
+
+    pub fn signal(&self, sig: Signal) {
+        kill(self.pid(), sig).expect("signal init");
+    }
+
+    /// Waits for init to exit and returns its exit code (128+N for a signal death).
+    pub fn wait(&mut self) -> i32 {
+        let end = Instant::now() + DEADLINE;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+            }
+            assert!(
+                Instant::now() < end,
+                "init did not exit within {DEADLINE:?}; stderr:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Time since start.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    pub fn stderr(&self) -> String {
+        fs::read_to_string(self.dir.join("stderr")).unwrap_or_default()
+    }
+
+    pub fn stdout(&self) -> String {
+        fs::read_to_string(self.dir.join("stdout")).unwrap_or_default()
+    }
+
+    /// Waits until init's stderr contains `needle`.
+    pub fn wait_for_log(&self, needle: &str) {
+        wait_until(&format!("init to log {needle:?}"), DEADLINE, || self.stderr().contains(needle));
+    }
+
+    /// Waits for `name` in the test dir (the child's "ready" flags) and returns its contents.
+    pub fn wait_for_file(&self, name: &str) -> String {
+        wait_for_file(&self.dir.join(name))
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        fs::read_to_string(self.dir.join(name)).unwrap_or_default()
+    }
+}
+
+impl Drop for Init {
+    fn drop(&mut self) {
+        if let (Mode::Direct, Some(me)) = (self.mode, self.pid) {
+            for pid in descendants(me) {
+                let _ = kill(pid, Signal::SIGKILL);
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The state letter of /proc/PID/stat (R, S, T, Z, ...), if the process exists.
+pub fn proc_state(pid: Pid) -> Option<char> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 1..].split_whitespace().next()?.chars().next()
+}
+
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 1..].split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Every live descendant of `root`, from /proc.
+pub fn descendants(root: Pid) -> Vec<Pid> {
+    let mut all: Vec<(i32, i32)> = Vec::new();
+    for entry in fs::read_dir("/proc").expect("/proc").flatten() {
+        let pid = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok());
+        if let Some((pid, ppid)) = pid.and_then(|p| Some((p, parent_of(p)?))) {
+            all.push((pid, ppid));
+        }
+    }
+    let mut found = vec![];
+    let mut queue = vec![root.as_raw()];
+    while let Some(p) = queue.pop() {
+        for &(pid, ppid) in &all {
+            if ppid == p {
+                found.push(Pid::from_raw(pid));
+                queue.push(pid);
+            }
+        }
+    }
+    found
+}
+
+/// Zombies among `root`'s descendants.
+pub fn zombies_under(root: Pid) -> usize {
+    descendants(root).into_iter().filter(|&p| proc_state(p) == Some('Z')).count()
+}
+
+/// Runs `init ARGS` to completion without a namespace; returns (code, stdout, stderr).
+pub fn run_init<I, S>(args: I) -> (i32, String, String)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let dir = TempDir::new("run");
+    let out = Command::new(INIT)
+        .args(args)
+        .env("INIT_RUN_DIR", dir.join("run"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run init");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Reads everything a pipe or pty gives until EOF or error (EIO on a closed pty).
+pub fn drain_to_string(mut r: impl Read) -> String {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while let Ok(n) = r.read(&mut chunk) {
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    String::from_utf8_lossy(&buf).into_owned()
+}
