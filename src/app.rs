@@ -1,4 +1,4 @@
-//! The only place that knows the phase order (SPEC.md section 2): refuse an
+//! The only place that knows the phase order (SPEC.md section 2): refuse a
 //! set-uid start, load, then run. Later phases (templates, identity, volumes,
 //! waits, services) slot in here as their issues land.
 
