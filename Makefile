@@ -18,18 +18,18 @@ deps-build:
 deps-test:
 	@scripts/deps.sh
 
+# Unit tests, CLI tests, PID 1 tests (unshare) and container tests (podman) in one run.
 test: deps-test build lint
-	$(CARGO) test --locked --all-targets -- --test-threads=4
-	$(MAKE) test-containers
+	$(CARGO) test --locked --all-targets
 
 test-unit:
 	$(CARGO) test --locked --bins
 
-test-pid1: build
+test-pid1: deps-test build
 	$(CARGO) test --locked --test pid1
 
 test-containers: deps-test build
-	MOORING_CONTAINER_TESTS=1 $(CARGO) test --locked --test containers -- --test-threads=2
+	$(CARGO) test --locked --test containers
 
 lint:
 	$(CARGO) fmt --check
