@@ -43,7 +43,9 @@ fn image() -> &'static str {
         std::fs::copy(&init, ctx.join("init")).unwrap();
         std::fs::write(
             ctx.join("Containerfile"),
-            format!("FROM {BASE}\nCOPY init /usr/local/bin/init\nENTRYPOINT [\"/usr/local/bin/init\"]\nCMD []\n"),
+            format!(
+                "FROM {BASE}\nCOPY init /usr/local/bin/init\nENTRYPOINT [\"/usr/local/bin/init\"]\nCMD []\n"
+            ),
         )
         .unwrap();
         podman_ok(&["build", "-q", "-t", IMAGE, ctx.path().to_str().unwrap()]);
@@ -74,7 +76,9 @@ impl Container {
     }
 
     fn wait_for_log(&self, needle: &str) {
-        wait_until(&format!("{needle:?} in the logs of {}", self.0), DEADLINE, || self.logs().contains(needle));
+        wait_until(&format!("{needle:?} in the logs of {}", self.0), DEADLINE, || {
+            self.logs().contains(needle)
+        });
     }
 
     fn exit_code(&self) -> i32 {

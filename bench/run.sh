@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# mooring against its peers, side by side in one run (SPEC.md section 12).
+# Peers come from Debian's packages: tini / tini-static, dumb-init, catatonit.
+# Prints a Markdown table of absolute numbers and ratios and writes it to
+# bench/results.md. Run as root (PID namespaces, podman): `make bench`.
+#
+#   BENCH_RUNS    hyperfine runs per command for the /bin/true start-up (default 300)
+#   BENCH_REPS    repetitions of the reaping and podman measurements (default 5; median reported)
+#   BENCH_ORPHANS orphans per reaping run (default 3000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=${BENCH_RUNS:-300}
+REPS=${BENCH_REPS:-5}
+ORPHANS=${BENCH_ORPHANS:-3000}
+INIT=$PWD/dist/init
+OUT=bench/results.md
+TMP=$(mktemp -d /tmp/mooring-bench.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+[ -x "$INIT" ] || { echo "bench: dist/init missing (make build)" >&2; exit 1; }
+
+# name | command prefix that runs "$@" as its child
+declare -A PEER=(
+    [mooring]="$INIT -q --"
+    [tini]="/usr/bin/tini-static -s --"
+    [dumb-init]="/usr/bin/dumb-init"
+    [catatonit]="/usr/bin/catatonit --"
+)
+ORDER=(mooring tini dumb-init catatonit)
+export INIT_LOG=warn   # init's INFO lines are for people; the peers print nothing either
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# --- 1. binary size -------------------------------------------------------------
+size_of() { stat -c %s "$1"; }
+declare -A SIZE=(
+    [mooring]=$(size_of "$INIT")
+    [tini]=$(size_of /usr/bin/tini-static)
+    [dumb-init]=$(size_of /usr/bin/dumb-init)
+    [catatonit]=$(size_of /usr/bin/catatonit)
+)
+
+# --- 2. RSS of PID 1 supervising sleep ------------------------------------------
+rss_as_pid1() {   # prints VmRSS (kB) of the peer as PID 1 of a new namespace
+    local pre=$1 u pid
+    unshare --pid --fork --mount-proc --kill-child $pre /bin/sleep 1000 &
+    u=$!
+    for _ in $(seq 500); do
+        pid=$(cat /proc/$u/task/$u/children 2>/dev/null | awk '{print $1}')
+        [ -n "$pid" ] && [ -n "$(cat /proc/$pid/task/$pid/children 2>/dev/null)" ] && break
+        sleep 0.01
+    done
+    # the child is running: init is in its steady state
+    awk '/^VmRSS/ {print $2}' /proc/$pid/status
+    kill -KILL $u; wait $u 2>/dev/null || true
+}
+declare -A RSS
+for p in "${ORDER[@]}"; do RSS[$p]=$(rss_as_pid1 "${PEER[$p]}"); done
+
+# --- 3. start-up: X -- /bin/true -------------------------------------------------
+declare -A TRUE_MS
+cmds=(); for p in "${ORDER[@]}"; do cmds+=("${PEER[$p]} /bin/true"); done
+hyperfine -N -w 20 -r "$RUNS" --export-json "$TMP/true.json" "${cmds[@]}" >/dev/null 2>&1
+i=0
+for p in "${ORDER[@]}"; do
+    TRUE_MS[$p]=$(python3 -c "import json,sys; r=json.load(open('$TMP/true.json'))['results'][$i]; print('%.3f' % (r['median']*1000))")
+    i=$((i+1))
+done
+
+# --- 4. PID 1's own CPU time reaping a burst of orphans ----------------------------
+# The child makes $ORPHANS orphans, waits until none is a zombie, then reads
+# PID 1's cumulative on-CPU time (first field of /proc/1/schedstat, ns).
+burst='i=0; while [ $i -lt '$ORPHANS' ]; do (: &); i=$((i+1)); done
+while grep -qs "^State:.*Z" /proc/[0-9]*/status; do sleep 0.02; done
+cut -d" " -f1 /proc/1/schedstat'
+declare -A REAP_MS
+for p in "${ORDER[@]}"; do
+    for _ in $(seq "$REPS"); do
+        unshare --pid --fork --mount-proc --kill-child ${PEER[$p]} /bin/sh -c "$burst"
+    done | awk '{print $1/1e6}' | median > "$TMP/reap.$p"
+    REAP_MS[$p]=$(cat "$TMP/reap.$p")
+done
+
+# --- 5. podman stop of a container whose command exits on SIGTERM -----------------
+declare -A STOP_MS
+if scripts/podman.sh setup >/dev/null 2>&1; then
+    ctx="$TMP/img"; mkdir -p "$ctx"
+    cp "$INIT" "$ctx/init"; cp /usr/bin/tini-static "$ctx/tini"
+    printf 'FROM localhost/mooring-busybox:base\nCOPY init /init\nCOPY tini /tini\n' > "$ctx/Containerfile"
+    scripts/podman.sh podman build -q -t localhost/mooring-bench "$ctx" >/dev/null
+    stop_ms() {   # entrypoint -> median ms of `podman stop -t 10`
+        for r in $(seq "$REPS"); do
+            local name=mooring-bench-$$-$r
+            scripts/podman.sh podman run -d --name "$name" --entrypoint "$1" localhost/mooring-bench \
+                ${2:+"$2"} sleep 1000 >/dev/null
+            scripts/podman.sh podman exec "$name" true   # running
+            local t0 t1; t0=$(date +%s%N)
+            scripts/podman.sh podman stop -t 10 "$name" >/dev/null
+            t1=$(date +%s%N)
+            scripts/podman.sh podman rm -f "$name" >/dev/null
+            echo $(( (t1 - t0) / 1000000 ))
+        done | median
+    }
+    STOP_MS[mooring]=$(INIT_LOG=warn stop_ms /init --)
+    STOP_MS[tini]=$(stop_ms /tini --)
+    scripts/podman.sh podman rmi -f localhost/mooring-bench >/dev/null 2>&1 || true
+fi
+
+# --- report ------------------------------------------------------------------------
+{
+    echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores, $(uname -r); peers from Debian packages."
+    echo "start-up: hyperfine median of $RUNS runs; reaping: median of $REPS runs of $ORPHANS orphans; ratios are mooring / peer."
+    echo
+    echo "| measure | mooring | tini(-static) | dumb-init | catatonit | mooring/tini | budget |"
+    echo "|---|---|---|---|---|---|---|"
+    row() {   # label unit key-array budget
+        local label=$1 unit=$2 budget=$4; local -n arr=$3
+        printf '| %s | %s%s | %s%s | %s%s | %s%s | %s× | %s |\n' "$label" \
+            "${arr[mooring]}" "$unit" "${arr[tini]}" "$unit" "${arr[dumb-init]}" "$unit" "${arr[catatonit]}" "$unit" \
+            "$(ratio "${arr[mooring]}" "${arr[tini]}")" "$budget"
+    }
+    row "static binary size" " B" SIZE "≤ 1.0 MB"
+    row "RSS as PID 1 supervising sleep" " kB" RSS "≤ 1.0 MB"
+    row "\`X -- /bin/true\` wall time" " ms" TRUE_MS "≤ 1.2× tini"
+    row "PID 1 CPU to reap $ORPHANS orphans" " ms" REAP_MS "≤ 1.1× tini"
+    if [ -n "${STOP_MS[mooring]:-}" ]; then
+        printf '| `podman stop` (service exits on SIGTERM) | %s ms | %s ms | – | – | %s× | ≤ 1.1× tini |\n' \
+            "${STOP_MS[mooring]}" "${STOP_MS[tini]}" "$(ratio "${STOP_MS[mooring]}" "${STOP_MS[tini]}")"
+    fi
+    echo
+    echo "dumb-init is Debian's dynamically linked build (its static size is not comparable); tini column: tini-static."
+} | tee "$OUT"
