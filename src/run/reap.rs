@@ -27,31 +27,20 @@ impl Exit {
     }
 }
 
-/// What one drain found.
-#[derive(Debug, Default)]
-pub struct Reaped {
-    pub exits: Vec<(Pid, Exit)>,
-    /// No child is left at all (waitpid said ECHILD).
-    pub none_left: bool,
-}
-
-/// Collects every child that has ended, without blocking.
-pub fn drain() -> Reaped {
-    let mut reaped = Reaped::default();
+/// Collects every child that has ended, without blocking, handing each to
+/// `on_exit`. Returns true when no child is left at all (ECHILD). Allocates
+/// nothing: it runs once per SIGCHLD, thousands of times in an orphan burst.
+pub fn drain(mut on_exit: impl FnMut(Pid, Exit)) -> bool {
     loop {
         match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(pid, code)) => reaped.exits.push((pid, Exit::Code(code))),
-            Ok(WaitStatus::Signaled(pid, sig, _)) => reaped.exits.push((pid, Exit::Signal(sig as i32))),
-            Ok(WaitStatus::StillAlive) => return reaped,
-            Ok(_) => continue,
-            Err(Errno::EINTR) => continue,
-            Err(Errno::ECHILD) => {
-                reaped.none_left = true;
-                return reaped;
-            }
+            Ok(WaitStatus::Exited(pid, code)) => on_exit(pid, Exit::Code(code)),
+            Ok(WaitStatus::Signaled(pid, sig, _)) => on_exit(pid, Exit::Signal(sig as i32)),
+            Ok(WaitStatus::StillAlive) => return false,
+            Ok(_) | Err(Errno::EINTR) => continue,
+            Err(Errno::ECHILD) => return true,
             Err(e) => {
                 warn!(error = %e, "waitpid failed");
-                return reaped;
+                return false;
             }
         }
     }

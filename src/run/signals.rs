@@ -47,43 +47,39 @@ impl Signals {
         let mut original_mask = SigSet::empty();
         sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), Some(&mut original_mask))
             .map_err(|e| Error::os("sigprocmask", e))?;
-        let fd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
-            .map_err(|e| Error::os("signalfd", e))?;
+        let fd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC).map_err(|e| Error::os("signalfd", e))?;
         Ok(Signals { fd, original_mask })
     }
 
     /// Waits until a signal arrives or `deadline` passes (`None`: no deadline).
-    /// Returns `None` on timeout.
+    /// Returns `None` on timeout. Without a deadline this is one blocking
+    /// read: the common case, once per SIGCHLD.
     pub fn wait(&self, deadline: Option<Instant>) -> Result<Option<Received>, Error> {
+        let Some(at) = deadline else {
+            return self.read().map(Some);
+        };
         loop {
-            if let Some(sig) = self.try_read()? {
-                return Ok(Some(sig));
-            }
-            let timeout = match deadline {
-                None => PollTimeout::NONE,
-                Some(at) => {
-                    let left = at.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return Ok(None);
-                    }
-                    poll_timeout(left)
-                }
-            };
+            let left = at.saturating_duration_since(Instant::now());
             let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
-            match poll(&mut fds, timeout) {
-                Ok(_) | Err(Errno::EINTR) => {}
+            match poll(&mut fds, poll_timeout(left)) {
+                Ok(n) if n > 0 => return self.read().map(Some),
+                Ok(_) if left.is_zero() => return Ok(None),
+                Ok(_) | Err(Errno::EINTR) => continue,
                 Err(e) => return Err(Error::os("poll", e)),
             }
         }
     }
 
-    fn try_read(&self) -> Result<Option<Received>, Error> {
-        match self.fd.read_signal() {
-            Ok(Some(info)) => {
-                Ok(Some(Received { signo: info.ssi_signo as i32, sender: info.ssi_pid as i32 }))
+    /// One signal from the (blocking) signalfd.
+    fn read(&self) -> Result<Received, Error> {
+        loop {
+            match self.fd.read_signal() {
+                Ok(Some(info)) => {
+                    return Ok(Received { signo: info.ssi_signo as i32, sender: info.ssi_pid as i32 });
+                }
+                Ok(None) | Err(Errno::EINTR) => continue,
+                Err(e) => return Err(Error::os("read(signalfd)", e)),
             }
-            Ok(None) | Err(Errno::EAGAIN) | Err(Errno::EINTR) => Ok(None),
-            Err(e) => Err(Error::os("read(signalfd)", e)),
         }
     }
 }

@@ -96,9 +96,11 @@ impl<'a> Single<'a> {
     }
 
     fn on_signal(&mut self, sig: Received) {
+        if sig.signo == libc::SIGCHLD {
+            return self.reap();
+        }
         let name = signals::name(sig.signo);
         match sig.signo {
-            libc::SIGCHLD => self.reap(),
             libc::SIGTERM | libc::SIGINT if self.stopping => {
                 info!(signal = %name, from = sig.sender, "second stop signal: SIGKILL now");
                 self.kill_everything();
@@ -140,23 +142,23 @@ impl<'a> Single<'a> {
     }
 
     fn reap(&mut self) {
-        let reaped = reap::drain();
-        self.none_left = reaped.none_left;
-        for (pid, exit) in reaped.exits {
-            if pid != self.child {
+        let child = self.child;
+        let mut main_exit = None;
+        self.none_left = reap::drain(|pid, exit| {
+            if pid == child {
+                main_exit = Some(exit);
+            } else {
                 debug!(pid = pid.as_raw(), "reaped orphan");
-                continue;
             }
-            match exit {
-                Exit::Code(code) => info!(pid = pid.as_raw(), code, "main command exited"),
-                Exit::Signal(s) => {
-                    info!(pid = pid.as_raw(), signal = %signals::name(s), "main command killed")
-                }
-            }
-            self.main_exit = Some(exit);
-            if !self.none_left {
-                self.end_leftovers();
-            }
+        });
+        let Some(exit) = main_exit else { return };
+        match exit {
+            Exit::Code(code) => info!(pid = child.as_raw(), code, "main command exited"),
+            Exit::Signal(s) => info!(pid = child.as_raw(), signal = %signals::name(s), "main command killed"),
+        }
+        self.main_exit = Some(exit);
+        if !self.none_left {
+            self.end_leftovers();
         }
     }
 
