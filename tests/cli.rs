@@ -110,7 +110,9 @@ fn quiet_silences_info_and_init_log_can_raise_it() {
 fn a_setuid_copy_of_init_refuses_to_run_with_77() {
     let dir = TempDir::new("setuid");
     let copy = dir.join("init");
-    fs::copy(INIT, &copy).unwrap();
+    // `cp`, not fs::copy: a write fd open in this multi-threaded test process
+    // would leak into a concurrent test's fork and make the exec fail (ETXTBSY).
+    assert!(Command::new("cp").arg(INIT).arg(&copy).status().unwrap().success());
     fs::set_permissions(&copy, fs::Permissions::from_mode(0o4755)).unwrap();
     let out = Command::new(&copy).args(["--", "true"]).output().unwrap();
     assert_eq!(out.status.code(), Some(77));
