@@ -339,10 +339,12 @@ fn remap_exit_turns_the_given_code_into_zero() {
 fn tty_stop_signals_never_leave_init_stopped() {
     for mode in [Mode::Pid1, Mode::Direct] {
         let mut init = recorder("tstp", mode, &[]);
-        for sig in [Signal::SIGTSTP, Signal::SIGTTIN, Signal::SIGTTOU] {
+        for (i, sig) in [Signal::SIGTSTP, Signal::SIGTTIN, Signal::SIGTTOU].into_iter().enumerate() {
             init.signal(sig);
             init.wait_for_log(&format!("forwarded signal={sig}"));
             assert_ne!(common::proc_state(init.pid()), Some('T'), "{mode:?}: init stopped by {sig}");
+            // One at a time: pending signals are taken lowest number first.
+            wait_until(&format!("{sig} to arrive"), DEADLINE, || signals_logged(&init).len() > i);
         }
         init.signal(Signal::SIGTERM);
         assert_eq!(init.wait(), 0);
