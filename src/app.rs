@@ -1,15 +1,24 @@
 //! The only place that knows the phase order (SPEC.md section 2): refuse a
-//! set-uid start, load, then run. Later phases (templates, identity, volumes,
-//! waits, services) slot in here as their issues land.
+//! set-uid start, load (secrets, init.toml with its `[env]`), render
+//! templates, then run. Identity, volumes, waits and services slot in here as
+//! their issues land; until then a config that asks for them is refused
+//! rather than half-served.
 
 use std::ffi::OsString;
+use std::path::Path;
 
-use crate::cli::{Cli, Command, RunArgs, SignalScope};
-use crate::config;
+use tracing::info;
+
+use crate::cli::{Cli, Command, Global, RunArgs, SignalScope};
+use crate::config::{self, Config};
+use crate::env::Environment;
 use crate::error::Error;
 use crate::run::single::{self, Options, Scope};
 use crate::run::spawn;
+use crate::setup::{render, secrets};
 use crate::sys;
+
+mod check;
 
 pub fn run(cli: Cli) -> Result<u8, Error> {
     refuse_secure_exec()?;
@@ -21,29 +30,26 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         },
         remap_exit: cli.global.remap_exit.clone(),
     };
+    let global = &cli.global;
     match cli.command {
         Some(Command::Version) => {
             println!("init (mooring) {} {}", env!("CARGO_PKG_VERSION"), build_target());
             Ok(0)
         }
-        Some(Command::External(argv)) => run_command(&cli.global, argv, &opts),
+        Some(Command::Check) => check::run(global),
+        Some(Command::Render { stdout }) => render_only(global, stdout),
+        Some(Command::External(argv)) => run_command(global, argv, &opts),
+        Some(Command::Run(RunArgs { cmd, .. })) if !cmd.is_empty() => run_command(global, cmd, &opts),
+        Some(Command::Run(RunArgs { name_and_args, .. })) => run_named(global, name_and_args, &opts),
         None | Some(Command::Start) => {
-            prepare(&cli.global)?;
+            let prepared = prepare(global)?;
+            if !prepared.config.services.is_empty() {
+                return Err(Error::NotYetAvailable { what: "[[service]] supervision", issue: 5 });
+            }
             Err(Error::Usage(format!(
                 "nothing to run: give a command (init -- CMD) or services in {}",
-                config::DEFAULT_CONFIG
+                global.config.as_deref().unwrap_or(Path::new(config::DEFAULT_CONFIG)).display()
             )))
-        }
-        Some(Command::Run(RunArgs { cmd, .. })) if !cmd.is_empty() => run_command(&cli.global, cmd, &opts),
-        Some(Command::Run(RunArgs { name_and_args, .. })) => {
-            let Some(name) = name_and_args.first() else {
-                return Err(Error::Usage("init run needs a task NAME or -- CMD".into()));
-            };
-            prepare(&cli.global)?;
-            Err(Error::UnknownTask(name.to_string_lossy().into_owned()))
-        }
-        Some(Command::Check) | Some(Command::Render { .. }) => {
-            Err(Error::NotYetAvailable { what: "init check / init render", issue: 3 })
         }
         Some(Command::Shell { .. }) => Err(Error::NotYetAvailable { what: "init shell", issue: 4 }),
         Some(Command::Wait { .. }) | Some(Command::Status { .. }) | Some(Command::Health) => {
@@ -52,21 +58,112 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     }
 }
 
-/// Phases 1-6. Today only the config lookup exists; a config that is present
-/// is refused rather than silently ignored until its loader lands.
-fn prepare(global: &crate::cli::Global) -> Result<(), Error> {
-    if config::locate(global.config.as_deref())?.is_some() {
-        return Err(Error::NotYetAvailable { what: "init.toml", issue: 3 });
+/// The environment and config after phases 1-2: `_FILE` secrets applied,
+/// init.toml loaded and its `[env]` merged.
+pub fn load(global: &Global) -> Result<(Environment, Config), Error> {
+    let mut env = Environment::from_process();
+    secrets::apply(&mut env, |p| std::fs::read(p)).map_err(Error::Invalid)?.log();
+    let config = match config::locate(global.config.as_deref())? {
+        Some(path) => config::load(&path, &mut env)?,
+        None => Config::default(),
+    };
+    Ok((env, config))
+}
+
+pub struct Prepared {
+    pub env: Environment,
+    pub config: Config,
+}
+
+/// Phases 1-6 (those built so far): load, render templates.
+fn prepare(global: &Global) -> Result<Prepared, Error> {
+    let (env, config) = load(global)?;
+    refuse_unbuilt(global, &config)?;
+    let plan = render::plan(&config.templates, &env, Path::new("/"))?;
+    render::write(&plan)?;
+    for f in &plan.files {
+        match f.keep {
+            true => info!(dest = %f.dest.display(), "kept (overwrite = false)"),
+            false => info!(dest = %f.dest.display(), src = %f.src.display(), "rendered"),
+        }
     }
-    if global.user.is_some() {
-        return Err(Error::NotYetAvailable { what: "--user", issue: 4 });
+    Ok(Prepared { env, config })
+}
+
+/// Parts of the config whose phase has not landed yet: refused, never ignored.
+fn refuse_unbuilt(global: &Global, config: &Config) -> Result<(), Error> {
+    if global.user.is_some() || config.user.is_some() {
+        return Err(Error::NotYetAvailable { what: "--user and [user]", issue: 4 });
+    }
+    if !config.volumes.is_empty() {
+        return Err(Error::NotYetAvailable { what: "[[volume]]", issue: 4 });
+    }
+    if !config.waits.is_empty() {
+        return Err(Error::NotYetAvailable { what: "[[wait]]", issue: 5 });
     }
     Ok(())
 }
 
-fn run_command(global: &crate::cli::Global, argv: Vec<OsString>, opts: &Options) -> Result<u8, Error> {
-    prepare(global)?;
-    single::run(&spawn::Command::inheriting_env(argv), opts)
+fn render_only(global: &Global, stdout: bool) -> Result<u8, Error> {
+    let (env, config) = load(global)?;
+    let plan = render::plan(&config.templates, &env, Path::new("/"))?;
+    if !stdout {
+        render::write(&plan)?;
+        for f in plan.files.iter().filter(|f| !f.keep) {
+            info!(dest = %f.dest.display(), src = %f.src.display(), "rendered");
+        }
+        return Ok(0);
+    }
+    let mut out = String::new();
+    for f in &plan.files {
+        if plan.files.len() > 1 {
+            out.push_str(&format!("==> {} <==\n", f.dest.display()));
+        }
+        out.push_str(&f.text);
+    }
+    use std::io::Write;
+    let mut lock = std::io::stdout().lock();
+    lock.write_all(out.as_bytes()).and_then(|()| lock.flush()).map_err(|e| {
+        Error::os("write(stdout)", nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+    })?;
+    Ok(0)
+}
+
+fn run_command(global: &Global, argv: Vec<OsString>, opts: &Options) -> Result<u8, Error> {
+    let prepared = prepare(global)?;
+    let cmd = spawn::Command { argv, env: prepared.env.vars().to_vec(), workdir: None };
+    single::run(&cmd, opts)
+}
+
+/// `init run NAME [ARGS]`: a task, or a service's command, run once.
+fn run_named(global: &Global, name_and_args: Vec<OsString>, opts: &Options) -> Result<u8, Error> {
+    let Some((name, args)) = name_and_args.split_first() else {
+        return Err(Error::Usage("init run needs a task NAME or -- CMD".into()));
+    };
+    let name = name.to_string_lossy();
+    let prepared = prepare(global)?;
+    let config = &prepared.config;
+    let found = config
+        .tasks
+        .iter()
+        .find(|t| t.name == name)
+        .map(|t| (&t.command, &t.env, &t.workdir, &t.user))
+        .or_else(|| {
+            config.services.iter().find(|s| s.name == name).map(|s| (&s.command, &s.env, &s.workdir, &s.user))
+        });
+    let Some((command, env, workdir, user)) = found else {
+        return Err(Error::UnknownTask(name.into_owned()));
+    };
+    if user.is_some() {
+        return Err(Error::NotYetAvailable { what: "a task's `user`", issue: 4 });
+    }
+    let mut child_env = prepared.env.clone();
+    for (k, v) in env {
+        child_env.set(k, v);
+    }
+    let argv = command.iter().map(OsString::from).chain(args.iter().cloned()).collect();
+    let cmd = spawn::Command { argv, env: child_env.vars().to_vec(), workdir: workdir.clone() };
+    single::run(&cmd, opts)
 }
 
 /// A set-uid init would hand root to whoever can run it. The kernel's
@@ -74,7 +171,7 @@ fn run_command(global: &crate::cli::Global, argv: Vec<OsString>, opts: &Options)
 /// catch the binary even when root runs it (where the flag stays clear).
 fn refuse_secure_exec() -> Result<(), Error> {
     use std::os::unix::fs::PermissionsExt;
-    let exe = std::path::Path::new("/proc/self/exe");
+    let exe = Path::new("/proc/self/exe");
     let set_id_bits = std::fs::metadata(exe).is_ok_and(|m| m.permissions().mode() & 0o6000 != 0);
     if sys::secure_exec() || set_id_bits {
         let name = std::fs::read_link(exe).map(|p| p.display().to_string()).unwrap_or_else(|_| "init".into());

@@ -1,43 +1,179 @@
-//! Configuration values shared by the command line and init.toml. For now:
-//! durations and where the config file is. (The TOML schema is issue #3.)
+//! init.toml: parsed as TOML first (positions stay right, values cannot
+//! inject TOML), each table deserialized on its own into `raw` structs so
+//! that one bad entry does not hide the next, then its string values rendered
+//! as templates and validated into a typed `Config` — collecting every
+//! problem with its file:line:col before reporting any.
 
+mod check;
+mod raw;
+
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use serde::Deserialize;
+use serde::de::IntoDeserializer;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+#[cfg(test)]
+pub use check::parse_duration;
+pub use check::{Limit, parse_user_spec};
+
+use crate::env::Environment;
 use crate::error::Error;
+use check::Check;
 
 /// Where init looks for its config when none is given.
 pub const DEFAULT_CONFIG: &str = "/opt/config/init.toml";
+/// Defaults, in one place (SPEC.md sections 5, 7, 8, 9).
+pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(300);
+pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(5);
+pub const DEFAULT_RESTART_DELAY: Duration = Duration::from_millis(100);
+pub const DEFAULT_MAX_RESTARTS: u32 = 10;
 
-/// A time limit; `None` means no limit (written `0`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limit(pub Option<Duration>);
+/// A user spec as written (`name`, `uid`, `name:group`, `uid:gid`, ...);
+/// resolved against /etc/passwd when it is used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserSpec {
+    pub user: String,
+    pub group: Option<String>,
+}
 
-impl Limit {
-    pub fn parse(text: &str) -> Result<Limit, String> {
-        parse_duration(text).map(Limit)
+impl std::fmt::Display for UserSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.group {
+            Some(g) => write!(f, "{}:{g}", self.user),
+            None => f.write_str(&self.user),
+        }
     }
 }
 
-/// Parses `500ms`, `10s`, `5m`, `1h` or `0`. `0` means "no limit" and is
-/// returned as `None`.
-pub fn parse_duration(text: &str) -> Result<Option<Duration>, String> {
-    let text = text.trim();
-    if text == "0" {
-        return Ok(None);
+// Some fields are only read once issues #4 (identity, volumes) and #5 (supervision) land.
+#[allow(dead_code)]
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeUser {
+    pub name: String,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub home: Option<PathBuf>,
+    pub shell: Option<PathBuf>,
+    pub groups: Vec<String>,
+    pub no_new_privileges: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Template {
+    /// Absolute: relative sources are taken from the config's directory.
+    pub src: PathBuf,
+    pub dest: PathBuf,
+    pub mode: Option<u32>,
+    pub owner: Option<UserSpec>,
+    pub overwrite: bool,
+}
+
+// Some fields are only read once issues #4 (identity, volumes) and #5 (supervision) land.
+#[allow(dead_code)]
+#[derive(Debug, Clone)]
+pub struct Volume {
+    pub path: PathBuf,
+    pub owner: Option<UserSpec>,
+    pub mode: Option<u32>,
+    pub create: bool,
+    pub recursive: bool,
+    pub one_filesystem: bool,
+    pub seed: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    File(PathBuf),
+    Tcp { host: String, port: u16 },
+    Unix(PathBuf),
+    Http(String),
+    Command(Vec<String>),
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::File(p) => write!(f, "file:{}", p.display()),
+            Target::Tcp { host, port } => write!(f, "tcp:{host}:{port}"),
+            Target::Unix(p) => write!(f, "unix:{}", p.display()),
+            Target::Http(url) => f.write_str(url),
+            Target::Command(argv) => write!(f, "command:{}", argv.join(" ")),
+        }
     }
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    let bad = || format!("invalid duration {text:?} (expected e.g. 500ms, 10s, 5m, 1h or 0)");
-    let n: u64 = digits.parse().map_err(|_| bad())?;
-    let duration = match unit {
-        "ms" => Duration::from_millis(n),
-        "s" => Duration::from_secs(n),
-        "m" => Duration::from_secs(n.checked_mul(60).ok_or_else(bad)?),
-        "h" => Duration::from_secs(n.checked_mul(3600).ok_or_else(bad)?),
-        _ => return Err(bad()),
-    };
-    Ok((!duration.is_zero()).then_some(duration))
+}
+
+#[derive(Debug, Clone)]
+pub struct Wait {
+    pub target: Target,
+    /// `None`: no limit.
+    pub timeout: Option<Duration>,
+    pub watch: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restart {
+    Never,
+    OnFailure,
+    Always,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    Inherit,
+    Prefix,
+}
+
+// Some fields are only read once issues #4 (identity, volumes) and #5 (supervision) land.
+#[allow(dead_code)]
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub name: String,
+    pub command: Vec<String>,
+    pub user: Option<UserSpec>,
+    pub env: Vec<(String, String)>,
+    pub workdir: Option<PathBuf>,
+    pub after: Vec<String>,
+    pub oneshot: bool,
+    pub ready: Option<Wait>,
+    pub semaphore: Option<PathBuf>,
+    pub heartbeat: Duration,
+    pub restart: Restart,
+    pub restart_delay: Duration,
+    pub max_restarts: u32,
+    pub critical: bool,
+    pub main: bool,
+    pub stop_signal: i32,
+    pub stop_delay: Option<Duration>,
+    pub stop_timeout: Option<Duration>,
+    /// Signal rewrites: received → sent (`None`: dropped).
+    pub signals: Vec<(i32, Option<i32>)>,
+    pub output: Output,
+}
+
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub name: String,
+    pub command: Vec<String>,
+    pub user: Option<UserSpec>,
+    pub env: Vec<(String, String)>,
+    pub workdir: Option<PathBuf>,
+}
+
+// Some fields are only read once issues #4 (identity, volumes) and #5 (supervision) land.
+#[allow(dead_code)]
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub path: PathBuf,
+    pub user: Option<RuntimeUser>,
+    pub templates: Vec<Template>,
+    pub volumes: Vec<Volume>,
+    pub waits: Vec<Wait>,
+    pub services: Vec<Service>,
+    pub tasks: Vec<Task>,
 }
 
 /// The config file to load: an explicit path must exist; the default one may
@@ -53,29 +189,66 @@ pub fn locate(explicit: Option<&Path>) -> Result<Option<PathBuf>, Error> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Reads and validates `path`. `env` is init's environment after secrets;
+/// the config's `[env]` entries are added to it (the operator's values win).
+pub fn load(path: &Path, env: &mut Environment) -> Result<Config, Error> {
+    let bytes =
+        std::fs::read(path).map_err(|e| Error::Config { path: path.into(), reason: e.to_string() })?;
+    let text = String::from_utf8(bytes).map_err(|e| Error::Config {
+        path: path.into(),
+        reason: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+    })?;
+    parse(path, &text, env)
+}
 
-    #[test]
-    fn durations_in_every_unit() {
-        assert_eq!(parse_duration("500ms"), Ok(Some(Duration::from_millis(500))));
-        assert_eq!(parse_duration("10s"), Ok(Some(Duration::from_secs(10))));
-        assert_eq!(parse_duration("5m"), Ok(Some(Duration::from_secs(300))));
-        assert_eq!(parse_duration("1h"), Ok(Some(Duration::from_secs(3600))));
+/// The pure core of `load`.
+pub fn parse(path: &Path, text: &str, env: &mut Environment) -> Result<Config, Error> {
+    let mut check = Check::new(path, text);
+    let (doc, syntax) = DeTable::parse_recoverable(text);
+    for e in syntax {
+        check.toml_error(&e);
     }
-
-    #[test]
-    fn zero_means_no_limit() {
-        assert_eq!(parse_duration("0"), Ok(None));
-        assert_eq!(parse_duration("0s"), Ok(None));
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/"));
+    let mut config = Config { path: path.to_path_buf(), ..Config::default() };
+    let doc = doc.into_inner();
+    // [env] first: every other value may use what it sets.
+    if let Some(value) = doc.iter().find(|(k, _)| k.get_ref() == "env").map(|(_, v)| v)
+        && let Some(table) = check.table_of_strings(value, "env")
+    {
+        check.apply_env(&table, env);
     }
-
-    #[test]
-    fn bad_durations_name_the_value() {
-        for bad in ["", "10", "s", "-1s", "1.5s", "10 s", "10sec", "99999999999999999999h"] {
-            let err = parse_duration(bad).expect_err(bad);
-            assert!(err.contains(&format!("{bad:?}")), "{err}");
+    check.set_env(env);
+    for (key, value) in doc.iter() {
+        let span = key.span();
+        match key.get_ref().as_ref() {
+            "env" => {}
+            "user" => config.user = check.entry(value).and_then(|raw| check.user(&raw)),
+            "template" => config.templates = check.array(value, "template", |c, raw| c.template(&raw, &dir)),
+            "volume" => config.volumes = check.array(value, "volume", |c, raw| c.volume(&raw)),
+            "wait" => config.waits = check.array(value, "wait", |c, raw| c.wait(&raw, true)),
+            "service" => config.services = check.array(value, "service", |c, raw| c.service(&raw)),
+            "task" => config.tasks = check.array(value, "task", |c, raw| c.task(&raw)),
+            other => check.problem(
+                span,
+                format!(
+                    "unknown table `{other}` (expected user, env, template, volume, wait, service or task)"
+                ),
+            ),
         }
     }
+    check.services_together(&mut config.services, &config.tasks);
+    check.finish().map(|()| config)
 }
+
+/// Deserializes one TOML value into a raw struct, with the error's span.
+fn deserialize<'de, T: Deserialize<'de>>(value: &Spanned<DeValue<'de>>) -> Result<T, toml::de::Error> {
+    T::deserialize(value.clone().into_deserializer())
+}
+
+/// The byte range of a spanned value.
+fn span_of<T>(v: &Spanned<T>) -> Range<usize> {
+    v.span()
+}
+
+#[cfg(test)]
+mod tests;

@@ -15,6 +15,16 @@ pub enum Error {
     #[error("config file {}: {reason}", path.display())]
     Config { path: PathBuf, reason: String },
 
+    /// Every problem found in a config and its templates, one line each.
+    #[error("{}", .0.join("\n"))]
+    Invalid(Vec<String>),
+
+    #[error("{0}")]
+    UnknownUser(String),
+
+    #[error("{}: {reason}", path.display())]
+    Destination { path: PathBuf, reason: String, code: u8 },
+
     #[error("{what} is not available yet (issue #{issue})")]
     NotYetAvailable { what: &'static str, issue: u32 },
 
@@ -23,6 +33,9 @@ pub enum Error {
 
     #[error("{program}: {}", exec_reason(*.errno))]
     Exec { program: String, errno: Errno },
+
+    #[error("cannot change to workdir {}: {}", path.display(), errno.desc())]
+    Workdir { path: PathBuf, errno: Errno },
 
     #[error("argument or environment variable of {0:?} contains a NUL byte")]
     NulInArgument(String),
@@ -50,12 +63,14 @@ impl Error {
         match self {
             Error::Usage(_) => 2,
             Error::UnknownTask(_) => 64,
+            Error::UnknownUser(_) => 67,
+            Error::Destination { code, .. } => *code,
             Error::NotYetAvailable { .. } => 70,
             Error::Os { .. } => 71,
             Error::SecureExec(_) => 77,
-            Error::Config { .. } => 78,
+            Error::Config { .. } | Error::Invalid(_) => 78,
             Error::Exec { errno: Errno::ENOENT, .. } => 127,
-            Error::Exec { .. } | Error::NulInArgument(_) => 126,
+            Error::Exec { .. } | Error::NulInArgument(_) | Error::Workdir { .. } => 126,
         }
     }
 }

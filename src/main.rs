@@ -6,9 +6,11 @@
 mod app;
 mod cli;
 mod config;
+mod env;
 mod error;
 mod log;
 mod run;
+mod setup;
 mod sys;
 
 use std::ffi::OsString;
@@ -49,8 +51,15 @@ pub(crate) fn main_with_args(args: Vec<OsString>) -> i32 {
     }
 }
 
-/// Prints the error and its sources joined by `: `, once.
+/// Prints the error and its sources joined by `: `, once; a list of
+/// problems gets a line each.
 fn report(e: &Error) {
+    if let Error::Invalid(problems) = e {
+        for p in problems {
+            tracing::error!("{p}");
+        }
+        return;
+    }
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {

@@ -48,6 +48,8 @@ pub struct ExecPlan {
     mask: SigSet,
     /// Terminal to hand to the child's process group, if stdin is one.
     tty: Option<RawFd>,
+    /// Directory to change to before exec.
+    workdir: Option<CString>,
 }
 
 impl ExecPlan {
@@ -57,10 +59,11 @@ impl ExecPlan {
         envp: Vec<CString>,
         mask: SigSet,
         tty: Option<RawFd>,
+        workdir: Option<CString>,
     ) -> Self {
         let argv_ptrs = null_terminated(&argv);
         let envp_ptrs = null_terminated(&envp);
-        ExecPlan { candidates, _argv: argv, argv_ptrs, _envp: envp, envp_ptrs, mask, tty }
+        ExecPlan { candidates, _argv: argv, argv_ptrs, _envp: envp, envp_ptrs, mask, tty, workdir }
     }
 }
 
@@ -99,7 +102,11 @@ pub fn spawn(plan: &ExecPlan) -> Result<Pid, SpawnError> {
         None => Ok(child),
         Some(errno) => {
             let _ = nix::sys::wait::waitpid(child, None);
-            Err(SpawnError::Exec(Errno::from_raw(errno)))
+            Err(if errno < 0 {
+                SpawnError::Workdir(Errno::from_raw(-errno))
+            } else {
+                SpawnError::Exec(Errno::from_raw(errno))
+            })
         }
     }
 }
@@ -131,6 +138,12 @@ fn exec_child(plan: &ExecPlan) -> c_int {
             // background group may take the terminal.
             libc::tcsetpgrp(tty, libc::getpid());
         }
+        if let Some(dir) = &plan.workdir
+            && libc::chdir(dir.as_ptr()) != 0
+        {
+            // Negative: the parent tells a bad workdir from a bad program.
+            return -*libc::__errno_location();
+        }
         libc::sigprocmask(libc::SIG_SETMASK, plan.mask.as_ref(), ptr::null_mut());
         let mut result = libc::ENOENT;
         for path in &plan.candidates {
@@ -149,6 +162,7 @@ fn exec_child(plan: &ExecPlan) -> c_int {
 pub enum SpawnError {
     Fork(Errno, &'static str),
     Exec(Errno),
+    Workdir(Errno),
 }
 
 /// Sends signal number `signo` (real-time ones included, which nix's `Signal`

@@ -89,10 +89,10 @@ fn a_missing_config_given_with_c_exits_78_naming_it() {
 
 #[test]
 fn a_bad_log_filter_or_format_exits_2_naming_the_variable() {
-    let out = Command::new(INIT).env("INIT_LOG_FORMAT", "xml").args(["--", "true"]).output().unwrap();
+    let out = common::init_cmd().env("INIT_LOG_FORMAT", "xml").args(["--", "true"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("INIT_LOG_FORMAT=\"xml\""));
-    let out = Command::new(INIT).env("INIT_LOG", "info,=bogus==").args(["--", "true"]).output().unwrap();
+    let out = common::init_cmd().env("INIT_LOG", "info,=bogus==").args(["--", "true"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("INIT_LOG="));
 }
@@ -101,7 +101,7 @@ fn a_bad_log_filter_or_format_exits_2_naming_the_variable() {
 fn quiet_silences_info_and_init_log_can_raise_it() {
     let (_, _, err) = run_init(["-q", "--", "true"]);
     assert_eq!(err, "");
-    let out = Command::new(INIT).env("INIT_LOG", "debug").args(["--", "true"]).output().unwrap();
+    let out = common::init_cmd().env("INIT_LOG", "debug").args(["--", "true"]).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("init: DEBUG not PID 1: made init a child subreaper"), "{err}");
 }

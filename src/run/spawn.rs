@@ -15,19 +15,16 @@ use crate::sys::{self, ExecPlan, SpawnError};
 /// PATH used when the environment has none, as execvp(3) and Docker do.
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// A command line and the environment it runs with.
+/// A command line, the environment it runs with and where.
 #[derive(Debug, Clone)]
 pub struct Command {
     pub argv: Vec<OsString>,
     pub env: Vec<(OsString, OsString)>,
+    /// `None`: init's own cwd.
+    pub workdir: Option<std::path::PathBuf>,
 }
 
 impl Command {
-    /// `argv` with init's own environment.
-    pub fn inheriting_env(argv: Vec<OsString>) -> Command {
-        Command { argv, env: std::env::vars_os().collect() }
-    }
-
     fn program(&self) -> &OsStr {
         self.argv.first().map(OsString::as_os_str).unwrap_or_default()
     }
@@ -45,6 +42,7 @@ pub fn spawn(cmd: &Command, mask: SigSet) -> Result<Pid, Error> {
     sys::spawn(&plan).map_err(|e| match e {
         SpawnError::Fork(errno, call) => Error::os(call, errno),
         SpawnError::Exec(errno) => Error::Exec { program, errno },
+        SpawnError::Workdir(errno) => Error::Workdir { path: cmd.workdir.clone().unwrap_or_default(), errno },
     })
 }
 
@@ -58,7 +56,11 @@ fn plan(cmd: &Command, mask: SigSet) -> Option<ExecPlan> {
         .collect::<Option<Vec<_>>>()?;
     let candidates = candidates(cmd.program(), cmd.path_var())?;
     let tty = sys::isatty(0).then_some(0);
-    Some(ExecPlan::new(candidates, argv, envp, mask, tty))
+    let workdir = match &cmd.workdir {
+        Some(dir) => Some(cstring(dir.as_os_str().as_bytes())?),
+        None => None,
+    };
+    Some(ExecPlan::new(candidates, argv, envp, mask, tty, workdir))
 }
 
 /// The paths execvp(3) would try for `program`, in order.
@@ -113,7 +115,7 @@ mod tests {
 
     #[test]
     fn a_nul_byte_is_refused_before_the_fork() {
-        let cmd = Command { argv: vec![OsString::from("a\0b")], env: vec![] };
+        let cmd = Command { argv: vec![OsString::from("a\0b")], env: vec![], workdir: None };
         assert!(plan(&cmd, SigSet::empty()).is_none());
     }
 }

@@ -137,6 +137,8 @@ impl Builder {
             Mode::Direct => Command::new(INIT),
         };
         cmd.args(&args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .current_dir(dir.path())
             .env("INIT_RUN_DIR", dir.join("run"))
             .env("DIR", &dir_s)
@@ -281,6 +283,14 @@ pub fn zombies_under(root: Pid) -> usize {
     descendants(root).into_iter().filter(|&p| proc_state(p) == Some('Z')).count()
 }
 
+/// `init` with a clean environment (PATH only), so the host's variables
+/// (`SSL_CERT_FILE`, cargo's `CARGO_PKG_*_FILE`...) cannot leak into a test.
+pub fn init_cmd() -> Command {
+    let mut cmd = Command::new(INIT);
+    cmd.env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    cmd
+}
+
 /// Runs `init ARGS` to completion without a namespace; returns (code, stdout, stderr).
 pub fn run_init<I, S>(args: I) -> (i32, String, String)
 where
@@ -288,7 +298,7 @@ where
     S: AsRef<OsStr>,
 {
     let dir = TempDir::new("run");
-    let out = Command::new(INIT)
+    let out = init_cmd()
         .args(args)
         .env("INIT_RUN_DIR", dir.join("run"))
         .stdin(Stdio::null())

@@ -1,0 +1,161 @@
+//! `init check`: every validation of every phase, with no side effect (no
+//! file written, no user created, no connection made). Prints the plan on
+//! stdout and every problem at once; exits 78 when there is any.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use tracing::warn;
+
+use crate::cli::Global;
+use crate::config::{self, Config, Service, UserSpec, Wait};
+use crate::env::Environment;
+use crate::error::Error;
+use crate::setup::{render, secrets, user};
+
+pub fn run(global: &Global) -> Result<u8, Error> {
+    let mut problems = Vec::new();
+    let mut out = String::new();
+    let mut env = Environment::from_process();
+    match secrets::apply(&mut env, |p| std::fs::read(p)) {
+        Ok(skipped) => skipped.log(),
+        Err(p) => problems.extend(p),
+    }
+    let path = config::locate(global.config.as_deref())?;
+    let config = match &path {
+        None => Some(Config::default()),
+        Some(p) => match config::load(p, &mut env) {
+            Ok(c) => Some(c),
+            Err(Error::Invalid(p)) => {
+                problems.extend(p);
+                None
+            }
+            Err(e) => return Err(e),
+        },
+    };
+    match &path {
+        Some(p) => writeln!(out, "config   {}", p.display()),
+        None => writeln!(
+            out,
+            "config   none ({} absent): init runs the given command as PID 1",
+            config::DEFAULT_CONFIG
+        ),
+    }
+    .expect("writing to a String cannot fail");
+    if let Some(spec) = &global.user {
+        match config::parse_user_spec(spec) {
+            Ok(spec) => warn_bare_uid(&spec, "--user"),
+            Err(e) => problems.push(format!("--user: {e}")),
+        }
+    }
+    if let Some(config) = config {
+        plan_templates(&config, &env, &mut out, &mut problems);
+        describe(&config, &mut out);
+    }
+    print!("{out}");
+    if problems.is_empty() { Ok(0) } else { Err(Error::Invalid(problems)) }
+}
+
+fn plan_templates(config: &Config, env: &Environment, out: &mut String, problems: &mut Vec<String>) {
+    let plan = match render::plan(&config.templates, env, Path::new("/")) {
+        Ok(plan) => plan,
+        Err(Error::Invalid(p)) => return problems.extend(p),
+        Err(e) => return problems.push(e.to_string()),
+    };
+    for f in &plan.files {
+        let what = if f.keep { "keep  " } else { "render" };
+        let owner = f.owner.map(|(u, g)| format!(", owner {u}:{g}")).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{what}   {} -> {} (mode {:04o}{owner})",
+            f.src.display(),
+            f.dest.display(),
+            f.mode
+        );
+        for m in &f.near_misses {
+            warn!(
+                "{}:{}:{}: {:?} looks like a placeholder but is not one (write <<NAME>>, no spaces)",
+                f.src.display(),
+                m.line,
+                m.col,
+                m.text
+            );
+        }
+        if !f.secrets.is_empty() && f.mode & 0o004 != 0 {
+            warn!(
+                "{} holds the secret {} but will be world-readable (mode {:04o}): set mode = \"0640\" or \"0600\"",
+                f.dest.display(),
+                f.secrets.join(", "),
+                f.mode
+            );
+        }
+    }
+}
+
+fn describe(config: &Config, out: &mut String) {
+    let mut line = |s: String| {
+        out.push_str(&s);
+        out.push('\n');
+    };
+    if let Some(u) = &config.user {
+        let ids = match (u.uid, u.gid) {
+            (Some(uid), Some(gid)) => format!(" uid {uid} gid {gid}"),
+            (Some(uid), None) => format!(" uid {uid}"),
+            _ => " (as the image has it)".into(),
+        };
+        line(format!("user     {}{ids}", u.name));
+    }
+    for v in &config.volumes {
+        let owner = v.owner.as_ref().map(|o| format!(" owner {o}")).unwrap_or_default();
+        let how = if v.recursive { ", recursive" } else { "" };
+        line(format!("volume   {}{owner}{how}", v.path.display()));
+    }
+    for w in &config.waits {
+        line(format!("wait     {}", describe_wait(w)));
+    }
+    for s in &config.services {
+        line(describe_service(s));
+        if let Some(spec) = &s.user {
+            warn_bare_uid(spec, &format!("service {}", s.name));
+        }
+    }
+    for t in &config.tasks {
+        line(format!("task     {}: {}", t.name, t.command.join(" ")));
+        if let Some(spec) = &t.user {
+            warn_bare_uid(spec, &format!("task {}", t.name));
+        }
+    }
+}
+
+fn describe_wait(w: &Wait) -> String {
+    let timeout = w.timeout.map_or("no timeout".into(), |t| format!("timeout {}s", t.as_secs_f64()));
+    format!("{} ({timeout}{})", w.target, if w.watch { ", watched" } else { "" })
+}
+
+fn describe_service(s: &Service) -> String {
+    let mut flags = Vec::new();
+    if s.main {
+        flags.push("main".to_string());
+    }
+    if s.oneshot {
+        flags.push("oneshot".into());
+    }
+    if !s.after.is_empty() {
+        flags.push(format!("after {}", s.after.join(", ")));
+    }
+    if let Some(r) = &s.ready {
+        flags.push(format!("ready when {}", r.target));
+    }
+    let flags = if flags.is_empty() { String::new() } else { format!(" [{}]", flags.join("; ")) };
+    format!("service  {}: {}{flags}", s.name, s.command.join(" "))
+}
+
+/// A bare uid with no passwd entry keeps root's group 0 (Docker's and gosu's rule).
+fn warn_bare_uid(spec: &UserSpec, what: &str) {
+    if spec.group.is_none() && spec.user.parse::<u32>().is_ok() {
+        let users = user::parse_passwd(&std::fs::read_to_string("/etc/passwd").unwrap_or_default());
+        if !users.iter().any(|u| u.uid.to_string() == spec.user) {
+            warn!("{what}: uid {} has no passwd entry and keeps group 0; write \"{0}:{0}\"", spec.user);
+        }
+    }
+}

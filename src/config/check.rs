@@ -1,0 +1,474 @@
+//! Validation of init.toml's raw values into typed ones. `Check` renders each
+//! string as a template and parses it, recording every problem at its
+//! file:line:col instead of stopping at the first.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use toml::Spanned;
+use toml::de::DeValue;
+
+use super::raw::{
+    IntOrStr, Num, RawProbe, RawService, RawTask, RawTemplate, RawUser, RawVolume, Str, StrTable,
+};
+use super::*;
+use crate::setup::template::{self, line_col};
+
+/// A time limit; `None` means no limit (written `0`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limit(pub Option<Duration>);
+
+impl Limit {
+    pub fn parse(text: &str) -> Result<Limit, String> {
+        parse_duration(text).map(Limit)
+    }
+}
+
+/// Parses `500ms`, `10s`, `5m`, `1h` or `0`. `0` means "no limit" and is
+/// returned as `None`.
+pub fn parse_duration(text: &str) -> Result<Option<Duration>, String> {
+    let text = text.trim();
+    if text == "0" {
+        return Ok(None);
+    }
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let bad = || format!("invalid duration {text:?} (expected e.g. 500ms, 10s, 5m, 1h or 0)");
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.checked_mul(60).ok_or_else(bad)?),
+        "h" => Duration::from_secs(n.checked_mul(3600).ok_or_else(bad)?),
+        _ => return Err(bad()),
+    };
+    Ok((!duration.is_zero()).then_some(duration))
+}
+
+pub struct Check<'a> {
+    path: &'a Path,
+    text: &'a str,
+    env: Environment,
+    problems: Vec<(usize, String)>,
+}
+
+impl<'a> Check<'a> {
+    pub fn new(path: &'a Path, text: &'a str) -> Self {
+        Check { path, text, env: Environment::default(), problems: Vec::new() }
+    }
+
+    pub fn set_env(&mut self, env: &Environment) {
+        self.env = env.clone();
+    }
+
+    pub fn problem(&mut self, span: Range<usize>, message: String) {
+        self.problem_at(span.start, message);
+    }
+
+    fn problem_at(&mut self, offset: usize, message: String) {
+        let offset = offset.min(self.text.len());
+        let (line, col) = line_col(self.text, floor_char_boundary(self.text, offset));
+        self.problems.push((offset, format!("{}:{line}:{col}: {message}", self.path.display())));
+    }
+
+    pub fn toml_error(&mut self, e: &toml::de::Error) {
+        let message = e.message().trim().replace('\n', " ");
+        self.problem(e.span().unwrap_or(0..0), message);
+    }
+
+    /// Every problem, in file order, or nothing.
+    pub fn finish(mut self) -> Result<(), Error> {
+        if self.problems.is_empty() {
+            return Ok(());
+        }
+        self.problems.sort_by_key(|(at, _)| *at);
+        Err(Error::Invalid(self.problems.into_iter().map(|(_, m)| m).collect()))
+    }
+
+    /// Deserializes a single table.
+    pub fn entry<'de, T: serde::Deserialize<'de>>(&mut self, value: &Spanned<DeValue<'de>>) -> Option<T> {
+        super::deserialize(value).map_err(|e| self.toml_error(&e)).ok()
+    }
+
+    /// Deserializes each element of an array of tables (`[[name]]`) and validates it with `f`.
+    pub fn array<'de, R: serde::Deserialize<'de>, T>(
+        &mut self,
+        value: &Spanned<DeValue<'de>>,
+        name: &str,
+        mut f: impl FnMut(&mut Self, R) -> Option<T>,
+    ) -> Vec<T> {
+        let Some(items) = value.get_ref().as_array() else {
+            self.problem(span_of(value), format!("`{name}` must be an array of tables: write [[{name}]]"));
+            return Vec::new();
+        };
+        items.iter().filter_map(|item| self.entry(item).and_then(|raw| f(self, raw))).collect()
+    }
+
+    /// A table of string values, in file order.
+    pub fn table_of_strings(&mut self, value: &Spanned<DeValue<'_>>, name: &str) -> Option<Vec<(Str, Str)>> {
+        let table: StrTable = self.entry(value)?;
+        let _ = name;
+        Some(in_file_order(table))
+    }
+
+    /// `[env]`: each value is a template over what is set so far; an entry
+    /// only sets a variable the environment does not already have.
+    pub fn apply_env(&mut self, table: &[(Str, Str)], env: &mut Environment) {
+        for (key, value) in table {
+            if !valid_var_name(key.get_ref()) {
+                self.problem(span_of(key), format!("invalid variable name {:?}", key.get_ref()));
+                continue;
+            }
+            self.env = env.clone();
+            if let Some(v) = self.text(value)
+                && !env.contains(key.get_ref())
+            {
+                env.set(key.get_ref().clone(), v);
+            }
+        }
+    }
+
+    /// A string value rendered as a template.
+    pub fn text(&mut self, s: &Str) -> Option<String> {
+        match template::render(s.get_ref(), |n| self.env.get_str(n)) {
+            Ok(r) => Some(r.text),
+            Err(missing) => {
+                let start = span_of(s).start + 1; // after the opening quote
+                for m in missing {
+                    let offset = start + byte_offset(s.get_ref(), m.line, m.col);
+                    let message = match m.message {
+                        Some(msg) => format!("{} is not set: {msg}", m.name),
+                        None => format!("{} is not set", m.name),
+                    };
+                    self.problem_at(offset, message);
+                }
+                None
+            }
+        }
+    }
+
+    fn texts(&mut self, list: &[Str]) -> Option<Vec<String>> {
+        let rendered: Vec<_> = list.iter().map(|s| self.text(s)).collect();
+        rendered.into_iter().collect()
+    }
+
+    fn parsed<T>(&mut self, s: &Str, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
+        let text = self.text(s)?;
+        parse(&text).map_err(|m| self.problem(span_of(s), m)).ok()
+    }
+
+    pub fn duration(&mut self, n: &Num) -> Option<Option<Duration>> {
+        match n.get_ref() {
+            IntOrStr::Int(0) => Some(None),
+            IntOrStr::Int(i) => {
+                self.problem(
+                    span_of(n),
+                    format!("duration {i} needs a unit: \"{i}s\", \"{i}ms\" or \"{i}m\""),
+                );
+                None
+            }
+            IntOrStr::Str(s) => {
+                let s = Spanned::new(span_of(n), s.clone());
+                self.parsed(&s, parse_duration)
+            }
+        }
+    }
+
+    fn mode(&mut self, s: &Str) -> Option<u32> {
+        self.parsed(s, |t| {
+            let ok = (3..=4).contains(&t.len()) && t.bytes().all(|b| (b'0'..=b'7').contains(&b));
+            let bad = || format!("invalid mode {t:?} (an octal string such as \"0640\")");
+            if ok { u32::from_str_radix(t, 8).map_err(|_| bad()) } else { Err(bad()) }
+        })
+    }
+
+    fn abs_path(&mut self, s: &Str) -> Option<PathBuf> {
+        self.parsed(s, |t| {
+            if t.starts_with('/') {
+                Ok(PathBuf::from(t))
+            } else {
+                Err(format!("{t:?} must be an absolute path"))
+            }
+        })
+    }
+
+    fn signal(&mut self, s: &Str) -> Option<i32> {
+        self.parsed(s, parse_signal)
+    }
+
+    fn user_spec(&mut self, s: &Str) -> Option<UserSpec> {
+        self.parsed(s, parse_user_spec)
+    }
+
+    fn id(&mut self, n: &Num, what: &str) -> Option<(u32, Option<u32>)> {
+        let text = match n.get_ref() {
+            IntOrStr::Int(i) => i.to_string(),
+            IntOrStr::Str(s) => self.text(&Spanned::new(span_of(n), s.clone()))?,
+        };
+        let parse = |t: &str| t.trim().parse::<u32>().ok().filter(|&id| id != u32::MAX);
+        let parsed = match text.split_once(':') {
+            None => parse(&text).map(|id| (id, None)),
+            Some((u, g)) => parse(u).zip(parse(g)).map(|(u, g)| (u, Some(g))),
+        };
+        if parsed.is_none() {
+            self.problem(span_of(n), format!("invalid {what} {text:?} (a number, or uid:gid)"));
+        }
+        parsed
+    }
+
+    pub fn user(&mut self, raw: &RawUser) -> Option<RuntimeUser> {
+        let mut user =
+            RuntimeUser { no_new_privileges: raw.no_new_privileges.unwrap_or(false), ..Default::default() };
+        let name = raw.name.as_ref().and_then(|n| self.parsed(n, parse_name));
+        if raw.name.is_none() {
+            self.problem_at(0, "[user] needs a `name`".into());
+        }
+        if let Some((uid, gid)) = raw.uid.as_ref().and_then(|n| self.id(n, "uid")) {
+            user.uid = Some(uid);
+            user.gid = gid;
+        }
+        if let Some((gid, _)) = raw.gid.as_ref().and_then(|n| self.id(n, "gid")) {
+            user.gid = Some(gid);
+        }
+        user.home = raw.home.as_ref().and_then(|s| self.abs_path(s));
+        user.shell = raw.shell.as_ref().and_then(|s| self.abs_path(s));
+        for g in raw.groups.iter().flatten() {
+            if let Some(g) = self.parsed(g, parse_name) {
+                user.groups.push(g);
+            }
+        }
+        user.name = name?;
+        Some(user)
+    }
+
+    pub fn template(&mut self, raw: &RawTemplate, dir: &Path) -> Option<Template> {
+        let src = self.text(&raw.src).map(|s| dir.join(s));
+        let dest = self.abs_path(&raw.dest);
+        let mode = raw.mode.as_ref().map(|m| self.mode(m));
+        let owner = raw.owner.as_ref().map(|o| self.user_spec(o));
+        Some(Template {
+            src: src?,
+            dest: dest?,
+            mode: mode.map_or(Some(None), |m| m.map(Some))?,
+            owner: owner.map_or(Some(None), |o| o.map(Some))?,
+            overwrite: raw.overwrite.unwrap_or(true),
+        })
+    }
+
+    pub fn volume(&mut self, raw: &RawVolume) -> Option<Volume> {
+        let path = self.abs_path(&raw.path);
+        if let Some(p) = &path
+            && let Some(reason) = refused_volume(p)
+        {
+            self.problem(span_of(&raw.path), reason);
+        }
+        let owner = raw.owner.as_ref().map(|o| self.user_spec(o));
+        let mode = raw.mode.as_ref().map(|m| self.mode(m));
+        let seed = raw.seed.as_ref().map(|s| self.abs_path(s));
+        Some(Volume {
+            path: path.filter(|p| refused_volume(p).is_none())?,
+            owner: owner.map_or(Some(None), |o| o.map(Some))?,
+            mode: mode.map_or(Some(None), |m| m.map(Some))?,
+            create: raw.create.unwrap_or(true),
+            recursive: raw.recursive.unwrap_or(true),
+            one_filesystem: raw.one_filesystem.unwrap_or(true),
+            seed: seed.map_or(Some(None), |s| s.map(Some))?,
+        })
+    }
+
+    /// A `[[wait]]` (`watch` allowed) or a `ready` probe.
+    pub fn wait(&mut self, raw: &RawProbe, watch_allowed: bool) -> Option<Wait> {
+        let kinds = [
+            raw.file.is_some(),
+            raw.tcp.is_some(),
+            raw.unix.is_some(),
+            raw.http.is_some(),
+            raw.command.is_some(),
+        ];
+        let at = [&raw.file, &raw.tcp, &raw.unix, &raw.http].into_iter().flatten().map(span_of).next();
+        let at = at.or_else(|| raw.command.as_ref().and_then(|c| c.first()).map(span_of)).unwrap_or(0..0);
+        if kinds.iter().filter(|k| **k).count() != 1 {
+            self.problem(at, "give exactly one of file, tcp, unix, http or command".into());
+            return None;
+        }
+        if let (Some(w), false) = (&raw.watch, watch_allowed) {
+            self.problem(span_of(w), "`watch` belongs to [[wait]], not to a ready probe".into());
+        }
+        let timeout = raw.timeout.as_ref().map(|t| self.duration(t));
+        let target = if let Some(f) = &raw.file {
+            Target::File(self.abs_path(f)?)
+        } else if let Some(t) = &raw.tcp {
+            self.parsed(t, parse_tcp)?
+        } else if let Some(u) = &raw.unix {
+            Target::Unix(self.abs_path(u)?)
+        } else if let Some(h) = &raw.http {
+            self.parsed(h, parse_http)?
+        } else {
+            let argv = self.texts(raw.command.as_deref().unwrap_or_default())?;
+            if argv.is_empty() {
+                self.problem(at, "`command` must not be empty".into());
+                return None;
+            }
+            Target::Command(argv)
+        };
+        let timeout = timeout.unwrap_or(Some(Some(DEFAULT_WAIT_TIMEOUT)))?;
+        Some(Wait { target, timeout, watch: raw.watch.as_ref().is_some_and(|w| *w.get_ref()) })
+    }
+
+    fn command(
+        &mut self,
+        name: &Str,
+        command: &Option<Vec<Str>>,
+        shell: &Option<Str>,
+    ) -> Option<Vec<String>> {
+        match (command, shell) {
+            (Some(argv), None) if !argv.is_empty() => self.texts(argv),
+            (None, Some(sh)) => Some(vec!["/bin/sh".into(), "-c".into(), self.text(sh)?]),
+            _ => {
+                self.problem(
+                    span_of(name),
+                    format!("{:?} needs `command` (a non-empty array) or `shell`, not both", name.get_ref()),
+                );
+                None
+            }
+        }
+    }
+
+    fn env_table(&mut self, table: &Option<StrTable>) -> Option<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (k, v) in in_file_order(table.clone().unwrap_or_default()) {
+            if !valid_var_name(k.get_ref()) {
+                self.problem(span_of(&k), format!("invalid variable name {:?}", k.get_ref()));
+                ok = false;
+            } else if let Some(v) = self.text(&v) {
+                out.push((k.into_inner(), v));
+            } else {
+                ok = false;
+            }
+        }
+        ok.then_some(out)
+    }
+
+    pub fn task(&mut self, raw: &RawTask) -> Option<Task> {
+        let name = self.parsed(&raw.name, parse_service_name);
+        let command = self.command(&raw.name, &raw.command, &raw.shell);
+        let user = raw.user.as_ref().map(|u| self.user_spec(u));
+        let env = self.env_table(&raw.env);
+        let workdir = raw.workdir.as_ref().map(|w| self.abs_path(w));
+        Some(Task {
+            name: name?,
+            command: command?,
+            user: user.map_or(Some(None), |u| u.map(Some))?,
+            env: env?,
+            workdir: workdir.map_or(Some(None), |w| w.map(Some))?,
+        })
+    }
+}
+
+fn in_file_order(table: StrTable) -> Vec<(Str, Str)> {
+    let mut entries: Vec<_> = table.into_iter().collect();
+    entries.sort_by_key(|(k, _)| k.span().start);
+    entries
+}
+
+/// Byte offset in `s` of 1-based (line, char column).
+fn byte_offset(s: &str, line: usize, col: usize) -> usize {
+    let line_start: usize = s.split_inclusive('\n').take(line - 1).map(str::len).sum();
+    let rest = &s[line_start..];
+    line_start + rest.char_indices().nth(col - 1).map_or(rest.len(), |(i, _)| i)
+}
+
+fn floor_char_boundary(s: &str, mut at: usize) -> usize {
+    while !s.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+pub fn valid_var_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty()
+        && (b[0].is_ascii_alphabetic() || b[0] == b'_')
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+}
+
+/// A user or group name as useradd accepts it, or a number.
+fn parse_name(t: &str) -> Result<String, String> {
+    let b = t.as_bytes();
+    let ok = !b.is_empty()
+        && b.len() <= 32
+        && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
+        && b.iter().enumerate().all(|(i, c)| {
+            c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-') || (*c == b'$' && i == b.len() - 1)
+        });
+    if ok { Ok(t.to_string()) } else { Err(format!("invalid user or group name {t:?}")) }
+}
+
+pub fn parse_user_spec(t: &str) -> Result<UserSpec, String> {
+    let bad = |_| format!("invalid user spec {t:?} (name, uid, name:group or uid:gid)");
+    match t.split_once(':') {
+        None => Ok(UserSpec { user: parse_name(t).map_err(bad)?, group: None }),
+        Some((u, g)) => {
+            Ok(UserSpec { user: parse_name(u).map_err(bad)?, group: Some(parse_name(g).map_err(bad)?) })
+        }
+    }
+}
+
+/// `SIGTERM`, `TERM` or `term`.
+pub fn parse_signal(t: &str) -> Result<i32, String> {
+    let upper = t.trim().to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+    Signal::from_str(&name).map(|s| s as i32).map_err(|_| format!("unknown signal {t:?}"))
+}
+
+fn parse_service_name(t: &str) -> Result<String, String> {
+    let b = t.as_bytes();
+    let ok = !b.is_empty()
+        && b.len() <= 64
+        && b[0].is_ascii_alphanumeric()
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'));
+    if ok { Ok(t.to_string()) } else { Err(format!("invalid name {t:?} (letters, digits, . _ -)")) }
+}
+
+fn parse_tcp(t: &str) -> Result<Target, String> {
+    let bad = || format!("invalid tcp target {t:?} (host:port)");
+    let (host, port) = t.rsplit_once(':').ok_or_else(bad)?;
+    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    let port: u16 = port.parse().ok().filter(|&p| p != 0).ok_or_else(bad)?;
+    if host.is_empty() || host.contains(['/', ' ']) {
+        return Err(bad());
+    }
+    Ok(Target::Tcp { host: host.to_string(), port })
+}
+
+fn parse_http(t: &str) -> Result<Target, String> {
+    if t.starts_with("https://") {
+        return Err(format!("{t:?}: https is not supported (plain HTTP only)"));
+    }
+    let rest = t
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("invalid http target {t:?} (http://host:port/path)"))?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.is_empty() {
+        return Err(format!("invalid http target {t:?}: no host"));
+    }
+    Ok(Target::Http(t.to_string()))
+}
+
+/// `/` and system directories are never volumes: a recursive chown there
+/// would break the image.
+fn refused_volume(p: &Path) -> Option<String> {
+    const SYSTEM: [&str; 9] = ["/", "/etc", "/usr", "/bin", "/sbin", "/lib", "/proc", "/sys", "/dev"];
+    let norm: PathBuf = p.components().collect();
+    SYSTEM
+        .iter()
+        .any(|s| norm == Path::new(s))
+        .then(|| format!("{} is a system directory and cannot be a volume", p.display()))
+}
+
+mod services;

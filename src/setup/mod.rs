@@ -1,0 +1,7 @@
+//! The one-shot phases before the workload runs: secrets, templates (and,
+//! with later issues, identity, volumes and waits).
+
+pub mod render;
+pub mod secrets;
+pub mod template;
+pub mod user;
