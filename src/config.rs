@@ -1,6 +1,6 @@
 //! init.toml: parsed as TOML first (positions stay right, values cannot
-//! inject TOML), each table deserialized on its own into `raw` structs so
-//! that one bad entry does not hide the next, then its string values rendered
+//! inject TOML), each table read on its own into `raw` structs so that one
+//! bad entry does not hide the next, then its string values rendered
 //! as templates and validated into a typed `Config` — collecting every
 //! problem with its file:line:col before reporting any.
 
@@ -11,10 +11,8 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
-use serde::de::IntoDeserializer;
 use toml::Spanned;
-use toml::de::{DeTable, DeValue};
+use toml::de::DeTable;
 
 #[cfg(test)]
 pub use check::parse_duration;
@@ -238,11 +236,6 @@ pub fn parse(path: &Path, text: &str, env: &mut Environment) -> Result<Config, E
     }
     check.services_together(&mut config.services, &config.tasks);
     check.finish().map(|()| config)
-}
-
-/// Deserializes one TOML value into a raw struct, with the error's span.
-fn deserialize<'de, T: Deserialize<'de>>(value: &Spanned<DeValue<'de>>) -> Result<T, toml::de::Error> {
-    T::deserialize(value.clone().into_deserializer())
 }
 
 /// The byte range of a spanned value.

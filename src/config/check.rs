@@ -13,7 +13,8 @@ use toml::Spanned;
 use toml::de::DeValue;
 
 use super::raw::{
-    IntOrStr, Num, RawProbe, RawService, RawTask, RawTemplate, RawUser, RawVolume, Str, StrTable,
+    Fields, IntOrStr, Num, RawProbe, RawService, RawTask, RawTemplate, RawUser, RawVolume, Read, Str,
+    StrTable, strings_in_file_order,
 };
 use super::*;
 use crate::setup::template::{self, line_col};
@@ -89,15 +90,26 @@ impl<'a> Check<'a> {
         Err(Error::Invalid(self.problems.into_iter().map(|(_, m)| m).collect()))
     }
 
-    /// Deserializes a single table.
-    pub fn entry<'de, T: serde::Deserialize<'de>>(&mut self, value: &Spanned<DeValue<'de>>) -> Option<T> {
-        super::deserialize(value).map_err(|e| self.toml_error(&e)).ok()
+    /// Reads a single table into its raw struct.
+    pub fn entry<R: Read>(&mut self, value: &Spanned<DeValue<'_>>) -> Option<R> {
+        let mut fields = match Fields::of(value, R::WHAT) {
+            Ok(f) => f,
+            Err((span, msg)) => {
+                self.problem(span, msg);
+                return None;
+            }
+        };
+        let raw = R::read(&mut fields);
+        for (span, msg) in fields.finish() {
+            self.problem(span, msg);
+        }
+        raw
     }
 
-    /// Deserializes each element of an array of tables (`[[name]]`) and validates it with `f`.
-    pub fn array<'de, R: serde::Deserialize<'de>, T>(
+    /// Reads each element of an array of tables (`[[name]]`) and validates it with `f`.
+    pub fn array<R: Read, T>(
         &mut self,
-        value: &Spanned<DeValue<'de>>,
+        value: &Spanned<DeValue<'_>>,
         name: &str,
         mut f: impl FnMut(&mut Self, R) -> Option<T>,
     ) -> Vec<T> {
@@ -109,10 +121,12 @@ impl<'a> Check<'a> {
     }
 
     /// A table of string values, in file order.
-    pub fn table_of_strings(&mut self, value: &Spanned<DeValue<'_>>, name: &str) -> Option<Vec<(Str, Str)>> {
-        let table: StrTable = self.entry(value)?;
-        let _ = name;
-        Some(in_file_order(table))
+    pub fn table_of_strings(&mut self, value: &Spanned<DeValue<'_>>, name: &str) -> Option<StrTable> {
+        let table = value.get_ref().as_table().and_then(strings_in_file_order);
+        if table.is_none() {
+            self.problem(span_of(value), format!("[{name}] must be a table of strings"));
+        }
+        table
     }
 
     /// `[env]`: each value is a template over what is set so far; an entry
@@ -222,7 +236,7 @@ impl<'a> Check<'a> {
 
     pub fn user(&mut self, raw: &RawUser) -> Option<RuntimeUser> {
         let mut user =
-            RuntimeUser { no_new_privileges: raw.no_new_privileges.unwrap_or(false), ..Default::default() };
+            RuntimeUser { no_new_privileges: flag(&raw.no_new_privileges, false), ..Default::default() };
         let name = raw.name.as_ref().and_then(|n| self.parsed(n, parse_name));
         if raw.name.is_none() {
             self.problem_at(0, "[user] needs a `name`".into());
@@ -255,7 +269,7 @@ impl<'a> Check<'a> {
             dest: dest?,
             mode: mode.map_or(Some(None), |m| m.map(Some))?,
             owner: owner.map_or(Some(None), |o| o.map(Some))?,
-            overwrite: raw.overwrite.unwrap_or(true),
+            overwrite: flag(&raw.overwrite, true),
         })
     }
 
@@ -273,9 +287,9 @@ impl<'a> Check<'a> {
             path: path.filter(|p| refused_volume(p).is_none())?,
             owner: owner.map_or(Some(None), |o| o.map(Some))?,
             mode: mode.map_or(Some(None), |m| m.map(Some))?,
-            create: raw.create.unwrap_or(true),
-            recursive: raw.recursive.unwrap_or(true),
-            one_filesystem: raw.one_filesystem.unwrap_or(true),
+            create: flag(&raw.create, true),
+            recursive: flag(&raw.recursive, true),
+            one_filesystem: flag(&raw.one_filesystem, true),
             seed: seed.map_or(Some(None), |s| s.map(Some))?,
         })
     }
@@ -331,7 +345,10 @@ impl<'a> Check<'a> {
             _ => {
                 self.problem(
                     span_of(name),
-                    format!("{:?} needs `command` (a non-empty array) or `shell`, not both", name.get_ref()),
+                    format!(
+                        "{:?} needs either `command` (a non-empty array of strings) or `shell`",
+                        name.get_ref()
+                    ),
                 );
                 None
             }
@@ -341,7 +358,7 @@ impl<'a> Check<'a> {
     fn env_table(&mut self, table: &Option<StrTable>) -> Option<Vec<(String, String)>> {
         let mut out = Vec::new();
         let mut ok = true;
-        for (k, v) in in_file_order(table.clone().unwrap_or_default()) {
+        for (k, v) in table.clone().unwrap_or_default() {
             if !valid_var_name(k.get_ref()) {
                 self.problem(span_of(&k), format!("invalid variable name {:?}", k.get_ref()));
                 ok = false;
@@ -370,10 +387,9 @@ impl<'a> Check<'a> {
     }
 }
 
-fn in_file_order(table: StrTable) -> Vec<(Str, Str)> {
-    let mut entries: Vec<_> = table.into_iter().collect();
-    entries.sort_by_key(|(k, _)| k.span().start);
-    entries
+/// A boolean field's value, or its default.
+pub fn flag(b: &Option<Spanned<bool>>, default: bool) -> bool {
+    b.as_ref().map_or(default, |b| *b.get_ref())
 }
 
 /// Byte offset in `s` of 1-based (line, char column).

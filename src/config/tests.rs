@@ -154,7 +154,7 @@ http = "https://secure"
 "#;
     let got = problems(text);
     let want = [
-        "5:1: unknown field `colour`, expected one of `name`",
+        "5:1: unknown field `colour` in [[service]], expected one of `name`, `command`",
         "9:15: unknown signal \"SIGNOPE\"",
         "10:16: invalid duration \"10 parsecs\" (expected e.g. 500ms, 10s, 5m, 1h or 0)",
         "15:11: invalid restart \"sometimes\" (never, on-failure or always)",
@@ -170,6 +170,23 @@ http = "https://secure"
     for (g, w) in got.iter().zip(want) {
         assert!(g.starts_with(w), "want {w:?}, got {g:?}");
     }
+}
+
+#[test]
+fn wrong_types_and_unknown_keys_are_all_reported_even_within_one_entry() {
+    let text = "[[service]]\nname = \"web\"\ncommand = \"not an array\"\ncritical = \"yes\"\nmax_restarts = \"5\"\ntypo = 1\nready = { tcp = \"db:1\", watch = true }\n[[template]]\nsrc = \"a\"\n";
+    assert_eq!(
+        problems(text),
+        [
+            "2:8: \"web\" needs either `command` (a non-empty array of strings) or `shell`",
+            "3:11: `command` must be an array of strings, not string",
+            "4:12: `critical` must be true or false, not string",
+            "5:16: `max_restarts` must be an integer, not string",
+            "6:1: unknown field `typo` in [[service]], expected one of `name`, `command`, `shell`, `user`, `env`, `workdir`, `after`, `oneshot`, `ready`, `semaphore`, `heartbeat`, `restart`, `restart_delay`, `max_restarts`, `critical`, `main`, `stop_signal`, `stop_delay`, `stop_timeout`, `signals`, `output`",
+            "7:25: unknown field `watch` in a ready probe, expected one of `file`, `tcp`, `unix`, `http`, `command`, `timeout`",
+            "8:1: [[template]] is missing `dest`",
+        ]
+    );
 }
 
 #[test]

@@ -42,7 +42,7 @@ impl Check<'_> {
                 _ => Err(format!("invalid output {t:?} (inherit or prefix)")),
             })
         });
-        let oneshot = raw.oneshot.unwrap_or(false);
+        let oneshot = flag(&raw.oneshot, false);
         if let (Some(main), true) = (&raw.main, oneshot)
             && *main.get_ref()
         {
@@ -62,7 +62,7 @@ impl Check<'_> {
             restart: restart.map_or(Some(Restart::Never), |r| r)?,
             restart_delay: restart_delay?.unwrap_or(DEFAULT_RESTART_DELAY),
             max_restarts: max_restarts?,
-            critical: raw.critical.unwrap_or(true),
+            critical: flag(&raw.critical, true),
             main: raw.main.as_ref().is_some_and(|m| *m.get_ref()),
             stop_signal: stop_signal?,
             stop_delay: stop_delay?,
@@ -83,7 +83,7 @@ impl Check<'_> {
     fn rewrites(&mut self, table: &Option<StrTable>) -> Option<Vec<(i32, Option<i32>)>> {
         let mut out = Vec::new();
         let mut ok = true;
-        for (from, to) in in_file_order(table.clone().unwrap_or_default()) {
+        for (from, to) in table.clone().unwrap_or_default() {
             let from_sig = parse_signal(from.get_ref()).map_err(|m| self.problem(span_of(&from), m)).ok();
             let to_sig = match self.text(&to) {
                 Some(t) if t == "none" => Some(None),
