@@ -10,12 +10,12 @@ use std::path::Path;
 use tracing::info;
 
 use crate::cli::{Cli, Command, Global, RunArgs, SignalScope};
-use crate::config::{self, Config};
-use crate::env::Environment;
-use crate::error::Error;
+use mooring::config::{self, Config};
+use mooring::env::Environment;
+use mooring::error::Error;
 use crate::run::single::{self, Options, Scope};
 use crate::run::spawn;
-use crate::setup::{render, secrets};
+use mooring::setup::{render, secrets};
 use crate::sys;
 
 mod check;

@@ -4,7 +4,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use crate::config::Limit;
+use mooring::config::Limit;
 
 #[derive(Parser, Debug)]
 #[command(

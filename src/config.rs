@@ -47,8 +47,6 @@ impl std::fmt::Display for UserSpec {
     }
 }
 
-// Some fields are only read once issues #4 (identity, volumes) and #5 (supervision) land.
-#[allow(dead_code)]
 #[derive(Debug, Clone, Default)]
 pub struct RuntimeUser {
     pub name: String,
@@ -70,8 +68,6 @@ pub struct Template {
     pub overwrite: bool,
 }
 
-// Some fields are only read once issues #4 (identity, volumes) and #5 (supervision) land.
-#[allow(dead_code)]
 #[derive(Debug, Clone)]
 pub struct Volume {
     pub path: PathBuf,
@@ -125,8 +121,6 @@ pub enum Output {
     Prefix,
 }
 
-// Some fields are only read once issues #4 (identity, volumes) and #5 (supervision) land.
-#[allow(dead_code)]
 #[derive(Debug, Clone)]
 pub struct Service {
     pub name: String,
@@ -161,8 +155,6 @@ pub struct Task {
     pub workdir: Option<PathBuf>,
 }
 
-// Some fields are only read once issues #4 (identity, volumes) and #5 (supervision) land.
-#[allow(dead_code)]
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     pub path: PathBuf,

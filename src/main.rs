@@ -5,19 +5,15 @@
 
 mod app;
 mod cli;
-mod config;
-mod env;
-mod error;
 mod log;
 mod run;
-mod setup;
 mod sys;
 
 use std::ffi::OsString;
 
 use clap::Parser;
 
-use crate::error::Error;
+use mooring::error::Error;
 
 /// Called by the C entry point with the raw arguments; returns the exit code.
 #[cfg_attr(test, allow(dead_code))]

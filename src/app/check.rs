@@ -8,10 +8,10 @@ use std::path::Path;
 use tracing::warn;
 
 use crate::cli::Global;
-use crate::config::{self, Config, Service, UserSpec, Wait};
-use crate::env::Environment;
-use crate::error::Error;
-use crate::setup::{render, secrets, user};
+use mooring::config::{self, Config, Service, UserSpec, Wait};
+use mooring::env::Environment;
+use mooring::error::Error;
+use mooring::setup::{render, secrets, user};
 
 pub fn run(global: &Global) -> Result<u8, Error> {
     let mut problems = Vec::new();

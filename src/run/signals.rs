@@ -10,7 +10,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
-use crate::error::Error;
+use mooring::error::Error;
 
 /// Signals the kernel raises synchronously for a fault in init itself. They
 /// stay unblocked so that a bug kills init loudly instead of hanging it.

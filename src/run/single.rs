@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use nix::unistd::{Pid, getpid};
 use tracing::{debug, error, info, warn};
 
-use crate::error::Error;
+use mooring::error::Error;
 use crate::run::reap::{self, Exit};
 use crate::run::signals::{self, Received, Signals};
 use crate::run::spawn::{self, Command};

@@ -9,7 +9,7 @@ use std::path::Path;
 use nix::sys::signal::SigSet;
 use nix::unistd::Pid;
 
-use crate::error::Error;
+use mooring::error::Error;
 use crate::sys::{self, ExecPlan, SpawnError};
 
 /// PATH used when the environment has none, as execvp(3) and Docker do.
