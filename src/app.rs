@@ -10,13 +10,13 @@ use std::path::Path;
 use tracing::info;
 
 use crate::cli::{Cli, Command, Global, RunArgs, SignalScope};
+use crate::run::single::{self, Options, Scope};
+use crate::run::spawn;
+use crate::sys;
 use mooring::config::{self, Config};
 use mooring::env::Environment;
 use mooring::error::Error;
-use crate::run::single::{self, Options, Scope};
-use crate::run::spawn;
 use mooring::setup::{render, secrets};
-use crate::sys;
 
 mod check;
 

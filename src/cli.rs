@@ -12,7 +12,6 @@ use mooring::config::Limit;
     version,
     about = "mooring: a container init. Prepares the container, then runs the workload as PID 1.",
     disable_help_subcommand = true,
-    args_conflicts_with_subcommands = true,
     subcommand_value_name = "COMMAND",
     after_help = "Any other first argument, or everything after `--`, is the command to run instead of the\nconfigured services: `init psql -h db` is `init -- psql -h db`."
 )]

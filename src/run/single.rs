@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 use nix::unistd::{Pid, getpid};
 use tracing::{debug, error, info, warn};
 
-use mooring::error::Error;
 use crate::run::reap::{self, Exit};
 use crate::run::signals::{self, Received, Signals};
 use crate::run::spawn::{self, Command};
 use crate::sys;
+use mooring::error::Error;
 
 /// How often leftovers are SIGKILLed again once the budget is spent, for
 /// processes forked after the previous round (only matters as a subreaper).

@@ -9,8 +9,8 @@ use std::path::Path;
 use nix::sys::signal::SigSet;
 use nix::unistd::Pid;
 
-use mooring::error::Error;
 use crate::sys::{self, ExecPlan, SpawnError};
+use mooring::error::Error;
 
 /// PATH used when the environment has none, as execvp(3) and Docker do.
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

@@ -64,6 +64,10 @@ pub fn plan(templates: &[Template], env: &Environment, root: &Path) -> Result<Pl
                 continue;
             }
         };
+        if !meta.is_dir() && !meta.is_file() {
+            problems.push(format!("{}: only files and directories can be templates", t.src.display()));
+            continue;
+        }
         if meta.is_dir() {
             let (mut files, mut dirs) = (Vec::new(), Vec::new());
             if let Err(e) = walk(&t.src, Path::new(""), &mut files, &mut dirs) {
