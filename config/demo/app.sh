@@ -8,6 +8,6 @@ trap 'echo "  app: got SIGTERM -> finishing work, exiting 0"; exit 0' TERM
 # 200 short-lived background jobs whose parent exits first: orphans that
 # PID 1 must reap, or they stay zombies for the container's lifetime.
 i=0; while [ $i -lt 200 ]; do (sleep 0.01 &); i=$((i+1)); done
-echo "  app: started as pid $$, left 200 orphaned jobs behind"
+echo "  app: started as pid $$ with APP_URL=$APP_URL, left 200 orphaned jobs behind"
 touch "$DEMO_DIR/ready"
 while :; do sleep 1 & wait $!; done

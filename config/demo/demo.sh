@@ -8,11 +8,14 @@ DEMO_DIR=$(mktemp -d /tmp/mooring-demo.XXXXXX)
 export DEMO_DIR
 trap 'kill -KILL $UNSHARE 2>/dev/null || true; rm -rf "$DEMO_DIR"' EXIT
 
+# A clean environment, as a container has: nothing of this host's leaks in.
+CLEAN=(env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin DEMO_DIR="$DEMO_DIR")
+
 say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 # Starts init as PID 1 in a new PID namespace; sets UNSHARE and PID1 (init's pid outside).
 start() {
     rm -f "$DEMO_DIR/ready"
-    unshare --pid --fork --mount-proc --kill-child "$INIT" "$@" &
+    unshare --pid --fork --mount-proc --kill-child "${CLEAN[@]}" "$INIT" "$@" &
     UNSHARE=$!
     PID1=
     for _ in $(seq 500); do
@@ -30,8 +33,18 @@ zombies() {   # zombies among init's descendants, seen from outside
     echo $n
 }
 
+say "0. Before the workload: init renders the templates of config/demo/init.toml"
+echo "s3cret" > "$DEMO_DIR/secret"
+"${CLEAN[@]}" APP_PORT=9000 APP_SECRET_FILE="$DEMO_DIR/secret" "$INIT" -c config/demo/init.toml render
+echo "  with APP_PORT=9000 and APP_SECRET_FILE=<file>, $DEMO_DIR/app.conf (mode $(stat -c %a "$DEMO_DIR/app.conf")) is:"
+sed 's/^/    /' "$DEMO_DIR/app.conf"
+echo "  and a missing variable is an error naming file, line and column, with nothing written:"
+printf 'x = <<NOT_SET>>\n' > "$DEMO_DIR/bad.tmpl"
+printf '[[template]]\nsrc = "%s/bad.tmpl"\ndest = "%s/bad.conf"\n' "$DEMO_DIR" "$DEMO_DIR" > "$DEMO_DIR/bad.toml"
+"${CLEAN[@]}" "$INIT" -c "$DEMO_DIR/bad.toml" render 2>&1 | sed 's/^/    /' || true
+
 say "1. init starts as PID 1 of a new PID namespace and runs config/demo/app.sh"
-start -- config/demo/app.sh
+start -c config/demo/init.toml -- config/demo/app.sh
 sleep 0.3   # give the orphans time to exit, so there is something to reap
 echo "  outside the namespace, init is pid $PID1; zombies left under it: $(zombies)"
 
