@@ -4,7 +4,7 @@ TARGET := x86_64-unknown-linux-musl
 BIN := dist/init
 CARGO ?= cargo
 
-.PHONY: build deps-build deps-test test test-unit test-pid1 test-containers lint bench demo images clean
+.PHONY: build deps-build deps-test test test-unit test-pid1 test-containers lint bench demo fuzz clean
 
 build: deps-build
 	$(CARGO) build --release --locked --target $(TARGET)
@@ -44,3 +44,11 @@ demo: build
 
 clean:
 	rm -rf dist target
+
+# Fuzz the parsers (nightly + cargo-fuzz): FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 600
+fuzz:
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
+	cd fuzz && for t in template config; do \
+	    mkdir -p corpus/$$t && cargo +nightly fuzz run -O $$t corpus/$$t seeds/$$t -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536; \
+	done
