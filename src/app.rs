@@ -1,7 +1,7 @@
 //! The only place that knows the phase order (SPEC.md section 2): refuse a
-//! set-uid start, load (secrets, init.toml with its `[env]`), render
-//! templates, then run. Identity, volumes, waits and services slot in here as
-//! their issues land; until then a config that asks for them is refused
+//! set-uid start, prepare (app/prepare.rs: secrets, init.toml with its
+//! `[env]`, templates, identity, volumes), then run. Waits and services slot
+//! in as issue #5 lands; until then a config that asks for them is refused
 //! rather than half-served.
 
 use std::ffi::OsString;
@@ -11,14 +11,16 @@ use tracing::info;
 
 use crate::cli::{Cli, Command, Global, RunArgs, SignalScope};
 use crate::run::single::{self, Options, Scope};
-use crate::run::spawn;
 use crate::sys;
-use mooring::config::{self, Config};
-use mooring::env::Environment;
+use mooring::config::{self};
 use mooring::error::Error;
-use mooring::setup::{render, secrets};
+use mooring::setup::render;
 
 mod check;
+mod prepare;
+
+pub use prepare::load;
+use prepare::prepare;
 
 pub fn run(cli: Cli) -> Result<u8, Error> {
     refuse_secure_exec()?;
@@ -58,52 +60,6 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     }
 }
 
-/// The environment and config after phases 1-2: `_FILE` secrets applied,
-/// init.toml loaded and its `[env]` merged.
-pub fn load(global: &Global) -> Result<(Environment, Config), Error> {
-    let mut env = Environment::from_process();
-    secrets::apply(&mut env, |p| std::fs::read(p)).map_err(Error::Invalid)?.log();
-    let config = match config::locate(global.config.as_deref())? {
-        Some(path) => config::load(&path, &mut env)?,
-        None => Config::default(),
-    };
-    Ok((env, config))
-}
-
-pub struct Prepared {
-    pub env: Environment,
-    pub config: Config,
-}
-
-/// Phases 1-6 (those built so far): load, render templates.
-fn prepare(global: &Global) -> Result<Prepared, Error> {
-    let (env, config) = load(global)?;
-    refuse_unbuilt(global, &config)?;
-    let plan = render::plan(&config.templates, &env, Path::new("/"))?;
-    render::write(&plan)?;
-    for f in &plan.files {
-        match f.keep {
-            true => info!(dest = %f.dest.display(), "kept (overwrite = false)"),
-            false => info!(dest = %f.dest.display(), src = %f.src.display(), "rendered"),
-        }
-    }
-    Ok(Prepared { env, config })
-}
-
-/// Parts of the config whose phase has not landed yet: refused, never ignored.
-fn refuse_unbuilt(global: &Global, config: &Config) -> Result<(), Error> {
-    if global.user.is_some() || config.user.is_some() {
-        return Err(Error::NotYetAvailable { what: "--user and [user]", issue: 4 });
-    }
-    if !config.volumes.is_empty() {
-        return Err(Error::NotYetAvailable { what: "[[volume]]", issue: 4 });
-    }
-    if !config.waits.is_empty() {
-        return Err(Error::NotYetAvailable { what: "[[wait]]", issue: 5 });
-    }
-    Ok(())
-}
-
 fn render_only(global: &Global, stdout: bool) -> Result<u8, Error> {
     let (env, config) = load(global)?;
     let plan = render::plan(&config.templates, &env, Path::new("/"))?;
@@ -131,7 +87,7 @@ fn render_only(global: &Global, stdout: bool) -> Result<u8, Error> {
 
 fn run_command(global: &Global, argv: Vec<OsString>, opts: &Options) -> Result<u8, Error> {
     let prepared = prepare(global)?;
-    let cmd = spawn::Command { argv, env: prepared.env.vars().to_vec(), workdir: None };
+    let cmd = prepared.command(argv, None, &[], None)?;
     single::run(&cmd, opts)
 }
 
@@ -154,15 +110,8 @@ fn run_named(global: &Global, name_and_args: Vec<OsString>, opts: &Options) -> R
     let Some((command, env, workdir, user)) = found else {
         return Err(Error::UnknownTask(name.into_owned()));
     };
-    if user.is_some() {
-        return Err(Error::NotYetAvailable { what: "a task's `user`", issue: 4 });
-    }
-    let mut child_env = prepared.env.clone();
-    for (k, v) in env {
-        child_env.set(k, v);
-    }
     let argv = command.iter().map(OsString::from).chain(args.iter().cloned()).collect();
-    let cmd = spawn::Command { argv, env: child_env.vars().to_vec(), workdir: workdir.clone() };
+    let cmd = prepared.command(argv, user.as_ref(), env, workdir.clone())?;
     single::run(&cmd, opts)
 }
 

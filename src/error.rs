@@ -37,6 +37,12 @@ pub enum Error {
     #[error("cannot change to workdir {}: {}", path.display(), errno.desc())]
     Workdir { path: PathBuf, errno: Errno },
 
+    #[error("cannot switch to {ids}: {}", errno.desc())]
+    Privileges { ids: String, errno: Errno },
+
+    #[error("{0}")]
+    NotPermitted(String),
+
     #[error("argument or environment variable of {0:?} contains a NUL byte")]
     NulInArgument(String),
 
@@ -67,7 +73,9 @@ impl Error {
             Error::Destination { code, .. } => *code,
             Error::NotYetAvailable { .. } => 70,
             Error::Os { .. } => 71,
-            Error::SecureExec(_) => 77,
+            Error::SecureExec(_) | Error::NotPermitted(_) => 77,
+            Error::Privileges { errno: Errno::EPERM, .. } => 77,
+            Error::Privileges { .. } => 71,
             Error::Config { .. } | Error::Invalid(_) => 78,
             Error::Exec { errno: Errno::ENOENT, .. } => 127,
             Error::Exec { .. } | Error::NulInArgument(_) | Error::Workdir { .. } => 126,

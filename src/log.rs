@@ -1,19 +1,20 @@
-//! Logging on stderr through tracing-subscriber: `init: LEVEL message
-//! key=value` lines, or one JSON object a line (INIT_LOG_FORMAT=json).
-//! Both formats are written here rather than pulled from serde_json or the
-//! `env-filter` feature, which would cost more than the whole rest of init.
+//! Logging on stderr: `init: LEVEL message key=value` lines, or one JSON
+//! object a line (INIT_LOG_FORMAT=json). INIT_LOG is a tracing-subscriber
+//! target filter (`Targets`: `info`, `mooring=debug`); the subscriber itself
+//! is the small one below, not tracing-subscriber's fmt layer and registry,
+//! which cost 87 kB of init's 1 MB budget (SPEC.md section 12) for span
+//! machinery init never uses. Both formats are written here, not by
+//! serde_json or the `env-filter` feature.
 
 use std::fmt::{self, Write as _};
 use std::str::FromStr;
 
+use std::io::Write as _;
+
 use tracing::field::{Field, Visit};
-use tracing::{Event, Level, Subscriber};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::filter::{LevelFilter, Targets};
-use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::registry::LookupSpan;
-use tracing_subscriber::util::SubscriberInitExt;
 
 use mooring::error::Error;
 
@@ -45,9 +46,44 @@ pub fn init(filter: Option<&str>, format: Option<&str>, verbosity: i8) -> Result
             )));
         }
     };
-    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).event_format(Line(format));
-    tracing_subscriber::registry().with(layer).with(targets).init();
-    Ok(())
+    let max = targets.iter().map(|(_, l)| l).chain(targets.default_level()).max().unwrap_or(LevelFilter::OFF);
+    let logger = Logger { targets, format, max };
+    tracing::subscriber::set_global_default(logger).map_err(|e| Error::Usage(format!("logging: {e}")))
+}
+
+/// Writes each enabled event as one line on stderr. Spans are not used by init.
+struct Logger {
+    targets: Targets,
+    format: Format,
+    max: LevelFilter,
+}
+
+impl Subscriber for Logger {
+    fn enabled(&self, meta: &Metadata<'_>) -> bool {
+        self.targets.would_enable(meta.target(), meta.level())
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(self.max)
+    }
+
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+
+    fn event(&self, event: &Event<'_>) {
+        let line = format_line(self.format, event);
+        // One write per line, so lines from init never interleave mid-line.
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    }
+
+    fn enter(&self, _: &Id) {}
+
+    fn exit(&self, _: &Id) {}
 }
 
 fn level_for(verbosity: i8) -> LevelFilter {
@@ -60,27 +96,19 @@ fn level_for(verbosity: i8) -> LevelFilter {
     }
 }
 
-struct Line(Format);
-
-impl<S, N> FormatEvent<S, N> for Line
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-{
-    fn format_event(&self, _: &FmtContext<'_, S, N>, mut w: Writer<'_>, event: &Event<'_>) -> fmt::Result {
-        let mut fields = Fields { format: self.0, message: String::new(), rest: String::new() };
-        event.record(&mut fields);
-        let level = event.metadata().level();
-        match self.0 {
-            Format::Text => writeln!(w, "init: {} {}{}", level_name(level), fields.message, fields.rest),
-            Format::Json => {
-                let mut line = String::from("{\"level\":\"");
-                line.push_str(level_name(level));
-                line.push_str("\",\"message\":");
-                json_string(&mut line, &fields.message);
-                line.push_str(&fields.rest);
-                writeln!(w, "{line}}}")
-            }
+/// One event as one line, newline included.
+fn format_line(format: Format, event: &Event<'_>) -> String {
+    let mut fields = Fields { format, message: String::new(), rest: String::new() };
+    event.record(&mut fields);
+    let level = level_name(event.metadata().level());
+    match format {
+        Format::Text => format!("init: {level} {}{}\n", fields.message, fields.rest),
+        Format::Json => {
+            let mut line = format!("{{\"level\":\"{level}\",\"message\":");
+            json_string(&mut line, &fields.message);
+            line.push_str(&fields.rest);
+            line.push_str("}\n");
+            line
         }
     }
 }

@@ -50,7 +50,23 @@ pub struct ExecPlan {
     tty: Option<RawFd>,
     /// Directory to change to before exec.
     workdir: Option<CString>,
+    /// Identity to drop to before exec.
+    ids: Option<Ids>,
+    no_new_privs: bool,
 }
+
+/// uid, gid and the full group list of a privilege drop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ids {
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
+}
+
+/// Where in the child a failure happened (reported to the parent with its errno).
+const STAGE_EXEC: i32 = 0;
+const STAGE_WORKDIR: i32 = 1;
+const STAGE_IDS: i32 = 2;
 
 impl ExecPlan {
     pub fn new(
@@ -63,7 +79,25 @@ impl ExecPlan {
     ) -> Self {
         let argv_ptrs = null_terminated(&argv);
         let envp_ptrs = null_terminated(&envp);
-        ExecPlan { candidates, _argv: argv, argv_ptrs, _envp: envp, envp_ptrs, mask, tty, workdir }
+        ExecPlan {
+            candidates,
+            _argv: argv,
+            argv_ptrs,
+            _envp: envp,
+            envp_ptrs,
+            mask,
+            tty,
+            workdir,
+            ids: None,
+            no_new_privs: false,
+        }
+    }
+
+    /// Drops to `ids` (setgroups, setgid, setuid, verified) before exec.
+    pub fn with_ids(mut self, ids: Option<Ids>, no_new_privs: bool) -> Self {
+        self.ids = ids;
+        self.no_new_privs = no_new_privs;
+        self
     }
 }
 
@@ -84,13 +118,15 @@ pub fn spawn(plan: &ExecPlan) -> Result<Pid, SpawnError> {
         return Err(SpawnError::Fork(Errno::last(), "fork"));
     }
     if pid == 0 {
-        let errno = exec_child(plan);
-        let bytes = errno.to_ne_bytes();
+        let (stage, errno) = exec_child(plan);
+        let mut bytes = [0u8; 8];
+        bytes[..4].copy_from_slice(&stage.to_ne_bytes());
+        bytes[4..].copy_from_slice(&errno.to_ne_bytes());
         // SAFETY: write(2) and _exit(2) are async-signal-safe; the buffer is on
         // our stack. A failed write leaves the parent to see an exit code only.
         unsafe {
             libc::write(report_wr.as_raw_fd(), bytes.as_ptr().cast(), bytes.len());
-            libc::_exit(if errno == libc::ENOENT { 127 } else { 126 });
+            libc::_exit(if errno == libc::ENOENT && stage == STAGE_EXEC { 127 } else { 126 });
         }
     }
     let child = Pid::from_raw(pid);
@@ -100,21 +136,22 @@ pub fn spawn(plan: &ExecPlan) -> Result<Pid, SpawnError> {
     let _ = nix::unistd::setpgid(child, child);
     match read_report(&report_rd) {
         None => Ok(child),
-        Some(errno) => {
+        Some((stage, errno)) => {
             let _ = nix::sys::wait::waitpid(child, None);
-            Err(if errno < 0 {
-                SpawnError::Workdir(Errno::from_raw(-errno))
-            } else {
-                SpawnError::Exec(Errno::from_raw(errno))
+            let errno = Errno::from_raw(errno);
+            Err(match stage {
+                STAGE_WORKDIR => SpawnError::Workdir(errno),
+                STAGE_IDS => SpawnError::Ids(errno),
+                _ => SpawnError::Exec(errno),
             })
         }
     }
 }
 
 /// Reads the child's exec report: EOF means the exec succeeded (the pipe was
-/// closed by O_CLOEXEC), four bytes are the errno of the failed exec.
-fn read_report(fd: &OwnedFd) -> Option<i32> {
-    let mut buf = [0u8; 4];
+/// closed by O_CLOEXEC); otherwise the stage that failed and its errno.
+fn read_report(fd: &OwnedFd) -> Option<(i32, i32)> {
+    let mut buf = [0u8; 8];
     let mut got = 0;
     while got < buf.len() {
         match nix::unistd::read(fd, &mut buf[got..]) {
@@ -124,37 +161,61 @@ fn read_report(fd: &OwnedFd) -> Option<i32> {
             Err(_) => break,
         }
     }
-    (got == buf.len()).then(|| i32::from_ne_bytes(buf))
+    let word = |i: usize| i32::from_ne_bytes([buf[i], buf[i + 1], buf[i + 2], buf[i + 3]]);
+    (got == buf.len()).then(|| (word(0), word(4)))
 }
 
-/// Runs in the forked child: returns only if every exec failed, with the errno
-/// execvp(3) would report.
-fn exec_child(plan: &ExecPlan) -> c_int {
+/// Runs in the forked child: returns only on failure, with the stage that
+/// failed and its errno (for exec, the one execvp(3) would report).
+fn exec_child(plan: &ExecPlan) -> (i32, c_int) {
     // SAFETY: only async-signal-safe calls on data prepared before the fork.
     unsafe {
+        let errno = || *libc::__errno_location();
         libc::setpgid(0, 0);
         if let Some(tty) = plan.tty {
             // SIGTTOU is still blocked here (the mask is restored below), so a
             // background group may take the terminal.
             libc::tcsetpgrp(tty, libc::getpid());
         }
+        if let Some(ids) = &plan.ids {
+            let groups: &[libc::gid_t] = &ids.groups;
+            if libc::setgroups(groups.len(), groups.as_ptr()) != 0
+                || libc::setgid(ids.gid) != 0
+                || libc::setuid(ids.uid) != 0
+            {
+                return (STAGE_IDS, errno());
+            }
+            // Verify: a drop that silently left any root id behind is a failure.
+            if libc::getuid() != ids.uid
+                || libc::geteuid() != ids.uid
+                || libc::getgid() != ids.gid
+                || libc::getegid() != ids.gid
+            {
+                return (STAGE_IDS, libc::EPERM);
+            }
+            if ids.uid != 0 && libc::setuid(0) == 0 {
+                return (STAGE_IDS, libc::EPERM);
+            }
+        }
+        if plan.no_new_privs && libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+            return (STAGE_IDS, errno());
+        }
         if let Some(dir) = &plan.workdir
             && libc::chdir(dir.as_ptr()) != 0
         {
-            // Negative: the parent tells a bad workdir from a bad program.
-            return -*libc::__errno_location();
+            return (STAGE_WORKDIR, errno());
         }
         libc::sigprocmask(libc::SIG_SETMASK, plan.mask.as_ref(), ptr::null_mut());
         let mut result = libc::ENOENT;
         for path in &plan.candidates {
             libc::execve(path.as_ptr(), plan.argv_ptrs.as_ptr(), plan.envp_ptrs.as_ptr());
-            match *libc::__errno_location() {
+            match errno() {
                 libc::ENOENT | libc::ENOTDIR => {}
                 libc::EACCES => result = libc::EACCES,
-                other => return other,
+                other => return (STAGE_EXEC, other),
             }
         }
-        result
+        (STAGE_EXEC, result)
     }
 }
 
@@ -163,6 +224,7 @@ pub enum SpawnError {
     Fork(Errno, &'static str),
     Exec(Errno),
     Workdir(Errno),
+    Ids(Errno),
 }
 
 /// Sends signal number `signo` (real-time ones included, which nix's `Signal`

@@ -128,7 +128,7 @@ fn describe(config: &Config, out: &mut String) {
 }
 
 fn describe_wait(w: &Wait) -> String {
-    let timeout = w.timeout.map_or("no timeout".into(), |t| format!("timeout {}s", t.as_secs_f64()));
+    let timeout = w.timeout.map_or("no timeout".into(), |t| format!("timeout {}ms", t.as_millis()));
     format!("{} ({timeout}{})", w.target, if w.watch { ", watched" } else { "" })
 }
 

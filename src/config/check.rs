@@ -479,9 +479,8 @@ fn parse_http(t: &str) -> Result<Target, String> {
 /// `/` and system directories are never volumes: a recursive chown there
 /// would break the image.
 fn refused_volume(p: &Path) -> Option<String> {
-    const SYSTEM: [&str; 9] = ["/", "/etc", "/usr", "/bin", "/sbin", "/lib", "/proc", "/sys", "/dev"];
     let norm: PathBuf = p.components().collect();
-    SYSTEM
+    crate::setup::volume::SYSTEM_DIRS
         .iter()
         .any(|s| norm == Path::new(s))
         .then(|| format!("{} is a system directory and cannot be a volume", p.display()))

@@ -9,6 +9,7 @@ use std::path::Path;
 use nix::sys::signal::SigSet;
 use nix::unistd::Pid;
 
+pub use crate::sys::Ids;
 use crate::sys::{self, ExecPlan, SpawnError};
 use mooring::error::Error;
 
@@ -22,6 +23,9 @@ pub struct Command {
     pub env: Vec<(OsString, OsString)>,
     /// `None`: init's own cwd.
     pub workdir: Option<std::path::PathBuf>,
+    /// `None`: init's own identity.
+    pub ids: Option<Ids>,
+    pub no_new_privs: bool,
 }
 
 impl Command {
@@ -43,6 +47,10 @@ pub fn spawn(cmd: &Command, mask: SigSet) -> Result<Pid, Error> {
         SpawnError::Fork(errno, call) => Error::os(call, errno),
         SpawnError::Exec(errno) => Error::Exec { program, errno },
         SpawnError::Workdir(errno) => Error::Workdir { path: cmd.workdir.clone().unwrap_or_default(), errno },
+        SpawnError::Ids(errno) => {
+            let ids = cmd.ids.as_ref().map(|i| format!("{}:{}", i.uid, i.gid)).unwrap_or_default();
+            Error::Privileges { ids, errno }
+        }
     })
 }
 
@@ -60,7 +68,9 @@ fn plan(cmd: &Command, mask: SigSet) -> Option<ExecPlan> {
         Some(dir) => Some(cstring(dir.as_os_str().as_bytes())?),
         None => None,
     };
-    Some(ExecPlan::new(candidates, argv, envp, mask, tty, workdir))
+    Some(
+        ExecPlan::new(candidates, argv, envp, mask, tty, workdir).with_ids(cmd.ids.clone(), cmd.no_new_privs),
+    )
 }
 
 /// The paths execvp(3) would try for `program`, in order.
@@ -115,7 +125,13 @@ mod tests {
 
     #[test]
     fn a_nul_byte_is_refused_before_the_fork() {
-        let cmd = Command { argv: vec![OsString::from("a\0b")], env: vec![], workdir: None };
+        let cmd = Command {
+            argv: vec![OsString::from("a\0b")],
+            env: vec![],
+            workdir: None,
+            ids: None,
+            no_new_privs: false,
+        };
         assert!(plan(&cmd, SigSet::empty()).is_none());
     }
 }

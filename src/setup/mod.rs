@@ -1,7 +1,9 @@
 //! The one-shot phases before the workload runs: secrets, templates (and,
 //! with later issues, identity, volumes and waits).
 
+pub mod account;
 pub mod render;
 pub mod secrets;
 pub mod template;
 pub mod user;
+pub mod volume;

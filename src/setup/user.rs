@@ -1,12 +1,13 @@
-//! Users and groups read from /etc/passwd and /etc/group under a `root`
-//! (parsed here, so it works in a static binary on any image's libc). For now
-//! this resolves file owners; creating the runtime user is issue #4.
+//! Users and groups, read from /etc/passwd and /etc/group under a `root`
+//! (parsed here, so lookups work in a static binary on any image's libc),
+//! and user specs resolved with gosu's rules exactly. Editing the files to
+//! create the runtime user is in `setup/account.rs`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::config::UserSpec;
 
-/// One /etc/passwd entry (the fields init uses).
+/// One /etc/passwd entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasswdEntry {
     pub name: String,
@@ -14,6 +15,14 @@ pub struct PasswdEntry {
     pub gid: u32,
     pub home: String,
     pub shell: String,
+}
+
+/// One /etc/group entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupEntry {
+    pub name: String,
+    pub gid: u32,
+    pub members: Vec<String>,
 }
 
 /// Parses passwd text; malformed lines are skipped, as libc does.
@@ -35,8 +44,8 @@ pub fn parse_passwd(text: &str) -> Vec<PasswdEntry> {
         .collect()
 }
 
-/// (name, gid, members) of each /etc/group line.
-pub fn parse_group(text: &str) -> Vec<(String, u32, Vec<String>)> {
+/// Parses group text; malformed lines are skipped.
+pub fn parse_group(text: &str) -> Vec<GroupEntry> {
     text.lines()
         .filter_map(|line| {
             let f: Vec<&str> = line.split(':').collect();
@@ -44,91 +53,160 @@ pub fn parse_group(text: &str) -> Vec<(String, u32, Vec<String>)> {
                 return None;
             }
             let members = f[3].split(',').filter(|m| !m.is_empty()).map(str::to_string).collect();
-            Some((f[0].to_string(), f[2].parse().ok()?, members))
+            Some(GroupEntry { name: f[0].to_string(), gid: f[2].parse().ok()?, members })
         })
         .collect()
 }
 
-fn read(root: &Path, file: &str) -> String {
-    std::fs::read_to_string(root.join(file)).unwrap_or_default()
+/// The user and group databases of a root filesystem.
+#[derive(Debug, Clone, Default)]
+pub struct Db {
+    pub passwd: Vec<PasswdEntry>,
+    pub groups: Vec<GroupEntry>,
 }
 
-/// The uid and gid a file owned by `spec` gets, with gosu's rules: a name
-/// brings its primary group, a bare uid without an entry keeps group 0, an
-/// explicit group is that group alone.
-pub fn resolve_owner(root: &Path, spec: &UserSpec) -> Result<(u32, u32), String> {
-    let users = parse_passwd(&read(root, "etc/passwd"));
-    let entry = users.iter().find(|u| u.name == spec.user);
-    let (uid, primary) = match (entry, spec.user.parse::<u32>()) {
-        (Some(e), _) => (e.uid, e.gid),
-        (None, Ok(uid)) => (uid, users.iter().find(|u| u.uid == uid).map_or(0, |u| u.gid)),
-        (None, Err(_)) => return Err(format!("user {:?} not found in /etc/passwd (spec {spec})", spec.user)),
+impl Db {
+    /// Reads `root`/etc/passwd and `root`/etc/group (missing files are empty).
+    pub fn load(root: &Path) -> Db {
+        let read = |f: &str| std::fs::read_to_string(root.join(f)).unwrap_or_default();
+        Db { passwd: parse_passwd(&read("etc/passwd")), groups: parse_group(&read("etc/group")) }
+    }
+
+    pub fn user_by_uid(&self, uid: u32) -> Option<&PasswdEntry> {
+        self.passwd.iter().find(|u| u.uid == uid)
+    }
+}
+
+/// Who a child runs as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub uid: u32,
+    pub gid: u32,
+    /// The full group list for setgroups(2): the primary group first.
+    pub groups: Vec<u32>,
+    /// The passwd name, when there is an entry.
+    pub name: Option<String>,
+    pub home: PathBuf,
+    pub shell: Option<String>,
+}
+
+/// Resolves `spec` the way gosu (runc's `GetExecUser`) does. A numeric user
+/// matches by uid only, a name by name only; a user without an entry must
+/// be numeric and keeps the caller's gid (`default_gid`) and HOME=/. With no
+/// explicit group, a matched user gets its primary group and every group
+/// listing it; an explicit group means that group alone.
+pub fn resolve(db: &Db, spec: &UserSpec, default_gid: u32) -> Result<Identity, String> {
+    let numeric_user = spec.user.parse::<u32>().ok();
+    let entry = match numeric_user {
+        Some(uid) => db.passwd.iter().find(|u| u.uid == uid),
+        None => db.passwd.iter().find(|u| u.name == spec.user),
     };
-    let gid = match &spec.group {
-        None => primary,
+    let mut id = match (entry, numeric_user) {
+        (Some(e), _) => Identity {
+            uid: e.uid,
+            gid: e.gid,
+            groups: Vec::new(),
+            name: Some(e.name.clone()),
+            home: PathBuf::from(if e.home.is_empty() { "/" } else { &e.home }),
+            shell: (!e.shell.is_empty()).then(|| e.shell.clone()),
+        },
+        (None, Some(uid)) => {
+            Identity { uid, gid: default_gid, groups: Vec::new(), name: None, home: "/".into(), shell: None }
+        }
+        (None, None) => return Err(format!("user {:?} not found in /etc/passwd (spec {spec})", spec.user)),
+    };
+    let mut supplementary = Vec::new();
+    match &spec.group {
         Some(group) => {
-            let groups = parse_group(&read(root, "etc/group"));
-            match (groups.iter().find(|(n, _, _)| n == group), group.parse::<u32>()) {
-                (Some((_, gid, _)), _) => *gid,
-                (None, Ok(gid)) => gid,
-                (None, Err(_)) => {
-                    return Err(format!("group {group:?} not found in /etc/group (spec {spec})"));
-                }
+            let numeric = group.parse::<u32>().ok();
+            let found = match numeric {
+                Some(gid) => db.groups.iter().find(|g| g.gid == gid),
+                None => db.groups.iter().find(|g| &g.name == group),
+            };
+            id.gid = match (found, numeric) {
+                (Some(g), _) => g.gid,
+                (None, Some(gid)) => gid,
+                (None, None) => return Err(format!("group {group:?} not found in /etc/group (spec {spec})")),
+            };
+        }
+        None => {
+            if let Some(name) = &id.name {
+                supplementary =
+                    db.groups.iter().filter(|g| g.members.iter().any(|m| m == name)).map(|g| g.gid).collect();
             }
         }
-    };
-    Ok((uid, gid))
+    }
+    id.groups.push(id.gid);
+    for g in supplementary {
+        if !id.groups.contains(&g) {
+            id.groups.push(g);
+        }
+    }
+    Ok(id)
+}
+
+/// The uid and gid a file owned by `spec` gets (same rules, caller group 0).
+pub fn resolve_owner(root: &Path, spec: &UserSpec) -> Result<(u32, u32), String> {
+    resolve(&Db::load(root), spec, 0).map(|id| (id.uid, id.gid))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn rootfs() -> tempdir::Dir {
-        let dir = tempdir::Dir::new("user");
-        std::fs::create_dir_all(dir.0.join("etc")).unwrap();
-        std::fs::write(
-            dir.0.join("etc/passwd"),
-            "root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n# comment\nbroken\ngames:x:5:60:games:/usr/games:/bin/false\n",
-        )
-        .unwrap();
-        std::fs::write(dir.0.join("etc/group"), "root:x:0:\ndaemon:x:1:\ngames:x:60:\nusers:x:100:games\n")
-            .unwrap();
-        dir
+    /// The rootfs of the issue's table: root, daemon (1:1), games (5:60, also in users 100), nobody.
+    fn db() -> Db {
+        Db {
+            passwd: parse_passwd(
+                "root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n# comment\nbroken\n\
+                 games:x:5:60:games:/usr/games:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+            ),
+            groups: parse_group("root:x:0:\ndaemon:x:1:\ngames:x:60:\nusers:x:100:games\nnogroup:x:65534:\n"),
+        }
     }
 
-    fn owner(root: &Path, user: &str, group: Option<&str>) -> Result<(u32, u32), String> {
-        resolve_owner(root, &UserSpec { user: user.into(), group: group.map(Into::into) })
+    fn spec(s: &str) -> UserSpec {
+        crate::config::parse_user_spec(s).expect("valid spec")
+    }
+
+    fn ids(s: &str) -> (u32, u32, Vec<u32>, String) {
+        let id = resolve(&db(), &spec(s), 0).unwrap_or_else(|e| panic!("{s}: {e}"));
+        (id.uid, id.gid, id.groups, id.home.display().to_string())
     }
 
     #[test]
-    fn owners_follow_gosu_rules() {
-        let r = rootfs();
-        assert_eq!(owner(&r.0, "root", None), Ok((0, 0)));
-        assert_eq!(owner(&r.0, "games", None), Ok((5, 60)));
-        assert_eq!(owner(&r.0, "games", Some("daemon")), Ok((5, 1)));
-        assert_eq!(owner(&r.0, "1000", None), Ok((1000, 0)));
-        assert_eq!(owner(&r.0, "1000", Some("1000")), Ok((1000, 1000)));
-        assert_eq!(owner(&r.0, "5", None), Ok((5, 60)));
-        assert!(owner(&r.0, "bogus", None).unwrap_err().contains("\"bogus\""));
-        assert!(owner(&r.0, "0", Some("bogus")).unwrap_err().contains("\"bogus\""));
+    fn the_gosu_table() {
+        type Row = (&'static str, (u32, u32, &'static [u32], &'static str));
+        let table: [Row; 12] = [
+            ("0", (0, 0, &[0], "/root")),
+            ("root", (0, 0, &[0], "/root")),
+            ("0:0", (0, 0, &[0], "/root")),
+            ("root:root", (0, 0, &[0], "/root")),
+            ("1000", (1000, 0, &[0], "/")),
+            ("0:1000", (0, 1000, &[1000], "/root")),
+            ("1000:1000", (1000, 1000, &[1000], "/")),
+            ("1000:root", (1000, 0, &[0], "/")),
+            ("1000:daemon", (1000, 1, &[1], "/")),
+            ("games", (5, 60, &[60, 100], "/usr/games")),
+            ("5", (5, 60, &[60, 100], "/usr/games")),
+            ("games:daemon", (5, 1, &[1], "/usr/games")),
+        ];
+        for (s, (uid, gid, groups, home)) in table {
+            assert_eq!(ids(s), (uid, gid, groups.to_vec(), home.to_string()), "{s}");
+        }
     }
 
-    /// A temp dir for unit tests, removed on drop.
-    mod tempdir {
-        pub struct Dir(pub std::path::PathBuf);
-        impl Dir {
-            pub fn new(tag: &str) -> Dir {
-                let p = std::env::temp_dir().join(format!("mooring-unit-{tag}-{}", std::process::id()));
-                let _ = std::fs::remove_dir_all(&p);
-                std::fs::create_dir_all(&p).unwrap();
-                Dir(p)
-            }
+    #[test]
+    fn unknown_names_are_errors_naming_the_spec() {
+        for s in ["bogus", "0day", "0:bogus", "0:0day"] {
+            let err = resolve(&db(), &spec(s), 0).unwrap_err();
+            assert!(err.contains(&format!("(spec {s})")), "{s}: {err}");
         }
-        impl Drop for Dir {
-            fn drop(&mut self) {
-                let _ = std::fs::remove_dir_all(&self.0);
-            }
-        }
+    }
+
+    #[test]
+    fn a_numeric_user_without_entry_keeps_the_callers_group() {
+        let id = resolve(&db(), &spec("4242"), 77).unwrap();
+        assert_eq!((id.uid, id.gid, id.groups, id.name), (4242, 77, vec![77], None));
     }
 }

@@ -1,0 +1,119 @@
+//! Phases 1-6 before the workload (SPEC.md section 2), in order: secrets and
+//! init.toml (with `[env]`), templates, identity, volumes. Waits are issue #5
+//! and refused until then, never skipped.
+
+use std::path::Path;
+
+use tracing::info;
+
+use crate::cli::Global;
+use crate::run::spawn::{self, Ids};
+use mooring::config::{self, Config, UserSpec};
+use mooring::env::Environment;
+use mooring::error::Error;
+use mooring::setup::user::{Identity, resolve_owner};
+use mooring::setup::{account, render, secrets, volume};
+
+/// The environment and config after phases 1-2: `_FILE` secrets applied,
+/// init.toml loaded and its `[env]` merged.
+pub fn load(global: &Global) -> Result<(Environment, Config), Error> {
+    let mut env = Environment::from_process();
+    secrets::apply(&mut env, |p| std::fs::read(p)).map_err(Error::Invalid)?.log();
+    let config = match config::locate(global.config.as_deref())? {
+        Some(path) => config::load(&path, &mut env)?,
+        None => Config::default(),
+    };
+    Ok((env, config))
+}
+
+/// What the preparation leaves for running children.
+pub struct Prepared {
+    pub env: Environment,
+    pub config: Config,
+    /// Who children run as unless they say otherwise (`--user`, else `[user]`).
+    pub default_user: Option<Identity>,
+    pub no_new_privs: bool,
+}
+
+impl Prepared {
+    /// A command to spawn as `user` (or the default user), with the
+    /// environment, `extra` variables on top, and HOME/USER/LOGNAME/SHELL of
+    /// the identity it switches to.
+    pub fn command(
+        &self,
+        argv: Vec<std::ffi::OsString>,
+        user: Option<&UserSpec>,
+        extra: &[(String, String)],
+        workdir: Option<std::path::PathBuf>,
+    ) -> Result<spawn::Command, Error> {
+        let identity = match user {
+            Some(spec) => account::identity_for(spec)?,
+            None => self.default_user.clone(),
+        };
+        let mut env = self.env.clone();
+        for (k, v) in extra {
+            env.set(k, v);
+        }
+        if let Some(id) = &identity {
+            env.set("HOME", id.home.as_os_str());
+            if let Some(name) = &id.name {
+                env.set("USER", name);
+                env.set("LOGNAME", name);
+            }
+            if let Some(shell) = &id.shell {
+                env.set("SHELL", shell);
+            }
+        }
+        let ids = identity.map(|id| Ids { uid: id.uid, gid: id.gid, groups: id.groups });
+        Ok(spawn::Command { argv, env: env.vars().to_vec(), workdir, ids, no_new_privs: self.no_new_privs })
+    }
+}
+
+pub fn prepare(global: &Global) -> Result<Prepared, Error> {
+    let (mut env, config) = load(global)?;
+    if !config.waits.is_empty() {
+        return Err(Error::NotYetAvailable { what: "[[wait]]", issue: 5 });
+    }
+    let plan = render::plan(&config.templates, &env, Path::new("/"))?;
+    render::write(&plan)?;
+    for f in &plan.files {
+        match f.keep {
+            true => info!(dest = %f.dest.display(), "kept (overwrite = false)"),
+            false => info!(dest = %f.dest.display(), src = %f.src.display(), "rendered"),
+        }
+    }
+    let runtime = match &config.user {
+        Some(u) => account::runtime_identity(u)?,
+        None => None,
+    };
+    if !nix::unistd::geteuid().is_root() && config.user.is_none() {
+        let home = account::ensure_own_entry(Path::new("/"));
+        if !env.contains("HOME") {
+            env.set("HOME", home.as_os_str());
+        }
+    }
+    for v in &config.volumes {
+        let owner = match &v.owner {
+            Some(spec) => Some(resolve_owner(Path::new("/"), spec).map_err(Error::UnknownUser)?),
+            None => runtime.as_ref().map(|id| (id.uid, id.gid)),
+        };
+        let r = volume::prepare(v, owner)?;
+        info!(
+            path = %v.path.display(),
+            created = r.created,
+            seeded = r.seeded,
+            scanned = r.scanned,
+            chowned = r.changed,
+            "volume ready"
+        );
+        for s in &r.skipped {
+            tracing::warn!(path = %s.display(), "left alone: a hard-linked file or another filesystem");
+        }
+    }
+    let default_user = match &global.user {
+        Some(spec) => account::identity_for(&config::parse_user_spec(spec).map_err(Error::Usage)?)?,
+        None => runtime,
+    };
+    let no_new_privs = config.user.as_ref().is_some_and(|u| u.no_new_privileges);
+    Ok(Prepared { env, config, default_user, no_new_privs })
+}

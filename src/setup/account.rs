@@ -1,0 +1,343 @@
+//! The runtime user (`[user]`): make /etc/passwd, /etc/group and /etc/shadow
+//! agree with it, as pure edits of their text (every other line is kept byte
+//! for byte), then written atomically with their modes and owners kept. No
+//! `useradd`, no shell: it works on scratch, busybox, distroless and Debian.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::config::{RuntimeUser, UserSpec};
+use crate::error::Error;
+use crate::setup::user::{Db, Identity, parse_group, parse_passwd, resolve};
+
+/// The three files' new text (`None`: unchanged) and what was done.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Edit {
+    pub passwd: Option<String>,
+    pub group: Option<String>,
+    pub shadow: Option<String>,
+    pub actions: Vec<String>,
+    pub uid: u32,
+    pub gid: u32,
+    pub home: PathBuf,
+}
+
+/// Plans the edits that make the files agree with `want`. Errors (exit 67)
+/// name the user, group or uid at fault; the files are then left untouched.
+pub fn plan(passwd: &str, group: &str, shadow: Option<&str>, want: &RuntimeUser) -> Result<Edit, String> {
+    let users = parse_passwd(passwd);
+    let groups = parse_group(group);
+    let name = want.name.as_str();
+    let existing = users.iter().find(|u| u.name == name);
+    if let Some(uid) = want.uid
+        && let Some(other) = users.iter().find(|u| u.uid == uid && u.name != name)
+    {
+        return Err(format!("uid {uid} for user {name:?} is already held by user {:?}", other.name));
+    }
+    let (uid, current_gid) = match (existing, want.uid) {
+        (Some(e), wanted) => (wanted.unwrap_or(e.uid), e.gid),
+        (None, Some(uid)) => (uid, want.gid.unwrap_or(uid)),
+        (None, None) => {
+            return Err(format!(
+                "user {name:?} does not exist in /etc/passwd and [user] gives no uid to create it"
+            ));
+        }
+    };
+    let gid = want.gid.unwrap_or(current_gid);
+    let mut edit = Edit { uid, gid, ..Edit::default() };
+    let mut group_text = group.to_string();
+
+    // The primary group: a group named like the user is created or renumbered,
+    // unless another group already holds the gid (then that one is used).
+    let holder = groups.iter().find(|g| g.gid == gid);
+    match (groups.iter().find(|g| g.name == name), holder) {
+        (_, Some(_)) => {}
+        (Some(own), None) => {
+            group_text = replace_field(&group_text, name, 2, &gid.to_string());
+            edit.actions.push(format!("renumbered group {name} {} -> {gid}", own.gid));
+        }
+        (None, None) => {
+            group_text = append_line(&group_text, &format!("{name}:x:{gid}:"));
+            edit.actions.push(format!("created group {name} gid={gid}"));
+        }
+    }
+    for extra in &want.groups {
+        let Some(g) = groups.iter().find(|g| &g.name == extra) else {
+            return Err(format!("group {extra:?} (in [user] groups) not found in /etc/group"));
+        };
+        if !g.members.iter().any(|m| m == name) {
+            let members = g.members.iter().map(String::as_str).chain([name]).collect::<Vec<_>>().join(",");
+            group_text = replace_field(&group_text, extra, 3, &members);
+            edit.actions.push(format!("added {name} to group {extra}"));
+        }
+    }
+
+    let mut passwd_text = passwd.to_string();
+    match existing {
+        Some(e) => {
+            let home = want.home.as_ref().map(|h| h.display().to_string()).unwrap_or_else(|| e.home.clone());
+            let shell =
+                want.shell.as_ref().map(|s| s.display().to_string()).unwrap_or_else(|| e.shell.clone());
+            for (field, old, new) in [
+                (2, e.uid.to_string(), uid.to_string()),
+                (3, e.gid.to_string(), gid.to_string()),
+                (5, e.home.clone(), home.clone()),
+                (6, e.shell.clone(), shell),
+            ] {
+                if old != new {
+                    passwd_text = replace_field(&passwd_text, name, field, &new);
+                    edit.actions.push(format!(
+                        "changed user {name}: {} {old} -> {new}",
+                        ["", "", "uid", "gid", "", "home", "shell"][field]
+                    ));
+                }
+            }
+            edit.home = PathBuf::from(home);
+        }
+        None => {
+            let home = want.home.clone().unwrap_or_else(|| PathBuf::from(format!("/home/{name}")));
+            let shell = want.shell.as_ref().map_or("/bin/sh".to_string(), |s| s.display().to_string());
+            passwd_text =
+                append_line(&passwd_text, &format!("{name}:x:{uid}:{gid}::{}:{shell}", home.display()));
+            edit.actions.push(format!("created user {name} uid={uid} gid={gid} home={}", home.display()));
+            edit.home = home;
+        }
+    }
+    if let Some(shadow) = shadow
+        && !shadow.lines().any(|l| l.split(':').next() == Some(name))
+    {
+        edit.shadow = Some(append_line(shadow, &format!("{name}:!::0:99999:7:::")));
+    }
+    edit.passwd = (passwd_text != passwd).then_some(passwd_text);
+    edit.group = (group_text != group).then_some(group_text);
+    Ok(edit)
+}
+
+/// Replaces field `index` (0-based) of the line whose first field is `key`.
+fn replace_field(text: &str, key: &str, index: usize, value: &str) -> String {
+    let mut out = String::with_capacity(text.len() + value.len());
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches('\n');
+        let mut fields: Vec<&str> = body.split(':').collect();
+        if fields.first() == Some(&key) && fields.len() > index && !body.starts_with('#') {
+            fields[index] = value;
+            out.push_str(&fields.join(":"));
+            out.push_str(&line[body.len()..]);
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+fn append_line(text: &str, line: &str) -> String {
+    let mut out = text.to_string();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(line);
+    out.push('\n');
+    out
+}
+
+/// Applies `[user]` under `root`: edits the files (only those that change)
+/// and makes sure the home directory exists and is owned by the user.
+pub fn apply(root: &Path, want: &RuntimeUser) -> Result<Edit, Error> {
+    let read = |f: &str| fs::read_to_string(root.join(f));
+    let passwd = read("etc/passwd").unwrap_or_default();
+    let group = read("etc/group").unwrap_or_default();
+    let shadow = read("etc/shadow").ok();
+    let edit = plan(&passwd, &group, shadow.as_deref(), want).map_err(Error::UnknownUser)?;
+    for (file, text) in
+        [("etc/group", &edit.group), ("etc/passwd", &edit.passwd), ("etc/shadow", &edit.shadow)]
+    {
+        if let Some(text) = text {
+            replace_file(&root.join(file), text)?;
+        }
+    }
+    let home = root.join(edit.home.strip_prefix("/").unwrap_or(&edit.home));
+    if edit.home != Path::new("/") && edit.home.is_absolute() {
+        if !home.exists() {
+            fs::create_dir_all(&home).map_err(|e| Error::Destination {
+                path: home.clone(),
+                reason: e.to_string(),
+                code: 71,
+            })?;
+        }
+        let meta = fs::symlink_metadata(&home).map_err(|e| Error::Destination {
+            path: home.clone(),
+            reason: e.to_string(),
+            code: 71,
+        })?;
+        if meta.is_dir() && (meta.uid(), meta.gid()) != (edit.uid, edit.gid) {
+            std::os::unix::fs::lchown(&home, Some(edit.uid), Some(edit.gid))
+                .map_err(|e| Error::Destination { path: home.clone(), reason: e.to_string(), code: 77 })?;
+        }
+    }
+    Ok(edit)
+}
+
+/// Writes `text` to `path` atomically, keeping the file's mode and owner.
+fn replace_file(path: &Path, text: &str) -> Result<(), Error> {
+    let fail = |e: std::io::Error| {
+        let code = if e.kind() == std::io::ErrorKind::PermissionDenied { 77 } else { 71 };
+        Error::Destination { path: path.to_path_buf(), reason: e.to_string(), code }
+    };
+    let meta = fs::metadata(path).ok();
+    let mode = meta.as_ref().map_or(0o644, |m| m.mode() & 0o7777);
+    let temp = path.with_file_name(format!(
+        ".{}.mooring-{}.tmp",
+        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temp)?;
+        f.write_all(text.as_bytes())?;
+        if let Some(m) = &meta {
+            std::os::unix::fs::fchown(&f, Some(m.uid()), Some(m.gid()))?;
+        }
+        f.set_permissions(fs::Permissions::from_mode(mode))?;
+        f.sync_all()?;
+        fs::rename(&temp, path)
+    })();
+    result.map_err(|e| {
+        let _ = fs::remove_file(&temp);
+        fail(e)
+    })
+}
+
+/// Who children run as: the runtime user made to exist (as root), or, not
+/// root, init's own identity when it already is that user (a WARN), else 77.
+/// `None`: no switch is needed.
+pub fn runtime_identity(want: &RuntimeUser) -> Result<Option<Identity>, Error> {
+    let root = Path::new("/");
+    if nix::unistd::geteuid().is_root() {
+        let edit = apply(root, want)?;
+        for action in &edit.actions {
+            tracing::info!("{action}");
+        }
+        let spec = UserSpec { user: want.name.clone(), group: None };
+        return resolve(&Db::load(root), &spec, 0).map(Some).map_err(Error::UnknownUser);
+    }
+    let me = nix::unistd::getuid().as_raw();
+    let db = Db::load(root);
+    let wanted = want.uid.or_else(|| db.passwd.iter().find(|u| u.name == want.name).map(|u| u.uid));
+    if wanted == Some(me) {
+        tracing::warn!(user = %want.name, uid = me, "not root: [user] left as the image has it (init already runs as it)");
+        return Ok(None);
+    }
+    Err(Error::NotPermitted(format!(
+        "cannot create or switch to user {:?}{}: init runs as uid {me}, not root",
+        want.name,
+        wanted.map(|u| format!(" (uid {u})")).unwrap_or_default()
+    )))
+}
+
+/// The identity for `spec`, or `None` when it is init's own (no switch).
+/// Not root, any other identity is refused (77).
+pub fn identity_for(spec: &UserSpec) -> Result<Option<Identity>, Error> {
+    let (uid, gid) = (nix::unistd::getuid().as_raw(), nix::unistd::getgid().as_raw());
+    let id = resolve(&Db::load(Path::new("/")), spec, gid).map_err(Error::UnknownUser)?;
+    if nix::unistd::geteuid().is_root() {
+        return Ok(Some(id));
+    }
+    if (id.uid, id.gid) == (uid, gid) {
+        tracing::warn!(user = %spec, "not root: already running as {spec}, no switch needed");
+        return Ok(None);
+    }
+    Err(Error::NotPermitted(format!(
+        "cannot switch to {spec} ({}:{}): init runs as uid {uid}, not root",
+        id.uid, id.gid
+    )))
+}
+
+/// Started without root under a uid that has no passwd entry (OpenShift,
+/// Kubernetes `runAsUser`): adds one when /etc/passwd is writable, so tools
+/// that look the user up work. Returns the HOME children should get.
+pub fn ensure_own_entry(root: &Path) -> PathBuf {
+    let (uid, gid) = (nix::unistd::getuid().as_raw(), nix::unistd::getgid().as_raw());
+    let db = Db::load(root);
+    if let Some(e) = db.user_by_uid(uid) {
+        return PathBuf::from(&e.home);
+    }
+    let path = root.join("etc/passwd");
+    let writable = nix::unistd::access(&path, nix::unistd::AccessFlags::W_OK).is_ok();
+    if writable {
+        let name = if db.passwd.iter().any(|u| u.name == "default") {
+            format!("uid{uid}")
+        } else {
+            "default".into()
+        };
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let line = format!("{name}:x:{uid}:{gid}:runtime user:/:/bin/sh");
+        match std::fs::write(&path, append_line(&text, &line)) {
+            Ok(()) => tracing::info!(uid, user = %name, "added a passwd entry for init's own uid"),
+            Err(e) => tracing::warn!(uid, error = %e, "could not add a passwd entry for init's own uid"),
+        }
+    }
+    PathBuf::from("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\ngames:x:5:60:games:/usr/games:/usr/sbin/nologin\n";
+    const GROUP: &str = "root:x:0:\ngames:x:60:\nusers:x:100:games\n";
+
+    fn want(name: &str, uid: Option<u32>, gid: Option<u32>) -> RuntimeUser {
+        RuntimeUser { name: name.into(), uid, gid, ..RuntimeUser::default() }
+    }
+
+    #[test]
+    fn a_new_user_and_group_are_appended_and_other_lines_kept() {
+        let mut w = want("app", Some(1000), Some(1001));
+        w.groups = vec!["users".into()];
+        let e = plan(PASSWD, GROUP, Some("root:*:1::::::\n"), &w).unwrap();
+        assert_eq!(e.passwd.unwrap(), format!("{PASSWD}app:x:1000:1001::/home/app:/bin/sh\n"));
+        assert_eq!(e.group.unwrap(), "root:x:0:\ngames:x:60:\nusers:x:100:games,app\napp:x:1001:\n");
+        assert_eq!(e.shadow.unwrap(), "root:*:1::::::\napp:!::0:99999:7:::\n");
+        assert_eq!((e.uid, e.gid, e.home), (1000, 1001, PathBuf::from("/home/app")));
+    }
+
+    #[test]
+    fn an_existing_user_is_renumbered_and_a_second_run_changes_nothing() {
+        let w = want("games", Some(2000), Some(2000));
+        let e = plan(PASSWD, GROUP, None, &w).unwrap();
+        let passwd = e.passwd.unwrap();
+        let group = e.group.unwrap();
+        assert_eq!(
+            passwd,
+            "root:x:0:0:root:/root:/bin/sh\ngames:x:2000:2000:games:/usr/games:/usr/sbin/nologin\n"
+        );
+        assert_eq!(group, "root:x:0:\ngames:x:2000:\nusers:x:100:games\n");
+        let again = plan(&passwd, &group, None, &w).unwrap();
+        assert_eq!((again.passwd, again.group, again.actions.len()), (None, None, 0));
+    }
+
+    #[test]
+    fn a_uid_held_by_another_user_or_a_missing_user_without_ids_is_refused() {
+        let err = plan(PASSWD, GROUP, None, &want("app", Some(5), None)).unwrap_err();
+        assert_eq!(err, "uid 5 for user \"app\" is already held by user \"games\"");
+        let err = plan(PASSWD, GROUP, None, &want("postgres", None, None)).unwrap_err();
+        assert!(err.contains("\"postgres\" does not exist"), "{err}");
+        let mut w = want("app", Some(1000), None);
+        w.groups = vec!["wheel".into()];
+        assert!(plan(PASSWD, GROUP, None, &w).unwrap_err().contains("\"wheel\""));
+    }
+
+    #[test]
+    fn a_gid_held_by_another_group_is_used_as_it_is() {
+        let e = plan(PASSWD, GROUP, None, &want("app", Some(1000), Some(100))).unwrap();
+        assert_eq!(e.group, None);
+        assert_eq!(e.gid, 100);
+    }
+
+    #[test]
+    fn an_image_user_without_ids_is_used_as_it_is() {
+        let e = plan(PASSWD, GROUP, None, &want("games", None, None)).unwrap();
+        assert_eq!((e.passwd, e.group, e.uid, e.gid), (None, None, 5, 60));
+    }
+}
