@@ -62,7 +62,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
 
 fn render_only(global: &Global, stdout: bool) -> Result<u8, Error> {
     let (env, config) = load(global)?;
-    let plan = render::plan(&config.templates, &env, Path::new("/"))?;
+    let plan = render::plan(&config.templates, &env, Path::new("/"), false)?;
     if !stdout {
         render::write(&plan)?;
         for f in plan.files.iter().filter(|f| !f.keep) {

@@ -57,7 +57,7 @@ pub fn run(global: &Global) -> Result<u8, Error> {
 }
 
 fn plan_templates(config: &Config, env: &Environment, out: &mut String, problems: &mut Vec<String>) {
-    let plan = match render::plan(&config.templates, env, Path::new("/")) {
+    let plan = match render::plan(&config.templates, env, Path::new("/"), true) {
         Ok(plan) => plan,
         Err(Error::Invalid(p)) => return problems.extend(p),
         Err(e) => return problems.push(e.to_string()),

@@ -74,7 +74,7 @@ pub fn prepare(global: &Global) -> Result<Prepared, Error> {
     if !config.waits.is_empty() {
         return Err(Error::NotYetAvailable { what: "[[wait]]", issue: 5 });
     }
-    let plan = render::plan(&config.templates, &env, Path::new("/"))?;
+    let plan = render::plan(&config.templates, &env, Path::new("/"), false)?;
     render::write(&plan)?;
     for f in &plan.files {
         match f.keep {

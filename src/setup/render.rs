@@ -7,7 +7,7 @@
 //! leaves every destination as it was and no temporary file behind.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -46,8 +46,9 @@ pub struct Plan {
 }
 
 /// Renders every template in memory; `root` is where /etc/passwd is read
-/// for owners. Collects every problem.
-pub fn plan(templates: &[Template], env: &Environment, root: &Path) -> Result<Plan, Error> {
+/// for owners; `lint` also looks for near-miss placeholders (for `init
+/// check`). Collects every problem.
+pub fn plan(templates: &[Template], env: &Environment, root: &Path, lint: bool) -> Result<Plan, Error> {
     let mut plan = Plan::default();
     let mut problems = Vec::new();
     for t in templates {
@@ -78,48 +79,47 @@ pub fn plan(templates: &[Template], env: &Environment, root: &Path) -> Result<Pl
             for (rel, mode) in dirs {
                 plan.dirs.push((t.dest.join(rel), mode));
             }
-            for (rel, mode) in files {
+            for (rel, mode, size) in files {
                 let (src, dest) = (t.src.join(&rel), t.dest.join(&rel));
-                render_one(
-                    &src,
-                    dest,
-                    t.mode.unwrap_or(mode),
-                    owner,
-                    t.overwrite,
-                    env,
-                    &mut plan,
-                    &mut problems,
-                );
+                let out = Out { dest, mode: t.mode.unwrap_or(mode), owner, overwrite: t.overwrite };
+                render_one(&src, size, out, env, lint, &mut plan, &mut problems);
             }
         } else {
             let mode = t.mode.unwrap_or(meta.mode() & 0o7777);
-            render_one(&t.src, t.dest.clone(), mode, owner, t.overwrite, env, &mut plan, &mut problems);
+            let out = Out { dest: t.dest.clone(), mode, owner, overwrite: t.overwrite };
+            render_one(&t.src, meta.len(), out, env, lint, &mut plan, &mut problems);
         }
     }
     if problems.is_empty() { Ok(plan) } else { Err(Error::Invalid(problems)) }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn render_one(
-    src: &Path,
+/// Where and how one rendered file is written.
+struct Out {
     dest: PathBuf,
     mode: u32,
     owner: Option<(u32, u32)>,
     overwrite: bool,
+}
+
+fn render_one(
+    src: &Path,
+    size: u64,
+    out: Out,
     env: &Environment,
+    lint: bool,
     plan: &mut Plan,
     problems: &mut Vec<String>,
 ) {
-    let text = match read_template(src) {
+    let text = match read_template(src, size) {
         Ok(t) => t,
         Err(e) => return problems.push(e),
     };
-    let keep = !overwrite && fs::symlink_metadata(&dest).is_ok();
+    let keep = !out.overwrite && fs::symlink_metadata(&out.dest).is_ok();
     match template::render(&text, |n| env.get_str(n)) {
         Ok(r) => {
             let secrets = r.used.into_iter().filter(|n| env.is_secret(n)).collect();
-            let near_misses = template::near_misses(&text);
-            let src = src.to_path_buf();
+            let near_misses = if lint { template::near_misses(&text) } else { Vec::new() };
+            let (src, Out { dest, mode, owner, .. }) = (src.to_path_buf(), out);
             plan.files.push(Rendered { src, dest, text: r.text, mode, owner, keep, secrets, near_misses });
         }
         Err(missing) => {
@@ -132,8 +132,7 @@ fn render_one(
 }
 
 /// Reads a template source: text, UTF-8, not binary, not huge.
-fn read_template(src: &Path) -> Result<String, String> {
-    let size = fs::metadata(src).map_err(|e| format!("{}: {e}", src.display()))?.len();
+fn read_template(src: &Path, size: u64) -> Result<String, String> {
     if size > MAX_TEMPLATE_BYTES {
         return Err(format!(
             "{}: {size} bytes is over the {} MiB limit for a template",
@@ -141,7 +140,13 @@ fn read_template(src: &Path) -> Result<String, String> {
             MAX_TEMPLATE_BYTES >> 20
         ));
     }
-    let bytes = fs::read(src).map_err(|e| format!("{}: {e}", src.display()))?;
+    let fail = |e: std::io::Error| format!("{}: {e}", src.display());
+    let mut bytes = Vec::with_capacity(size as usize + 1);
+    // Bounded even if the file grew since it was measured.
+    File::open(src).and_then(|f| f.take(MAX_TEMPLATE_BYTES + 1).read_to_end(&mut bytes)).map_err(fail)?;
+    if bytes.len() as u64 > MAX_TEMPLATE_BYTES {
+        return Err(format!("{}: over the {} MiB limit for a template", src.display(), MAX_TEMPLATE_BYTES >> 20));
+    }
     if let Some(at) = bytes.iter().position(|&b| b == 0) {
         return Err(format!("{}: a binary file (NUL byte at offset {at}), not a template", src.display()));
     }
@@ -154,7 +159,7 @@ fn read_template(src: &Path) -> Result<String, String> {
 fn walk(
     base: &Path,
     rel: &Path,
-    files: &mut Vec<(PathBuf, u32)>,
+    files: &mut Vec<(PathBuf, u32, u64)>,
     dirs: &mut Vec<(PathBuf, u32)>,
 ) -> Result<(), String> {
     let dir = base.join(rel);
@@ -171,7 +176,7 @@ fn walk(
             dirs.push((path.clone(), mode));
             walk(base, &path, files, dirs)?;
         } else if meta.is_file() {
-            files.push((path, mode));
+            files.push((path, mode, meta.len()));
         } else {
             return Err(format!("{}: only files and directories can be templates", entry.path().display()));
         }
@@ -241,7 +246,9 @@ fn write_temp(file: &Rendered) -> Result<PathBuf, Error> {
     }
     let name = file.dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let temp = parent.join(format!(".{name}.mooring-{}-{n}.tmp", std::process::id()));
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let pid = *PID.get_or_init(std::process::id);
+    let temp = parent.join(format!(".{name}.mooring-{pid}-{n}.tmp"));
     let result = (|| {
         let mut f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temp)?;
         f.write_all(file.text.as_bytes())?;

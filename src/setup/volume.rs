@@ -6,11 +6,18 @@
 //! can point at a file outside the volume, e.g. /etc/shadow). It walks with
 //! a few threads, all joined before this returns, so before any child runs.
 
+use std::ffi::OsStr;
 use std::fs;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
+
+use nix::dir::Dir;
+use nix::errno::Errno;
+use nix::fcntl::{AtFlags, OFlag};
+use nix::sys::stat::{Mode, SFlag, fstatat};
+use nix::unistd::{Gid, Uid, fchownat};
 
 use crate::config::Volume;
 use crate::error::Error;
@@ -98,18 +105,26 @@ struct Queue {
     error: Option<Error>,
 }
 
+/// What one directory's pass found.
+#[derive(Default)]
+struct Tally {
+    scanned: u64,
+    changed: u64,
+    skipped: Vec<PathBuf>,
+}
+
 /// Chowns everything below `root` whose owner differs, with a few threads.
 fn walk(root: &Path, dev: u64, one_fs: bool, uid: u32, gid: u32) -> Result<Report, Error> {
     let queue = Mutex::new(Queue { dirs: vec![root.to_path_buf()], busy: 0, error: None });
     let wake = Condvar::new();
-    let (scanned, changed) = (AtomicU64::new(0), AtomicU64::new(0));
-    let skipped = Mutex::new(Vec::new());
+    let total = Mutex::new(Tally::default());
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 4);
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| {
+                let mut mine = Tally::default();
                 while let Some(dir) = next_dir(&queue, &wake) {
-                    let result = chown_dir(&dir, dev, one_fs, uid, gid, &scanned, &changed, &skipped);
+                    let result = chown_dir(&dir, dev, one_fs, uid, gid, &mut mine);
                     let mut q = queue.lock().expect("no thread panics while holding the queue");
                     match result {
                         Ok(subdirs) => q.dirs.extend(subdirs),
@@ -120,6 +135,10 @@ fn walk(root: &Path, dev: u64, one_fs: bool, uid: u32, gid: u32) -> Result<Repor
                     q.busy -= 1;
                     wake.notify_all();
                 }
+                let mut t = total.lock().expect("held briefly");
+                t.scanned += mine.scanned;
+                t.changed += mine.changed;
+                t.skipped.append(&mut mine.skipped);
             });
         }
     });
@@ -127,12 +146,8 @@ fn walk(root: &Path, dev: u64, one_fs: bool, uid: u32, gid: u32) -> Result<Repor
     if let Some(e) = q.error {
         return Err(e);
     }
-    Ok(Report {
-        scanned: scanned.into_inner(),
-        changed: changed.into_inner(),
-        skipped: skipped.into_inner().expect("threads joined"),
-        ..Report::default()
-    })
+    let t = total.into_inner().expect("threads joined");
+    Ok(Report { scanned: t.scanned, changed: t.changed, skipped: t.skipped, ..Report::default() })
 }
 
 /// The next directory to read, or `None` when the walk is over.
@@ -153,43 +168,41 @@ fn next_dir(queue: &Mutex<Queue>, wake: &Condvar) -> Option<PathBuf> {
     }
 }
 
-/// Chowns the entries of one directory; returns its subdirectories to walk.
-#[allow(clippy::too_many_arguments)]
-fn chown_dir(
-    dir: &Path,
-    dev: u64,
-    one_fs: bool,
-    uid: u32,
-    gid: u32,
-    scanned: &AtomicU64,
-    changed: &AtomicU64,
-    skipped: &Mutex<Vec<PathBuf>>,
-) -> Result<Vec<PathBuf>, Error> {
+/// Chowns the entries of one directory, by name relative to the directory's
+/// own descriptor (no path walk per entry, no allocation per entry, and a
+/// directory replaced by a symlink is not entered: O_NOFOLLOW); returns its
+/// subdirectories to walk.
+fn chown_dir(dir: &Path, dev: u64, one_fs: bool, uid: u32, gid: u32, t: &mut Tally) -> Result<Vec<PathBuf>, Error> {
+    let errno = |path: &Path, e: Errno| fail(path, &std::io::Error::from(e));
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let fd = nix::fcntl::open(dir, flags, Mode::empty()).map_err(|e| errno(dir, e))?;
+    let mut listing = Dir::from_fd(fd.try_clone().map_err(|e| fail(dir, &e))?).map_err(|e| errno(dir, e))?;
     let mut subdirs = Vec::new();
-    for entry in fs::read_dir(dir).map_err(|e| fail(dir, &e))? {
-        let entry = entry.map_err(|e| fail(dir, &e))?;
-        let path = entry.path();
-        // DirEntry::metadata is fstatat(AT_SYMLINK_NOFOLLOW): a link is itself.
-        let meta = match entry.metadata() {
-            Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(fail(&path, &e)),
+    for entry in listing.iter() {
+        let entry = entry.map_err(|e| errno(dir, e))?;
+        let name = entry.file_name();
+        if matches!(name.to_bytes(), b"." | b"..") {
+            continue;
+        }
+        let st = match fstatat(&fd, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+            Ok(st) => st,
+            Err(Errno::ENOENT) => continue,
+            Err(e) => return Err(errno(&dir.join(OsStr::from_bytes(name.to_bytes())), e)),
         };
-        scanned.fetch_add(1, Ordering::Relaxed);
-        if one_fs && meta.dev() != dev {
-            skipped.lock().expect("held briefly").push(path);
+        t.scanned += 1;
+        let kind = st.st_mode & SFlag::S_IFMT.bits();
+        let is_dir = kind == SFlag::S_IFDIR.bits();
+        if (one_fs && st.st_dev != dev) || (kind == SFlag::S_IFREG.bits() && st.st_nlink > 1) {
+            t.skipped.push(dir.join(OsStr::from_bytes(name.to_bytes())));
             continue;
         }
-        if meta.is_file() && meta.nlink() > 1 {
-            skipped.lock().expect("held briefly").push(path);
-            continue;
+        if (st.st_uid, st.st_gid) != (uid, gid) {
+            fchownat(&fd, name, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)), AtFlags::AT_SYMLINK_NOFOLLOW)
+                .map_err(|e| errno(&dir.join(OsStr::from_bytes(name.to_bytes())), e))?;
+            t.changed += 1;
         }
-        if (meta.uid(), meta.gid()) != (uid, gid) {
-            std::os::unix::fs::lchown(&path, Some(uid), Some(gid)).map_err(|e| fail(&path, &e))?;
-            changed.fetch_add(1, Ordering::Relaxed);
-        }
-        if meta.is_dir() {
-            subdirs.push(path);
+        if is_dir {
+            subdirs.push(dir.join(OsStr::from_bytes(name.to_bytes())));
         }
     }
     Ok(subdirs)
