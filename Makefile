@@ -17,6 +17,7 @@ deps-build:
 
 deps-test:
 	@scripts/deps.sh
+	@scripts/debian-rootfs.sh
 
 # Unit tests, CLI tests, PID 1 tests (unshare) and container tests (podman) in one run.
 test: deps-test build lint

@@ -145,7 +145,11 @@ fn read_template(src: &Path, size: u64) -> Result<String, String> {
     // Bounded even if the file grew since it was measured.
     File::open(src).and_then(|f| f.take(MAX_TEMPLATE_BYTES + 1).read_to_end(&mut bytes)).map_err(fail)?;
     if bytes.len() as u64 > MAX_TEMPLATE_BYTES {
-        return Err(format!("{}: over the {} MiB limit for a template", src.display(), MAX_TEMPLATE_BYTES >> 20));
+        return Err(format!(
+            "{}: over the {} MiB limit for a template",
+            src.display(),
+            MAX_TEMPLATE_BYTES >> 20
+        ));
     }
     if let Some(at) = bytes.iter().position(|&b| b == 0) {
         return Err(format!("{}: a binary file (NUL byte at offset {at}), not a template", src.display()));

@@ -33,6 +33,9 @@ pub struct Report {
     pub skipped: Vec<PathBuf>,
 }
 
+/// Threads of a chown walk.
+const WALKERS: usize = 2;
+
 /// Directories a volume may never be (a recursive chown there breaks the image).
 pub const SYSTEM_DIRS: [&str; 9] = ["/", "/etc", "/usr", "/bin", "/sbin", "/lib", "/proc", "/sys", "/dev"];
 
@@ -118,7 +121,9 @@ fn walk(root: &Path, dev: u64, one_fs: bool, uid: u32, gid: u32) -> Result<Repor
     let queue = Mutex::new(Queue { dirs: vec![root.to_path_buf()], busy: 0, error: None });
     let wake = Condvar::new();
     let total = Mutex::new(Tally::default());
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 4);
+    // A fixed few: the walk is bound by the kernel's stat and chown work, and
+    // `available_parallelism` (cgroup quota parsing) would cost 12 kB.
+    let threads = WALKERS;
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| {
@@ -172,7 +177,14 @@ fn next_dir(queue: &Mutex<Queue>, wake: &Condvar) -> Option<PathBuf> {
 /// own descriptor (no path walk per entry, no allocation per entry, and a
 /// directory replaced by a symlink is not entered: O_NOFOLLOW); returns its
 /// subdirectories to walk.
-fn chown_dir(dir: &Path, dev: u64, one_fs: bool, uid: u32, gid: u32, t: &mut Tally) -> Result<Vec<PathBuf>, Error> {
+fn chown_dir(
+    dir: &Path,
+    dev: u64,
+    one_fs: bool,
+    uid: u32,
+    gid: u32,
+    t: &mut Tally,
+) -> Result<Vec<PathBuf>, Error> {
     let errno = |path: &Path, e: Errno| fail(path, &std::io::Error::from(e));
     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
     let fd = nix::fcntl::open(dir, flags, Mode::empty()).map_err(|e| errno(dir, e))?;
@@ -197,8 +209,14 @@ fn chown_dir(dir: &Path, dev: u64, one_fs: bool, uid: u32, gid: u32, t: &mut Tal
             continue;
         }
         if (st.st_uid, st.st_gid) != (uid, gid) {
-            fchownat(&fd, name, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)), AtFlags::AT_SYMLINK_NOFOLLOW)
-                .map_err(|e| errno(&dir.join(OsStr::from_bytes(name.to_bytes())), e))?;
+            fchownat(
+                &fd,
+                name,
+                Some(Uid::from_raw(uid)),
+                Some(Gid::from_raw(gid)),
+                AtFlags::AT_SYMLINK_NOFOLLOW,
+            )
+            .map_err(|e| errno(&dir.join(OsStr::from_bytes(name.to_bytes())), e))?;
             t.changed += 1;
         }
         if is_dir {

@@ -1,0 +1,304 @@
+//! Identity and volumes through the real static binary (dist/init, built by
+//! `make build`): user specs and the runtime user inside a busybox-static
+//! rootfs (chroot, in a private mount namespace with its own /proc), one run
+//! on a debootstrap'd Debian rootfs, privilege drops seen in
+//! /proc/self/status, non-root starts through setpriv, and volume ownership.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{TempDir, init_cmd};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn static_init() -> PathBuf {
+    let p = Path::new(ROOT).join("dist/init");
+    assert!(p.exists(), "dist/init is missing: run `make build` (make test does)");
+    p
+}
+
+/// A busybox-static rootfs with the issue's users: root, daemon (1:1),
+/// games (5:60, also in group users 100), nobody; init at /init.
+struct Rootfs {
+    dir: TempDir,
+}
+
+impl Rootfs {
+    fn new(tag: &str) -> Rootfs {
+        let dir = TempDir::new(tag);
+        let r = dir.path();
+        for d in ["bin", "etc", "tmp", "root", "proc", "opt/config", "usr/games"] {
+            fs::create_dir_all(r.join(d)).unwrap();
+        }
+        fs::set_permissions(r, fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(
+            Command::new("cp").arg("/bin/busybox").arg(r.join("bin/busybox")).status().unwrap().success()
+        );
+        for applet in ["sh", "id", "cat", "ls", "stat", "grep", "echo", "true", "sleep"] {
+            symlink("busybox", r.join("bin").join(applet)).unwrap();
+        }
+        assert!(Command::new("cp").arg(static_init()).arg(r.join("init")).status().unwrap().success());
+        fs::write(
+            r.join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n\
+             games:x:5:60:games:/usr/games:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+        )
+        .unwrap();
+        fs::write(
+            r.join("etc/group"),
+            "root:x:0:\ndaemon:x:1:\ngames:x:60:\nusers:x:100:games\nnogroup:x:65534:\n",
+        )
+        .unwrap();
+        fs::write(r.join("etc/shadow"), "root:*:19000:0:99999:7:::\n").unwrap();
+        fs::set_permissions(r.join("etc/shadow"), fs::Permissions::from_mode(0o640)).unwrap();
+        Rootfs { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `init ARGS` chrooted into the rootfs with its own /proc; `env` for init.
+    fn init(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
+        chrooted(self.path(), env, args)
+    }
+
+    fn read(&self, rel: &str) -> String {
+        fs::read_to_string(self.path().join(rel)).unwrap_or_default()
+    }
+}
+
+fn chrooted(root: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let script = format!("mount -t proc proc {r}/proc && exec chroot {r} /init \"$@\"", r = root.display());
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--mount", "--propagation", "private", "sh", "-c", &script, "sh"])
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const REPORT: &str = "id -u; id -g; id -G; echo $HOME";
+
+#[test]
+fn user_specs_follow_gosus_table() {
+    let r = Rootfs::new("spec");
+    let table = [
+        ("0", "0\n0\n0\n/root\n"),
+        ("root", "0\n0\n0\n/root\n"),
+        ("0:0", "0\n0\n0\n/root\n"),
+        ("root:root", "0\n0\n0\n/root\n"),
+        ("1000", "1000\n0\n0\n/\n"),
+        ("0:1000", "0\n1000\n1000\n/root\n"),
+        ("1000:1000", "1000\n1000\n1000\n/\n"),
+        ("1000:root", "1000\n0\n0\n/\n"),
+        ("1000:daemon", "1000\n1\n1\n/\n"),
+        ("games", "5\n60\n60 100\n/usr/games\n"),
+        ("games:daemon", "5\n1\n1\n/usr/games\n"),
+    ];
+    for (spec, want) in table {
+        let o = r.init(&[], &["-q", "--user", spec, "--", "sh", "-c", REPORT]);
+        assert_eq!((o.status.code(), out(&o).as_str()), (Some(0), want), "--user {spec}: {}", err(&o));
+    }
+    for spec in ["bogus", "0day", "0:bogus", "0:0day"] {
+        let o = r.init(&[], &["-q", "--user", spec, "--", "true"]);
+        assert_eq!(o.status.code(), Some(67), "--user {spec}");
+        assert!(err(&o).contains(&format!("(spec {spec})")), "{spec}: {}", err(&o));
+    }
+}
+
+#[test]
+fn after_the_drop_no_root_is_left_and_it_cannot_come_back() {
+    let r = Rootfs::new("drop");
+    let script = "grep -E '^(Uid|Gid|Groups|CapEff|NoNewPrivs)' /proc/self/status";
+    let o = r.init(&[], &["-q", "--user", "games", "--", "sh", "-c", script]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let status = out(&o);
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or("")
+            .split_whitespace()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(field("Uid:"), "5 5 5 5");
+    assert_eq!(field("Gid:"), "60 60 60 60");
+    assert_eq!(field("Groups:"), "60 100");
+    assert_eq!(field("CapEff:"), "0000000000000000");
+    // `su`-style regain: setuid(0) from the child must fail.
+    let o = r.init(&[], &["-q", "--user", "games", "--", "sh", "-c", "exec /init -q --user 0 -- id -u"]);
+    assert_eq!(o.status.code(), Some(77), "{}{}", out(&o), err(&o));
+}
+
+#[test]
+fn the_runtime_user_is_created_from_env_renumbered_and_idempotent() {
+    let r = Rootfs::new("runtime");
+    fs::write(
+        r.path().join("opt/config/init.toml"),
+        "[user]\nname = \"app\"\nuid = \"<<USER_UID:-1000>>\"\ngid = \"<<USER_GID:-1000>>\"\ngroups = [\"users\"]\n",
+    )
+    .unwrap();
+    let o =
+        r.init(&[("USER_UID", "2000"), ("USER_GID", "2001")], &["--", "sh", "-c", "id; echo $HOME $USER"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(out(&o), "uid=2000(app) gid=2001(app) groups=100(users),2001(app)\n/home/app app\n");
+    assert!(err(&o).contains("created user app uid=2000 gid=2001 home=/home/app"), "{}", err(&o));
+    let home = fs::metadata(r.path().join("home/app")).unwrap();
+    assert_eq!((home.uid(), home.gid()), (2000, 2001));
+    assert!(r.read("etc/shadow").contains("\napp:!:"), "{}", r.read("etc/shadow"));
+    assert_eq!(fs::metadata(r.path().join("etc/shadow")).unwrap().mode() & 0o777, 0o640, "mode kept");
+    // Second boot with the same ids: nothing rewritten.
+    let inode = fs::metadata(r.path().join("etc/passwd")).unwrap().ino();
+    let o = r.init(&[("USER_UID", "2000"), ("USER_GID", "2001")], &["-q", "--", "true"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(fs::metadata(r.path().join("etc/passwd")).unwrap().ino(), inode, "passwd untouched");
+    // New ids: renumbered in place.
+    let o = r.init(&[("USER_UID", "3000"), ("USER_GID", "3000")], &["-q", "--", "id"]);
+    assert_eq!(out(&o), "uid=3000(app) gid=3000(app) groups=100(users),3000(app)\n", "{}", err(&o));
+    assert_eq!(r.read("etc/passwd").lines().filter(|l| l.starts_with("app:")).count(), 1);
+    // A uid held by another user: 67 naming it, files untouched.
+    let before = r.read("etc/passwd");
+    let o = r.init(&[("USER_UID", "5")], &["--", "true"]);
+    assert_eq!(o.status.code(), Some(67));
+    assert!(err(&o).contains("uid 5 for user \"app\" is already held by user \"games\""), "{}", err(&o));
+    assert_eq!(r.read("etc/passwd"), before);
+}
+
+#[test]
+fn not_root_nothing_to_change_warns_and_anything_else_is_77() {
+    let setpriv = |args: &[&str]| {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid", "65534", "--regid", "65534", "--clear-groups"]).arg(static_init()).args(args);
+        cmd.env_clear().env("PATH", "/usr/bin:/bin").output().unwrap()
+    };
+    let o = setpriv(&["--user", "65534:65534", "--", "id", "-u"]);
+    assert_eq!((o.status.code(), out(&o).as_str()), (Some(0), "65534\n"), "{}", err(&o));
+    assert!(err(&o).contains("not root: already running as 65534:65534"), "{}", err(&o));
+    let o = setpriv(&["--user", "0", "--", "id", "-u"]);
+    assert_eq!(o.status.code(), Some(77), "{}", err(&o));
+    assert!(err(&o).contains("cannot switch to 0 (0:0): init runs as uid 65534, not root"), "{}", err(&o));
+}
+
+#[test]
+fn a_debian_rootfs_gets_its_runtime_user_too() {
+    let Some(debian) = debian_rootfs() else { return };
+    let conf = debian.join("opt/config");
+    fs::create_dir_all(&conf).unwrap();
+    fs::write(conf.join("init.toml"), "[user]\nname = \"app\"\nuid = \"<<USER_UID>>\"\n").unwrap();
+    assert!(Command::new("cp").arg(static_init()).arg(debian.join("init")).status().unwrap().success());
+    let o = chrooted(
+        &debian,
+        &[("USER_UID", "4321")],
+        &["-q", "--", "sh", "-c", "id; getent passwd app; echo $HOME"],
+    );
+    let _ = fs::remove_dir_all(&conf);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(
+        out(&o),
+        "uid=4321(app) gid=4321(app) groups=4321(app)\napp:x:4321:4321::/home/app:/bin/sh\n/home/app\n"
+    );
+}
+
+/// The cached debootstrap rootfs (scripts/debian-rootfs.sh, run by `make test`).
+fn debian_rootfs() -> Option<PathBuf> {
+    let p = PathBuf::from("/var/tmp/mooring-debian-rootfs");
+    if !p.join("usr/bin/getent").exists() {
+        assert!(
+            std::env::var_os("MOORING_SKIP_DEBIAN").is_some(),
+            "no Debian rootfs at {}: run scripts/debian-rootfs.sh (make test does)",
+            p.display()
+        );
+        return None;
+    }
+    Some(p)
+}
+
+/// A volume config in `dir` for `path` owned by 1000:1000, plus extra lines.
+fn volume(dir: &TempDir, path: &Path, extra: &str) -> Output {
+    let conf = dir.join("init.toml");
+    fs::write(&conf, format!("[[volume]]\npath = \"{}\"\nowner = \"1000:1000\"\n{extra}", path.display()))
+        .unwrap();
+    init_cmd().arg("-c").arg(&conf).args(["--", "true"]).output().unwrap()
+}
+
+#[test]
+fn chown_changes_only_what_differs_and_never_follows_links_out_of_the_tree() {
+    let dir = TempDir::new("vol");
+    let vol = dir.join("data");
+    fs::create_dir_all(vol.join("sub/deeper")).unwrap();
+    fs::write(vol.join("sub/deeper/f"), "x").unwrap();
+    fs::write(vol.join("owned"), "x").unwrap();
+    std::os::unix::fs::chown(vol.join("owned"), Some(1000), Some(1000)).unwrap();
+    let outside = dir.join("outside");
+    fs::create_dir_all(outside.join("d")).unwrap();
+    fs::write(outside.join("secret"), "x").unwrap();
+    symlink(outside.join("secret"), vol.join("link-to-file")).unwrap();
+    symlink(outside.join("d"), vol.join("link-to-dir")).unwrap();
+    fs::hard_link(outside.join("secret"), vol.join("hardlink")).unwrap();
+    let ctime = fs::metadata(vol.join("owned")).unwrap().ctime_nsec();
+    let o = volume(&dir, &vol, "mode = \"0750\"\n");
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    for p in ["", "sub", "sub/deeper", "sub/deeper/f", "owned"] {
+        let m = fs::metadata(vol.join(p)).unwrap();
+        assert_eq!((m.uid(), m.gid()), (1000, 1000), "{p}");
+    }
+    assert_eq!(fs::metadata(vol.join("owned")).unwrap().ctime_nsec(), ctime, "an owned file is not touched");
+    let link = fs::symlink_metadata(vol.join("link-to-file")).unwrap();
+    assert_eq!((link.uid(), link.gid()), (1000, 1000), "the link itself is chowned");
+    for p in ["secret", "d"] {
+        let m = fs::metadata(outside.join(p)).unwrap();
+        assert_eq!((m.uid(), m.gid()), (0, 0), "{p} outside the volume is untouched");
+    }
+    assert!(err(&o).contains("left alone: a hard-linked file"), "{}", err(&o));
+    assert_eq!(fs::metadata(&vol).unwrap().mode() & 0o777, 0o750);
+}
+
+#[test]
+fn an_empty_volume_is_seeded_and_a_used_one_is_not() {
+    let dir = TempDir::new("seed");
+    let seed = dir.join("seed");
+    fs::create_dir_all(seed.join("conf")).unwrap();
+    fs::write(seed.join("conf/app.ini"), "default\n").unwrap();
+    let vol = dir.join("data");
+    let o = volume(&dir, &vol, &format!("seed = \"{}\"\n", seed.display()));
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(fs::read_to_string(vol.join("conf/app.ini")).unwrap(), "default\n");
+    assert_eq!(fs::metadata(vol.join("conf/app.ini")).unwrap().uid(), 1000);
+    fs::write(vol.join("conf/app.ini"), "edited\n").unwrap();
+    fs::write(seed.join("new"), "x").unwrap();
+    let o = volume(&dir, &vol, &format!("seed = \"{}\"\n", seed.display()));
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(fs::read_to_string(vol.join("conf/app.ini")).unwrap(), "edited\n");
+    assert!(!vol.join("new").exists());
+}
+
+#[test]
+fn system_directories_are_refused_as_volumes() {
+    let dir = TempDir::new("etcvol");
+    let o = volume(&dir, Path::new("/etc"), "");
+    assert_eq!(o.status.code(), Some(78));
+    assert!(err(&o).contains("/etc is a system directory and cannot be a volume"), "{}", err(&o));
+    // Through a symlink too.
+    symlink("/usr", dir.join("sneaky")).unwrap();
+    let o = volume(&dir, &dir.join("sneaky"), "");
+    assert_eq!(o.status.code(), Some(78), "{}", err(&o));
+    assert!(err(&o).contains("resolves to /usr, a system directory"), "{}", err(&o));
+}
