@@ -53,7 +53,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
                 global.config.as_deref().unwrap_or(Path::new(config::DEFAULT_CONFIG)).display()
             )))
         }
-        Some(Command::Shell { .. }) => Err(Error::NotYetAvailable { what: "init shell", issue: 4 }),
+        Some(Command::Shell { user }) => shell(global, user, &opts),
         Some(Command::Wait { .. }) | Some(Command::Status { .. }) | Some(Command::Health) => {
             Err(Error::NotYetAvailable { what: "init wait / status / health", issue: 5 })
         }
@@ -112,6 +112,30 @@ fn run_named(global: &Global, name_and_args: Vec<OsString>, opts: &Options) -> R
     };
     let argv = command.iter().map(OsString::from).chain(args.iter().cloned()).collect();
     let cmd = prepared.command(argv, user.as_ref(), env, workdir.clone())?;
+    single::run(&cmd, opts)
+}
+
+/// `init shell [USER]`: full preparation, then a login shell as USER (default:
+/// the runtime user) with the services' environment. From root on a
+/// terminal, switching to another user, the shell gets a fresh pty (run/shell.rs).
+fn shell(global: &Global, user: Option<String>, opts: &Options) -> Result<u8, Error> {
+    let prepared = prepare(global)?;
+    let identity = match &user {
+        Some(u) => mooring::setup::account::identity_for(&config::parse_user_spec(u).map_err(Error::Usage)?)?,
+        None => prepared.default_user.clone(),
+    };
+    let login_shell = identity
+        .as_ref()
+        .and_then(|id| id.shell.clone())
+        .filter(|s| !s.ends_with("nologin") && !s.ends_with("/false") && Path::new(s).exists())
+        .unwrap_or_else(|| "/bin/sh".into());
+    let home = identity.as_ref().map(|id| id.home.clone()).filter(|h| h.is_dir());
+    let switching = identity.as_ref().is_some_and(|id| id.uid != 0);
+    let owner = identity.as_ref().map_or(0, |id| id.uid);
+    let cmd = prepared.command_as(vec![login_shell.into(), "-l".into()], identity, &[], home);
+    if switching && sys::isatty(0) && nix::unistd::geteuid().is_root() {
+        return crate::run::shell::run_on_pty(&cmd, owner);
+    }
     single::run(&cmd, opts)
 }
 

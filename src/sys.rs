@@ -53,6 +53,9 @@ pub struct ExecPlan {
     /// Identity to drop to before exec.
     ids: Option<Ids>,
     no_new_privs: bool,
+    /// A pty slave to become the child's stdio and controlling terminal, in
+    /// a new session (`init shell`).
+    pty: Option<RawFd>,
 }
 
 /// uid, gid and the full group list of a privilege drop.
@@ -90,7 +93,14 @@ impl ExecPlan {
             workdir,
             ids: None,
             no_new_privs: false,
+            pty: None,
         }
+    }
+
+    /// Runs the child in a new session on the pty slave `fd`.
+    pub fn on_pty(mut self, fd: RawFd) -> Self {
+        self.pty = Some(fd);
+        self
     }
 
     /// Drops to `ids` (setgroups, setgid, setuid, verified) before exec.
@@ -133,7 +143,9 @@ pub fn spawn(plan: &ExecPlan) -> Result<Pid, SpawnError> {
     drop(report_wr);
     // Both sides set the group, so that whichever runs first, the group exists
     // before init forwards anything to it. EACCES after the child's exec is fine.
-    let _ = nix::unistd::setpgid(child, child);
+    if plan.pty.is_none() {
+        let _ = nix::unistd::setpgid(child, child);
+    }
     match read_report(&report_rd) {
         None => Ok(child),
         Some((stage, errno)) => {
@@ -171,8 +183,28 @@ fn exec_child(plan: &ExecPlan) -> (i32, c_int) {
     // SAFETY: only async-signal-safe calls on data prepared before the fork.
     unsafe {
         let errno = || *libc::__errno_location();
-        libc::setpgid(0, 0);
-        if let Some(tty) = plan.tty {
+        if let Some(pty) = plan.pty {
+            // A new session whose controlling terminal is the fresh pty: the
+            // child never holds a descriptor of init's own terminal.
+            if libc::setsid() < 0 || libc::ioctl(pty, libc::TIOCSCTTY, 0) != 0 {
+                return (STAGE_IDS, errno());
+            }
+            for fd in 0..3 {
+                if libc::dup2(pty, fd) < 0 {
+                    return (STAGE_IDS, errno());
+                }
+            }
+            // Nothing else of root's crosses over: no descriptor of its
+            // terminal (a shell's saved tty fd), the pty master, or anything else.
+            if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) != 0 {
+                for fd in 3..1024 {
+                    libc::close(fd);
+                }
+            }
+        } else {
+            libc::setpgid(0, 0);
+        }
+        if let Some(tty) = plan.tty.filter(|_| plan.pty.is_none()) {
             // SIGTTOU is still blocked here (the mask is restored below), so a
             // background group may take the terminal.
             libc::tcsetpgrp(tty, libc::getpid());
@@ -240,6 +272,21 @@ pub fn kill(pid: i32, signo: c_int) -> Result<(), Errno> {
 pub fn secure_exec() -> bool {
     // SAFETY: getauxval(3) reads the auxiliary vector and has no preconditions.
     unsafe { libc::getauxval(libc::AT_SECURE) != 0 }
+}
+
+/// The window size of terminal `fd`, if it is one.
+pub fn window_size(fd: RawFd) -> Option<libc::winsize> {
+    let mut ws = libc::winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: TIOCGWINSZ writes one winsize into the valid struct we pass.
+    let rc = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) };
+    (rc == 0).then_some(ws)
+}
+
+/// Sets the window size of terminal `fd` (the kernel sends SIGWINCH to its
+/// foreground group).
+pub fn set_window_size(fd: RawFd, ws: &libc::winsize) {
+    // SAFETY: TIOCSWINSZ reads one winsize from the valid struct we pass.
+    unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, ws) };
 }
 
 /// True when `fd` is a terminal.

@@ -11,7 +11,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{TempDir, init_cmd};
+use common::{OnTty, TempDir, init_cmd};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -31,14 +31,16 @@ impl Rootfs {
     fn new(tag: &str) -> Rootfs {
         let dir = TempDir::new(tag);
         let r = dir.path();
-        for d in ["bin", "etc", "tmp", "root", "proc", "opt/config", "usr/games"] {
+        for d in ["bin", "etc", "tmp", "root", "proc", "dev", "opt/config", "usr/games"] {
             fs::create_dir_all(r.join(d)).unwrap();
         }
         fs::set_permissions(r, fs::Permissions::from_mode(0o755)).unwrap();
         assert!(
             Command::new("cp").arg("/bin/busybox").arg(r.join("bin/busybox")).status().unwrap().success()
         );
-        for applet in ["sh", "id", "cat", "ls", "stat", "grep", "echo", "true", "sleep"] {
+        for applet in
+            ["sh", "id", "cat", "ls", "stat", "grep", "echo", "true", "sleep", "stty", "readlink", "tty"]
+        {
             symlink("busybox", r.join("bin").join(applet)).unwrap();
         }
         assert!(Command::new("cp").arg(static_init()).arg(r.join("init")).status().unwrap().success());
@@ -301,4 +303,44 @@ fn system_directories_are_refused_as_volumes() {
     let o = volume(&dir, &dir.join("sneaky"), "");
     assert_eq!(o.status.code(), Some(78), "{}", err(&o));
     assert!(err(&o).contains("resolves to /usr, a system directory"), "{}", err(&o));
+}
+
+#[test]
+fn init_shell_gives_the_user_a_fresh_pty_with_size_ctrl_c_and_exit_code() {
+    let r = Rootfs::new("shell");
+    let script = format!(
+        "mount --rbind /dev {r}/dev && mount -t proc proc {r}/proc && exec chroot {r} /init shell games",
+        r = r.path().display()
+    );
+    let mut tty = OnTty::start_sized(
+        &["unshare", "--mount", "--propagation", "private", "sh", "-c", &script],
+        Some((50, 132)),
+    );
+    tty.wait_for_output("shell started on a new pty");
+    let outer = tty.output();
+    tty.type_in(b"id -u; stty size; echo TTY=$(readlink /proc/self/fd/0); echo FDS: $(for f in /proc/$$/fd/*; do readlink $f; done | sort -u)\n");
+    tty.wait_for_output("TTY=/dev/pts/");
+    tty.type_in(b"echo SLEEP''ING; sleep 30\n");
+    tty.wait_for_output("SLEEPING");
+    tty.type_in(b"\x03");
+    tty.type_in(b"echo AFTER-INT-$?\n");
+    tty.wait_for_output("AFTER-INT-130");
+    tty.type_in(b"exit 3\n");
+    assert_eq!(tty.wait(), 3, "{}", tty.output());
+    let shown = tty.output()[outer.len()..].replace('\r', "");
+    let lines: Vec<&str> = shown.lines().map(str::trim).collect();
+    assert!(lines.contains(&"5") && lines.contains(&"50 132"), "uid 5 and the 50x132 window: {shown:?}");
+    // The shell's terminal is a new pty, and it holds no other descriptor
+    // (nothing of root's terminal to inject keystrokes into).
+    let inner = shown.lines().find_map(|l| l.strip_prefix("TTY=")).unwrap_or_default().trim().to_string();
+    assert!(inner.starts_with("/dev/pts/"), "{shown}");
+    let fds = shown.lines().find(|l| l.starts_with("FDS: ")).unwrap_or_default().trim().to_string();
+    // (/dev/tty is the shell's controlling terminal, i.e. the new pty; the pipe
+    // is the shell's own command substitution.)
+    for target in fds.trim_start_matches("FDS: ").split(' ') {
+        assert!(
+            target == inner || target == "/dev/tty" || target.starts_with("pipe:"),
+            "{target} in {shown}"
+        );
+    }
 }

@@ -8,7 +8,7 @@ use std::os::fd::AsRawFd;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Builder, DEADLINE, Init, Mode, TempDir, wait_until, zombies_under};
+use common::{Builder, DEADLINE, Init, Mode, OnTty, TempDir, wait_until, zombies_under};
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
@@ -373,94 +373,19 @@ fn logs_name_the_pid_and_signal_and_json_is_one_object_a_line() {
     );
 }
 
-/// init as PID 1 on a fresh pseudo-terminal that is its session's controlling
-/// terminal, as `docker run -it` gives it.
-struct OnTty {
-    init: std::process::Child,
-    master: fs::File,
-    output: std::sync::Arc<std::sync::Mutex<String>>,
-    _dir: TempDir,
-}
-
-impl OnTty {
-    fn start(args: &[&str]) -> OnTty {
-        use std::os::unix::process::CommandExt;
-        let pty = nix::pty::openpty(None, None).expect("openpty");
-        let slave = fs::File::from(pty.slave);
-        let dir = TempDir::new("tty");
-        let mut cmd = Command::new("unshare");
-        cmd.args(["--pid", "--fork", "--mount-proc", "--kill-child", common::INIT])
-            .args(args)
-            .current_dir(dir.path())
-            .env("INIT_RUN_DIR", dir.join("run"))
-            .env("TERM", "dumb")
-            .env("PS1", "$ ")
-            .stdin(slave.try_clone().unwrap())
-            .stdout(slave.try_clone().unwrap())
-            .stderr(slave);
-        // SAFETY (test): setsid and TIOCSCTTY are async-signal-safe syscalls.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::setsid();
-                libc::ioctl(0, libc::TIOCSCTTY, 0);
-                Ok(())
-            });
-        }
-        let init = cmd.spawn().expect("spawn init on a pty");
-        drop(cmd);
-        let master = fs::File::from(pty.master);
-        let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let (reader, sink) = (master.try_clone().unwrap(), output.clone());
-        std::thread::spawn(move || {
-            use std::io::Read;
-            let mut reader = reader;
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        OnTty { init, master, output, _dir: dir }
-    }
-
-    fn output(&self) -> String {
-        self.output.lock().unwrap().clone()
-    }
-
-    fn wait_for_output(&self, needle: &str) {
-        wait_until(&format!("{needle:?} on the terminal"), DEADLINE, || self.output().contains(needle));
-    }
-
-    fn type_in(&mut self, bytes: &[u8]) {
-        use std::io::Write;
-        self.master.write_all(bytes).unwrap();
-    }
-
-    fn wait(&mut self) -> i32 {
-        use std::os::unix::process::ExitStatusExt;
-        let end = std::time::Instant::now() + DEADLINE;
-        loop {
-            if let Some(s) = self.init.try_wait().unwrap() {
-                return s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0));
-            }
-            assert!(std::time::Instant::now() < end, "init did not exit; terminal:\n{}", self.output());
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-}
-
-impl Drop for OnTty {
-    fn drop(&mut self) {
-        let _ = self.init.kill();
-        let _ = self.init.wait();
-    }
-}
-
 #[test]
 fn ctrl_c_on_a_terminal_ends_a_sleep_child_with_130() {
-    let mut tty = OnTty::start(&["--", "sleep", "100"]);
+    let mut tty = OnTty::start(&[
+        "unshare",
+        "--pid",
+        "--fork",
+        "--mount-proc",
+        "--kill-child",
+        common::INIT,
+        "--",
+        "sleep",
+        "100",
+    ]);
     tty.wait_for_output("init: INFO started");
     tty.type_in(b"\x03");
     assert_eq!(tty.wait(), 130, "{}", tty.output());
@@ -468,7 +393,19 @@ fn ctrl_c_on_a_terminal_ends_a_sleep_child_with_130() {
 
 #[test]
 fn on_a_terminal_the_child_is_the_foreground_group_and_bash_job_control_works() {
-    let mut tty = OnTty::start(&["--", "bash", "--norc", "--noprofile", "-i"]);
+    let mut tty = OnTty::start(&[
+        "unshare",
+        "--pid",
+        "--fork",
+        "--mount-proc",
+        "--kill-child",
+        common::INIT,
+        "--",
+        "bash",
+        "--norc",
+        "--noprofile",
+        "-i",
+    ]);
     tty.wait_for_output("init: INFO started");
     tty.type_in(b"set -- $(cut -d' ' -f5,8 /proc/$$/stat); [ \"$1\" = \"$2\" ] && echo FORE''GROUND\n");
     tty.wait_for_output("FOREGROUND");

@@ -50,6 +50,17 @@ impl Prepared {
             Some(spec) => account::identity_for(spec)?,
             None => self.default_user.clone(),
         };
+        Ok(self.command_as(argv, identity, extra, workdir))
+    }
+
+    /// As `command`, for an identity already resolved (`None`: init's own).
+    pub fn command_as(
+        &self,
+        argv: Vec<std::ffi::OsString>,
+        identity: Option<Identity>,
+        extra: &[(String, String)],
+        workdir: Option<std::path::PathBuf>,
+    ) -> spawn::Command {
         let mut env = self.env.clone();
         for (k, v) in extra {
             env.set(k, v);
@@ -65,7 +76,7 @@ impl Prepared {
             }
         }
         let ids = identity.map(|id| Ids { uid: id.uid, gid: id.gid, groups: id.groups });
-        Ok(spawn::Command { argv, env: env.vars().to_vec(), workdir, ids, no_new_privs: self.no_new_privs })
+        spawn::Command { argv, env: env.vars().to_vec(), workdir, ids, no_new_privs: self.no_new_privs }
     }
 }
 

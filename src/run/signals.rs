@@ -70,8 +70,13 @@ impl Signals {
         }
     }
 
+    /// The signalfd, for a caller's own poll set.
+    pub fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
     /// One signal from the (blocking) signalfd.
-    fn read(&self) -> Result<Received, Error> {
+    pub fn read(&self) -> Result<Received, Error> {
         loop {
             match self.fd.read_signal() {
                 Ok(Some(info)) => {

@@ -43,7 +43,11 @@ impl Command {
 pub fn spawn(cmd: &Command, mask: SigSet) -> Result<Pid, Error> {
     let program = cmd.program().to_string_lossy().into_owned();
     let plan = plan(cmd, mask).ok_or_else(|| Error::NulInArgument(program.clone()))?;
-    sys::spawn(&plan).map_err(|e| match e {
+    sys::spawn(&plan).map_err(|e| spawn_error(cmd, program, e))
+}
+
+fn spawn_error(cmd: &Command, program: String, e: SpawnError) -> Error {
+    match e {
         SpawnError::Fork(errno, call) => Error::os(call, errno),
         SpawnError::Exec(errno) => Error::Exec { program, errno },
         SpawnError::Workdir(errno) => Error::Workdir { path: cmd.workdir.clone().unwrap_or_default(), errno },
@@ -51,7 +55,15 @@ pub fn spawn(cmd: &Command, mask: SigSet) -> Result<Pid, Error> {
             let ids = cmd.ids.as_ref().map(|i| format!("{}:{}", i.uid, i.gid)).unwrap_or_default();
             Error::Privileges { ids, errno }
         }
-    })
+    }
+}
+
+/// Starts `cmd` in a new session whose stdio and controlling terminal are the
+/// pty slave `fd` (`init shell`).
+pub fn spawn_on_pty(cmd: &Command, mask: SigSet, fd: std::os::fd::RawFd) -> Result<Pid, Error> {
+    let program = cmd.program().to_string_lossy().into_owned();
+    let plan = plan(cmd, mask).ok_or_else(|| Error::NulInArgument(program.clone()))?.on_pty(fd);
+    sys::spawn(&plan).map_err(|e| spawn_error(cmd, program, e))
 }
 
 /// Everything the child needs, or `None` when an argument or variable holds a NUL byte.
