@@ -344,3 +344,25 @@ fn init_shell_gives_the_user_a_fresh_pty_with_size_ctrl_c_and_exit_code() {
         );
     }
 }
+
+#[test]
+fn no_new_privileges_is_set_for_every_child_when_asked() {
+    let r = Rootfs::new("nnp");
+    fs::write(r.path().join("opt/config/init.toml"), "[user]\nname = \"games\"\nno_new_privileges = true\n")
+        .unwrap();
+    let o = r.init(&[], &["-q", "--", "grep", "NoNewPrivs", "/proc/self/status"]);
+    assert_eq!((o.status.code(), out(&o).split_whitespace().last()), (Some(0), Some("1")), "{}", err(&o));
+}
+
+#[test]
+fn an_arbitrary_uid_without_a_passwd_entry_runs_with_home_slash() {
+    let o = Command::new("setpriv")
+        .args(["--reuid", "4242", "--regid", "4242", "--clear-groups"])
+        .arg(static_init())
+        .args(["-q", "--", "sh", "-c", "echo $HOME; id -u"])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    assert_eq!((o.status.code(), out(&o).as_str()), (Some(0), "/\n4242\n"), "{}", err(&o));
+}
