@@ -373,19 +373,16 @@ fn logs_name_the_pid_and_signal_and_json_is_one_object_a_line() {
     );
 }
 
+/// `init ARGS` as PID 1 of a new namespace, on a fresh terminal.
+fn pid1_on_tty(args: &[&str]) -> OnTty {
+    let mut argv = vec!["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", common::INIT];
+    argv.extend_from_slice(args);
+    OnTty::start(&argv)
+}
+
 #[test]
 fn ctrl_c_on_a_terminal_ends_a_sleep_child_with_130() {
-    let mut tty = OnTty::start(&[
-        "unshare",
-        "--pid",
-        "--fork",
-        "--mount-proc",
-        "--kill-child",
-        common::INIT,
-        "--",
-        "sleep",
-        "100",
-    ]);
+    let mut tty = pid1_on_tty(&["--", "sleep", "100"]);
     tty.wait_for_output("init: INFO started");
     tty.type_in(b"\x03");
     assert_eq!(tty.wait(), 130, "{}", tty.output());
@@ -393,19 +390,7 @@ fn ctrl_c_on_a_terminal_ends_a_sleep_child_with_130() {
 
 #[test]
 fn on_a_terminal_the_child_is_the_foreground_group_and_bash_job_control_works() {
-    let mut tty = OnTty::start(&[
-        "unshare",
-        "--pid",
-        "--fork",
-        "--mount-proc",
-        "--kill-child",
-        common::INIT,
-        "--",
-        "bash",
-        "--norc",
-        "--noprofile",
-        "-i",
-    ]);
+    let mut tty = pid1_on_tty(&["--", "bash", "--norc", "--noprofile", "-i"]);
     tty.wait_for_output("init: INFO started");
     tty.type_in(b"set -- $(cut -d' ' -f5,8 /proc/$$/stat); [ \"$1\" = \"$2\" ] && echo FORE''GROUND\n");
     tty.wait_for_output("FOREGROUND");
