@@ -366,3 +366,39 @@ fn an_arbitrary_uid_without_a_passwd_entry_runs_with_home_slash() {
         .unwrap();
     assert_eq!((o.status.code(), out(&o).as_str()), (Some(0), "/\n4242\n"), "{}", err(&o));
 }
+
+#[test]
+fn no_walker_thread_is_left_when_the_command_starts() {
+    // The chown walk's threads must be gone (joined) before init forks: a
+    // SIGCHLD delivered to a lingering walker thread would be lost and init
+    // would wait forever. The child sees its parent, init, with one thread.
+    let dir = TempDir::new("walkrace");
+    for d in 0..8 {
+        fs::create_dir_all(dir.join(&format!("data/d{d}"))).unwrap();
+    }
+    let conf = dir.join("init.toml");
+    fs::write(
+        &conf,
+        format!("[[volume]]\npath = \"{}\"\nowner = \"1000:1000\"\n", dir.join("data").display()),
+    )
+    .unwrap();
+    for i in 0..20 {
+        let o = Command::new("timeout")
+            .args([
+                "10",
+                common::INIT,
+                "-q",
+                "-c",
+                conf.to_str().unwrap(),
+                "--",
+                "sh",
+                "-c",
+                "grep Threads /proc/$PPID/status",
+            ])
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .output()
+            .unwrap();
+        assert_eq!((o.status.code(), out(&o).as_str()), (Some(0), "Threads:\t1\n"), "run {i}: {}", err(&o));
+    }
+}

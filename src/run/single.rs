@@ -46,15 +46,17 @@ pub fn run(cmd: &Command, opts: &Options) -> Result<u8, Error> {
     let child = spawn::spawn(cmd, signals.original_mask)?;
     info!(pid = child.as_raw(), command = %display_argv(cmd), "started");
     let mut state = Single::new(child, pid1, me, opts);
+    // A child that ended before the loop started is collected here too.
+    state.reap();
     loop {
+        if let Some(code) = state.finished() {
+            info!(code, "exiting");
+            return Ok(code);
+        }
         match signals.wait(state.deadline) {
             Ok(Some(sig)) => state.on_signal(sig),
             Ok(None) => state.on_deadline(),
             Err(e) => error!(error = %e, "waiting for signals failed; going on"),
-        }
-        if let Some(code) = state.finished() {
-            info!(code, "exiting");
-            return Ok(code);
         }
     }
 }

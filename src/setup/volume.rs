@@ -125,26 +125,40 @@ fn walk(root: &Path, dev: u64, one_fs: bool, uid: u32, gid: u32) -> Result<Repor
     // `available_parallelism` (cgroup quota parsing) would cost 12 kB.
     let threads = WALKERS;
     std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| {
-                let mut mine = Tally::default();
-                while let Some(dir) = next_dir(&queue, &wake) {
-                    let result = chown_dir(&dir, dev, one_fs, uid, gid, &mut mine);
-                    let mut q = queue.lock().expect("no thread panics while holding the queue");
-                    match result {
-                        Ok(subdirs) => q.dirs.extend(subdirs),
-                        Err(e) => {
-                            q.error.get_or_insert(e);
+        let walkers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    // These threads must never take a signal meant for PID 1
+                    // (a SIGCHLD taken here would be lost): block them all.
+                    let _ = nix::sys::signal::pthread_sigmask(
+                        nix::sys::signal::SigmaskHow::SIG_BLOCK,
+                        Some(&nix::sys::signal::SigSet::all()),
+                        None,
+                    );
+                    let mut mine = Tally::default();
+                    while let Some(dir) = next_dir(&queue, &wake) {
+                        let result = chown_dir(&dir, dev, one_fs, uid, gid, &mut mine);
+                        let mut q = queue.lock().expect("no thread panics while holding the queue");
+                        match result {
+                            Ok(subdirs) => q.dirs.extend(subdirs),
+                            Err(e) => {
+                                q.error.get_or_insert(e);
+                            }
                         }
+                        q.busy -= 1;
+                        wake.notify_all();
                     }
-                    q.busy -= 1;
-                    wake.notify_all();
-                }
-                let mut t = total.lock().expect("held briefly");
-                t.scanned += mine.scanned;
-                t.changed += mine.changed;
-                t.skipped.append(&mut mine.skipped);
-            });
+                    let mut t = total.lock().expect("held briefly");
+                    t.scanned += mine.scanned;
+                    t.changed += mine.changed;
+                    t.skipped.append(&mut mine.skipped);
+                })
+            })
+            .collect();
+        // Joined for real (pthread_join), not only counted out by the scope:
+        // no walker thread may still exist when init forks its first child.
+        for w in walkers {
+            let _ = w.join();
         }
     });
     let q = queue.into_inner().expect("threads joined");
