@@ -54,8 +54,9 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             )))
         }
         Some(Command::Shell { user }) => shell(global, user, &opts),
-        Some(Command::Wait { .. }) | Some(Command::Status { .. }) | Some(Command::Health) => {
-            Err(Error::NotYetAvailable { what: "init wait / status / health", issue: 5 })
+        Some(Command::Wait { timeout, targets }) => wait_command(global, timeout, targets),
+        Some(Command::Status { .. }) | Some(Command::Health) => {
+            Err(Error::NotYetAvailable { what: "init status / health", issue: 5 })
         }
     }
 }
@@ -113,6 +114,22 @@ fn run_named(global: &Global, name_and_args: Vec<OsString>, opts: &Options) -> R
     let argv = command.iter().map(OsString::from).chain(args.iter().cloned()).collect();
     let cmd = prepared.command(argv, user.as_ref(), env, workdir.clone())?;
     single::run(&cmd, opts)
+}
+
+/// `init wait [--timeout DUR] [TARGET]...`: the given targets, else the
+/// configured `[[wait]]`s; exits 0 when all are ready, 75 on a timeout.
+fn wait_command(global: &Global, timeout: Option<config::Limit>, targets: Vec<String>) -> Result<u8, Error> {
+    let waits = if targets.is_empty() {
+        let (_, config) = load(global)?;
+        config.waits
+    } else {
+        let limit = timeout.map_or(Some(config::DEFAULT_WAIT_TIMEOUT), |l| l.0);
+        let parsed: Result<Vec<_>, _> = targets.iter().map(|t| config::parse_target(t)).collect();
+        let parsed = parsed.map_err(Error::Usage)?;
+        parsed.into_iter().map(|target| config::Wait { target, timeout: limit, watch: false }).collect()
+    };
+    prepare::wait(&waits)?;
+    Ok(0)
 }
 
 /// `init shell [USER]`: full preparation, then a login shell as USER (default:

@@ -13,6 +13,7 @@ use mooring::config::Limit;
     about = "mooring: a container init. Prepares the container, then runs the workload as PID 1.",
     disable_help_subcommand = true,
     subcommand_value_name = "COMMAND",
+    override_usage = "init [OPTIONS] [COMMAND] | init [OPTIONS] [--] CMD [ARGS]...",
     after_help = "Any other first argument, or everything after `--`, is the command to run instead of the\nconfigured services: `init psql -h db` is `init -- psql -h db`."
 )]
 pub struct Cli {
@@ -64,33 +65,42 @@ pub enum SignalScope {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Boot: prepare, wait, run the configured services (the default)
+    #[command(override_usage = "init start [OPTIONS]")]
     Start,
     /// One-shot: prepare + wait, run task NAME (ARGS appended) or `-- CMD`, exit with its code
+    #[command(override_usage = "init run [OPTIONS] NAME [ARGS]... | init run [OPTIONS] -- CMD [ARGS]...")]
     Run(RunArgs),
     /// Prepare, then an interactive login shell as USER
+    #[command(override_usage = "init shell [OPTIONS] [USER]")]
     Shell { user: Option<String> },
     /// Validate everything, print the plan, change nothing
+    #[command(override_usage = "init check [OPTIONS]")]
     Check,
     /// Render templates only
+    #[command(override_usage = "init render [OPTIONS] [--stdout]")]
     Render {
         /// Print to stdout instead of writing the destinations
         #[arg(long)]
         stdout: bool,
     },
     /// Wait for the configured targets, or for TARGETs (file:PATH tcp:HOST:PORT unix:PATH http://...)
+    #[command(override_usage = "init wait [OPTIONS] [--timeout DUR] [TARGET]...")]
     Wait {
         #[arg(long, value_name = "DUR", value_parser = Limit::parse)]
         timeout: Option<Limit>,
         targets: Vec<String>,
     },
     /// Services of the running PID 1
+    #[command(override_usage = "init status [OPTIONS] [--json]")]
     Status {
         #[arg(long)]
         json: bool,
     },
     /// Exit 0 when every critical service is running and ready, else 1
+    #[command(override_usage = "init health [OPTIONS]")]
     Health,
     /// Version, build target, enabled features
+    #[command(override_usage = "init version")]
     Version,
     #[command(external_subcommand)]
     External(Vec<OsString>),

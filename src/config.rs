@@ -14,9 +14,7 @@ use std::time::Duration;
 use toml::Spanned;
 use toml::de::DeTable;
 
-#[cfg(test)]
-pub use check::parse_duration;
-pub use check::{Limit, parse_user_spec};
+pub use check::{Limit, parse_duration, parse_target, parse_user_spec};
 
 use crate::env::Environment;
 use crate::error::Error;

@@ -1,15 +1,16 @@
 //! The environment children get and templates read: init's own, then `_FILE`
 //! secrets, then the config's `[env]` table. Kept in order for children, with
-//! an index for template lookups (a render may look up hundreds of thousands
-//! of names).
+//! a sorted index for template lookups (a render may look up hundreds of
+//! thousands of names; a binary search over a few dozen is as fast as a hash
+//! and costs no hasher in the binary).
 
-use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 
 #[derive(Debug, Clone, Default)]
 pub struct Environment {
     vars: Vec<(OsString, OsString)>,
-    index: HashMap<OsString, usize>,
+    /// (name, position in `vars`), sorted by name.
+    index: Vec<(OsString, usize)>,
     /// Names whose values came from `_FILE` secrets.
     secrets: Vec<String>,
 }
@@ -28,8 +29,13 @@ impl Environment {
         env
     }
 
+    fn find(&self, name: &OsStr) -> Result<usize, usize> {
+        self.index.binary_search_by(|(k, _)| k.as_os_str().cmp(name))
+    }
+
     pub fn get(&self, name: impl AsRef<OsStr>) -> Option<&OsStr> {
-        self.index.get(name.as_ref()).map(|&i| self.vars[i].1.as_os_str())
+        let at = self.find(name.as_ref()).ok()?;
+        Some(self.vars[self.index[at].1].1.as_os_str())
     }
 
     /// The value as text, for templates; a value that is not UTF-8 counts as unset.
@@ -38,15 +44,15 @@ impl Environment {
     }
 
     pub fn contains(&self, name: impl AsRef<OsStr>) -> bool {
-        self.index.contains_key(name.as_ref())
+        self.find(name.as_ref()).is_ok()
     }
 
     pub fn set(&mut self, name: impl Into<OsString>, value: impl Into<OsString>) {
         let name = name.into();
-        match self.index.get(&name) {
-            Some(&i) => self.vars[i].1 = value.into(),
-            None => {
-                self.index.insert(name.clone(), self.vars.len());
+        match self.find(&name) {
+            Ok(at) => self.vars[self.index[at].1].1 = value.into(),
+            Err(at) => {
+                self.index.insert(at, (name.clone(), self.vars.len()));
                 self.vars.push((name, value.into()));
             }
         }

@@ -25,6 +25,12 @@ pub enum Error {
     #[error("{}: {reason}", path.display())]
     Destination { path: PathBuf, reason: String, code: u8 },
 
+    #[error("timed out waiting for {target}: {why}")]
+    WaitTimeout { target: String, why: String },
+
+    #[error("stopped by signal {0} while waiting")]
+    Interrupted(i32),
+
     #[error("{what} is not available yet (issue #{issue})")]
     NotYetAvailable { what: &'static str, issue: u32 },
 
@@ -69,6 +75,8 @@ impl Error {
         match self {
             Error::Usage(_) => 2,
             Error::UnknownTask(_) => 64,
+            Error::WaitTimeout { .. } => 75,
+            Error::Interrupted(sig) => u8::try_from(128 + sig).unwrap_or(u8::MAX),
             Error::UnknownUser(_) => 67,
             Error::Destination { code, .. } => *code,
             Error::NotYetAvailable { .. } => 70,

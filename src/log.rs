@@ -29,7 +29,7 @@ pub enum Format {
 /// not zero, overrides its level.
 pub fn init(filter: Option<&str>, format: Option<&str>, verbosity: i8) -> Result<(), Error> {
     let targets = match filter {
-        Some(text) if !text.trim().is_empty() => Targets::from_str(text)
+        Some(text) if !text.trim().is_empty() => parse_filter(text)
             .map_err(|e| Error::Usage(format!("INIT_LOG={text:?} is not a valid filter: {e}")))?,
         _ => Targets::new().with_default(LevelFilter::INFO),
     };
@@ -84,6 +84,24 @@ impl Subscriber for Logger {
     fn enter(&self, _: &Id) {}
 
     fn exit(&self, _: &Id) {}
+}
+
+/// `level` or `target=level` directives, comma-separated (tracing's target
+/// filter syntax, without span or field matching: init has neither).
+/// Parsed here because tracing-subscriber's directive parser costs 20 kB.
+fn parse_filter(text: &str) -> Result<Targets, String> {
+    let mut targets = Targets::new();
+    for directive in text.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let level = |l: &str| LevelFilter::from_str(l.trim()).map_err(|_| format!("unknown level {l:?}"));
+        targets = match directive.split_once('=') {
+            None => targets.with_default(level(directive)?),
+            Some((target, l)) if !target.trim().is_empty() && !target.contains(['[', '{']) => {
+                targets.with_target(target.trim().to_string(), level(l)?)
+            }
+            Some(_) => return Err(format!("invalid directive {directive:?}")),
+        };
+    }
+    Ok(targets)
 }
 
 fn level_for(verbosity: i8) -> LevelFilter {
@@ -166,6 +184,20 @@ impl Visit for Fields {
         self.push(field, &value.to_string(), false);
     }
 
+    // init logs no floats and no 128-bit numbers: overriding these defaults
+    // keeps float and i128 formatting (12 kB) out of the binary.
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.push(field, &(value as i64).to_string(), false);
+    }
+
+    fn record_i128(&mut self, field: &Field, value: i128) {
+        self.push(field, &(value as i64).to_string(), false);
+    }
+
+    fn record_u128(&mut self, field: &Field, value: u128) {
+        self.push(field, &(value as u64).to_string(), false);
+    }
+
     fn record_bool(&mut self, field: &Field, value: bool) {
         self.push(field, if value { "true" } else { "false" }, false);
     }
@@ -207,6 +239,17 @@ mod tests {
         let mut out = String::new();
         json_string(&mut out, "a\"b\\c\nd\u{1}");
         assert_eq!(out, r#""a\"b\\c\nd\u0001""#);
+    }
+
+    #[test]
+    fn filters_take_levels_and_target_levels() {
+        let t = parse_filter("warn, mooring=debug").unwrap();
+        assert!(t.would_enable("mooring::config", &Level::DEBUG));
+        assert!(!t.would_enable("init::run", &Level::INFO));
+        assert!(t.would_enable("init::run", &Level::WARN));
+        for bad in ["loud", "=debug", "x=[span]", "info,=bogus=="] {
+            assert!(parse_filter(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

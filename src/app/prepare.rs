@@ -1,6 +1,5 @@
 //! Phases 1-6 before the workload (SPEC.md section 2), in order: secrets and
-//! init.toml (with `[env]`), templates, identity, volumes. Waits are issue #5
-//! and refused until then, never skipped.
+//! init.toml (with `[env]`), templates, identity, volumes, waits.
 
 use std::path::Path;
 
@@ -8,6 +7,7 @@ use tracing::info;
 
 use crate::cli::Global;
 use crate::run::spawn::{self, Ids};
+use mooring::config::Wait;
 use mooring::config::{self, Config, UserSpec};
 use mooring::env::Environment;
 use mooring::error::Error;
@@ -82,9 +82,6 @@ impl Prepared {
 
 pub fn prepare(global: &Global) -> Result<Prepared, Error> {
     let (mut env, config) = load(global)?;
-    if !config.waits.is_empty() {
-        return Err(Error::NotYetAvailable { what: "[[wait]]", issue: 5 });
-    }
     let plan = render::plan(&config.templates, &env, Path::new("/"), false)?;
     render::write(&plan)?;
     for f in &plan.files {
@@ -121,10 +118,42 @@ pub fn prepare(global: &Global) -> Result<Prepared, Error> {
             tracing::warn!(path = %s.display(), "left alone: a hard-linked file or another filesystem");
         }
     }
+    if !config.waits.is_empty() {
+        wait(&config.waits)?;
+    }
     let default_user = match &global.user {
         Some(spec) => account::identity_for(&config::parse_user_spec(spec).map_err(Error::Usage)?)?,
         None => runtime,
     };
     let no_new_privs = config.user.as_ref().is_some_and(|u| u.no_new_privileges);
     Ok(Prepared { env, config, default_user, no_new_privs })
+}
+
+/// Phase 6: waits for every target; a stop signal (as PID 1 a container's
+/// `docker stop`) ends the wait at once with 128+N.
+pub fn wait(waits: &[Wait]) -> Result<(), Error> {
+    let signals = crate::run::signals::Signals::block_all()?;
+    for w in waits.iter().filter(|w| w.watch) {
+        tracing::warn!(target = %w.target, "watch = true is not enforced yet (issue #5): waited for once");
+    }
+    let mut run = |argv: &[String]| {
+        let cmd = spawn::Command {
+            argv: argv.iter().map(Into::into).collect(),
+            env: std::env::vars_os().collect(),
+            workdir: None,
+            ids: None,
+            no_new_privs: false,
+        };
+        let pid = spawn::spawn(&cmd, signals.original_mask).map_err(|e| e.to_string())?;
+        match nix::sys::wait::waitpid(pid, None) {
+            Ok(nix::sys::wait::WaitStatus::Exited(_, 0)) => Ok(()),
+            Ok(nix::sys::wait::WaitStatus::Exited(_, code)) => Err(format!("it exited with code {code}")),
+            Ok(nix::sys::wait::WaitStatus::Signaled(_, sig, _)) => {
+                Err(format!("it was killed by {}", sig.as_str()))
+            }
+            Ok(_) => Err("it stopped".into()),
+            Err(e) => Err(e.to_string()),
+        }
+    };
+    mooring::setup::wait::wait_all(waits, |d| signals.pause(d), &mut run)
 }

@@ -2,7 +2,6 @@
 //! string as a template and parses it, recording every problem at its
 //! file:line:col instead of stopping at the first.
 
-use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -449,6 +448,29 @@ fn parse_service_name(t: &str) -> Result<String, String> {
         && b[0].is_ascii_alphanumeric()
         && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'));
     if ok { Ok(t.to_string()) } else { Err(format!("invalid name {t:?} (letters, digits, . _ -)")) }
+}
+
+/// An ad hoc target of `init wait`: `file:PATH`, `tcp:HOST:PORT`,
+/// `unix:PATH` or `http://...`.
+pub fn parse_target(t: &str) -> Result<Target, String> {
+    let abs = |p: &str| {
+        if p.starts_with('/') {
+            Ok(PathBuf::from(p))
+        } else {
+            Err(format!("{t:?}: the path must be absolute"))
+        }
+    };
+    if let Some(p) = t.strip_prefix("file:") {
+        abs(p).map(Target::File)
+    } else if let Some(p) = t.strip_prefix("unix:") {
+        abs(p).map(Target::Unix)
+    } else if let Some(hp) = t.strip_prefix("tcp:") {
+        parse_tcp(hp)
+    } else if t.starts_with("http://") || t.starts_with("https://") {
+        parse_http(t)
+    } else {
+        Err(format!("invalid target {t:?} (file:PATH, tcp:HOST:PORT, unix:PATH or http://HOST:PORT/PATH)"))
+    }
 }
 
 fn parse_tcp(t: &str) -> Result<Target, String> {

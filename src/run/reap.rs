@@ -2,7 +2,6 @@
 //! returns every status it collected (so the caller can pick out the children
 //! it supervises), and a /proc walk for a subreaper's descendants.
 
-use std::collections::HashMap;
 use std::fs;
 
 use nix::errno::Errno;
@@ -50,7 +49,8 @@ pub fn drain(mut on_exit: impl FnMut(Pid, Exit)) -> bool {
 /// Used when init is a subreaper rather than PID 1, where `kill(-1)` would
 /// reach every process the user owns on the host.
 pub fn descendants(root: Pid) -> Vec<Pid> {
-    let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+    // (parent, pid) pairs of every process.
+    let mut pairs: Vec<(i32, i32)> = Vec::new();
     let Ok(entries) = fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -59,13 +59,15 @@ pub fn descendants(root: Pid) -> Vec<Pid> {
             continue;
         };
         if let Some(ppid) = parent_of(pid) {
-            children.entry(ppid).or_default().push(pid);
+            pairs.push((ppid, pid));
         }
     }
+    pairs.sort_unstable();
     let mut found = Vec::new();
     let mut queue = vec![root.as_raw()];
     while let Some(pid) = queue.pop() {
-        for &child in children.get(&pid).map(Vec::as_slice).unwrap_or(&[]) {
+        let from = pairs.partition_point(|&(p, _)| p < pid);
+        for &(_, child) in pairs[from..].iter().take_while(|&&(p, _)| p == pid) {
             found.push(Pid::from_raw(child));
             queue.push(child);
         }

@@ -38,15 +38,19 @@ pub struct Signals {
 }
 
 impl Signals {
-    /// Blocks every asynchronous signal and opens a close-on-exec signalfd for them.
+    /// Blocks every asynchronous signal and opens a close-on-exec signalfd for
+    /// them. Called again (waits, then the PID 1 loop), it keeps the mask init
+    /// was started with as the one children get back.
     pub fn block_all() -> Result<Signals, Error> {
+        static ORIGINAL: std::sync::OnceLock<SigSet> = std::sync::OnceLock::new();
         let mut mask = SigSet::all();
         for sig in SYNCHRONOUS {
             mask.remove(sig);
         }
-        let mut original_mask = SigSet::empty();
-        sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), Some(&mut original_mask))
+        let mut before = SigSet::empty();
+        sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), Some(&mut before))
             .map_err(|e| Error::os("sigprocmask", e))?;
+        let original_mask = *ORIGINAL.get_or_init(|| before);
         let fd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC).map_err(|e| Error::os("signalfd", e))?;
         Ok(Signals { fd, original_mask })
     }
@@ -73,6 +77,21 @@ impl Signals {
     /// The signalfd, for a caller's own poll set.
     pub fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
         self.fd.as_fd()
+    }
+
+    /// Sleeps up to `d`; returns a stop signal (TERM, INT, QUIT) if one came.
+    /// Other signals are logged and dropped: there is no child to forward them to.
+    pub fn pause(&self, d: Duration) -> Option<i32> {
+        let end = Instant::now() + d;
+        loop {
+            match self.wait(Some(end)) {
+                Ok(Some(sig)) if matches!(sig.signo, libc::SIGTERM | libc::SIGINT | libc::SIGQUIT) => {
+                    return Some(sig.signo);
+                }
+                Ok(Some(sig)) => tracing::debug!(signal = %name(sig.signo), "ignored while waiting"),
+                Ok(None) | Err(_) => return None,
+            }
+        }
     }
 
     /// One signal from the (blocking) signalfd.

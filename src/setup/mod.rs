@@ -7,3 +7,4 @@ pub mod secrets;
 pub mod template;
 pub mod user;
 pub mod volume;
+pub mod wait;

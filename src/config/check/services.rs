@@ -100,22 +100,24 @@ impl Check<'_> {
 
     /// Checks across services and tasks; marks the main service.
     pub fn services_together(&mut self, services: &mut [Service], tasks: &[Task]) {
-        let mut seen: HashMap<&str, &str> = HashMap::new();
+        let mut seen: Vec<(&str, &str)> = Vec::new();
         let names = services
             .iter()
             .map(|s| (s.name.as_str(), "service"))
             .chain(tasks.iter().map(|t| (t.name.as_str(), "task")));
         let mut duplicates = Vec::new();
         for (name, kind) in names {
-            if let Some(first) = seen.insert(name, kind) {
-                duplicates.push(format!("{kind} name {name:?} is already used by a {first}"));
+            match seen.iter().find(|(n, _)| *n == name) {
+                Some((_, first)) => {
+                    duplicates.push(format!("{kind} name {name:?} is already used by a {first}"))
+                }
+                None => seen.push((name, kind)),
             }
         }
         for d in duplicates {
             self.problem_at(self.text.len(), d);
         }
-        let index: HashMap<&str, usize> =
-            services.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
+        let index: Index = services.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
         let mut unknown = Vec::new();
         for s in services.iter() {
             for a in &s.after {
@@ -143,14 +145,33 @@ impl Check<'_> {
 }
 
 /// A dependency cycle through `after`, as the names along it.
-fn find_cycle(services: &[Service], index: &HashMap<&str, usize>) -> Option<Vec<String>> {
+/// Service name → position (a handful of services: a linear scan is enough).
+struct Index<'a>(Vec<(&'a str, usize)>);
+
+impl<'a> FromIterator<(&'a str, usize)> for Index<'a> {
+    fn from_iter<I: IntoIterator<Item = (&'a str, usize)>>(iter: I) -> Self {
+        Index(iter.into_iter().collect())
+    }
+}
+
+impl Index<'_> {
+    fn get(&self, name: &str) -> Option<&usize> {
+        self.0.iter().find(|(n, _)| *n == name).map(|(_, i)| i)
+    }
+
+    fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+}
+
+fn find_cycle(services: &[Service], index: &Index) -> Option<Vec<String>> {
     // 0 = unvisited, 1 = on the current path, 2 = done
     let mut state = vec![0u8; services.len()];
     let mut path = Vec::new();
     fn visit(
         i: usize,
         services: &[Service],
-        index: &HashMap<&str, usize>,
+        index: &Index,
         state: &mut [u8],
         path: &mut Vec<usize>,
     ) -> Option<Vec<String>> {

@@ -1,0 +1,202 @@
+//! Phase 6: waiting for dependencies. A target is checked with back-off
+//! (50 ms doubling to 1 s), each with its own timeout (exit 75 naming it);
+//! every 10 s one line says what is still awaited and why. File targets
+//! that are semaphores carry liveness: a semaphore whose mtime is older than
+//! three heartbeats (its `heartbeat=` line, 5 s when absent) counts as absent,
+//! so a container killed with SIGKILL cannot leave a false "ready" behind.
+//! Plain files (no `key=value` lines of a semaphore) count when they exist.
+
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime};
+
+use tracing::info;
+
+use crate::config::{DEFAULT_HEARTBEAT, Target, Wait, parse_duration};
+use crate::error::Error;
+
+const FIRST_BACKOFF: Duration = Duration::from_millis(50);
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+const REPORT_EVERY: Duration = Duration::from_secs(10);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Keys that make a file a semaphore (SPEC.md section 8).
+const SEMAPHORE_KEYS: [&str; 5] = ["heartbeat", "pid", "service", "hostname", "started"];
+
+/// Runs a probe command to completion: `Ok` when it exits 0, else why not.
+/// (init's own spawn is passed in: std's process machinery would cost 40 kB.)
+pub type Runner<'a> = &'a mut dyn FnMut(&[String]) -> Result<(), String>;
+
+/// Checks `target` once: `Ok` when ready, else why not.
+pub fn check(target: &Target, run: Runner<'_>) -> Result<(), String> {
+    match target {
+        Target::File(path) => check_file(path, SystemTime::now()),
+        Target::Tcp { host, port } => connect(host, *port).map(drop),
+        Target::Unix(path) => UnixStream::connect(path).map(drop).map_err(|e| e.to_string()),
+        Target::Http(url) => check_http(url),
+        Target::Command(argv) => run(argv),
+    }
+}
+
+/// A file is ready when it exists and, if it is a semaphore, is fresh.
+pub fn check_file(path: &Path, now: SystemTime) -> Result<(), String> {
+    let meta = std::fs::metadata(path).map_err(|_| "file absent".to_string())?;
+    let mut text = String::new();
+    let _ = std::fs::File::open(path).and_then(|f| f.take(4096).read_to_string(&mut text));
+    let pairs: Vec<(&str, &str)> = text.lines().filter_map(|l| l.split_once('=')).collect();
+    if !pairs.iter().any(|(k, _)| SEMAPHORE_KEYS.contains(&k.trim())) {
+        return Ok(());
+    }
+    let heartbeat = pairs
+        .iter()
+        .find(|(k, _)| k.trim() == "heartbeat")
+        .and_then(|(_, v)| parse_duration(v).ok().flatten())
+        .unwrap_or(DEFAULT_HEARTBEAT);
+    let age = meta.modified().ok().and_then(|m| now.duration_since(m).ok()).unwrap_or_default();
+    if age > heartbeat * 3 {
+        return Err(format!(
+            "stale semaphore: last heartbeat {}s ago, more than 3 × {}s",
+            age.as_secs(),
+            heartbeat.as_millis().div_ceil(1000)
+        ));
+    }
+    Ok(())
+}
+
+fn connect(host: &str, port: u16) -> Result<TcpStream, String> {
+    let addrs = (host, port).to_socket_addrs().map_err(|e| format!("cannot resolve {host}: {e}"))?;
+    let mut last = format!("{host} has no address");
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
+            Ok(s) => return Ok(s),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(last)
+}
+
+/// `http://host[:port][/path]` answers with a 2xx status (plain HTTP/1.0).
+fn check_http(url: &str) -> Result<(), String> {
+    let rest = url.strip_prefix("http://").ok_or("not an http:// URL")?;
+    let (authority, path) =
+        rest.split_once('/').map_or((rest, "/".to_string()), |(a, p)| (a, format!("/{p}")));
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => {
+            (h.trim_start_matches('[').trim_end_matches(']'), p.parse().map_err(|_| "bad port")?)
+        }
+        _ => (authority, 80),
+    };
+    let mut stream = connect(host, port)?;
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let request = format!("GET {path} HTTP/1.0\r\nHost: {authority}\r\nUser-Agent: mooring-init\r\n\r\n");
+    stream.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
+    let mut head = [0u8; 64];
+    let n = stream.read(&mut head).map_err(|e| e.to_string())?;
+    let line = String::from_utf8_lossy(&head[..n]);
+    let code = line.split_whitespace().nth(1).unwrap_or("");
+    if code.starts_with('2') && code.len() == 3 { Ok(()) } else { Err(format!("HTTP status {code:?}")) }
+}
+
+/// One target being awaited.
+struct Pending<'a> {
+    wait: &'a Wait,
+    next: Instant,
+    backoff: Duration,
+    why: String,
+}
+
+/// Waits for every target. `pause(d)` sleeps up to `d` and returns a signal
+/// number when a stop signal ended the wait early.
+pub fn wait_all(
+    waits: &[Wait],
+    mut pause: impl FnMut(Duration) -> Option<i32>,
+    run: Runner<'_>,
+) -> Result<(), Error> {
+    let start = Instant::now();
+    let mut pending: Vec<Pending> = waits
+        .iter()
+        .map(|w| Pending { wait: w, next: start, backoff: FIRST_BACKOFF, why: String::new() })
+        .collect();
+    let mut report = start + REPORT_EVERY;
+    let all: Vec<String> = waits.iter().map(|w| w.target.to_string()).collect();
+    info!("waiting for {}", all.join(", "));
+    loop {
+        let now = Instant::now();
+        let mut i = 0;
+        while i < pending.len() {
+            let p = &mut pending[i];
+            if p.next > now {
+                i += 1;
+                continue;
+            }
+            match check(&p.wait.target, run) {
+                Ok(()) => {
+                    info!(target = %p.wait.target, waited_ms = now.duration_since(start).as_millis() as u64, "ready");
+                    pending.remove(i);
+                    continue;
+                }
+                Err(why) => p.why = why,
+            }
+            if p.wait.timeout.is_some_and(|t| now.duration_since(start) >= t) {
+                return Err(Error::WaitTimeout { target: p.wait.target.to_string(), why: p.why.clone() });
+            }
+            p.next = now + p.backoff;
+            p.backoff = (p.backoff * 2).min(MAX_BACKOFF);
+            i += 1;
+        }
+        if pending.is_empty() {
+            return Ok(());
+        }
+        if now >= report {
+            let list: Vec<String> =
+                pending.iter().map(|p| format!("{} ({})", p.wait.target, p.why)).collect();
+            info!("still waiting for {}", list.join(", "));
+            report = now + REPORT_EVERY;
+        }
+        let mut until = pending.iter().map(|p| p.next).min().unwrap_or(now).min(report);
+        for p in &pending {
+            if let Some(t) = p.wait.timeout {
+                until = until.min(start + t);
+            }
+        }
+        if let Some(sig) = pause(until.saturating_duration_since(Instant::now())) {
+            return Err(Error::Interrupted(sig));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::UNIX_EPOCH;
+
+    fn file(tag: &str, text: &str) -> std::path::PathBuf {
+        let p = std::env::temp_dir().join(format!("mooring-wait-{tag}-{}", std::process::id()));
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn a_fresh_semaphore_is_ready_and_a_stale_one_is_not() {
+        let p = file("sem", "hostname=db\nservice=postgres\npid=7\nheartbeat=2s\n");
+        let mtime = std::fs::metadata(&p).unwrap().modified().unwrap();
+        assert_eq!(check_file(&p, mtime + Duration::from_secs(5)), Ok(()));
+        let err = check_file(&p, mtime + Duration::from_secs(7)).unwrap_err();
+        assert!(err.starts_with("stale semaphore: last heartbeat 7s ago"), "{err}");
+        std::fs::remove_file(&p).unwrap();
+    }
+
+    #[test]
+    fn a_semaphore_without_heartbeat_uses_5s_and_a_plain_file_never_goes_stale() {
+        let sem = file("sem5", "pid=1\n");
+        let plain = file("plain", "just some content\n");
+        let later = SystemTime::now() + Duration::from_secs(16);
+        assert!(check_file(&sem, later).is_err());
+        assert_eq!(check_file(&plain, later), Ok(()));
+        assert_eq!(check_file(Path::new("/nonexistent/x"), UNIX_EPOCH), Err("file absent".into()));
+        std::fs::remove_file(&sem).unwrap();
+        std::fs::remove_file(&plain).unwrap();
+    }
+}

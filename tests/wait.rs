@@ -1,0 +1,144 @@
+//! Phase 6 and `init wait` through the binary: each target kind, timeouts
+//! (75, naming the target and why), stale semaphores, and a stop signal
+//! ending a wait at once as PID 1.
+
+mod common;
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::os::unix::net::UnixListener;
+use std::process::Output;
+use std::time::{Duration, SystemTime};
+
+use common::{Init, TempDir, init_cmd};
+use nix::sys::signal::Signal;
+
+fn wait(args: &[&str]) -> Output {
+    init_cmd().arg("wait").args(args).output().unwrap()
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A port nothing listens on (bound, then closed).
+fn closed_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn tcp_and_unix_targets_are_ready_when_something_listens() {
+    let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dir = TempDir::new("waitunix");
+    let sock = dir.join("app.sock");
+    let _unix = UnixListener::bind(&sock).unwrap();
+    let port = tcp.local_addr().unwrap().port();
+    let o = wait(&[&format!("tcp:127.0.0.1:{port}"), &format!("unix:{}", sock.display())]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(err(&o).contains(&format!("ready target=tcp:127.0.0.1:{port}")), "{}", err(&o));
+}
+
+#[test]
+fn a_timeout_exits_75_naming_the_target_and_why() {
+    let port = closed_port();
+    let o = wait(&["--timeout", "300ms", &format!("tcp:127.0.0.1:{port}")]);
+    assert_eq!(o.status.code(), Some(75));
+    let last = err(&o).lines().last().unwrap_or_default().to_string();
+    assert_eq!(
+        last,
+        format!("init: ERROR timed out waiting for tcp:127.0.0.1:{port}: Connection refused (os error 111)")
+    );
+    let o = wait(&["--timeout", "200ms", "unix:/nonexistent/app.sock"]);
+    assert_eq!(o.status.code(), Some(75));
+    assert!(
+        err(&o).contains("timed out waiting for unix:/nonexistent/app.sock: No such file"),
+        "{}",
+        err(&o)
+    );
+}
+
+/// Serves one HTTP status to every request, on a thread.
+fn http_server(status: &'static str) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut buf = [0u8; 1024];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(format!("HTTP/1.0 {status}\r\nContent-Length: 0\r\n\r\n").as_bytes());
+        }
+    });
+    port
+}
+
+#[test]
+fn http_targets_need_a_2xx_status() {
+    let ok = http_server("204 No Content");
+    let o = wait(&[&format!("http://127.0.0.1:{ok}/health")]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let bad = http_server("503 Service Unavailable");
+    let o = wait(&["--timeout", "300ms", &format!("http://127.0.0.1:{bad}/health")]);
+    assert_eq!(o.status.code(), Some(75));
+    assert!(err(&o).contains("HTTP status \"503\""), "{}", err(&o));
+}
+
+#[test]
+fn a_file_is_awaited_and_a_stale_semaphore_counts_as_absent() {
+    let dir = TempDir::new("waitfile");
+    let flag = dir.join("ready");
+    let mut child =
+        init_cmd().args(["wait", "--timeout", "20s", &format!("file:{}", flag.display())]).spawn().unwrap();
+    assert!(child.try_wait().unwrap().is_none(), "init waits while the file is absent");
+    fs::write(&flag, "").unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    // A semaphore whose mtime is older than three heartbeats: a killed container's leftover.
+    let sem = dir.join("db.ready");
+    fs::write(&sem, "hostname=db\nservice=postgres\npid=42\nheartbeat=1s\n").unwrap();
+    let old = SystemTime::now() - Duration::from_secs(10);
+    fs::File::options().write(true).open(&sem).unwrap().set_modified(old).unwrap();
+    let o = wait(&["--timeout", "300ms", &format!("file:{}", sem.display())]);
+    assert_eq!(o.status.code(), Some(75));
+    assert!(err(&o).contains("stale semaphore: last heartbeat 10s ago"), "{}", err(&o));
+    fs::File::options().write(true).open(&sem).unwrap().set_modified(SystemTime::now()).unwrap();
+    assert_eq!(wait(&["--timeout", "1s", &format!("file:{}", sem.display())]).status.code(), Some(0));
+}
+
+#[test]
+fn configured_waits_run_before_the_command_and_a_timeout_stops_the_boot() {
+    let dir = TempDir::new("waitboot");
+    let flag = dir.join("flag");
+    let conf = dir.join("init.toml");
+    fs::write(
+        &conf,
+        format!("[[wait]]\ncommand = [\"test\", \"-e\", \"{}\"]\ntimeout = \"300ms\"\n", flag.display()),
+    )
+    .unwrap();
+    let run = || init_cmd().arg("-c").arg(&conf).args(["--", "echo", "ran"]).output().unwrap();
+    let o = run();
+    assert_eq!(o.status.code(), Some(75), "{}", err(&o));
+    assert!(o.stdout.is_empty(), "the command must not run");
+    assert!(
+        err(&o).contains(&format!("timed out waiting for command:test -e {}", flag.display())),
+        "{}",
+        err(&o)
+    );
+    fs::write(&flag, "").unwrap();
+    let o = run();
+    assert_eq!(
+        (o.status.code(), String::from_utf8_lossy(&o.stdout).as_ref()),
+        (Some(0), "ran\n"),
+        "{}",
+        err(&o)
+    );
+}
+
+#[test]
+fn a_stop_signal_ends_a_wait_at_once_as_pid1() {
+    let port = closed_port();
+    let mut init = Init::pid1("waitterm", ["wait", "--timeout", "0", &format!("tcp:127.0.0.1:{port}")]);
+    init.wait_for_log("waiting for tcp:");
+    init.signal(Signal::SIGTERM);
+    assert_eq!(init.wait(), 143, "{}", init.stderr());
+    assert!(init.stderr().contains("stopped by signal 15 while waiting"), "{}", init.stderr());
+}
