@@ -11,7 +11,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{OnTty, TempDir, init_cmd};
+use common::{OnTty, TempDir, init_cmd, stderr_of, stdout_of};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -87,14 +87,6 @@ fn chrooted(root: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
     cmd.output().unwrap()
 }
 
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 const REPORT: &str = "id -u; id -g; id -G; echo $HOME";
 
 #[test]
@@ -115,12 +107,17 @@ fn user_specs_follow_gosus_table() {
     ];
     for (spec, want) in table {
         let o = r.init(&[], &["-q", "--user", spec, "--", "sh", "-c", REPORT]);
-        assert_eq!((o.status.code(), out(&o).as_str()), (Some(0), want), "--user {spec}: {}", err(&o));
+        assert_eq!(
+            (o.status.code(), stdout_of(&o).as_str()),
+            (Some(0), want),
+            "--user {spec}: {}",
+            stderr_of(&o)
+        );
     }
     for spec in ["bogus", "0day", "0:bogus", "0:0day"] {
         let o = r.init(&[], &["-q", "--user", spec, "--", "true"]);
         assert_eq!(o.status.code(), Some(67), "--user {spec}");
-        assert!(err(&o).contains(&format!("(spec {spec})")), "{spec}: {}", err(&o));
+        assert!(stderr_of(&o).contains(&format!("(spec {spec})")), "{spec}: {}", stderr_of(&o));
     }
 }
 
@@ -129,8 +126,8 @@ fn after_the_drop_no_root_is_left_and_it_cannot_come_back() {
     let r = Rootfs::new("drop");
     let script = "grep -E '^(Uid|Gid|Groups|CapEff|NoNewPrivs)' /proc/self/status";
     let o = r.init(&[], &["-q", "--user", "games", "--", "sh", "-c", script]);
-    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-    let status = out(&o);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
+    let status = stdout_of(&o);
     let field = |name: &str| {
         status
             .lines()
@@ -147,7 +144,7 @@ fn after_the_drop_no_root_is_left_and_it_cannot_come_back() {
     assert_eq!(field("CapEff:"), "0000000000000000");
     // `su`-style regain: setuid(0) from the child must fail.
     let o = r.init(&[], &["-q", "--user", "games", "--", "sh", "-c", "exec /init -q --user 0 -- id -u"]);
-    assert_eq!(o.status.code(), Some(77), "{}{}", out(&o), err(&o));
+    assert_eq!(o.status.code(), Some(77), "{}{}", stdout_of(&o), stderr_of(&o));
 }
 
 #[test]
@@ -160,9 +157,9 @@ fn the_runtime_user_is_created_from_env_renumbered_and_idempotent() {
     .unwrap();
     let o =
         r.init(&[("USER_UID", "2000"), ("USER_GID", "2001")], &["--", "sh", "-c", "id; echo $HOME $USER"]);
-    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-    assert_eq!(out(&o), "uid=2000(app) gid=2001(app) groups=100(users),2001(app)\n/home/app app\n");
-    assert!(err(&o).contains("created user app uid=2000 gid=2001 home=/home/app"), "{}", err(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
+    assert_eq!(stdout_of(&o), "uid=2000(app) gid=2001(app) groups=100(users),2001(app)\n/home/app app\n");
+    assert!(stderr_of(&o).contains("created user app uid=2000 gid=2001 home=/home/app"), "{}", stderr_of(&o));
     let home = fs::metadata(r.path().join("home/app")).unwrap();
     assert_eq!((home.uid(), home.gid()), (2000, 2001));
     assert!(r.read("etc/shadow").contains("\napp:!:"), "{}", r.read("etc/shadow"));
@@ -170,17 +167,26 @@ fn the_runtime_user_is_created_from_env_renumbered_and_idempotent() {
     // Second boot with the same ids: nothing rewritten.
     let inode = fs::metadata(r.path().join("etc/passwd")).unwrap().ino();
     let o = r.init(&[("USER_UID", "2000"), ("USER_GID", "2001")], &["-q", "--", "true"]);
-    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
     assert_eq!(fs::metadata(r.path().join("etc/passwd")).unwrap().ino(), inode, "passwd untouched");
     // New ids: renumbered in place.
     let o = r.init(&[("USER_UID", "3000"), ("USER_GID", "3000")], &["-q", "--", "id"]);
-    assert_eq!(out(&o), "uid=3000(app) gid=3000(app) groups=100(users),3000(app)\n", "{}", err(&o));
+    assert_eq!(
+        stdout_of(&o),
+        "uid=3000(app) gid=3000(app) groups=100(users),3000(app)\n",
+        "{}",
+        stderr_of(&o)
+    );
     assert_eq!(r.read("etc/passwd").lines().filter(|l| l.starts_with("app:")).count(), 1);
     // A uid held by another user: 67 naming it, files untouched.
     let before = r.read("etc/passwd");
     let o = r.init(&[("USER_UID", "5")], &["--", "true"]);
     assert_eq!(o.status.code(), Some(67));
-    assert!(err(&o).contains("uid 5 for user \"app\" is already held by user \"games\""), "{}", err(&o));
+    assert!(
+        stderr_of(&o).contains("uid 5 for user \"app\" is already held by user \"games\""),
+        "{}",
+        stderr_of(&o)
+    );
     assert_eq!(r.read("etc/passwd"), before);
 }
 
@@ -192,11 +198,15 @@ fn not_root_nothing_to_change_warns_and_anything_else_is_77() {
         cmd.env_clear().env("PATH", "/usr/bin:/bin").output().unwrap()
     };
     let o = setpriv(&["--user", "65534:65534", "--", "id", "-u"]);
-    assert_eq!((o.status.code(), out(&o).as_str()), (Some(0), "65534\n"), "{}", err(&o));
-    assert!(err(&o).contains("not root: already running as 65534:65534"), "{}", err(&o));
+    assert_eq!((o.status.code(), stdout_of(&o).as_str()), (Some(0), "65534\n"), "{}", stderr_of(&o));
+    assert!(stderr_of(&o).contains("not root: already running as 65534:65534"), "{}", stderr_of(&o));
     let o = setpriv(&["--user", "0", "--", "id", "-u"]);
-    assert_eq!(o.status.code(), Some(77), "{}", err(&o));
-    assert!(err(&o).contains("cannot switch to 0 (0:0): init runs as uid 65534, not root"), "{}", err(&o));
+    assert_eq!(o.status.code(), Some(77), "{}", stderr_of(&o));
+    assert!(
+        stderr_of(&o).contains("cannot switch to 0 (0:0): init runs as uid 65534, not root"),
+        "{}",
+        stderr_of(&o)
+    );
 }
 
 #[test]
@@ -212,9 +222,9 @@ fn a_debian_rootfs_gets_its_runtime_user_too() {
         &["-q", "--", "sh", "-c", "id; getent passwd app; echo $HOME"],
     );
     let _ = fs::remove_dir_all(&conf);
-    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
     assert_eq!(
-        out(&o),
+        stdout_of(&o),
         "uid=4321(app) gid=4321(app) groups=4321(app)\napp:x:4321:4321::/home/app:/bin/sh\n/home/app\n"
     );
 }
@@ -257,7 +267,7 @@ fn chown_changes_only_what_differs_and_never_follows_links_out_of_the_tree() {
     fs::hard_link(outside.join("secret"), vol.join("hardlink")).unwrap();
     let ctime = fs::metadata(vol.join("owned")).unwrap().ctime_nsec();
     let o = volume(&dir, &vol, "mode = \"0750\"\n");
-    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
     for p in ["", "sub", "sub/deeper", "sub/deeper/f", "owned"] {
         let m = fs::metadata(vol.join(p)).unwrap();
         assert_eq!((m.uid(), m.gid()), (1000, 1000), "{p}");
@@ -269,7 +279,7 @@ fn chown_changes_only_what_differs_and_never_follows_links_out_of_the_tree() {
         let m = fs::metadata(outside.join(p)).unwrap();
         assert_eq!((m.uid(), m.gid()), (0, 0), "{p} outside the volume is untouched");
     }
-    assert!(err(&o).contains("left alone: a hard-linked file"), "{}", err(&o));
+    assert!(stderr_of(&o).contains("left alone: a hard-linked file"), "{}", stderr_of(&o));
     assert_eq!(fs::metadata(&vol).unwrap().mode() & 0o777, 0o750);
 }
 
@@ -281,7 +291,7 @@ fn an_empty_volume_is_seeded_and_a_used_one_is_not() {
     fs::write(seed.join("conf/app.ini"), "default\n").unwrap();
     let vol = dir.join("data");
     let o = volume(&dir, &vol, &format!("seed = \"{}\"\n", seed.display()));
-    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
     assert_eq!(fs::read_to_string(vol.join("conf/app.ini")).unwrap(), "default\n");
     assert_eq!(fs::metadata(vol.join("conf/app.ini")).unwrap().uid(), 1000);
     fs::write(vol.join("conf/app.ini"), "edited\n").unwrap();
@@ -297,12 +307,12 @@ fn system_directories_are_refused_as_volumes() {
     let dir = TempDir::new("etcvol");
     let o = volume(&dir, Path::new("/etc"), "");
     assert_eq!(o.status.code(), Some(78));
-    assert!(err(&o).contains("/etc is a system directory and cannot be a volume"), "{}", err(&o));
+    assert!(stderr_of(&o).contains("/etc is a system directory and cannot be a volume"), "{}", stderr_of(&o));
     // Through a symlink too.
     symlink("/usr", dir.join("sneaky")).unwrap();
     let o = volume(&dir, &dir.join("sneaky"), "");
-    assert_eq!(o.status.code(), Some(78), "{}", err(&o));
-    assert!(err(&o).contains("resolves to /usr, a system directory"), "{}", err(&o));
+    assert_eq!(o.status.code(), Some(78), "{}", stderr_of(&o));
+    assert!(stderr_of(&o).contains("resolves to /usr, a system directory"), "{}", stderr_of(&o));
 }
 
 #[test]
@@ -351,7 +361,12 @@ fn no_new_privileges_is_set_for_every_child_when_asked() {
     fs::write(r.path().join("opt/config/init.toml"), "[user]\nname = \"games\"\nno_new_privileges = true\n")
         .unwrap();
     let o = r.init(&[], &["-q", "--", "grep", "NoNewPrivs", "/proc/self/status"]);
-    assert_eq!((o.status.code(), out(&o).split_whitespace().last()), (Some(0), Some("1")), "{}", err(&o));
+    assert_eq!(
+        (o.status.code(), stdout_of(&o).split_whitespace().last()),
+        (Some(0), Some("1")),
+        "{}",
+        stderr_of(&o)
+    );
 }
 
 #[test]
@@ -364,7 +379,7 @@ fn an_arbitrary_uid_without_a_passwd_entry_runs_with_home_slash() {
         .env("PATH", "/usr/bin:/bin")
         .output()
         .unwrap();
-    assert_eq!((o.status.code(), out(&o).as_str()), (Some(0), "/\n4242\n"), "{}", err(&o));
+    assert_eq!((o.status.code(), stdout_of(&o).as_str()), (Some(0), "/\n4242\n"), "{}", stderr_of(&o));
 }
 
 #[test]
@@ -399,6 +414,11 @@ fn no_walker_thread_is_left_when_the_command_starts() {
             .env("PATH", "/usr/bin:/bin")
             .output()
             .unwrap();
-        assert_eq!((o.status.code(), out(&o).as_str()), (Some(0), "Threads:\t1\n"), "run {i}: {}", err(&o));
+        assert_eq!(
+            (o.status.code(), stdout_of(&o).as_str()),
+            (Some(0), "Threads:\t1\n"),
+            "run {i}: {}",
+            stderr_of(&o)
+        );
     }
 }

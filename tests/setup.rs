@@ -8,7 +8,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::Output;
 
-use common::{TempDir, init_cmd};
+use common::{TempDir, init_cmd, stderr_of, stdout_of};
 
 /// A temp dir holding `conf/init.toml` (with `{dir}` replaced by the dir).
 struct Setup {
@@ -78,14 +78,6 @@ fn code(out: &Output) -> i32 {
     out.status.code().unwrap_or(-1)
 }
 
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 const ONE_TEMPLATE: &str = "[[template]]\nsrc = \"app.tmpl\"\ndest = \"{dir}/out/app.conf\"\n";
 
 #[test]
@@ -96,13 +88,17 @@ fn render_applies_the_syntax_table_and_passes_everything_else_through() {
                     nginx: $host ${x} {{ .Go }} <<EOF << HOST >> <<1X>> <<HOST:x>>\r\ntabs\there\n";
     s.file("conf/app.tmpl", template);
     let out = s.init(&[("HOST", "db"), ("EMPTY", "")], &["render"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(code(&out), 0, "{}", stderr_of(&out));
     assert_eq!(
         s.read("out/app.conf"),
         "host=db\nport=5432\nempty=fallback|\nreq=db\nlit=<<HOST>>\n\
          nginx: $host ${x} {{ .Go }} <<EOF << HOST >> <<1X>> <<HOST:x>>\r\ntabs\there\n"
     );
-    assert!(stderr(&out).contains(&format!("rendered dest={}/out/app.conf", s.d())), "{}", stderr(&out));
+    assert!(
+        stderr_of(&out).contains(&format!("rendered dest={}/out/app.conf", s.d())),
+        "{}",
+        stderr_of(&out)
+    );
 }
 
 #[test]
@@ -117,7 +113,7 @@ fn every_missing_variable_of_every_file_is_reported_and_nothing_is_written() {
     assert_eq!(code(&out), 78);
     let d = s.d();
     assert_eq!(
-        stderr(&out),
+        stderr_of(&out),
         format!(
             "init: ERROR {d}/conf/a.tmpl:2:3: NOPE_A is not set\n\
              init: ERROR {d}/conf/b.tmpl:1:3: NOPE_B is not set: set NOPE_B to the API key\n"
@@ -148,8 +144,8 @@ fn a_read_only_destination_fails_naming_it_and_leaves_every_destination_as_it_wa
         .env("INIT", common::INIT)
         .output()
         .unwrap();
-    assert_eq!(code(&out), 78, "{}", stderr(&out));
-    let err = stderr(&out);
+    assert_eq!(code(&out), 78, "{}", stderr_of(&out));
+    let err = stderr_of(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains(&format!("{}/out/ro/b.conf: Read-only file system", s.d())), "{err}");
     assert_eq!(s.read("out/a.conf"), "old\n");
@@ -165,7 +161,7 @@ fn mode_and_owner_are_set_and_the_sources_mode_is_the_default() {
     s.file("conf/run.sh", "#!/bin/sh\n");
     fs::set_permissions(s.dir.join("conf/run.sh"), fs::Permissions::from_mode(0o750)).unwrap();
     let out = s.init(&[], &["render"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(code(&out), 0, "{}", stderr_of(&out));
     let a = fs::metadata(s.dir.join("out/a.conf")).unwrap();
     assert_eq!((a.mode() & 0o7777, a.uid(), a.gid()), (0o640, 1234, 2345));
     assert_eq!(fs::metadata(s.dir.join("out/run.sh")).unwrap().mode() & 0o7777, 0o750);
@@ -192,7 +188,7 @@ fn a_directory_source_renders_its_whole_tree() {
     s.file("conf/site/sub/deeper/x.conf", "deep <<NAME>>\n");
     fs::set_permissions(s.dir.join("conf/site/sub"), fs::Permissions::from_mode(0o710)).unwrap();
     let out = s.init(&[("NAME", "web")], &["render"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(code(&out), 0, "{}", stderr_of(&out));
     assert_eq!(s.read("out/site/index.conf"), "name=web\n");
     assert_eq!(s.read("out/site/sub/deeper/x.conf"), "deep web\n");
     assert_eq!(fs::metadata(s.dir.join("out/site/sub")).unwrap().mode() & 0o7777, 0o710);
@@ -204,11 +200,11 @@ fn file_secrets_fill_variables_and_setting_both_is_an_error() {
     s.file("conf/app.tmpl", "password=<<DB_PASSWORD>>\n");
     s.file("secret", "s3cr3t\n");
     let out = s.init(&[("DB_PASSWORD_FILE", "{dir}/secret")], &["render"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(code(&out), 0, "{}", stderr_of(&out));
     assert_eq!(s.read("out/app.conf"), "password=s3cr3t\n");
     let out = s.init(&[("DB_PASSWORD_FILE", "{dir}/secret"), ("DB_PASSWORD", "x")], &["render"]);
     assert_eq!(code(&out), 78);
-    assert_eq!(stderr(&out), "init: ERROR both DB_PASSWORD and DB_PASSWORD_FILE are set; set only one\n");
+    assert_eq!(stderr_of(&out), "init: ERROR both DB_PASSWORD and DB_PASSWORD_FILE are set; set only one\n");
 }
 
 #[test]
@@ -217,9 +213,14 @@ fn env_table_values_reach_the_child_and_the_operator_wins() {
     let s = Setup::new("envtable", config);
     let print = ["-q", "--", "sh", "-c", "echo $DB_URL $DB_HOST"];
     let out = s.init(&[], &print);
-    assert_eq!((code(&out), stdout(&out).as_str()), (0, "postgres://app@db/x db\n"), "{}", stderr(&out));
+    assert_eq!(
+        (code(&out), stdout_of(&out).as_str()),
+        (0, "postgres://app@db/x db\n"),
+        "{}",
+        stderr_of(&out)
+    );
     let out = s.init(&[("DB_HOST", "other"), ("DB_USER", "bob")], &print);
-    assert_eq!(stdout(&out), "postgres://bob@other/x other\n");
+    assert_eq!(stdout_of(&out), "postgres://bob@other/x other\n");
 }
 
 #[test]
@@ -228,8 +229,8 @@ fn init_run_runs_a_task_with_its_arguments_env_and_workdir() {
                   workdir = \"{dir}/out\"\nenv = { GREETING = \"hi <<WHO:-there>>\" }\n";
     let s = Setup::new("task", config);
     let out = s.init(&[("WHO", "you")], &["run", "-q", "hello", "a", "b"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert_eq!(stdout(&out), format!("hi you from {}/out: a b\n", s.d()));
+    assert_eq!(code(&out), 0, "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), format!("hi you from {}/out: a b\n", s.d()));
     assert_eq!(code(&s.init(&[], &["run", "nope"])), 64);
 }
 
@@ -242,16 +243,16 @@ fn check_prints_the_plan_and_warns_without_writing_anything() {
     s.file("conf/app.tmpl", "key=<<API_KEY>>\n<< TYPO >>\n");
     s.file("key", "k\n");
     let out = s.init(&[("API_KEY_FILE", "{dir}/key")], &["check"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(code(&out), 0, "{}", stderr_of(&out));
     let d = s.d();
     assert_eq!(
-        stdout(&out),
+        stdout_of(&out),
         format!(
             "config   {d}/conf/init.toml\nrender   {d}/conf/app.tmpl -> {d}/out/app.conf (mode 0644)\n\
              service  web: gunicorn [main]\ntask     migrate: /bin/sh -c app migrate\n"
         )
     );
-    let err = stderr(&out);
+    let err = stderr_of(&out);
     assert!(
         err.contains(&format!("WARN {d}/conf/app.tmpl:2:1: \"<< TYPO >>\" looks like a placeholder")),
         "{err}"
@@ -270,14 +271,14 @@ fn check_reports_every_problem_of_every_phase_at_once() {
     s.file("conf/other.tmpl", "<<NOT_SET>>\n");
     let out = s.init(&[], &["check"]);
     assert_eq!(code(&out), 78);
-    let err = stderr(&out);
+    let err = stderr_of(&out);
     let d = s.d();
     let col = "dest = \"".len() + format!("{d}/out/").len() + 1;
     assert!(err.contains(&format!("{d}/conf/init.toml:3:{col}: SUBDIR is not set")), "{err}");
     assert!(err.contains(&format!("{d}/conf/init.toml:10:15: unknown signal \"SIGWHAT\"")), "{err}");
     // With a valid config, template problems are reported too.
     s.file("conf/init.toml", "[[template]]\nsrc = \"other.tmpl\"\ndest = \"{dir}/out/o\"\n[[template]]\nsrc = \"gone\"\ndest = \"{dir}/out/g\"\n");
-    let err = stderr(&s.init(&[], &["check"]));
+    let err = stderr_of(&s.init(&[], &["check"]));
     assert!(err.contains(&format!("{d}/conf/other.tmpl:1:1: NOT_SET is not set")), "{err}");
     assert!(err.contains(&format!("{d}/conf/gone: No such file or directory")), "{err}");
 }
@@ -287,7 +288,7 @@ fn render_stdout_prints_the_result_and_writes_nothing() {
     let s = Setup::new("stdout", ONE_TEMPLATE);
     s.file("conf/app.tmpl", "a=<<A>>\n");
     let out = s.init(&[("A", "1")], &["render", "--stdout"]);
-    assert_eq!((code(&out), stdout(&out).as_str()), (0, "a=1\n"));
+    assert_eq!((code(&out), stdout_of(&out).as_str()), (0, "a=1\n"));
     assert!(!s.dir.join("out/app.conf").exists());
 }
 
@@ -314,7 +315,7 @@ fn binary_non_utf8_huge_and_unreadable_templates_are_refused_naming_them() {
         make();
         let out = s.init(&[], &["render"]);
         assert_eq!(code(&out), 78);
-        assert_eq!(stderr(&out), format!("init: ERROR {want}\n"));
+        assert_eq!(stderr_of(&out), format!("init: ERROR {want}\n"));
     }
     // Unreadable: a mode-000 source read by an unprivileged user.
     fs::write(&src, "x\n").unwrap();
@@ -328,8 +329,8 @@ fn binary_non_utf8_huge_and_unreadable_templates_are_refused_naming_them() {
         .env_clear()
         .output()
         .unwrap();
-    assert_eq!(code(&out), 78, "{}", stderr(&out));
-    assert_eq!(stderr(&out), format!("init: ERROR {d}/conf/app.tmpl: Permission denied (os error 13)\n"));
+    assert_eq!(code(&out), 78, "{}", stderr_of(&out));
+    assert_eq!(stderr_of(&out), format!("init: ERROR {d}/conf/app.tmpl: Permission denied (os error 13)\n"));
 }
 
 #[test]
@@ -341,7 +342,7 @@ fn config_errors_exit_78_with_one_line_each() {
     let out = s.init(&[], &["--", "true"]);
     assert_eq!(code(&out), 78);
     let d = s.d();
-    let err = stderr(&out);
+    let err = stderr_of(&out);
     let lines: Vec<_> = err.lines().collect();
     assert_eq!(lines.len(), 2, "{err}");
     assert!(

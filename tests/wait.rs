@@ -11,15 +11,11 @@ use std::os::unix::net::UnixListener;
 use std::process::Output;
 use std::time::{Duration, SystemTime};
 
-use common::{Init, TempDir, init_cmd};
+use common::{Init, TempDir, init_cmd, stderr_of};
 use nix::sys::signal::Signal;
 
 fn wait(args: &[&str]) -> Output {
     init_cmd().arg("wait").args(args).output().unwrap()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// A port nothing listens on (bound, then closed).
@@ -35,8 +31,8 @@ fn tcp_and_unix_targets_are_ready_when_something_listens() {
     let _unix = UnixListener::bind(&sock).unwrap();
     let port = tcp.local_addr().unwrap().port();
     let o = wait(&[&format!("tcp:127.0.0.1:{port}"), &format!("unix:{}", sock.display())]);
-    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-    assert!(err(&o).contains(&format!("ready target=tcp:127.0.0.1:{port}")), "{}", err(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
+    assert!(stderr_of(&o).contains(&format!("ready target=tcp:127.0.0.1:{port}")), "{}", stderr_of(&o));
 }
 
 #[test]
@@ -44,7 +40,7 @@ fn a_timeout_exits_75_naming_the_target_and_why() {
     let port = closed_port();
     let o = wait(&["--timeout", "300ms", &format!("tcp:127.0.0.1:{port}")]);
     assert_eq!(o.status.code(), Some(75));
-    let last = err(&o).lines().last().unwrap_or_default().to_string();
+    let last = stderr_of(&o).lines().last().unwrap_or_default().to_string();
     assert_eq!(
         last,
         format!("init: ERROR timed out waiting for tcp:127.0.0.1:{port}: Connection refused (os error 111)")
@@ -52,9 +48,9 @@ fn a_timeout_exits_75_naming_the_target_and_why() {
     let o = wait(&["--timeout", "200ms", "unix:/nonexistent/app.sock"]);
     assert_eq!(o.status.code(), Some(75));
     assert!(
-        err(&o).contains("timed out waiting for unix:/nonexistent/app.sock: No such file"),
+        stderr_of(&o).contains("timed out waiting for unix:/nonexistent/app.sock: No such file"),
         "{}",
-        err(&o)
+        stderr_of(&o)
     );
 }
 
@@ -76,11 +72,11 @@ fn http_server(status: &'static str) -> u16 {
 fn http_targets_need_a_2xx_status() {
     let ok = http_server("204 No Content");
     let o = wait(&[&format!("http://127.0.0.1:{ok}/health")]);
-    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
     let bad = http_server("503 Service Unavailable");
     let o = wait(&["--timeout", "300ms", &format!("http://127.0.0.1:{bad}/health")]);
     assert_eq!(o.status.code(), Some(75));
-    assert!(err(&o).contains("HTTP status \"503\""), "{}", err(&o));
+    assert!(stderr_of(&o).contains("HTTP status \"503\""), "{}", stderr_of(&o));
 }
 
 #[test]
@@ -99,7 +95,7 @@ fn a_file_is_awaited_and_a_stale_semaphore_counts_as_absent() {
     fs::File::options().write(true).open(&sem).unwrap().set_modified(old).unwrap();
     let o = wait(&["--timeout", "300ms", &format!("file:{}", sem.display())]);
     assert_eq!(o.status.code(), Some(75));
-    assert!(err(&o).contains("stale semaphore: last heartbeat 10s ago"), "{}", err(&o));
+    assert!(stderr_of(&o).contains("stale semaphore: last heartbeat 10s ago"), "{}", stderr_of(&o));
     fs::File::options().write(true).open(&sem).unwrap().set_modified(SystemTime::now()).unwrap();
     assert_eq!(wait(&["--timeout", "1s", &format!("file:{}", sem.display())]).status.code(), Some(0));
 }
@@ -116,12 +112,12 @@ fn configured_waits_run_before_the_command_and_a_timeout_stops_the_boot() {
     .unwrap();
     let run = || init_cmd().arg("-c").arg(&conf).args(["--", "echo", "ran"]).output().unwrap();
     let o = run();
-    assert_eq!(o.status.code(), Some(75), "{}", err(&o));
+    assert_eq!(o.status.code(), Some(75), "{}", stderr_of(&o));
     assert!(o.stdout.is_empty(), "the command must not run");
     assert!(
-        err(&o).contains(&format!("timed out waiting for command:test -e {}", flag.display())),
+        stderr_of(&o).contains(&format!("timed out waiting for command:test -e {}", flag.display())),
         "{}",
-        err(&o)
+        stderr_of(&o)
     );
     fs::write(&flag, "").unwrap();
     let o = run();
@@ -129,7 +125,7 @@ fn configured_waits_run_before_the_command_and_a_timeout_stops_the_boot() {
         (o.status.code(), String::from_utf8_lossy(&o.stdout).as_ref()),
         (Some(0), "ran\n"),
         "{}",
-        err(&o)
+        stderr_of(&o)
     );
 }
 

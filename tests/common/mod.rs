@@ -311,6 +311,16 @@ where
     )
 }
 
+/// A finished command's stdout, as text.
+pub fn stdout_of(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A finished command's stderr, as text.
+pub fn stderr_of(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
 /// Reads everything a pipe or pty gives until EOF or error (EIO on a closed pty).
 pub fn drain_to_string(mut r: impl Read) -> String {
     let mut buf = Vec::new();
