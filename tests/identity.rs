@@ -422,3 +422,29 @@ fn no_walker_thread_is_left_when_the_command_starts() {
         );
     }
 }
+
+#[test]
+fn the_walk_stops_at_other_filesystems() {
+    // A tmpfs mounted inside the volume (in a private mount namespace): its
+    // contents keep their owner, the volume's own files are chowned.
+    let dir = TempDir::new("onefs");
+    let vol = dir.join("data");
+    fs::create_dir_all(vol.join("mnt")).unwrap();
+    fs::write(vol.join("mine"), "x").unwrap();
+    let conf = dir.join("init.toml");
+    fs::write(&conf, format!("[[volume]]\npath = \"{}\"\nowner = \"1000:1000\"\n", vol.display())).unwrap();
+    let script = format!(
+        "mount -t tmpfs tmpfs {v}/mnt && touch {v}/mnt/other && \"$INIT\" -q -c {c} -- true && stat -c %u {v}/mnt/other",
+        v = vol.display(),
+        c = conf.display()
+    );
+    let o = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("INIT", common::INIT)
+        .output()
+        .unwrap();
+    assert_eq!((o.status.code(), stdout_of(&o).as_str()), (Some(0), "0\n"), "{}", stderr_of(&o));
+    assert_eq!(fs::metadata(vol.join("mine")).unwrap().uid(), 1000);
+}

@@ -165,13 +165,15 @@ impl<'a> Single<'a> {
     }
 
     /// The main child is gone but other processes remain: they get SIGTERM
-    /// (SIGKILL if the budget is already spent) and the budget runs on.
+    /// and the budget runs on (once it is spent, the SIGKILL rounds go on).
     fn end_leftovers(&mut self) {
         if !self.stopping {
             self.start_stop("main command exited");
         }
-        let sig = if self.killed { libc::SIGKILL } else { libc::SIGTERM };
-        self.signal_everything(sig);
+        // After SIGKILL the re-kill timer already covers what is left.
+        if !self.killed {
+            self.signal_everything(libc::SIGTERM);
+        }
     }
 
     fn on_deadline(&mut self) {
