@@ -7,8 +7,6 @@
 use std::ffi::OsString;
 use std::path::Path;
 
-use tracing::info;
-
 use crate::cli::{Cli, Command, Global, RunArgs, SignalScope};
 use crate::run::single::{self, Options, Scope};
 use crate::sys;
@@ -63,14 +61,11 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
 
 fn render_only(global: &Global, stdout: bool) -> Result<u8, Error> {
     let (env, config) = load(global)?;
-    let plan = render::plan(&config.templates, &env, Path::new("/"), false)?;
     if !stdout {
-        render::write(&plan)?;
-        for f in plan.files.iter().filter(|f| !f.keep) {
-            info!(dest = %f.dest.display(), src = %f.src.display(), "rendered");
-        }
+        prepare::render_templates(&config, &env)?;
         return Ok(0);
     }
+    let plan = render::plan(&config.templates, &env, Path::new("/"), false)?;
     let mut out = String::new();
     for f in &plan.files {
         if plan.files.len() > 1 {

@@ -14,7 +14,7 @@ use std::time::Duration;
 use toml::Spanned;
 use toml::de::DeTable;
 
-pub use check::{Limit, parse_duration, parse_target, parse_user_spec};
+pub use check::{Limit, parse_duration, parse_target, parse_user_spec, valid_var_name};
 
 use crate::env::Environment;
 use crate::error::Error;

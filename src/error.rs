@@ -70,6 +70,12 @@ impl Error {
         Error::Os { call, errno }
     }
 
+    /// An I/O failure on `path`: 77 when it was not permitted, else `otherwise`.
+    pub fn io(path: &std::path::Path, e: &std::io::Error, otherwise: u8) -> Error {
+        let code = if e.kind() == std::io::ErrorKind::PermissionDenied { 77 } else { otherwise };
+        Error::Destination { path: path.to_path_buf(), reason: e.to_string(), code }
+    }
+
     /// The exit code init ends with when this error stops it.
     pub fn exit_code(&self) -> u8 {
         match self {

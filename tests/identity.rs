@@ -190,13 +190,22 @@ fn the_runtime_user_is_created_from_env_renumbered_and_idempotent() {
     assert_eq!(r.read("etc/passwd"), before);
 }
 
+/// The static init started by an unprivileged `uid` (gid the same), no groups.
+fn as_user(uid: u32, args: &[&str]) -> Output {
+    let id = uid.to_string();
+    Command::new("setpriv")
+        .args(["--reuid", &id, "--regid", &id, "--clear-groups"])
+        .arg(static_init())
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn not_root_nothing_to_change_warns_and_anything_else_is_77() {
-    let setpriv = |args: &[&str]| {
-        let mut cmd = Command::new("setpriv");
-        cmd.args(["--reuid", "65534", "--regid", "65534", "--clear-groups"]).arg(static_init()).args(args);
-        cmd.env_clear().env("PATH", "/usr/bin:/bin").output().unwrap()
-    };
+    let setpriv = |args: &[&str]| as_user(65534, args);
     let o = setpriv(&["--user", "65534:65534", "--", "id", "-u"]);
     assert_eq!((o.status.code(), stdout_of(&o).as_str()), (Some(0), "65534\n"), "{}", stderr_of(&o));
     assert!(stderr_of(&o).contains("not root: already running as 65534:65534"), "{}", stderr_of(&o));
@@ -371,14 +380,7 @@ fn no_new_privileges_is_set_for_every_child_when_asked() {
 
 #[test]
 fn an_arbitrary_uid_without_a_passwd_entry_runs_with_home_slash() {
-    let o = Command::new("setpriv")
-        .args(["--reuid", "4242", "--regid", "4242", "--clear-groups"])
-        .arg(static_init())
-        .args(["-q", "--", "sh", "-c", "echo $HOME; id -u"])
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .output()
-        .unwrap();
+    let o = as_user(4242, &["-q", "--", "sh", "-c", "echo $HOME; id -u"]);
     assert_eq!((o.status.code(), stdout_of(&o).as_str()), (Some(0), "/\n4242\n"), "{}", stderr_of(&o));
 }
 

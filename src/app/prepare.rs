@@ -82,14 +82,7 @@ impl Prepared {
 
 pub fn prepare(global: &Global) -> Result<Prepared, Error> {
     let (mut env, config) = load(global)?;
-    let plan = render::plan(&config.templates, &env, Path::new("/"), false)?;
-    render::write(&plan)?;
-    for f in &plan.files {
-        match f.keep {
-            true => info!(dest = %f.dest.display(), "kept (overwrite = false)"),
-            false => info!(dest = %f.dest.display(), src = %f.src.display(), "rendered"),
-        }
-    }
+    render_templates(&config, &env)?;
     let runtime = match &config.user {
         Some(u) => account::runtime_identity(u)?,
         None => None,
@@ -127,6 +120,19 @@ pub fn prepare(global: &Global) -> Result<Prepared, Error> {
     };
     let no_new_privs = config.user.as_ref().is_some_and(|u| u.no_new_privileges);
     Ok(Prepared { env, config, default_user, no_new_privs })
+}
+
+/// Phase 3: every template rendered and written (all or nothing), one line each.
+pub fn render_templates(config: &Config, env: &Environment) -> Result<(), Error> {
+    let plan = render::plan(&config.templates, env, Path::new("/"), false)?;
+    render::write(&plan)?;
+    for f in &plan.files {
+        match f.keep {
+            true => info!(dest = %f.dest.display(), "kept (overwrite = false)"),
+            false => info!(dest = %f.dest.display(), src = %f.src.display(), "rendered"),
+        }
+    }
+    Ok(())
 }
 
 /// Phase 6: waits for every target; a stop signal (as PID 1 a container's

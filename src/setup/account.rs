@@ -181,10 +181,7 @@ pub fn apply(root: &Path, want: &RuntimeUser) -> Result<Edit, Error> {
 
 /// Writes `text` to `path` atomically, keeping the file's mode and owner.
 fn replace_file(path: &Path, text: &str) -> Result<(), Error> {
-    let fail = |e: std::io::Error| {
-        let code = if e.kind() == std::io::ErrorKind::PermissionDenied { 77 } else { 71 };
-        Error::Destination { path: path.to_path_buf(), reason: e.to_string(), code }
-    };
+    let fail = |e: std::io::Error| Error::io(path, &e, 71);
     let meta = fs::metadata(path).ok();
     let mode = meta.as_ref().map_or(0o644, |m| m.mode() & 0o7777);
     let temp = path.with_file_name(format!(
@@ -272,6 +269,8 @@ pub fn ensure_own_entry(root: &Path) -> PathBuf {
         };
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         let line = format!("{name}:x:{uid}:{gid}:runtime user:/:/bin/sh");
+        // In place, not through a temporary file: such images make /etc/passwd
+        // writable, not /etc, so a rename could not work.
         match std::fs::write(&path, append_line(&text, &line)) {
             Ok(()) => tracing::info!(uid, user = %name, "added a passwd entry for init's own uid"),
             Err(e) => tracing::warn!(uid, error = %e, "could not add a passwd entry for init's own uid"),

@@ -270,7 +270,7 @@ fn write_temp(file: &Rendered) -> Result<PathBuf, Error> {
     }
 }
 
+/// A destination that cannot be written is a template error (78), or 77.
 fn dest_error(dest: &Path, e: &std::io::Error) -> Error {
-    let code = if e.kind() == std::io::ErrorKind::PermissionDenied { 77 } else { 78 };
-    Error::Destination { path: dest.to_path_buf(), reason: e.to_string(), code }
+    Error::io(dest, e, 78)
 }

@@ -13,6 +13,7 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::Path;
 
+use crate::config::valid_var_name;
 use crate::env::Environment;
 
 /// `_FILE` variables that were not taken as secrets, and why.
@@ -48,7 +49,7 @@ pub fn apply(
         .iter()
         .filter_map(|(k, v)| {
             let name = k.to_str()?.strip_suffix("_FILE")?;
-            (valid_name(name) && !v.is_empty()).then(|| (name.to_string(), v.clone()))
+            (valid_var_name(name) && !v.is_empty()).then(|| (name.to_string(), v.clone()))
         })
         .collect();
     for (name, path) in wanted {
@@ -74,13 +75,6 @@ pub fn apply(
         }
     }
     if problems.is_empty() { Ok(skipped) } else { Err(problems) }
-}
-
-fn valid_name(name: &str) -> bool {
-    let b = name.as_bytes();
-    !b.is_empty()
-        && (b[0].is_ascii_alphabetic() || b[0] == b'_')
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
 }
 
 #[cfg(test)]

@@ -39,9 +39,9 @@ const WALKERS: usize = 2;
 /// Directories a volume may never be (a recursive chown there breaks the image).
 pub const SYSTEM_DIRS: [&str; 9] = ["/", "/etc", "/usr", "/bin", "/sbin", "/lib", "/proc", "/sys", "/dev"];
 
+/// A volume that cannot be prepared is an OS failure (71), or 77.
 fn fail(path: &Path, e: &std::io::Error) -> Error {
-    let code = if e.kind() == std::io::ErrorKind::PermissionDenied { 77 } else { 71 };
-    Error::Destination { path: path.to_path_buf(), reason: e.to_string(), code }
+    Error::io(path, e, 71)
 }
 
 /// Prepares one volume; `owner` is the resolved (uid, gid), if any.
