@@ -82,12 +82,7 @@ fn check_http(url: &str) -> Result<(), String> {
     let rest = url.strip_prefix("http://").ok_or("not an http:// URL")?;
     let (authority, path) =
         rest.split_once('/').map_or((rest, "/".to_string()), |(a, p)| (a, format!("/{p}")));
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => {
-            (h.trim_start_matches('[').trim_end_matches(']'), p.parse().map_err(|_| "bad port")?)
-        }
-        _ => (authority, 80),
-    };
+    let (host, port) = split_authority(authority)?;
     let mut stream = connect(host, port)?;
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
     let request = format!("GET {path} HTTP/1.0\r\nHost: {authority}\r\nUser-Agent: mooring-init\r\n\r\n");
@@ -97,6 +92,22 @@ fn check_http(url: &str) -> Result<(), String> {
     let line = String::from_utf8_lossy(&head[..n]);
     let code = line.split_whitespace().nth(1).unwrap_or("");
     if code.starts_with('2') && code.len() == 3 { Ok(()) } else { Err(format!("HTTP status {code:?}")) }
+}
+
+/// `host`, `host:port`, `[v6]` or `[v6]:port` → host and port (80 by default).
+fn split_authority(authority: &str) -> Result<(&str, u16), String> {
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let (host, rest) = v6.split_once(']').ok_or("unclosed [ in the host")?;
+            (host, rest.strip_prefix(':'))
+        }
+        None => match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        },
+    };
+    let port = port.map_or(Ok(80), |p| p.parse().map_err(|_| format!("bad port {p:?}")))?;
+    Ok((host, port))
 }
 
 /// One target being awaited.
@@ -176,6 +187,16 @@ mod tests {
         let p = std::env::temp_dir().join(format!("mooring-wait-{tag}-{}", std::process::id()));
         std::fs::write(&p, text).unwrap();
         p
+    }
+
+    #[test]
+    fn http_authorities_with_and_without_ports() {
+        assert_eq!(split_authority("api"), Ok(("api", 80)));
+        assert_eq!(split_authority("api:8080"), Ok(("api", 8080)));
+        assert_eq!(split_authority("[::1]"), Ok(("::1", 80)));
+        assert_eq!(split_authority("[::1]:81"), Ok(("::1", 81)));
+        assert!(split_authority("api:x").is_err());
+        assert!(split_authority("[::1").is_err());
     }
 
     #[test]
