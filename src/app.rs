@@ -9,6 +9,7 @@ use std::path::Path;
 
 use crate::cli::{Cli, Command, Global, RunArgs, SignalScope};
 use crate::run::single::{self, Options, Scope};
+use crate::run::supervisor;
 use crate::sys;
 use mooring::config::{self};
 use mooring::error::Error;
@@ -16,9 +17,10 @@ use mooring::setup::render;
 
 mod check;
 mod prepare;
+mod status;
 
 pub use prepare::load;
-use prepare::prepare;
+use prepare::{Prepared, prepare, prepare_oneoff};
 
 pub fn run(cli: Cli) -> Result<u8, Error> {
     refuse_secure_exec()?;
@@ -38,13 +40,15 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         }
         Some(Command::Check) => check::run(global),
         Some(Command::Render { stdout }) => render_only(global, stdout),
-        Some(Command::External(argv)) => run_command(global, argv, &opts),
-        Some(Command::Run(RunArgs { cmd, .. })) if !cmd.is_empty() => run_command(global, cmd, &opts),
+        Some(Command::External(argv)) => run_command(prepare(global)?, argv, &opts),
+        Some(Command::Run(RunArgs { cmd, .. })) if !cmd.is_empty() => {
+            run_command(prepare_oneoff(global)?, cmd, &opts)
+        }
         Some(Command::Run(RunArgs { name_and_args, .. })) => run_named(global, name_and_args, &opts),
         None | Some(Command::Start) => {
             let prepared = prepare(global)?;
             if !prepared.config.services.is_empty() {
-                return Err(Error::NotYetAvailable { what: "[[service]] supervision", issue: 5 });
+                return supervise(&prepared, &opts);
             }
             Err(Error::Usage(format!(
                 "nothing to run: give a command (init -- CMD) or services in {}",
@@ -53,9 +57,8 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         }
         Some(Command::Shell { user }) => shell(global, user, &opts),
         Some(Command::Wait { timeout, targets }) => wait_command(global, timeout, targets),
-        Some(Command::Status { .. }) | Some(Command::Health) => {
-            Err(Error::NotYetAvailable { what: "init status / health", issue: 5 })
-        }
+        Some(Command::Status { json }) => status::show(json),
+        Some(Command::Health) => status::health(),
     }
 }
 
@@ -81,10 +84,21 @@ fn render_only(global: &Global, stdout: bool) -> Result<u8, Error> {
     Ok(0)
 }
 
-fn run_command(global: &Global, argv: Vec<OsString>, opts: &Options) -> Result<u8, Error> {
-    let prepared = prepare(global)?;
+fn run_command(prepared: Prepared, argv: Vec<OsString>, opts: &Options) -> Result<u8, Error> {
     let cmd = prepared.command(argv, None, &[], None)?;
     single::run(&cmd, opts)
+}
+
+/// Service mode: every `[[service]]` with its command prepared (identities
+/// resolved now, so a bad `user` stops the boot with 67 before anything runs).
+fn supervise(prepared: &Prepared, opts: &Options) -> Result<u8, Error> {
+    let mut specs = Vec::new();
+    for s in &prepared.config.services {
+        let argv = s.command.iter().map(OsString::from).collect();
+        let cmd = prepared.command(argv, s.user.as_ref(), &s.env, s.workdir.clone())?;
+        specs.push(supervisor::Spec { service: s.clone(), cmd });
+    }
+    supervisor::run(specs, &prepared.config.waits, opts)
 }
 
 /// `init run NAME [ARGS]`: a task, or a service's command, run once.
@@ -93,7 +107,7 @@ fn run_named(global: &Global, name_and_args: Vec<OsString>, opts: &Options) -> R
         return Err(Error::Usage("init run needs a task NAME or -- CMD".into()));
     };
     let name = name.to_string_lossy();
-    let prepared = prepare(global)?;
+    let prepared = prepare_oneoff(global)?;
     let config = &prepared.config;
     let found = config
         .tasks
@@ -131,7 +145,7 @@ fn wait_command(global: &Global, timeout: Option<config::Limit>, targets: Vec<St
 /// the runtime user) with the services' environment. From root on a
 /// terminal, switching to another user, the shell gets a fresh pty (run/shell.rs).
 fn shell(global: &Global, user: Option<String>, opts: &Options) -> Result<u8, Error> {
-    let prepared = prepare(global)?;
+    let prepared = prepare_oneoff(global)?;
     let identity = match &user {
         Some(u) => mooring::setup::account::identity_for(&config::parse_user_spec(u).map_err(Error::Usage)?)?,
         None => prepared.default_user.clone(),

@@ -34,6 +34,10 @@ pub enum Error {
     #[error("{what} is not available yet (issue #{issue})")]
     NotYetAvailable { what: &'static str, issue: u32 },
 
+    /// `init status` / `init health` found no running init to ask.
+    #[error("status file {}: {why}", path.display())]
+    NoStatus { path: PathBuf, why: String },
+
     #[error("no task or service named {0:?}")]
     UnknownTask(String),
 
@@ -81,6 +85,7 @@ impl Error {
         match self {
             Error::Usage(_) => 2,
             Error::UnknownTask(_) => 64,
+            Error::NoStatus { .. } => 1,
             Error::WaitTimeout { .. } => 75,
             Error::Interrupted(sig) => u8::try_from(128 + sig).unwrap_or(u8::MAX),
             Error::UnknownUser(_) => 67,

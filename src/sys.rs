@@ -56,6 +56,8 @@ pub struct ExecPlan {
     /// A pty slave to become the child's stdio and controlling terminal, in
     /// a new session (`init shell`).
     pty: Option<RawFd>,
+    /// Pipes to become the child's stdout and stderr (a service's `output = "prefix"`).
+    output: Option<(RawFd, RawFd)>,
 }
 
 /// uid, gid and the full group list of a privilege drop.
@@ -94,7 +96,14 @@ impl ExecPlan {
             ids: None,
             no_new_privs: false,
             pty: None,
+            output: None,
         }
+    }
+
+    /// Runs the child with `out` and `err` as its stdout and stderr.
+    pub fn with_output(mut self, output: Option<(RawFd, RawFd)>) -> Self {
+        self.output = output;
+        self
     }
 
     /// Runs the child in a new session on the pty slave `fd`.
@@ -203,6 +212,11 @@ fn exec_child(plan: &ExecPlan) -> (i32, c_int) {
             }
         } else {
             libc::setpgid(0, 0);
+        }
+        if let Some((out, err)) = plan.output
+            && (libc::dup2(out, 1) < 0 || libc::dup2(err, 2) < 0)
+        {
+            return (STAGE_IDS, errno());
         }
         if let Some(tty) = plan.tty.filter(|_| plan.pty.is_none()) {
             // SIGTTOU is still blocked here (the mask is restored below), so a

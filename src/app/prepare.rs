@@ -80,20 +80,40 @@ impl Prepared {
     }
 }
 
+/// Full preparation (phases 1-6), as PID 1 of a fresh container does it.
 pub fn prepare(global: &Global) -> Result<Prepared, Error> {
+    prepare_as(global, false)
+}
+
+/// For `init run` and `init shell`: beside a running mooring PID 1 (its
+/// status file names a live pid 1) the phases it already did — templates,
+/// identity, volumes — are skipped; in a fresh container everything runs.
+pub fn prepare_oneoff(global: &Global) -> Result<Prepared, Error> {
+    let beside = nix::unistd::getpid().as_raw() != 1
+        && crate::run::status::read_live(&crate::run::status::status_path()).is_ok_and(|s| s.pid == 1);
+    if beside {
+        info!("beside a running init (PID 1): templates, identity and volumes left as it made them");
+    }
+    prepare_as(global, beside)
+}
+
+fn prepare_as(global: &Global, beside: bool) -> Result<Prepared, Error> {
     let (mut env, config) = load(global)?;
-    render_templates(&config, &env)?;
+    if !beside {
+        render_templates(&config, &env)?;
+    }
     let runtime = match &config.user {
+        Some(u) if beside => account::identity_for(&UserSpec { user: u.name.clone(), group: None })?,
         Some(u) => account::runtime_identity(u)?,
         None => None,
     };
-    if !nix::unistd::geteuid().is_root() && config.user.is_none() {
+    if !beside && !nix::unistd::geteuid().is_root() && config.user.is_none() {
         let home = account::ensure_own_entry(Path::new("/"));
         if !env.contains("HOME") {
             env.set("HOME", home.as_os_str());
         }
     }
-    for v in &config.volumes {
+    for v in config.volumes.iter().filter(|_| !beside) {
         let owner = match &v.owner {
             Some(spec) => Some(resolve_owner(Path::new("/"), spec).map_err(Error::UnknownUser)?),
             None => runtime.as_ref().map(|id| (id.uid, id.gid)),
@@ -139,9 +159,6 @@ pub fn render_templates(config: &Config, env: &Environment) -> Result<(), Error>
 /// `docker stop`) ends the wait at once with 128+N.
 pub fn wait(waits: &[Wait]) -> Result<(), Error> {
     let signals = crate::run::signals::Signals::block_all()?;
-    for w in waits.iter().filter(|w| w.watch) {
-        tracing::warn!(target = %w.target, "watch = true is not enforced yet (issue #5): waited for once");
-    }
     let mut run = |argv: &[String]| {
         let cmd = spawn::Command {
             argv: argv.iter().map(Into::into).collect(),

@@ -1,7 +1,11 @@
 //! The long-lived PID 1 part: spawning, signals, reaping, supervision.
 
+pub mod oom;
 pub mod reap;
+pub mod semaphore;
 pub mod shell;
 pub mod signals;
 pub mod single;
 pub mod spawn;
+pub mod status;
+pub mod supervisor;

@@ -3,6 +3,7 @@
 //! and turn exec failures into 126/127 errors that name the program.
 
 use std::ffi::{CString, OsStr, OsString};
+use std::os::fd::RawFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 
@@ -42,7 +43,7 @@ impl Command {
 /// terminal, its group becomes the foreground group.
 pub fn spawn(cmd: &Command, mask: SigSet) -> Result<Pid, Error> {
     let program = cmd.program().to_string_lossy().into_owned();
-    let plan = plan(cmd, mask).ok_or_else(|| Error::NulInArgument(program.clone()))?;
+    let plan = plan(cmd, mask, true).ok_or_else(|| Error::NulInArgument(program.clone()))?;
     sys::spawn(&plan).map_err(|e| spawn_error(cmd, program, e))
 }
 
@@ -58,16 +59,26 @@ fn spawn_error(cmd: &Command, program: String, e: SpawnError) -> Error {
     }
 }
 
+/// Starts a supervised service: its own process group, never the terminal's
+/// foreground (services share it), stdout and stderr to `output` when given.
+pub fn spawn_service(cmd: &Command, mask: SigSet, output: Option<(RawFd, RawFd)>) -> Result<Pid, Error> {
+    let program = cmd.program().to_string_lossy().into_owned();
+    let plan =
+        plan(cmd, mask, false).ok_or_else(|| Error::NulInArgument(program.clone()))?.with_output(output);
+    sys::spawn(&plan).map_err(|e| spawn_error(cmd, program, e))
+}
+
 /// Starts `cmd` in a new session whose stdio and controlling terminal are the
 /// pty slave `fd` (`init shell`).
 pub fn spawn_on_pty(cmd: &Command, mask: SigSet, fd: std::os::fd::RawFd) -> Result<Pid, Error> {
     let program = cmd.program().to_string_lossy().into_owned();
-    let plan = plan(cmd, mask).ok_or_else(|| Error::NulInArgument(program.clone()))?.on_pty(fd);
+    let plan = plan(cmd, mask, false).ok_or_else(|| Error::NulInArgument(program.clone()))?.on_pty(fd);
     sys::spawn(&plan).map_err(|e| spawn_error(cmd, program, e))
 }
 
-/// Everything the child needs, or `None` when an argument or variable holds a NUL byte.
-fn plan(cmd: &Command, mask: SigSet) -> Option<ExecPlan> {
+/// Everything the child needs, or `None` when an argument or variable holds a
+/// NUL byte. `foreground`: on a terminal, the child's group takes it.
+fn plan(cmd: &Command, mask: SigSet, foreground: bool) -> Option<ExecPlan> {
     let argv = cmd.argv.iter().map(|a| cstring(a.as_bytes())).collect::<Option<Vec<_>>>()?;
     let envp = cmd
         .env
@@ -75,7 +86,7 @@ fn plan(cmd: &Command, mask: SigSet) -> Option<ExecPlan> {
         .map(|(k, v)| cstring(&[k.as_bytes(), b"=", v.as_bytes()].concat()))
         .collect::<Option<Vec<_>>>()?;
     let candidates = candidates(cmd.program(), cmd.path_var())?;
-    let tty = sys::isatty(0).then_some(0);
+    let tty = (foreground && sys::isatty(0)).then_some(0);
     let workdir = match &cmd.workdir {
         Some(dir) => Some(cstring(dir.as_os_str().as_bytes())?),
         None => None,
@@ -144,6 +155,6 @@ mod tests {
             ids: None,
             no_new_privs: false,
         };
-        assert!(plan(&cmd, SigSet::empty()).is_none());
+        assert!(plan(&cmd, SigSet::empty(), true).is_none());
     }
 }

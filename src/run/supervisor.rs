@@ -1,0 +1,827 @@
+//! Service mode (`[[service]]`, SPEC.md section 9): one single-threaded
+//! event loop over the signalfd, the services' output pipes and timers.
+//! Services start in file order once their `after` dependencies are ready,
+//! restart with doubling back-off, and a critical or main service that ends
+//! for good stops the container. Shutdown spends one budget: services stop
+//! in reverse dependency order (stop_delay, then their stop signal), then
+//! everything left gets SIGTERM, and SIGKILL when the budget is spent.
+//! Every exit status is matched against the pid map before it counts as an
+//! orphan's, so the reaper never takes a supervised child's status.
+
+mod output;
+pub mod state;
+
+use std::os::fd::AsFd;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::SigSet;
+use nix::unistd::{Pid, getpid};
+use tracing::{debug, error, info, warn};
+
+use crate::run::oom::{self, OomWatch};
+use crate::run::reap::{self, Exit};
+use crate::run::semaphore;
+use crate::run::signals::{self, Received, Signals};
+use crate::run::single::Options;
+use crate::run::spawn::{self, Command};
+use crate::run::status::{self, ServiceStatus, Status};
+use crate::sys;
+use mooring::config::{Output, Restart, Service, Target, Wait};
+use mooring::error::Error;
+use output::Source;
+use state::{Event, State};
+
+/// Back-off ceiling, uptime after which the back-off starts over, and the
+/// window `max_restarts` counts in (SPEC.md section 9).
+const MAX_DELAY: Duration = Duration::from_secs(30);
+const RESET_AFTER: Duration = Duration::from_secs(10);
+const RESTART_WINDOW: Duration = Duration::from_secs(60);
+/// Probe back-off, as for waits.
+const PROBE_FIRST: Duration = Duration::from_millis(50);
+const PROBE_MAX: Duration = Duration::from_secs(1);
+/// `watch = true` targets are checked this often; this many failures in a
+/// row mean the dependency is gone.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
+const WATCH_FAILURES: u32 = 3;
+const REKILL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// A service to supervise: its configuration and its prepared command.
+pub struct Spec {
+    pub service: Service,
+    pub cmd: Command,
+}
+
+/// Runs the services until the container stops; returns init's exit code.
+pub fn run(specs: Vec<Spec>, watches: &[Wait], opts: &Options) -> Result<u8, Error> {
+    let signals = Signals::block_all()?;
+    let me = getpid();
+    if me.as_raw() != 1 {
+        let _ = nix::sys::prctl::set_child_subreaper(true);
+    }
+    let mut sv = Supervisor::new(specs, watches, opts, signals.original_mask, me);
+    sv.clear_stale_semaphores();
+    loop {
+        let now = Instant::now();
+        sv.tick(now);
+        if let Some(code) = sv.finished() {
+            sv.write_status();
+            info!(code, "exiting");
+            return Ok(code);
+        }
+        sv.write_status_if_changed();
+        sv.wait_for_events(&signals);
+    }
+}
+
+struct Svc {
+    spec: Service,
+    cmd: Command,
+    state: State,
+    pid: Option<Pid>,
+    /// Seconds since the epoch of the last state change.
+    since: u64,
+    started_at: Instant,
+    restarts: u32,
+    /// When recent restarts happened (for max_restarts).
+    recent: Vec<Instant>,
+    /// The next back-off delay.
+    delay: Duration,
+    /// Backoff: when to restart. Stopping: when to send the stop signal
+    /// (after stop_delay), then when to SIGKILL (after stop_timeout).
+    timer: Option<Instant>,
+    signalled: bool,
+    probe: Probe,
+    heartbeat_at: Option<Instant>,
+    last_exit: Option<Exit>,
+}
+
+#[derive(Default)]
+struct Probe {
+    next: Option<Instant>,
+    backoff: Duration,
+    deadline: Option<Instant>,
+    /// A command probe being run.
+    pid: Option<Pid>,
+    why: String,
+}
+
+struct Watched<'w> {
+    wait: &'w Wait,
+    failures: u32,
+}
+
+struct Supervisor<'a> {
+    svcs: Vec<Svc>,
+    sources: Vec<Source>,
+    watches: Vec<Watched<'a>>,
+    watch_at: Instant,
+    opts: &'a Options,
+    mask: SigSet,
+    me: Pid,
+    host: String,
+    started: u64,
+    stopping: bool,
+    /// The code the container ends with, once something decided it (a
+    /// critical service's end, a failed watch); else the main service's.
+    exit_code: Option<u8>,
+    /// 128+N of the stop signal, for when no main service ever ran.
+    signal_code: Option<u8>,
+    deadline: Option<Instant>,
+    killed: bool,
+    leftovers_signalled: bool,
+    none_left: bool,
+    changed: bool,
+    status_path: PathBuf,
+    oom: OomWatch,
+}
+
+impl<'a> Supervisor<'a> {
+    fn new(specs: Vec<Spec>, watches: &'a [Wait], opts: &'a Options, mask: SigSet, me: Pid) -> Self {
+        let now = Instant::now();
+        let svcs = specs
+            .into_iter()
+            .map(|Spec { service, cmd }| Svc {
+                delay: service.restart_delay,
+                spec: service,
+                cmd,
+                state: State::Waiting,
+                pid: None,
+                since: status::now_secs(),
+                started_at: now,
+                restarts: 0,
+                recent: Vec::new(),
+                timer: None,
+                signalled: false,
+                probe: Probe::default(),
+                heartbeat_at: None,
+                last_exit: None,
+            })
+            .collect();
+        Supervisor {
+            svcs,
+            sources: Vec::new(),
+            watches: watches.iter().filter(|w| w.watch).map(|wait| Watched { wait, failures: 0 }).collect(),
+            watch_at: now + WATCH_EVERY,
+            opts,
+            mask,
+            me,
+            host: semaphore::hostname(),
+            started: status::now_secs(),
+            stopping: false,
+            exit_code: None,
+            signal_code: None,
+            deadline: None,
+            killed: false,
+            leftovers_signalled: false,
+            none_left: false,
+            changed: true,
+            status_path: status::status_path(),
+            oom: OomWatch::new(),
+        }
+    }
+
+    fn clear_stale_semaphores(&self) {
+        for s in &self.svcs {
+            if let Some(path) = &s.spec.semaphore
+                && let Some(why) = semaphore::clear_stale(path, &self.host)
+            {
+                info!(service = %s.spec.name, path = %path.display(), why, "removed a stale semaphore");
+            }
+        }
+    }
+
+    fn set_state(&mut self, i: usize, event: Event) {
+        let s = &mut self.svcs[i];
+        match state::next(s.state, event) {
+            Some(to) => {
+                debug!(service = %s.spec.name, from = s.state.as_str(), to = to.as_str(), "state");
+                s.state = to;
+                s.since = status::now_secs();
+                self.changed = true;
+            }
+            None => {
+                error!(service = %s.spec.name, state = s.state.as_str(), event = ?event, "transition refused (a bug)")
+            }
+        }
+    }
+
+    /// Everything due at `now`: starts, probes, heartbeats, restarts, watches, shutdown steps.
+    fn tick(&mut self, now: Instant) {
+        if self.stopping {
+            return self.progress_shutdown(now);
+        }
+        // Starting one service may make it ready at once, which may let the next start.
+        let mut progress = true;
+        while progress && !self.stopping {
+            progress = false;
+            for i in 0..self.svcs.len() {
+                let s = &self.svcs[i];
+                let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
+                match s.state {
+                    State::Waiting if self.deps_ready(i) => {
+                        self.start(i, now);
+                        progress = true;
+                    }
+                    State::Backoff if due(s.timer) => {
+                        self.start(i, now);
+                        progress = true;
+                    }
+                    State::Starting if due(s.probe.next) && s.probe.pid.is_none() => {
+                        progress |= self.probe(i, now);
+                    }
+                    State::Ready if due(s.heartbeat_at) => self.heartbeat(i, now),
+                    _ => {}
+                }
+                if self.stopping {
+                    return;
+                }
+            }
+        }
+        if !self.watches.is_empty() && now >= self.watch_at {
+            self.check_watches(now);
+        }
+        if !self.stopping && self.svcs.iter().all(|s| s.state.is_final()) {
+            self.begin_shutdown("no service left running", None);
+        }
+    }
+
+    /// Every `after` dependency is ready (a oneshot: exited 0).
+    fn deps_ready(&self, i: usize) -> bool {
+        self.svcs[i].spec.after.iter().all(|name| {
+            self.svcs.iter().find(|d| &d.spec.name == name).is_some_and(|d| match d.spec.oneshot {
+                true => d.state == State::Exited && d.last_exit == Some(Exit::Code(0)),
+                false => d.state == State::Ready,
+            })
+        })
+    }
+
+    fn start(&mut self, i: usize, now: Instant) {
+        let output = match self.svcs[i].spec.output {
+            Output::Inherit => None,
+            Output::Prefix => match output::pipes(i) {
+                Ok(pair) => Some(pair),
+                Err(e) => {
+                    warn!(service = %self.svcs[i].spec.name, error = %e, "no output pipes; output inherited");
+                    None
+                }
+            },
+        };
+        let fds = output.as_ref().map(output::Pipes::raw);
+        let result = spawn::spawn_service(&self.svcs[i].cmd, self.mask, fds);
+        if let Some(p) = output {
+            // The write ends close here (the child has its copies); the read ends stay.
+            self.sources.push(p.out);
+            self.sources.push(p.err);
+        }
+        let s = &mut self.svcs[i];
+        let oneshot = s.spec.oneshot;
+        match result {
+            Ok(pid) => {
+                s.pid = Some(pid);
+                s.started_at = now;
+                s.signalled = false;
+                let deadline = s.spec.ready.as_ref().and_then(|r| r.timeout).map(|t| now + t);
+                s.probe =
+                    Probe { next: Some(now), backoff: PROBE_FIRST, deadline, pid: None, why: String::new() };
+                info!(service = %s.spec.name, pid = pid.as_raw(), restarts = s.restarts, "started");
+                self.set_state(i, Event::Spawned { oneshot });
+                if !oneshot && self.svcs[i].spec.ready.is_none() {
+                    self.became_ready(i, now);
+                }
+            }
+            Err(e) => {
+                error!(service = %s.spec.name, error = %e, "cannot start");
+                let code = e.exit_code();
+                s.last_exit = Some(Exit::Code(i32::from(code)));
+                self.set_state(i, Event::SpawnFailed);
+                self.ended_for_good(i, false);
+            }
+        }
+    }
+
+    /// Runs the ready probe once; true when the service became ready.
+    fn probe(&mut self, i: usize, now: Instant) -> bool {
+        let s = &mut self.svcs[i];
+        let Some(ready) = &s.spec.ready else { return false };
+        let result = match &ready.target {
+            Target::Command(argv) => {
+                let mut cmd = s.cmd.clone();
+                cmd.argv = argv.iter().map(Into::into).collect();
+                match spawn::spawn_service(&cmd, self.mask, None) {
+                    Ok(pid) => {
+                        s.probe.pid = Some(pid);
+                        s.probe.next = None;
+                        return false;
+                    }
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+            target => mooring::setup::wait::check(target, &mut |_| Err("not a command".into())),
+        };
+        self.probe_result(i, result, now)
+    }
+
+    fn probe_result(&mut self, i: usize, result: Result<(), String>, now: Instant) -> bool {
+        let s = &mut self.svcs[i];
+        match result {
+            Ok(()) => {
+                self.became_ready(i, now);
+                true
+            }
+            Err(why) => {
+                if s.probe.deadline.is_some_and(|d| now >= d) {
+                    error!(service = %s.spec.name, why, "not ready in time: SIGKILL");
+                    s.probe.next = None;
+                    if let Some(pid) = s.pid {
+                        let _ = sys::kill(-pid.as_raw(), libc::SIGKILL);
+                    }
+                    return false;
+                }
+                if why != s.probe.why {
+                    debug!(service = %s.spec.name, why, "not ready yet");
+                }
+                s.probe.why = why;
+                s.probe.next = Some(now + s.probe.backoff);
+                s.probe.backoff = (s.probe.backoff * 2).min(PROBE_MAX);
+                false
+            }
+        }
+    }
+
+    fn became_ready(&mut self, i: usize, now: Instant) {
+        self.set_state(i, Event::Probed);
+        let s = &mut self.svcs[i];
+        s.probe.next = None;
+        info!(service = %s.spec.name, after_ms = now.duration_since(s.started_at).as_millis() as u64, "ready");
+        if let (Some(path), Some(pid)) = (&s.spec.semaphore, s.pid) {
+            let text = semaphore::contents(
+                &s.spec.name,
+                &self.host,
+                pid.as_raw(),
+                status::now_secs(),
+                s.spec.heartbeat,
+            );
+            match semaphore::create(path, &text) {
+                Ok(()) => info!(service = %s.spec.name, path = %path.display(), "semaphore created"),
+                Err(e) => {
+                    warn!(service = %s.spec.name, path = %path.display(), error = %e, "cannot create semaphore")
+                }
+            }
+            s.heartbeat_at = Some(now + s.spec.heartbeat);
+        }
+    }
+
+    fn heartbeat(&mut self, i: usize, now: Instant) {
+        let s = &mut self.svcs[i];
+        s.heartbeat_at = Some(now + s.spec.heartbeat);
+        if let Some(path) = &s.spec.semaphore
+            && let Err(e) = semaphore::touch(path)
+        {
+            warn!(service = %s.spec.name, path = %path.display(), error = %e, "cannot refresh semaphore");
+        }
+    }
+
+    fn drop_semaphore(&mut self, i: usize) {
+        let s = &mut self.svcs[i];
+        s.heartbeat_at = None;
+        if let Some(path) = &s.spec.semaphore
+            && path.exists()
+        {
+            match semaphore::remove(path) {
+                Ok(()) => info!(service = %s.spec.name, path = %path.display(), "semaphore removed"),
+                Err(e) => {
+                    warn!(service = %s.spec.name, path = %path.display(), error = %e, "cannot remove semaphore")
+                }
+            }
+        }
+    }
+
+    fn check_watches(&mut self, now: Instant) {
+        self.watch_at = now + WATCH_EVERY;
+        let mut gone = None;
+        for w in &mut self.watches {
+            match mooring::setup::wait::check(&w.wait.target, &mut run_blocking(self.mask)) {
+                Ok(()) => w.failures = 0,
+                Err(why) => {
+                    w.failures += 1;
+                    warn!(target = %w.wait.target, why, failures = w.failures, "watched dependency failing");
+                    if w.failures >= WATCH_FAILURES {
+                        gone = Some(format!("{} ({why})", w.wait.target));
+                    }
+                }
+            }
+        }
+        if let Some(what) = gone {
+            error!(target = what, "watched dependency gone: stopping with 75");
+            self.begin_shutdown("a watched dependency went away", Some(75));
+        }
+    }
+
+    fn on_signal(&mut self, sig: Received) {
+        if sig.signo == libc::SIGCHLD {
+            return self.reap();
+        }
+        let name = signals::name(sig.signo);
+        match sig.signo {
+            libc::SIGTERM | libc::SIGINT if self.stopping => {
+                info!(signal = %name, from = sig.sender, "second stop signal: SIGKILL now");
+                self.kill_everything();
+            }
+            libc::SIGTERM | libc::SIGINT | libc::SIGQUIT if !self.stopping => {
+                self.signal_code = Some(128 + sig.signo as u8);
+                self.begin_shutdown(&name, None);
+            }
+            _ => self.broadcast(sig.signo, &name),
+        }
+    }
+
+    /// HUP, USR1, … to every running service's group, through its rewrite table.
+    fn broadcast(&self, signo: i32, name: &str) {
+        for s in self.svcs.iter().filter(|s| s.state.is_live()) {
+            let Some(pid) = s.pid else { continue };
+            match rewrite(&s.spec, signo) {
+                Some(to) => {
+                    let _ = sys::kill(-pid.as_raw(), to);
+                    info!(service = %s.spec.name, signal = %name, sent = %signals::name(to), "forwarded");
+                }
+                None => debug!(service = %s.spec.name, signal = %name, "dropped (signals table)"),
+            }
+        }
+    }
+
+    fn reap(&mut self) {
+        let mut ended = Vec::new();
+        self.none_left = reap::drain(|pid, exit| ended.push((pid, exit)));
+        for (pid, exit) in ended {
+            if let Some(i) = self.svcs.iter().position(|s| s.pid == Some(pid)) {
+                self.exited(i, pid, exit);
+            } else if let Some(i) = self.svcs.iter().position(|s| s.probe.pid == Some(pid)) {
+                self.svcs[i].probe.pid = None;
+                let result = match exit {
+                    Exit::Code(0) => Ok(()),
+                    Exit::Code(c) => Err(format!("probe exited with code {c}")),
+                    Exit::Signal(s) => Err(format!("probe killed by {}", signals::name(s))),
+                };
+                if self.svcs[i].state == State::Starting && !self.stopping {
+                    self.probe_result(i, result, Instant::now());
+                }
+            } else {
+                debug!(pid = pid.as_raw(), "reaped orphan");
+            }
+        }
+    }
+
+    fn exited(&mut self, i: usize, pid: Pid, exit: Exit) {
+        let now = Instant::now();
+        let s = &mut self.svcs[i];
+        s.pid = None;
+        s.last_exit = Some(exit);
+        let uptime = now.duration_since(s.started_at);
+        match exit {
+            Exit::Code(code) => {
+                info!(service = %s.spec.name, code, uptime_ms = uptime.as_millis() as u64, "exited")
+            }
+            Exit::Signal(sig) => {
+                info!(service = %s.spec.name, signal = %signals::name(sig), "killed");
+                if sig == libc::SIGKILL {
+                    let what = s.spec.name.clone();
+                    oom::explain_sigkill(&mut self.oom, &what, pid.as_raw());
+                }
+            }
+        }
+        self.drop_semaphore(i);
+        let s = &mut self.svcs[i];
+        if s.state == State::Stopping {
+            return self.set_state(i, Event::Ended { ok: true, restart: false });
+        }
+        let ok = exit == Exit::Code(0);
+        let wanted = !self.stopping
+            && match s.spec.restart {
+                Restart::Never => false,
+                Restart::OnFailure => !ok,
+                // A oneshot that succeeded has done its job.
+                Restart::Always => !(ok && s.spec.oneshot),
+            };
+        s.recent.retain(|t| now.duration_since(*t) < RESTART_WINDOW);
+        let restart = wanted && s.recent.len() < s.spec.max_restarts as usize;
+        if wanted && !restart {
+            error!(service = %s.spec.name, restarts = s.recent.len(), "restarted too often within 60 s: giving up");
+        }
+        if restart {
+            s.delay = next_delay(s.delay, uptime, s.spec.restart_delay);
+            s.timer = Some(now + s.delay);
+            s.restarts += 1;
+            s.recent.push(now);
+            info!(service = %s.spec.name, delay_ms = s.delay.as_millis() as u64, "restarting after back-off");
+            s.delay = (s.delay * 2).min(MAX_DELAY);
+            return self.set_state(i, Event::Ended { ok, restart: true });
+        }
+        self.set_state(i, Event::Ended { ok: ok && !wanted, restart: false });
+        self.ended_for_good(i, ok && !wanted);
+    }
+
+    /// A service that will not run again: the main one, or a critical one
+    /// that did not succeed as a oneshot, stops the container.
+    fn ended_for_good(&mut self, i: usize, ok: bool) {
+        let s = &self.svcs[i];
+        let code = s.last_exit.map_or(0, |e| u8::try_from(e.code()).unwrap_or(u8::MAX));
+        if s.spec.main {
+            let code = if self.opts.remap_exit.contains(&code) { 0 } else { code };
+            self.begin_shutdown("the main service ended", Some(code));
+        } else if s.spec.critical && !(s.spec.oneshot && ok) {
+            let reason = format!("critical service {} ended", s.spec.name);
+            self.begin_shutdown(&reason, Some(code));
+        }
+    }
+
+    fn begin_shutdown(&mut self, reason: &str, code: Option<u8>) {
+        if self.stopping {
+            return;
+        }
+        self.stopping = true;
+        self.exit_code = code;
+        self.deadline = self.opts.stop_timeout.map(|b| Instant::now() + b);
+        match self.opts.stop_timeout {
+            Some(b) => info!(reason, budget_ms = b.as_millis() as u64, "stopping"),
+            None => info!(reason, "stopping, no time limit"),
+        }
+        for i in 0..self.svcs.len() {
+            if let Some(pid) = self.svcs[i].probe.pid.take() {
+                let _ = sys::kill(-pid.as_raw(), libc::SIGKILL);
+            }
+            if matches!(self.svcs[i].state, State::Waiting | State::Backoff) {
+                self.set_state(i, Event::Stop);
+            }
+        }
+        self.progress_shutdown(Instant::now());
+    }
+
+    /// Stops each service whose dependents have all ended: stop_delay, then
+    /// its stop signal, then SIGKILL after its own stop_timeout; once none
+    /// runs, everything left in the container gets SIGTERM.
+    fn progress_shutdown(&mut self, now: Instant) {
+        if self.deadline.is_some_and(|d| now >= d) {
+            if !self.killed {
+                warn!("stop budget spent: SIGKILL to everything left");
+            }
+            return self.kill_everything();
+        }
+        for i in 0..self.svcs.len() {
+            let s = &self.svcs[i];
+            let Some(pid) = s.pid else { continue };
+            let name = s.spec.name.clone();
+            let dependents_running =
+                self.svcs.iter().any(|d| d.pid.is_some() && d.spec.after.iter().any(|a| *a == name));
+            if dependents_running {
+                continue;
+            }
+            if s.state != State::Stopping {
+                self.set_state(i, Event::Stop);
+                self.drop_semaphore(i);
+                let s = &mut self.svcs[i];
+                s.signalled = false;
+                s.timer = s.spec.stop_delay.map(|d| now + d);
+                if let Some(d) = s.spec.stop_delay {
+                    info!(service = %name, delay_ms = d.as_millis() as u64, "stop_delay before signalling");
+                }
+            }
+            let s = &mut self.svcs[i];
+            let due = s.timer.is_none_or(|t| t <= now);
+            if !s.signalled && due {
+                s.signalled = true;
+                s.timer = s.spec.stop_timeout.map(|t| now + t);
+                match rewrite(&s.spec, s.spec.stop_signal) {
+                    Some(sig) => {
+                        let _ = sys::kill(-pid.as_raw(), sig);
+                        info!(service = %name, pid = pid.as_raw(), signal = %signals::name(sig), "stop signal sent");
+                    }
+                    None => info!(service = %name, "stop signal dropped by its signals table; waiting"),
+                }
+            } else if s.signalled && due && s.timer.is_some() {
+                s.timer = None;
+                warn!(service = %name, "stop_timeout spent: SIGKILL");
+                let _ = sys::kill(-pid.as_raw(), libc::SIGKILL);
+            }
+        }
+        if !self.leftovers_signalled && self.svcs.iter().all(|s| s.pid.is_none()) {
+            self.leftovers_signalled = true;
+            self.reap();
+            if !self.none_left && !self.killed {
+                self.signal_everything(libc::SIGTERM);
+            }
+        }
+    }
+
+    fn kill_everything(&mut self) {
+        self.killed = true;
+        for s in &self.svcs {
+            if let Some(pid) = s.pid {
+                let _ = sys::kill(-pid.as_raw(), libc::SIGKILL);
+            }
+        }
+        self.signal_everything(libc::SIGKILL);
+        self.deadline = Some(Instant::now() + REKILL_INTERVAL);
+    }
+
+    /// As single.rs: `kill(-1)` only as PID 1, else init's own descendants.
+    fn signal_everything(&self, sig: i32) {
+        let name = signals::name(sig);
+        if self.me.as_raw() == 1 {
+            if sys::kill(-1, sig).is_ok() {
+                info!(signal = %name, "sent to every process in the container");
+            }
+            return;
+        }
+        let left = reap::descendants(self.me);
+        for pid in &left {
+            let _ = sys::kill(pid.as_raw(), sig);
+        }
+        if !left.is_empty() {
+            info!(signal = %name, count = left.len(), "sent to every descendant of init");
+        }
+    }
+
+    /// The exit code, once stopping, every service has ended and no child is left.
+    fn finished(&mut self) -> Option<u8> {
+        if !self.stopping || self.svcs.iter().any(|s| !s.state.is_final()) {
+            return None;
+        }
+        self.reap();
+        if !self.none_left {
+            return None;
+        }
+        if let Some(code) = self.exit_code {
+            return Some(code);
+        }
+        let main = self.svcs.iter().find(|s| s.spec.main).and_then(|s| s.last_exit);
+        Some(match main {
+            Some(exit) => {
+                let code = u8::try_from(exit.code()).unwrap_or(u8::MAX);
+                if self.opts.remap_exit.contains(&code) { 0 } else { code }
+            }
+            None => self.signal_code.unwrap_or(0),
+        })
+    }
+
+    /// The earliest timer, for the poll timeout.
+    fn next_timer(&self) -> Option<Instant> {
+        let mut next = self.deadline;
+        let mut consider = |t: Option<Instant>| {
+            if let Some(t) = t {
+                next = Some(next.map_or(t, |n: Instant| n.min(t)));
+            }
+        };
+        for s in &self.svcs {
+            match s.state {
+                State::Backoff | State::Stopping => consider(s.timer),
+                State::Starting => {
+                    consider(s.probe.next);
+                    consider(s.probe.deadline.filter(|_| s.probe.pid.is_some()));
+                }
+                State::Ready => consider(s.heartbeat_at),
+                _ => {}
+            }
+        }
+        if !self.stopping && !self.watches.is_empty() {
+            consider(Some(self.watch_at));
+        }
+        next
+    }
+
+    /// Waits for a signal, output or the next timer; handles what came.
+    fn wait_for_events(&mut self, signals: &Signals) {
+        let timeout = self.next_timer().map(|t| t.saturating_duration_since(Instant::now()));
+        let ready: Vec<(usize, PollFlags)> = {
+            let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
+            fds.extend(self.sources.iter().map(|s| PollFd::new(s.fd.as_fd(), PollFlags::POLLIN)));
+            let timeout = timeout.map_or(PollTimeout::NONE, |d| {
+                PollTimeout::try_from(d.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32)
+                    .unwrap_or(PollTimeout::MAX)
+            });
+            match poll(&mut fds, timeout) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => fds.iter().enumerate().filter_map(|(i, f)| f.revents().map(|r| (i, r))).collect(),
+            }
+        };
+        // Signals first: output, however much, never delays a stop.
+        if ready.iter().any(|&(i, r)| i == 0 && !r.is_empty()) {
+            match signals.read() {
+                Ok(sig) => self.on_signal(sig),
+                Err(e) => error!(error = %e, "reading signals failed; going on"),
+            }
+        }
+        let mut closed = Vec::new();
+        for &(i, r) in ready.iter().filter(|(i, r)| *i > 0 && !r.is_empty()) {
+            let src = &mut self.sources[i - 1];
+            let name = &self.svcs[src.service].spec.name;
+            if !src.pump(name) {
+                closed.push(i - 1);
+            }
+            let _ = r;
+        }
+        for i in closed.into_iter().rev() {
+            self.sources.remove(i);
+        }
+    }
+
+    fn write_status_if_changed(&mut self) {
+        if self.changed {
+            self.write_status();
+        }
+    }
+
+    fn write_status(&mut self) {
+        self.changed = false;
+        let services = self
+            .svcs
+            .iter()
+            .map(|s| ServiceStatus {
+                name: s.spec.name.clone(),
+                state: s.state.as_str().into(),
+                pid: s.pid.map(Pid::as_raw),
+                ready: s.state == State::Ready
+                    || (s.spec.oneshot && s.state == State::Exited && s.last_exit == Some(Exit::Code(0))),
+                restarts: s.restarts,
+                since: s.since,
+                last_exit: s.last_exit.map(Exit::code),
+                critical: s.spec.critical || s.spec.main,
+                oneshot: s.spec.oneshot,
+            })
+            .collect();
+        let st = Status { pid: self.me.as_raw(), started: self.started, services };
+        if let Err(e) = status::write(&self.status_path, &st) {
+            debug!(path = %self.status_path.display(), error = %e, "cannot write status");
+        }
+    }
+}
+
+/// What `signo` becomes for a service: its `signals` table, else itself;
+/// `None` when the table drops it.
+fn rewrite(service: &Service, signo: i32) -> Option<i32> {
+    match service.signals.iter().find(|(from, _)| *from == signo) {
+        Some((_, to)) => *to,
+        None => Some(signo),
+    }
+}
+
+/// The next back-off delay: the current one, or `first` again after a run
+/// long enough to count as healthy.
+fn next_delay(current: Duration, uptime: Duration, first: Duration) -> Duration {
+    if uptime >= RESET_AFTER { first } else { current.min(MAX_DELAY) }
+}
+
+/// A command target checked to completion (for `watch = true`).
+fn run_blocking(mask: SigSet) -> impl FnMut(&[String]) -> Result<(), String> {
+    move |argv: &[String]| {
+        let cmd = Command {
+            argv: argv.iter().map(Into::into).collect(),
+            env: std::env::vars_os().collect(),
+            workdir: None,
+            ids: None,
+            no_new_privs: false,
+        };
+        let pid = spawn::spawn_service(&cmd, mask, None).map_err(|e| e.to_string())?;
+        match nix::sys::wait::waitpid(pid, None) {
+            Ok(nix::sys::wait::WaitStatus::Exited(_, 0)) => Ok(()),
+            Ok(other) => Err(format!("{other:?}")),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn back_off_doubles_to_30s_and_starts_over_after_10s_up() {
+        let first = Duration::from_millis(100);
+        let mut delay = first;
+        let mut seen = Vec::new();
+        for _ in 0..12 {
+            let d = next_delay(delay, Duration::from_secs(1), first);
+            seen.push(d.as_millis());
+            delay = (d * 2).min(MAX_DELAY);
+        }
+        assert_eq!(&seen[..5], [100, 200, 400, 800, 1600]);
+        assert_eq!(*seen.last().unwrap(), 30_000);
+        assert_eq!(next_delay(Duration::from_secs(30), Duration::from_secs(10), first), first);
+    }
+
+    #[test]
+    fn rewrites_map_drop_or_pass_signals() {
+        let mut s = mooring::config::parse(
+            std::path::Path::new("/t/init.toml"),
+            "[[service]]\nname = \"web\"\ncommand = [\"x\"]\nsignals = { SIGTERM = \"SIGQUIT\", SIGHUP = \"none\" }\n",
+            &mut mooring::env::Environment::default(),
+        )
+        .expect("valid")
+        .services;
+        let web = s.remove(0);
+        assert_eq!(rewrite(&web, libc::SIGTERM), Some(libc::SIGQUIT));
+        assert_eq!(rewrite(&web, libc::SIGHUP), None);
+        assert_eq!(rewrite(&web, libc::SIGUSR1), Some(libc::SIGUSR1));
+    }
+}
