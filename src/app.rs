@@ -40,9 +40,9 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         }
         Some(Command::Check) => check::run(global),
         Some(Command::Render { stdout }) => render_only(global, stdout),
-        Some(Command::External(argv)) => run_command(prepare(global)?, argv, &opts),
+        Some(Command::External(argv)) => run_command(prepare(global)?, argv, &opts, true),
         Some(Command::Run(RunArgs { cmd, .. })) if !cmd.is_empty() => {
-            run_command(prepare_oneoff(global)?, cmd, &opts)
+            run_command(prepare_oneoff(global)?, cmd, &opts, false)
         }
         Some(Command::Run(RunArgs { name_and_args, .. })) => run_named(global, name_and_args, &opts),
         None | Some(Command::Start) => {
@@ -84,9 +84,11 @@ fn render_only(global: &Global, stdout: bool) -> Result<u8, Error> {
     Ok(0)
 }
 
-fn run_command(prepared: Prepared, argv: Vec<OsString>, opts: &Options) -> Result<u8, Error> {
+/// `init CMD` (boot: watched waits stay watched) or `init run -- CMD` (one-off).
+fn run_command(prepared: Prepared, argv: Vec<OsString>, opts: &Options, boot: bool) -> Result<u8, Error> {
     let cmd = prepared.command(argv, None, &[], None)?;
-    single::run(&cmd, opts)
+    let watched: &[config::Wait] = if boot { &prepared.config.waits } else { &[] };
+    single::run_watching(&cmd, opts, watched)
 }
 
 /// Service mode: every `[[service]]` with its command prepared (identities

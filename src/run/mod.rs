@@ -9,3 +9,4 @@ pub mod single;
 pub mod spawn;
 pub mod status;
 pub mod supervisor;
+pub mod watch;

@@ -13,7 +13,7 @@ pub struct OomWatch {
 impl OomWatch {
     pub fn new() -> OomWatch {
         let file = counter_file();
-        let baseline = file.as_ref().and_then(|f| read_count(f)).unwrap_or(0);
+        let baseline = file.as_ref().and_then(read_count).unwrap_or(0);
         OomWatch { file, baseline }
     }
 

@@ -8,10 +8,13 @@ use std::time::{Duration, Instant};
 use nix::unistd::{Pid, getpid};
 use tracing::{debug, error, info, warn};
 
+use crate::run::oom::{self, OomWatch};
 use crate::run::reap::{self, Exit};
 use crate::run::signals::{self, Received, Signals};
 use crate::run::spawn::{self, Command};
+use crate::run::watch::Watcher;
 use crate::sys;
+use mooring::config::Wait;
 use mooring::error::Error;
 
 /// How often leftovers are SIGKILLed again once the budget is spent, for
@@ -34,6 +37,11 @@ pub struct Options {
 
 /// Runs `cmd` as init's only child and returns the exit code init should end with.
 pub fn run(cmd: &Command, opts: &Options) -> Result<u8, Error> {
+    run_watching(cmd, opts, &[])
+}
+
+/// As `run`, stopping with 75 when a `watch = true` wait's target goes away.
+pub fn run_watching(cmd: &Command, opts: &Options, waits: &[Wait]) -> Result<u8, Error> {
     let signals = Signals::block_all()?;
     let me = getpid();
     let pid1 = me.as_raw() == 1;
@@ -46,6 +54,8 @@ pub fn run(cmd: &Command, opts: &Options) -> Result<u8, Error> {
     let child = spawn::spawn(cmd, signals.original_mask)?;
     info!(pid = child.as_raw(), command = %display_argv(cmd), "started");
     let mut state = Single::new(child, pid1, me, opts);
+    state.oom = Some(OomWatch::new());
+    let mut watcher = Watcher::new(waits, signals.original_mask);
     // A child that ended before the loop started is collected here too.
     state.reap();
     loop {
@@ -53,9 +63,23 @@ pub fn run(cmd: &Command, opts: &Options) -> Result<u8, Error> {
             info!(code, "exiting");
             return Ok(code);
         }
-        match signals.wait(state.deadline) {
+        let watch_at = watcher.as_ref().filter(|_| !state.stopping).map(|w| w.next);
+        let wake = match (state.deadline, watch_at) {
+            (Some(d), Some(w)) => Some(d.min(w)),
+            (d, w) => d.or(w),
+        };
+        match signals.wait(wake) {
             Ok(Some(sig)) => state.on_signal(sig),
-            Ok(None) => state.on_deadline(),
+            Ok(None) if state.deadline.is_some_and(|d| Instant::now() >= d) => state.on_deadline(),
+            Ok(None) => {
+                if let Some(w) = watcher.as_mut()
+                    && w.check(Instant::now()).is_some()
+                {
+                    state.exit_override = Some(75);
+                    state.forward(libc::SIGTERM, "SIGTERM");
+                    state.start_stop("a watched dependency went away");
+                }
+            }
             Err(e) => error!(error = %e, "waiting for signals failed; going on"),
         }
     }
@@ -80,6 +104,10 @@ struct Single<'a> {
     /// No child of init is left.
     none_left: bool,
     deadline: Option<Instant>,
+    /// The cgroup's OOM-kill counter, to explain a SIGKILL.
+    oom: Option<OomWatch>,
+    /// The code to end with whatever the child's (a watched dependency went away: 75).
+    exit_override: Option<u8>,
 }
 
 impl<'a> Single<'a> {
@@ -94,6 +122,8 @@ impl<'a> Single<'a> {
             killed: false,
             none_left: false,
             deadline: None,
+            oom: None,
+            exit_override: None,
         }
     }
 
@@ -158,6 +188,9 @@ impl<'a> Single<'a> {
             Exit::Code(code) => info!(pid = child.as_raw(), code, "main command exited"),
             Exit::Signal(s) => info!(pid = child.as_raw(), signal = %signals::name(s), "main command killed"),
         }
+        if let (Exit::Signal(libc::SIGKILL), Some(oom)) = (exit, self.oom.as_mut()) {
+            oom::explain_sigkill(oom, "main command", child.as_raw());
+        }
         self.main_exit = Some(exit);
         if !self.none_left {
             self.end_leftovers();
@@ -218,6 +251,9 @@ impl<'a> Single<'a> {
         let exit = self.main_exit?;
         if !self.none_left {
             return None;
+        }
+        if let Some(code) = self.exit_override {
+            return Some(code);
         }
         let code = u8::try_from(exit.code()).unwrap_or(u8::MAX);
         Some(if self.opts.remap_exit.contains(&code) { 0 } else { code })

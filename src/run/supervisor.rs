@@ -27,6 +27,7 @@ use crate::run::signals::{self, Received, Signals};
 use crate::run::single::Options;
 use crate::run::spawn::{self, Command};
 use crate::run::status::{self, ServiceStatus, Status};
+use crate::run::watch::Watcher;
 use crate::sys;
 use mooring::config::{Output, Restart, Service, Target, Wait};
 use mooring::error::Error;
@@ -41,10 +42,6 @@ const RESTART_WINDOW: Duration = Duration::from_secs(60);
 /// Probe back-off, as for waits.
 const PROBE_FIRST: Duration = Duration::from_millis(50);
 const PROBE_MAX: Duration = Duration::from_secs(1);
-/// `watch = true` targets are checked this often; this many failures in a
-/// row mean the dependency is gone.
-const WATCH_EVERY: Duration = Duration::from_secs(1);
-const WATCH_FAILURES: u32 = 3;
 const REKILL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// A service to supervise: its configuration and its prepared command.
@@ -66,7 +63,8 @@ pub fn run(specs: Vec<Spec>, watches: &[Wait], opts: &Options) -> Result<u8, Err
         let now = Instant::now();
         sv.tick(now);
         if let Some(code) = sv.finished() {
-            sv.write_status();
+            // Nothing runs any more: no status file may claim otherwise.
+            let _ = std::fs::remove_file(&sv.status_path);
             info!(code, "exiting");
             return Ok(code);
         }
@@ -107,16 +105,10 @@ struct Probe {
     why: String,
 }
 
-struct Watched<'w> {
-    wait: &'w Wait,
-    failures: u32,
-}
-
 struct Supervisor<'a> {
     svcs: Vec<Svc>,
     sources: Vec<Source>,
-    watches: Vec<Watched<'a>>,
-    watch_at: Instant,
+    watcher: Option<Watcher<'a>>,
     opts: &'a Options,
     mask: SigSet,
     me: Pid,
@@ -162,8 +154,7 @@ impl<'a> Supervisor<'a> {
         Supervisor {
             svcs,
             sources: Vec::new(),
-            watches: watches.iter().filter(|w| w.watch).map(|wait| Watched { wait, failures: 0 }).collect(),
-            watch_at: now + WATCH_EVERY,
+            watcher: Watcher::new(watches, mask),
             opts,
             mask,
             me,
@@ -239,7 +230,7 @@ impl<'a> Supervisor<'a> {
                 }
             }
         }
-        if !self.watches.is_empty() && now >= self.watch_at {
+        if self.watcher.as_ref().is_some_and(|w| now >= w.next) {
             self.check_watches(now);
         }
         if !self.stopping && self.svcs.iter().all(|s| s.state.is_final()) {
@@ -399,22 +390,8 @@ impl<'a> Supervisor<'a> {
     }
 
     fn check_watches(&mut self, now: Instant) {
-        self.watch_at = now + WATCH_EVERY;
-        let mut gone = None;
-        for w in &mut self.watches {
-            match mooring::setup::wait::check(&w.wait.target, &mut run_blocking(self.mask)) {
-                Ok(()) => w.failures = 0,
-                Err(why) => {
-                    w.failures += 1;
-                    warn!(target = %w.wait.target, why, failures = w.failures, "watched dependency failing");
-                    if w.failures >= WATCH_FAILURES {
-                        gone = Some(format!("{} ({why})", w.wait.target));
-                    }
-                }
-            }
-        }
-        if let Some(what) = gone {
-            error!(target = what, "watched dependency gone: stopping with 75");
+        let gone = self.watcher.as_mut().and_then(|w| w.check(now));
+        if gone.is_some() {
             self.begin_shutdown("a watched dependency went away", Some(75));
         }
     }
@@ -446,7 +423,7 @@ impl<'a> Supervisor<'a> {
                     let _ = sys::kill(-pid.as_raw(), to);
                     info!(service = %s.spec.name, signal = %name, sent = %signals::name(to), "forwarded");
                 }
-                None => debug!(service = %s.spec.name, signal = %name, "dropped (signals table)"),
+                None => info!(service = %s.spec.name, signal = %name, "dropped (signals table)"),
             }
         }
     }
@@ -573,7 +550,7 @@ impl<'a> Supervisor<'a> {
             let Some(pid) = s.pid else { continue };
             let name = s.spec.name.clone();
             let dependents_running =
-                self.svcs.iter().any(|d| d.pid.is_some() && d.spec.after.iter().any(|a| *a == name));
+                self.svcs.iter().any(|d| d.pid.is_some() && d.spec.after.contains(&name));
             if dependents_running {
                 continue;
             }
@@ -684,8 +661,8 @@ impl<'a> Supervisor<'a> {
                 _ => {}
             }
         }
-        if !self.stopping && !self.watches.is_empty() {
-            consider(Some(self.watch_at));
+        if !self.stopping {
+            consider(self.watcher.as_ref().map(|w| w.next));
         }
         next
     }
@@ -770,25 +747,6 @@ fn rewrite(service: &Service, signo: i32) -> Option<i32> {
 /// long enough to count as healthy.
 fn next_delay(current: Duration, uptime: Duration, first: Duration) -> Duration {
     if uptime >= RESET_AFTER { first } else { current.min(MAX_DELAY) }
-}
-
-/// A command target checked to completion (for `watch = true`).
-fn run_blocking(mask: SigSet) -> impl FnMut(&[String]) -> Result<(), String> {
-    move |argv: &[String]| {
-        let cmd = Command {
-            argv: argv.iter().map(Into::into).collect(),
-            env: std::env::vars_os().collect(),
-            workdir: None,
-            ids: None,
-            no_new_privs: false,
-        };
-        let pid = spawn::spawn_service(&cmd, mask, None).map_err(|e| e.to_string())?;
-        match nix::sys::wait::waitpid(pid, None) {
-            Ok(nix::sys::wait::WaitStatus::Exited(_, 0)) => Ok(()),
-            Ok(other) => Err(format!("{other:?}")),
-            Err(e) => Err(e.to_string()),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -95,11 +95,37 @@ pub struct Builder {
     stdin: Option<Stdio>,
     pre_exec: Option<Box<dyn FnMut() -> std::io::Result<()> + Send + Sync>>,
     tag: String,
+    files: Vec<(String, String)>,
+    before: Option<BeforeStart>,
 }
+
+/// Work on the test dir before init starts.
+type BeforeStart = Box<dyn FnOnce(&Path)>;
 
 impl Builder {
     pub fn new(tag: &str, mode: Mode) -> Builder {
-        Builder { mode, args: vec![], envs: vec![], stdin: None, pre_exec: None, tag: tag.to_string() }
+        Builder {
+            mode,
+            args: vec![],
+            envs: vec![],
+            stdin: None,
+            pre_exec: None,
+            tag: tag.to_string(),
+            files: vec![],
+            before: None,
+        }
+    }
+
+    /// Runs `f` on the test's temp dir after its files are written, before init starts.
+    pub fn before(mut self, f: impl FnOnce(&Path) + 'static) -> Builder {
+        self.before = Some(Box::new(f));
+        self
+    }
+
+    /// Writes `name` into the test's temp dir before init starts (`{dir}` replaced).
+    pub fn file(mut self, name: &str, contents: &str) -> Builder {
+        self.files.push((name.into(), contents.into()));
+        self
     }
 
     pub fn args<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, args: I) -> Builder {
@@ -128,6 +154,12 @@ impl Builder {
         let dir = TempDir::new(&self.tag);
         let dir_s = dir.path().display().to_string();
         let args: Vec<String> = self.args.iter().map(|a| a.replace("{dir}", &dir_s)).collect();
+        for (name, contents) in &self.files {
+            fs::write(dir.join(name), contents.replace("{dir}", &dir_s)).expect("write test file");
+        }
+        if let Some(f) = self.before {
+            f(dir.path());
+        }
         let mut cmd = match self.mode {
             Mode::Pid1 => {
                 let mut c = Command::new("unshare");
