@@ -222,6 +222,11 @@ impl<'a> Supervisor<'a> {
                     State::Starting if due(s.probe.next) && s.probe.pid.is_none() => {
                         progress |= self.probe(i, now);
                     }
+                    State::Starting if due(s.probe.deadline) && s.probe.pid.is_some() => {
+                        // A probe command still running at the timeout fails the start.
+                        self.end_probe(i);
+                        self.probe_result(i, Err("the probe command was still running".into()), now);
+                    }
                     State::Ready if due(s.heartbeat_at) => self.heartbeat(i, now),
                     _ => {}
                 }
@@ -338,6 +343,13 @@ impl<'a> Supervisor<'a> {
                 s.probe.backoff = (s.probe.backoff * 2).min(PROBE_MAX);
                 false
             }
+        }
+    }
+
+    /// Kills a probe command still running (its status is then an orphan's).
+    fn end_probe(&mut self, i: usize) {
+        if let Some(pid) = self.svcs[i].probe.pid.take() {
+            let _ = sys::kill(-pid.as_raw(), libc::SIGKILL);
         }
     }
 
@@ -469,6 +481,7 @@ impl<'a> Supervisor<'a> {
             }
         }
         self.drop_semaphore(i);
+        self.end_probe(i);
         let s = &mut self.svcs[i];
         if s.state == State::Stopping {
             return self.set_state(i, Event::Ended { ok: true, restart: false });
@@ -525,9 +538,7 @@ impl<'a> Supervisor<'a> {
             None => info!(reason, "stopping, no time limit"),
         }
         for i in 0..self.svcs.len() {
-            if let Some(pid) = self.svcs[i].probe.pid.take() {
-                let _ = sys::kill(-pid.as_raw(), libc::SIGKILL);
-            }
+            self.end_probe(i);
             if matches!(self.svcs[i].state, State::Waiting | State::Backoff) {
                 self.set_state(i, Event::Stop);
             }
