@@ -56,6 +56,7 @@ lint:
 
 bench: deps-test build
 	bench/run.sh
+	bench/supervise.sh
 
 demo: build
 	config/demo/demo.sh

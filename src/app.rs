@@ -84,11 +84,13 @@ fn render_only(global: &Global, stdout: bool) -> Result<u8, Error> {
     Ok(0)
 }
 
-/// `init CMD` (boot: watched waits stay watched) or `init run -- CMD` (one-off).
+/// `init CMD` (boot: status file, watched waits stay watched) or `init run -- CMD` (one-off).
 fn run_command(prepared: Prepared, argv: Vec<OsString>, opts: &Options, boot: bool) -> Result<u8, Error> {
     let cmd = prepared.command(argv, None, &[], None)?;
-    let watched: &[config::Wait] = if boot { &prepared.config.waits } else { &[] };
-    single::run_watching(&cmd, opts, watched)
+    match boot {
+        true => single::boot(&cmd, opts, &prepared.config.waits),
+        false => single::run(&cmd, opts),
+    }
 }
 
 /// Service mode: every `[[service]]` with its command prepared (identities

@@ -335,11 +335,13 @@ shell = "true"
 
 #[test]
 fn a_task_run_beside_the_running_pid1_skips_preparation() {
-    let mut init = Builder::new("beside", Mode::Pid1)
-        .file("t.tmpl", "x\n")
-        .file(
-            "init.toml",
-            r#"
+    // Service mode, and a single command as PID 1 (which keeps a status file too).
+    for command in [&[][..], &["--", "sleep", "60"][..]] {
+        let mut init = Builder::new("beside", Mode::Pid1)
+            .file("t.tmpl", "x\n")
+            .file(
+                "init.toml",
+                r#"
 [[template]]
 src = "{dir}/t.tmpl"
 dest = "{dir}/t.out"
@@ -352,20 +354,24 @@ shell = "exec sleep 60"
 name = "hello"
 shell = "echo hello from the task"
 "#,
-        )
-        .args(["-c", "{dir}/init.toml"])
-        .start();
-    init.wait_for_log("started service=app");
-    fs::remove_file(init.dir.join("t.out")).ok();
-    let o = exec_in(&init, &["-c", &format!("{}/init.toml", init.dir.path().display()), "run", "hello"]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(String::from_utf8_lossy(&o.stdout), "hello from the task\n");
-    assert!(String::from_utf8_lossy(&o.stderr).contains("beside a running init"));
-    assert!(!init.dir.join("t.out").exists(), "templates were not rendered again");
-    let unknown = exec_in(&init, &["-c", &format!("{}/init.toml", init.dir.path().display()), "run", "nope"]);
-    assert_eq!(unknown.status.code(), Some(64));
-    init.signal(Signal::SIGTERM);
-    assert_eq!(init.wait(), 143);
+            )
+            .args(["-c", "{dir}/init.toml"])
+            .args(command)
+            .start();
+        wait_until("the status file", DEADLINE, || init.dir.join("run/status.json").exists());
+        assert_eq!(exec_in(&init, &["health"]).status.code(), Some(0), "{command:?}");
+        fs::remove_file(init.dir.join("t.out")).unwrap();
+        let config = format!("{}/init.toml", init.dir.path().display());
+        let o = exec_in(&init, &["-c", &config, "run", "hello"]);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "hello from the task\n");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("beside a running init"));
+        assert!(!init.dir.join("t.out").exists(), "templates were not rendered again");
+        assert_eq!(exec_in(&init, &["-c", &config, "run", "nope"]).status.code(), Some(64));
+        init.signal(Signal::SIGTERM);
+        assert_eq!(init.wait(), 143);
+        assert!(!init.dir.join("run/status.json").exists(), "no status file outlives init");
+    }
 }
 
 #[test]

@@ -12,6 +12,7 @@ use crate::run::oom::{self, OomWatch};
 use crate::run::reap::{self, Exit};
 use crate::run::signals::{self, Received, Signals};
 use crate::run::spawn::{self, Command};
+use crate::run::status;
 use crate::run::watch::Watcher;
 use crate::sys;
 use mooring::config::Wait;
@@ -35,13 +36,21 @@ pub struct Options {
     pub remap_exit: Vec<u8>,
 }
 
-/// Runs `cmd` as init's only child and returns the exit code init should end with.
+/// Runs `cmd` as init's only child and returns the exit code init should end
+/// with (`init run`, `init shell`: no status file, no watches).
 pub fn run(cmd: &Command, opts: &Options) -> Result<u8, Error> {
-    run_watching(cmd, opts, &[])
+    run_with(cmd, opts, &[], false)
 }
 
-/// As `run`, stopping with 75 when a `watch = true` wait's target goes away.
-pub fn run_watching(cmd: &Command, opts: &Options, waits: &[Wait]) -> Result<u8, Error> {
+/// The boot form (`init CMD`): as `run`, stopping with 75 when a `watch =
+/// true` wait's target goes away, and keeping $INIT_RUN_DIR/status.json
+/// (the command as one service) for `init status`, `init health` and for
+/// `init run` beside it.
+pub fn boot(cmd: &Command, opts: &Options, waits: &[Wait]) -> Result<u8, Error> {
+    run_with(cmd, opts, waits, true)
+}
+
+fn run_with(cmd: &Command, opts: &Options, waits: &[Wait], keep_status: bool) -> Result<u8, Error> {
     let signals = Signals::block_all()?;
     let me = getpid();
     let pid1 = me.as_raw() == 1;
@@ -56,12 +65,23 @@ pub fn run_watching(cmd: &Command, opts: &Options, waits: &[Wait]) -> Result<u8,
     let mut state = Single::new(child, pid1, me, opts);
     state.oom = Some(OomWatch::new());
     let mut watcher = Watcher::new(waits, signals.original_mask);
+    let status = keep_status.then(|| SingleStatus::new(cmd, me));
+    let mut shown = None;
     // A child that ended before the loop started is collected here too.
     state.reap();
     loop {
         if let Some(code) = state.finished() {
+            if let Some(st) = &status {
+                st.remove();
+            }
             info!(code, "exiting");
             return Ok(code);
+        }
+        if let Some(st) = &status
+            && shown != Some(state.stopping)
+        {
+            shown = Some(state.stopping);
+            st.write(&state);
         }
         let watch_at = watcher.as_ref().filter(|_| !state.stopping).map(|w| w.next);
         let wake = match (state.deadline, watch_at) {
@@ -82,6 +102,44 @@ pub fn run_watching(cmd: &Command, opts: &Options, waits: &[Wait]) -> Result<u8,
             }
             Err(e) => error!(error = %e, "waiting for signals failed; going on"),
         }
+    }
+}
+
+/// The status file of the boot form: the command as the one, critical service.
+struct SingleStatus {
+    path: std::path::PathBuf,
+    name: String,
+    started: u64,
+    me: Pid,
+}
+
+impl SingleStatus {
+    fn new(cmd: &Command, me: Pid) -> SingleStatus {
+        let program = cmd.argv.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = program.rsplit('/').next().unwrap_or("main").to_string();
+        SingleStatus { path: status::status_path(), name, started: status::now_secs(), me }
+    }
+
+    fn write(&self, state: &Single) {
+        let service = status::ServiceStatus {
+            name: self.name.clone(),
+            state: if state.stopping { "stopping" } else { "ready" }.into(),
+            pid: Some(state.child.as_raw()),
+            ready: !state.stopping,
+            restarts: 0,
+            since: status::now_secs(),
+            last_exit: None,
+            critical: true,
+            oneshot: false,
+        };
+        let st = status::Status { pid: self.me.as_raw(), started: self.started, services: vec![service] };
+        if let Err(e) = status::write(&self.path, &st) {
+            debug!(path = %self.path.display(), error = %e, "cannot write status");
+        }
+    }
+
+    fn remove(&self) {
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 

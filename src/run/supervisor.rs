@@ -516,6 +516,12 @@ impl<'a> Supervisor<'a> {
     /// that did not succeed as a oneshot, stops the container.
     fn ended_for_good(&mut self, i: usize, ok: bool) {
         let s = &self.svcs[i];
+        let succeeded_oneshot = s.spec.oneshot && ok;
+        for d in self.svcs.iter().filter(|d| d.state == State::Waiting && d.spec.after.contains(&s.spec.name)) {
+            if !succeeded_oneshot {
+                warn!(service = %d.spec.name, dependency = %s.spec.name, "will not start: its dependency ended");
+            }
+        }
         let code = s.last_exit.map_or(0, |e| u8::try_from(e.code()).unwrap_or(u8::MAX));
         if s.spec.main {
             let code = if self.opts.remap_exit.contains(&code) { 0 } else { code };
