@@ -252,6 +252,26 @@ stop_delay = "100ms"
 }
 
 #[test]
+fn no_supervised_exit_status_is_lost_among_thousands_of_orphans() {
+    let mut init = services(
+        "orphans",
+        r#"
+[[service]]
+name = "spawner"
+critical = false
+shell = "for i in $(seq 2000); do sh -c 'true &'; done; touch {dir}/spawned; exec sleep 60"
+
+[[service]]
+name = "app"
+main = true
+shell = "while [ ! -f {dir}/spawned ]; do sleep 0.01; done; exit 7"
+"#,
+    );
+    assert_eq!(init.wait(), 7, "{}", init.stderr());
+    assert!(init.stderr().contains("exited service=app code=7"));
+}
+
+#[test]
 fn a_failed_oneshot_ends_the_boot_with_its_code_and_dependents_never_start() {
     let mut init = services(
         "oneshotfail",
@@ -360,6 +380,11 @@ shell = "echo hello from the task"
             .start();
         wait_until("the status file", DEADLINE, || init.dir.join("run/status.json").exists());
         assert_eq!(exec_in(&init, &["health"]).status.code(), Some(0), "{command:?}");
+        // A command on the command line replaces the configured services.
+        let table = String::from_utf8_lossy(&exec_in(&init, &["status"]).stdout).to_string();
+        let first = if command.is_empty() { "app " } else { "sleep " };
+        assert!(table.lines().nth(2).is_some_and(|l| l.starts_with(first)), "{table}");
+        assert_eq!(table.lines().count(), 3, "one service: {table}");
         fs::remove_file(init.dir.join("t.out")).unwrap();
         let config = format!("{}/init.toml", init.dir.path().display());
         let o = exec_in(&init, &["-c", &config, "run", "hello"]);

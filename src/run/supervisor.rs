@@ -517,7 +517,8 @@ impl<'a> Supervisor<'a> {
     fn ended_for_good(&mut self, i: usize, ok: bool) {
         let s = &self.svcs[i];
         let succeeded_oneshot = s.spec.oneshot && ok;
-        for d in self.svcs.iter().filter(|d| d.state == State::Waiting && d.spec.after.contains(&s.spec.name)) {
+        for d in self.svcs.iter().filter(|d| d.state == State::Waiting && d.spec.after.contains(&s.spec.name))
+        {
             if !succeeded_oneshot {
                 warn!(service = %d.spec.name, dependency = %s.spec.name, "will not start: its dependency ended");
             }
