@@ -157,3 +157,45 @@ fn without_init_a_pid1_ignoring_sigterm_takes_the_full_stop_timeout() {
     assert!(took >= Duration::from_secs(2), "podman stop took only {took:?}");
     eprintln!("podman stop without init: {took:?}");
 }
+
+#[test]
+fn services_in_a_container_answer_exec_status_and_health_and_stop_in_order() {
+    let dir = TempDir::new("svc-container");
+    std::fs::create_dir(dir.join("config")).unwrap();
+    std::fs::create_dir(dir.join("shared")).unwrap();
+    std::fs::write(
+        dir.join("config/init.toml"),
+        r#"
+[[service]]
+name = "web"
+command = ["httpd", "-f", "-p", "127.0.0.1:8080", "-h", "/"]
+ready = { tcp = "127.0.0.1:8080" }
+semaphore = "/shared/web.ready"
+
+[[service]]
+name = "worker"
+after = ["web"]
+shell = "trap 'echo worker-stopped; exit 0' TERM; while :; do sleep 0.1; done"
+"#,
+    )
+    .unwrap();
+    let config = format!("{}:/opt/config:ro", dir.join("config").display());
+    let shared = format!("{}:/shared", dir.join("shared").display());
+    let c = Container::name("services");
+    podman_ok(&["run", "-d", "--name", &c.0, "-v", &config, "-v", &shared, image()]);
+    c.wait_for_log("ready service=worker");
+    let semaphore = std::fs::read_to_string(dir.join("shared/web.ready")).unwrap_or_default();
+    assert!(semaphore.contains("service=web\n"), "semaphore on the shared volume: {semaphore:?}");
+    let health = podman(&["exec", &c.0, "/usr/local/bin/init", "health"]);
+    assert_eq!(health.status.code(), Some(0), "{}", String::from_utf8_lossy(&health.stderr));
+    let status = podman_ok(&["exec", &c.0, "/usr/local/bin/init", "status"]);
+    assert!(status.lines().any(|l| l.starts_with("web ") && l.contains("ready")), "{status}");
+    c.stop(10);
+    let logs = c.logs();
+    assert_eq!(c.exit_code(), 143, "web (main) killed by SIGTERM: {logs}");
+    assert!(logs.contains("worker-stopped"), "{logs}");
+    let (worker, web) =
+        (logs.find("exited service=worker code=0"), logs.find("stop signal sent service=web"));
+    assert!(worker.is_some() && web.is_some() && worker < web, "worker stops before web: {logs}");
+    assert!(!dir.join("shared/web.ready").exists(), "semaphore removed on stop");
+}
