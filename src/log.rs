@@ -211,8 +211,8 @@ impl Visit for Fields {
     }
 }
 
-/// Appends `s` as a JSON string literal.
-fn json_string(out: &mut String, s: &str) {
+/// Appends `s` as a JSON string literal (log lines and status.json).
+pub fn json_string(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {

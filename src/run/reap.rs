@@ -45,6 +45,27 @@ pub fn drain(mut on_exit: impl FnMut(Pid, Exit)) -> bool {
     }
 }
 
+/// Signals every process init is responsible for: all of its PID namespace
+/// when it is PID 1 (`kill(-1)`), else each of its own descendants by pid,
+/// since `kill(-1)` outside a container reaches every process the user owns.
+pub fn signal_everything(me: Pid, sig: i32) {
+    let name = crate::run::signals::name(sig);
+    if me.as_raw() == 1 {
+        match crate::sys::kill(-1, sig) {
+            Ok(()) => tracing::info!(signal = %name, "sent to every process in the container"),
+            Err(e) => tracing::debug!(signal = %name, error = %e, "kill(-1) found nothing"),
+        }
+        return;
+    }
+    let left = descendants(me);
+    for pid in &left {
+        let _ = crate::sys::kill(pid.as_raw(), sig);
+    }
+    if !left.is_empty() {
+        tracing::info!(signal = %name, count = left.len(), "sent to every descendant of init");
+    }
+}
+
 /// Every live descendant of `root` (not `root` itself), read from /proc.
 /// Used when init is a subreaper rather than PID 1, where `kill(-1)` would
 /// reach every process the user owns on the host.

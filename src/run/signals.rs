@@ -108,6 +108,30 @@ impl Signals {
     }
 }
 
+/// What a received signal means to init's loops (SPEC.md section 9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Meaning {
+    /// SIGCHLD: reap.
+    ChildEnded,
+    /// SIGTERM, SIGINT or SIGQUIT: start stopping.
+    Stop,
+    /// SIGTERM or SIGINT again while stopping: SIGKILL everything now.
+    KillNow,
+    /// Anything else: pass it on.
+    Other,
+}
+
+impl Meaning {
+    pub fn of(signo: i32, stopping: bool) -> Meaning {
+        match signo {
+            libc::SIGCHLD => Meaning::ChildEnded,
+            libc::SIGTERM | libc::SIGINT if stopping => Meaning::KillNow,
+            libc::SIGTERM | libc::SIGINT | libc::SIGQUIT if !stopping => Meaning::Stop,
+            _ => Meaning::Other,
+        }
+    }
+}
+
 /// Rounds up to whole milliseconds so a deadline is never woken early.
 fn poll_timeout(left: Duration) -> PollTimeout {
     let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;

@@ -10,7 +10,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::run::oom::{self, OomWatch};
 use crate::run::reap::{self, Exit};
-use crate::run::signals::{self, Received, Signals};
+use crate::run::signals::{self, Meaning, Received, Signals};
 use crate::run::spawn::{self, Command};
 use crate::run::status;
 use crate::run::watch::Watcher;
@@ -62,7 +62,7 @@ fn run_with(cmd: &Command, opts: &Options, waits: &[Wait], keep_status: bool) ->
     }
     let child = spawn::spawn(cmd, signals.original_mask)?;
     info!(pid = child.as_raw(), command = %display_argv(cmd), "started");
-    let mut state = Single::new(child, pid1, me, opts);
+    let mut state = Single::new(child, me, opts);
     state.oom = Some(OomWatch::new());
     let mut watcher = Watcher::new(waits, signals.original_mask);
     let status = keep_status.then(|| SingleStatus::new(cmd, me));
@@ -150,7 +150,6 @@ fn display_argv(cmd: &Command) -> String {
 
 struct Single<'a> {
     child: Pid,
-    pid1: bool,
     me: Pid,
     opts: &'a Options,
     /// How the main child ended, once it has.
@@ -169,10 +168,9 @@ struct Single<'a> {
 }
 
 impl<'a> Single<'a> {
-    fn new(child: Pid, pid1: bool, me: Pid, opts: &'a Options) -> Self {
+    fn new(child: Pid, me: Pid, opts: &'a Options) -> Self {
         Single {
             child,
-            pid1,
             me,
             opts,
             main_exit: None,
@@ -186,21 +184,19 @@ impl<'a> Single<'a> {
     }
 
     fn on_signal(&mut self, sig: Received) {
-        if sig.signo == libc::SIGCHLD {
-            return self.reap();
-        }
         let name = signals::name(sig.signo);
-        match sig.signo {
-            libc::SIGTERM | libc::SIGINT if self.stopping => {
+        match Meaning::of(sig.signo, self.stopping) {
+            Meaning::ChildEnded => self.reap(),
+            Meaning::KillNow => {
                 info!(signal = %name, from = sig.sender, "second stop signal: SIGKILL now");
                 self.kill_everything();
             }
-            libc::SIGTERM | libc::SIGINT | libc::SIGQUIT if !self.stopping => {
+            Meaning::Stop => {
                 self.forward(sig.signo, &name);
                 self.start_stop(&name);
             }
-            _ if self.main_exit.is_none() => self.forward(sig.signo, &name),
-            _ => debug!(signal = %name, "main command gone; signal dropped"),
+            Meaning::Other if self.main_exit.is_none() => self.forward(sig.signo, &name),
+            Meaning::Other => debug!(signal = %name, "main command gone; signal dropped"),
         }
     }
 
@@ -286,22 +282,8 @@ impl<'a> Single<'a> {
     /// init's own descendants otherwise, since `kill(-1)` on a host reaches
     /// every process the user owns.
     fn signal_everything(&self, sig: i32) {
-        let name = signals::name(sig);
         let _ = sys::kill(-self.child.as_raw(), sig);
-        if self.pid1 {
-            match sys::kill(-1, sig) {
-                Ok(()) => info!(signal = %name, "sent to every process in the container"),
-                Err(e) => debug!(signal = %name, error = %e, "kill(-1) found nothing"),
-            }
-            return;
-        }
-        let left = reap::descendants(self.me);
-        for pid in &left {
-            let _ = sys::kill(pid.as_raw(), sig);
-        }
-        if !left.is_empty() {
-            info!(signal = %name, count = left.len(), "sent to every descendant of init");
-        }
+        reap::signal_everything(self.me, sig);
     }
 
     /// The exit code, once the main child has ended and nothing is left.

@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::log::json_string;
 use mooring::error::Error;
 
 pub const DEFAULT_RUN_DIR: &str = "/run/init";
@@ -174,19 +175,6 @@ pub fn parse_rfc3339(s: &str) -> Option<u64> {
     let days = days_from_civil(i64::from(n(0..4)?), n(5..7)?, n(8..10)?);
     let secs = days * 86_400 + i64::from(n(11..13)? * 3600 + n(14..16)? * 60 + n(17..19)?);
     u64::try_from(secs).ok()
-}
-
-fn json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// Just enough JSON for the status file.

@@ -23,7 +23,7 @@ use tracing::{debug, error, info, warn};
 use crate::run::oom::{self, OomWatch};
 use crate::run::reap::{self, Exit};
 use crate::run::semaphore;
-use crate::run::signals::{self, Received, Signals};
+use crate::run::signals::{self, Meaning, Received, Signals};
 use crate::run::single::Options;
 use crate::run::spawn::{self, Command};
 use crate::run::status::{self, ServiceStatus, Status};
@@ -409,20 +409,18 @@ impl<'a> Supervisor<'a> {
     }
 
     fn on_signal(&mut self, sig: Received) {
-        if sig.signo == libc::SIGCHLD {
-            return self.reap();
-        }
         let name = signals::name(sig.signo);
-        match sig.signo {
-            libc::SIGTERM | libc::SIGINT if self.stopping => {
+        match Meaning::of(sig.signo, self.stopping) {
+            Meaning::ChildEnded => self.reap(),
+            Meaning::KillNow => {
                 info!(signal = %name, from = sig.sender, "second stop signal: SIGKILL now");
                 self.kill_everything();
             }
-            libc::SIGTERM | libc::SIGINT | libc::SIGQUIT if !self.stopping => {
+            Meaning::Stop => {
                 self.signal_code = Some(128 + sig.signo as u8);
                 self.begin_shutdown(&name, None);
             }
-            _ => self.broadcast(sig.signo, &name),
+            Meaning::Other => self.broadcast(sig.signo, &name),
         }
     }
 
@@ -604,7 +602,7 @@ impl<'a> Supervisor<'a> {
             self.leftovers_signalled = true;
             self.reap();
             if !self.none_left && !self.killed {
-                self.signal_everything(libc::SIGTERM);
+                reap::signal_everything(self.me, libc::SIGTERM);
             }
         }
     }
@@ -616,26 +614,8 @@ impl<'a> Supervisor<'a> {
                 let _ = sys::kill(-pid.as_raw(), libc::SIGKILL);
             }
         }
-        self.signal_everything(libc::SIGKILL);
+        reap::signal_everything(self.me, libc::SIGKILL);
         self.deadline = Some(Instant::now() + REKILL_INTERVAL);
-    }
-
-    /// As single.rs: `kill(-1)` only as PID 1, else init's own descendants.
-    fn signal_everything(&self, sig: i32) {
-        let name = signals::name(sig);
-        if self.me.as_raw() == 1 {
-            if sys::kill(-1, sig).is_ok() {
-                info!(signal = %name, "sent to every process in the container");
-            }
-            return;
-        }
-        let left = reap::descendants(self.me);
-        for pid in &left {
-            let _ = sys::kill(pid.as_raw(), sig);
-        }
-        if !left.is_empty() {
-            info!(signal = %name, count = left.len(), "sent to every descendant of init");
-        }
     }
 
     /// The exit code, once stopping, every service has ended and no child is left.
