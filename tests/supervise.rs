@@ -75,6 +75,9 @@ shell = "test -f {dir}/migrated && test -f {dir}/db.ready && touch {dir}/web.up;
     wait_until("a heartbeat", DEADLINE, || {
         fs::metadata(init.dir.join("db.ready")).and_then(|m| m.modified()).is_ok_and(|m| m > first)
     });
+    // Removed by someone else while db runs: the next heartbeat writes it again.
+    fs::remove_file(init.dir.join("db.ready")).unwrap();
+    init.wait_for_file("db.ready");
     init.signal(Signal::SIGTERM);
     assert_eq!(
         init.wait(),

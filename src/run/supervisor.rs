@@ -379,9 +379,17 @@ impl<'a> Supervisor<'a> {
     fn heartbeat(&mut self, i: usize, now: Instant) {
         let s = &mut self.svcs[i];
         s.heartbeat_at = Some(now + s.spec.heartbeat);
-        if let Some(path) = &s.spec.semaphore
-            && let Err(e) = semaphore::touch(path)
-        {
+        let (Some(path), Some(pid)) = (&s.spec.semaphore, s.pid) else { return };
+        let result = semaphore::touch(path).or_else(|e| match e.kind() {
+            // Someone removed it while the service runs: it is still ready.
+            std::io::ErrorKind::NotFound => {
+                let text =
+                    semaphore::contents(&s.spec.name, &self.host, pid.as_raw(), s.since, s.spec.heartbeat);
+                semaphore::create(path, &text)
+            }
+            _ => Err(e),
+        });
+        if let Err(e) = result {
             warn!(service = %s.spec.name, path = %path.display(), error = %e, "cannot refresh semaphore");
         }
     }
