@@ -15,6 +15,9 @@ use clap::Parser;
 
 use mooring::error::Error;
 
+#[global_allocator]
+static ALLOC: sys::alloc::StartupArena = sys::alloc::StartupArena;
+
 /// Called by the C entry point with the raw arguments; returns the exit code.
 #[cfg_attr(test, allow(dead_code))]
 pub(crate) fn main_with_args(args: Vec<OsString>) -> i32 {
