@@ -124,6 +124,7 @@ ready = { file = "{dir}/other.ready", timeout = "0" }
         .start();
     init.wait_for_log("removed a stale semaphore service=db");
     assert!(!init.dir.join("db.ready").exists());
+    wait_until("status.json", DEADLINE, || init.dir.join("run/status.json").exists());
     let status = exec_in(&init, &["status"]);
     let table = String::from_utf8_lossy(&status.stdout).to_string();
     assert!(table.lines().any(|l| l.starts_with("web") && l.contains("starting")), "{table}");
@@ -184,11 +185,11 @@ max_restarts = 100
 "#,
     );
     wait_until("three ticks", DEADLINE, || init.read("ticks").lines().count() >= 3);
-    let status = String::from_utf8_lossy(&exec_in(&init, &["status"]).stdout).to_string();
-    assert!(
-        status.lines().any(|l| l.starts_with("once") && l.contains("failed") && l.ends_with(" 5")),
-        "{status}"
-    );
+    let once_failed =
+        |t: &str| t.lines().any(|l| l.starts_with("once") && l.contains("failed") && l.ends_with(" 5"));
+    wait_until("once shown as failed with 5", DEADLINE, || {
+        once_failed(&String::from_utf8_lossy(&exec_in(&init, &["status"]).stdout))
+    });
     let health = exec_in(&init, &["health"]);
     assert_eq!(health.status.code(), Some(0), "a failed non-critical service leaves init healthy");
     init.signal(Signal::SIGTERM);
@@ -530,4 +531,72 @@ fn a_sigkill_says_whether_the_oom_killer_did_it() {
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert_eq!(o.status.code(), Some(137), "{err}");
     assert!(err.contains("SIGKILL did not come from the OOM killer"), "{err}");
+}
+
+/// A TCP port nothing listens on yet.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn http_and_tcp_probes_env_and_workdir_reach_services() {
+    let port = free_port();
+    let toml = r#"
+[[service]]
+name = "api"
+command = ["python3", "-m", "http.server", "--bind", "127.0.0.1", "PORT"]
+workdir = "{dir}"
+ready = { http = "http://127.0.0.1:PORT/" }
+
+[[service]]
+name = "client"
+after = ["api"]
+env = { GREETING = "hello from <<WHO:-nobody>>" }
+workdir = "/"
+ready = { tcp = "127.0.0.1:PORT" }
+shell = "echo \"$GREETING in $PWD\" > {dir}/client.out; exec sleep 60"
+"#
+    .replace("PORT", &port.to_string());
+    let mut init = Builder::new("probes", Mode::Pid1)
+        .env("WHO", "ops")
+        .file("init.toml", &toml)
+        .args(["-c", "{dir}/init.toml"])
+        .start();
+    init.wait_for_file("client.out");
+    assert_eq!(init.read("client.out"), "hello from ops in /\n");
+    wait_until("client ready", DEADLINE, || init.stderr().contains("ready service=client"));
+    assert_in_order(&init.stderr(), &["ready service=api", "started service=client"]);
+    init.signal(Signal::SIGTERM);
+    assert_eq!(init.wait(), 143, "{}", init.stderr());
+}
+
+#[test]
+fn a_service_not_ready_in_time_is_killed_and_restarted_and_stop_timeout_kills_one_stubborn_service() {
+    let mut init = services(
+        "readytimeout",
+        r#"
+[[service]]
+name = "main"
+shell = "trap '' TERM; touch {dir}/main.up; while :; do sleep 0.05; done"
+stop_timeout = "200ms"
+
+[[service]]
+name = "slow"
+critical = false
+shell = "echo start >> {dir}/slow.runs; exec sleep 60"
+ready = { file = "{dir}/never", timeout = "100ms" }
+restart = "on-failure"
+restart_delay = "10ms"
+max_restarts = 2
+"#,
+    );
+    wait_until("slow given up", DEADLINE, || init.stderr().contains("giving up service=slow"));
+    assert_eq!(init.read("slow.runs").lines().count(), 3, "first start + 2 restarts");
+    assert!(init.stderr().contains("not ready in time: SIGKILL service=slow"), "{}", init.stderr());
+    init.wait_for_file("main.up");
+    // The global budget is 10 s; main's own stop_timeout ends it long before.
+    init.signal(Signal::SIGTERM);
+    assert_eq!(init.wait(), 137, "{}", init.stderr());
+    assert!(init.stderr().contains("stop_timeout spent: SIGKILL service=main"), "{}", init.stderr());
+    assert!(!init.stderr().contains("stop budget spent"), "{}", init.stderr());
 }
