@@ -146,6 +146,17 @@ fn describe_service(s: &Service) -> String {
     if let Some(r) = &s.ready {
         flags.push(format!("ready when {}", r.target));
     }
+    if let Some(p) = &s.semaphore {
+        flags.push(format!("semaphore {}", p.display()));
+    }
+    match s.restart {
+        mooring::config::Restart::Never => {}
+        mooring::config::Restart::OnFailure => flags.push("restart on-failure".into()),
+        mooring::config::Restart::Always => flags.push("restart always".into()),
+    }
+    if !s.critical && !s.main {
+        flags.push("not critical".into());
+    }
     let flags = if flags.is_empty() { String::new() } else { format!(" [{}]", flags.join("; ")) };
     format!("service  {}: {}{flags}", s.name, s.command.join(" "))
 }
