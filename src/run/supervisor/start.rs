@@ -1,0 +1,164 @@
+//! Starting a service and making it ready: spawn (with output pipes for
+//! `output = "prefix"`), the ready probe with back-off (command probes run
+//! as children, never blocking the loop), the semaphore written when ready
+//! and refreshed every heartbeat.
+
+use super::*;
+
+impl Supervisor<'_> {
+    pub(super) fn start(&mut self, i: usize, now: Instant) {
+        let output = match self.svcs[i].spec.output {
+            Output::Inherit => None,
+            Output::Prefix => match output::pipes(i) {
+                Ok(pair) => Some(pair),
+                Err(e) => {
+                    warn!(service = %self.svcs[i].spec.name, error = %e, "no output pipes; output inherited");
+                    None
+                }
+            },
+        };
+        let fds = output.as_ref().map(output::Pipes::raw);
+        let result = spawn::spawn_service(&self.svcs[i].cmd, self.mask, fds);
+        if let Some(p) = output {
+            // The write ends close here (the child has its copies); the read ends stay.
+            self.sources.push(p.out);
+            self.sources.push(p.err);
+        }
+        let s = &mut self.svcs[i];
+        let oneshot = s.spec.oneshot;
+        match result {
+            Ok(pid) => {
+                s.pid = Some(pid);
+                s.started_at = now;
+                s.signalled = false;
+                let deadline = s.spec.ready.as_ref().and_then(|r| r.timeout).map(|t| now + t);
+                s.probe =
+                    Probe { next: Some(now), backoff: PROBE_FIRST, deadline, pid: None, why: String::new() };
+                info!(service = %s.spec.name, pid = pid.as_raw(), restarts = s.restarts, "started");
+                self.set_state(i, Event::Spawned { oneshot });
+                if !oneshot && self.svcs[i].spec.ready.is_none() {
+                    self.became_ready(i, now);
+                }
+            }
+            Err(e) => {
+                error!(service = %s.spec.name, error = %e, "cannot start");
+                let code = e.exit_code();
+                s.last_exit = Some(Exit::Code(i32::from(code)));
+                self.set_state(i, Event::SpawnFailed);
+                self.ended_for_good(i, false);
+            }
+        }
+    }
+
+    /// Runs the ready probe once; true when the service became ready.
+    pub(super) fn probe(&mut self, i: usize, now: Instant) -> bool {
+        let s = &mut self.svcs[i];
+        let Some(ready) = &s.spec.ready else { return false };
+        let result = match &ready.target {
+            Target::Command(argv) => {
+                let mut cmd = s.cmd.clone();
+                cmd.argv = argv.iter().map(Into::into).collect();
+                match spawn::spawn_service(&cmd, self.mask, None) {
+                    Ok(pid) => {
+                        s.probe.pid = Some(pid);
+                        s.probe.next = None;
+                        return false;
+                    }
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+            target => mooring::setup::wait::check(target, &mut |_| Err("not a command".into())),
+        };
+        self.probe_result(i, result, now)
+    }
+
+    pub(super) fn probe_result(&mut self, i: usize, result: Result<(), String>, now: Instant) -> bool {
+        let s = &mut self.svcs[i];
+        match result {
+            Ok(()) => {
+                self.became_ready(i, now);
+                true
+            }
+            Err(why) => {
+                if s.probe.deadline.is_some_and(|d| now >= d) {
+                    error!(service = %s.spec.name, why, "not ready in time: SIGKILL");
+                    s.probe.next = None;
+                    if let Some(pid) = s.pid {
+                        let _ = sys::kill(-pid.as_raw(), libc::SIGKILL);
+                    }
+                    return false;
+                }
+                if why != s.probe.why {
+                    debug!(service = %s.spec.name, why, "not ready yet");
+                }
+                s.probe.why = why;
+                s.probe.next = Some(now + s.probe.backoff);
+                s.probe.backoff = (s.probe.backoff * 2).min(PROBE_MAX);
+                false
+            }
+        }
+    }
+
+    /// Kills a probe command still running (its status is then an orphan's).
+    pub(super) fn end_probe(&mut self, i: usize) {
+        if let Some(pid) = self.svcs[i].probe.pid.take() {
+            let _ = sys::kill(-pid.as_raw(), libc::SIGKILL);
+        }
+    }
+
+    pub(super) fn became_ready(&mut self, i: usize, now: Instant) {
+        self.set_state(i, Event::Probed);
+        let s = &mut self.svcs[i];
+        s.probe.next = None;
+        info!(service = %s.spec.name, after_ms = now.duration_since(s.started_at).as_millis() as u64, "ready");
+        if let (Some(path), Some(pid)) = (&s.spec.semaphore, s.pid) {
+            let text = semaphore::contents(
+                &s.spec.name,
+                &self.host,
+                pid.as_raw(),
+                status::now_secs(),
+                s.spec.heartbeat,
+            );
+            match semaphore::create(path, &text) {
+                Ok(()) => info!(service = %s.spec.name, path = %path.display(), "semaphore created"),
+                Err(e) => {
+                    warn!(service = %s.spec.name, path = %path.display(), error = %e, "cannot create semaphore")
+                }
+            }
+            s.heartbeat_at = Some(now + s.spec.heartbeat);
+        }
+    }
+
+    pub(super) fn heartbeat(&mut self, i: usize, now: Instant) {
+        let s = &mut self.svcs[i];
+        s.heartbeat_at = Some(now + s.spec.heartbeat);
+        let (Some(path), Some(pid)) = (&s.spec.semaphore, s.pid) else { return };
+        let result = semaphore::touch(path).or_else(|e| match e.kind() {
+            // Someone removed it while the service runs: it is still ready.
+            std::io::ErrorKind::NotFound => {
+                let text =
+                    semaphore::contents(&s.spec.name, &self.host, pid.as_raw(), s.since, s.spec.heartbeat);
+                semaphore::create(path, &text)
+            }
+            _ => Err(e),
+        });
+        if let Err(e) = result {
+            warn!(service = %s.spec.name, path = %path.display(), error = %e, "cannot refresh semaphore");
+        }
+    }
+
+    pub(super) fn drop_semaphore(&mut self, i: usize) {
+        let s = &mut self.svcs[i];
+        s.heartbeat_at = None;
+        if let Some(path) = &s.spec.semaphore
+            && path.exists()
+        {
+            match semaphore::remove(path) {
+                Ok(()) => info!(service = %s.spec.name, path = %path.display(), "semaphore removed"),
+                Err(e) => {
+                    warn!(service = %s.spec.name, path = %path.display(), error = %e, "cannot remove semaphore")
+                }
+            }
+        }
+    }
+}
