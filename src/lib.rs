@@ -1,5 +1,6 @@
 //! mooring's pure parts as a library: the config schema and validation, the
-//! template language, secrets, rendering and user lookups. The `init` binary
+//! template language, secrets, rendering, user lookups, waits and the
+//! status file's values. The `init` binary
 //! (src/main.rs) adds the command line, logging, the system calls and the
 //! PID 1 loop; the fuzz targets (fuzz/) link this library alone.
 #![deny(unsafe_code)]
@@ -7,4 +8,6 @@
 pub mod config;
 pub mod env;
 pub mod error;
+pub mod json;
 pub mod setup;
+pub mod status;

@@ -1,8 +1,29 @@
-//! Just enough JSON to read the status file back: objects, arrays,
+//! Just enough JSON for init's own use: string literals for JSON log lines
+//! and status.json, and a reader for the status file — objects, arrays,
 //! strings, integers, booleans and null, with a depth limit; every input
-//! gives a value or an error naming the byte offset, never a panic.
+//! gives a value or an error naming the byte offset, never a panic (fuzzed).
 
-/// Just enough JSON for the status file.
+use std::fmt::Write;
+
+/// Appends `s` as a JSON string literal (log lines and status.json).
+pub fn json_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+/// A parsed JSON value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Json {
     Null,
@@ -170,5 +191,26 @@ impl Parser<'_> {
                 other => out.push(other),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_strings_escape_quotes_and_control_characters() {
+        let mut out = String::new();
+        json_string(&mut out, "a\"b\\c\nd\u{1}");
+        assert_eq!(out, r#""a\"b\\c\nd\u0001""#);
+    }
+
+    #[test]
+    fn values_parse_and_errors_name_the_byte() {
+        let v = parse(r#"{"a": [1, -2, true, null, "x\u0041\n"], "b": {}}"#).unwrap();
+        let items = v.get("a").and_then(Json::as_array).unwrap();
+        assert_eq!(items[1], Json::Num(-2));
+        assert_eq!(items[4].as_str(), Some("xA\n"));
+        assert_eq!(parse("[1,]").unwrap_err(), "unexpected input at byte 3");
     }
 }
