@@ -273,6 +273,32 @@ pub enum SpawnError {
     Ids(Errno),
 }
 
+/// Runs `f` in a forked copy of init, in its own process group, and exits
+/// with what it returns: for work that may block (a DNS lookup, a connect)
+/// and must not hold up PID 1's loop. Returns the child's pid.
+pub fn fork_call(f: impl FnOnce() -> i32) -> Result<Pid, Errno> {
+    // SAFETY: init is single-threaded whenever it forks (no thread outlives
+    // setup), so the child's copy of every lock and allocator is consistent
+    // and it may run ordinary code; it leaves with _exit, flushing nothing
+    // of the parent's buffers twice.
+    let pid = unsafe { libc::fork() };
+    match pid {
+        -1 => Err(Errno::last()),
+        0 => {
+            // SAFETY: setpgid on ourselves has no memory effects.
+            unsafe { libc::setpgid(0, 0) };
+            let code = f();
+            // SAFETY: _exit ends the child at once, as intended.
+            unsafe { libc::_exit(code) }
+        }
+        child => {
+            let child = Pid::from_raw(child);
+            let _ = nix::unistd::setpgid(child, child);
+            Ok(child)
+        }
+    }
+}
+
 /// Sends signal number `signo` (real-time ones included, which nix's `Signal`
 /// cannot name) to `pid` (negative: a process group; -1: everything).
 pub fn kill(pid: i32, signo: c_int) -> Result<(), Errno> {

@@ -600,3 +600,29 @@ max_restarts = 2
     assert!(init.stderr().contains("stop_timeout spent: SIGKILL service=main"), "{}", init.stderr());
     assert!(!init.stderr().contains("stop budget spent"), "{}", init.stderr());
 }
+
+#[test]
+fn a_check_that_hangs_never_holds_up_a_stop() {
+    // A check that never answers — in the boot wait phase, and as a watch
+    // after boot (it answers once, at boot, then hangs), with a single
+    // command and with services: SIGTERM still ends init at once, because
+    // checks run in children.
+    let boot = r#"command = ["sh", "-c", "touch {dir}/checking; exec sleep 120"]"#;
+    let later = r#"command = ["sh", "-c", "[ -f {dir}/booted ] || exec touch {dir}/booted; touch {dir}/checking; exec sleep 120"]"#;
+    let service = "[[service]]\nname = \"app\"\nshell = \"exec sleep 120\"\n";
+    let cases = [
+        (format!("[[wait]]\n{boot}\ntimeout = \"0\"\n"), vec!["--", "true"]),
+        (format!("[[wait]]\n{later}\nwatch = true\n"), vec!["--", "sleep", "120"]),
+        (format!("[[wait]]\n{later}\nwatch = true\n\n{service}"), vec![]),
+    ];
+    for (toml, command) in cases {
+        let mut init = Builder::new("hung", Mode::Pid1)
+            .file("init.toml", &toml)
+            .args(["-c", "{dir}/init.toml"])
+            .args(command)
+            .start();
+        init.wait_for_file("checking");
+        init.signal(Signal::SIGTERM);
+        assert_eq!(init.wait(), 143, "{toml}\n{}", init.stderr());
+    }
+}

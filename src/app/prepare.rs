@@ -6,6 +6,9 @@ use std::path::Path;
 use tracing::info;
 
 use crate::cli::Global;
+use crate::run::check::{self, Pending, Started};
+use crate::run::reap::Exit;
+use crate::run::signals::Signals;
 use crate::run::spawn::{self, Ids};
 use mooring::config::Wait;
 use mooring::config::{self, Config, UserSpec};
@@ -159,24 +162,54 @@ pub fn render_templates(config: &Config, env: &Environment) -> Result<(), Error>
 /// `docker stop`) ends the wait at once with 128+N.
 pub fn wait(waits: &[Wait]) -> Result<(), Error> {
     let signals = crate::run::signals::Signals::block_all()?;
-    let mut run = |argv: &[String]| {
-        let cmd = spawn::Command {
-            argv: argv.iter().map(Into::into).collect(),
-            env: std::env::vars_os().collect(),
-            workdir: None,
-            ids: None,
-            no_new_privs: false,
-        };
-        let pid = spawn::spawn(&cmd, signals.original_mask).map_err(|e| e.to_string())?;
-        match nix::sys::wait::waitpid(pid, None) {
-            Ok(nix::sys::wait::WaitStatus::Exited(_, 0)) => Ok(()),
-            Ok(nix::sys::wait::WaitStatus::Exited(_, code)) => Err(format!("it exited with code {code}")),
-            Ok(nix::sys::wait::WaitStatus::Signaled(_, sig, _)) => {
-                Err(format!("it was killed by {}", sig.as_str()))
-            }
-            Ok(_) => Err("it stopped".into()),
-            Err(e) => Err(e.to_string()),
-        }
+    let mut probe = |target: &config::Target, until: Option<std::time::Instant>| match check::start(
+        target,
+        None,
+        signals.original_mask,
+    ) {
+        Started::Done(result) => Ok(result),
+        Started::Running(pending) => finish(pending, &signals, until),
     };
-    mooring::setup::wait::wait_all(waits, |d| signals.pause(d), &mut run)
+    mooring::setup::wait::wait_all(waits, |d| signals.pause(d), &mut probe)
+}
+
+/// How long a check may run past its wait's timeout.
+const CHECK_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Waits for a check's child: its result, `Err(signal)` when a stop signal
+/// came first, a failure when `until` passed (the child is then killed).
+fn finish(
+    pending: Pending,
+    signals: &Signals,
+    until: Option<std::time::Instant>,
+) -> Result<Result<(), String>, i32> {
+    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+    // A check started at the very end of a wait still gets a moment to answer.
+    let until = until.map(|u| u.max(std::time::Instant::now() + CHECK_GRACE));
+    loop {
+        let exit = match waitpid(pending.pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(_, code)) => Some(Exit::Code(code)),
+            Ok(WaitStatus::Signaled(_, sig, _)) => Some(Exit::Signal(sig as i32)),
+            Ok(_) => None,
+            Err(e) => return Ok(Err(format!("waitpid: {e}"))),
+        };
+        if let Some(exit) = exit {
+            return Ok(pending.result(exit));
+        }
+        let stop = match signals.wait(until) {
+            Ok(Some(sig)) if matches!(sig.signo, libc::SIGTERM | libc::SIGINT | libc::SIGQUIT) => {
+                Some(sig.signo)
+            }
+            Ok(Some(_)) => continue,
+            Ok(None) => None,
+            Err(_) => continue,
+        };
+        let pid = pending.pid;
+        pending.cancel();
+        let _ = waitpid(pid, None);
+        return match stop {
+            Some(sig) => Err(sig),
+            None => Ok(Err("the check was still running at the timeout".into())),
+        };
+    }
 }

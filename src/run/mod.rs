@@ -1,5 +1,6 @@
 //! The long-lived PID 1 part: spawning, signals, reaping, supervision.
 
+pub mod check;
 pub mod oom;
 pub mod reap;
 pub mod semaphore;

@@ -64,7 +64,7 @@ fn run_with(cmd: &Command, opts: &Options, waits: &[Wait], keep_status: bool) ->
     info!(pid = child.as_raw(), command = %display_argv(cmd), "started");
     let mut state = Single::new(child, me, opts);
     state.oom = Some(OomWatch::new());
-    let mut watcher = Watcher::new(waits, signals.original_mask);
+    state.watcher = Watcher::new(waits, signals.original_mask);
     let status = keep_status.then(|| SingleStatus::new(cmd, me));
     let mut shown = None;
     // A child that ended before the loop started is collected here too.
@@ -83,7 +83,7 @@ fn run_with(cmd: &Command, opts: &Options, waits: &[Wait], keep_status: bool) ->
             shown = Some(state.stopping);
             st.write(&state);
         }
-        let watch_at = watcher.as_ref().filter(|_| !state.stopping).map(|w| w.next);
+        let watch_at = state.watcher.as_ref().filter(|_| !state.stopping).map(|w| w.next);
         let wake = match (state.deadline, watch_at) {
             (Some(d), Some(w)) => Some(d.min(w)),
             (d, w) => d.or(w),
@@ -92,12 +92,9 @@ fn run_with(cmd: &Command, opts: &Options, waits: &[Wait], keep_status: bool) ->
             Ok(Some(sig)) => state.on_signal(sig),
             Ok(None) if state.deadline.is_some_and(|d| Instant::now() >= d) => state.on_deadline(),
             Ok(None) => {
-                if let Some(w) = watcher.as_mut()
-                    && w.check(Instant::now()).is_some()
-                {
-                    state.exit_override = Some(75);
-                    state.forward(libc::SIGTERM, "SIGTERM");
-                    state.start_stop("a watched dependency went away");
+                let gone = state.watcher.as_mut().and_then(|w| w.check(Instant::now()));
+                if gone.is_some() {
+                    state.dependency_gone();
                 }
             }
             Err(e) => error!(error = %e, "waiting for signals failed; going on"),
@@ -165,6 +162,8 @@ struct Single<'a> {
     oom: Option<OomWatch>,
     /// The code to end with whatever the child's (a watched dependency went away: 75).
     exit_override: Option<u8>,
+    /// `watch = true` waits (the boot form only).
+    watcher: Option<Watcher<'a>>,
 }
 
 impl<'a> Single<'a> {
@@ -180,6 +179,7 @@ impl<'a> Single<'a> {
             deadline: None,
             oom: None,
             exit_override: None,
+            watcher: None,
         }
     }
 
@@ -230,13 +230,20 @@ impl<'a> Single<'a> {
     fn reap(&mut self) {
         let child = self.child;
         let mut main_exit = None;
+        let mut gone = None;
+        let watcher = &mut self.watcher;
         self.none_left = reap::drain(|pid, exit| {
             if pid == child {
                 main_exit = Some(exit);
+            } else if let Some(w) = watcher.as_mut().filter(|w| w.owns(pid)) {
+                gone = gone.take().or(w.reaped(pid, exit));
             } else {
                 debug!(pid = pid.as_raw(), "reaped orphan");
             }
         });
+        if gone.is_some() && !self.stopping {
+            self.dependency_gone();
+        }
         let Some(exit) = main_exit else { return };
         match exit {
             Exit::Code(code) => info!(pid = child.as_raw(), code, "main command exited"),
@@ -249,6 +256,16 @@ impl<'a> Single<'a> {
         if !self.none_left {
             self.end_leftovers();
         }
+    }
+
+    /// A watched dependency went away: stop the command, end with 75.
+    fn dependency_gone(&mut self) {
+        if let Some(w) = self.watcher.as_mut() {
+            w.cancel();
+        }
+        self.exit_override = Some(75);
+        self.forward(libc::SIGTERM, "SIGTERM");
+        self.start_stop("a watched dependency went away");
     }
 
     /// The main child is gone but other processes remain: they get SIGTERM

@@ -22,6 +22,7 @@ use nix::sys::signal::SigSet;
 use nix::unistd::{Pid, getpid};
 use tracing::{debug, error, info, warn};
 
+use crate::run::check::{self, Pending, Started};
 use crate::run::oom::{self, OomWatch};
 use crate::run::reap::{self, Exit};
 use crate::run::semaphore;
@@ -31,7 +32,7 @@ use crate::run::spawn::{self, Command};
 use crate::run::status::{self, ServiceStatus, Status};
 use crate::run::watch::Watcher;
 use crate::sys;
-use mooring::config::{Output, Restart, Service, Target, Wait};
+use mooring::config::{Output, Restart, Service, Wait};
 use mooring::error::Error;
 use output::Source;
 use state::{Event, State};
@@ -102,8 +103,8 @@ struct Probe {
     next: Option<Instant>,
     backoff: Duration,
     deadline: Option<Instant>,
-    /// A command probe being run.
-    pid: Option<Pid>,
+    /// A check under way in a child (run/check.rs).
+    pending: Option<Pending>,
     why: String,
 }
 
@@ -221,10 +222,10 @@ impl<'a> Supervisor<'a> {
                         self.start(i, now);
                         progress = true;
                     }
-                    State::Starting if due(s.probe.next) && s.probe.pid.is_none() => {
+                    State::Starting if due(s.probe.next) && s.probe.pending.is_none() => {
                         progress |= self.probe(i, now);
                     }
-                    State::Starting if due(s.probe.deadline) && s.probe.pid.is_some() => {
+                    State::Starting if due(s.probe.deadline) && s.probe.pending.is_some() => {
                         // A probe command still running at the timeout fails the start.
                         self.end_probe(i);
                         self.probe_result(i, Err("the probe command was still running".into()), now);
@@ -305,7 +306,7 @@ impl<'a> Supervisor<'a> {
                 State::Backoff | State::Stopping => consider(s.timer),
                 State::Starting => {
                     consider(s.probe.next);
-                    consider(s.probe.deadline.filter(|_| s.probe.pid.is_some()));
+                    consider(s.probe.deadline.filter(|_| s.probe.pending.is_some()));
                 }
                 State::Ready => consider(s.heartbeat_at),
                 _ => {}

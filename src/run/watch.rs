@@ -1,21 +1,32 @@
 //! `watch = true` on a `[[wait]]` (SPEC.md section 8): after boot the
 //! target is checked every second, and three failures in a row mean the
 //! dependency has gone, so the container stops with 75 and the orchestrator
-//! restarts it. Used by both the single-command and the service loop.
+//! restarts it. Checks run as children (run/check.rs), so a dead DNS server
+//! or a host that drops packets never holds up the loop. Used by both the
+//! single-command and the service loop, which hand it the statuses of its
+//! children.
 
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::SigSet;
+use nix::unistd::Pid;
 use tracing::{error, warn};
 
-use crate::run::spawn::{self, Command};
+use crate::run::check::{self, Pending, Started};
+use crate::run::reap::Exit;
 use mooring::config::Wait;
 
 const EVERY: Duration = Duration::from_secs(1);
 const FAILURES: u32 = 3;
 
+struct Item<'w> {
+    wait: &'w Wait,
+    failures: u32,
+    pending: Option<Pending>,
+}
+
 pub struct Watcher<'w> {
-    items: Vec<(&'w Wait, u32)>,
+    items: Vec<Item<'w>>,
     /// When the next round of checks is due.
     pub next: Instant,
     mask: SigSet,
@@ -24,50 +35,61 @@ pub struct Watcher<'w> {
 impl<'w> Watcher<'w> {
     /// `None` when no wait is watched.
     pub fn new(waits: &'w [Wait], mask: SigSet) -> Option<Watcher<'w>> {
-        let items: Vec<_> = waits.iter().filter(|w| w.watch).map(|w| (w, 0)).collect();
+        let items: Vec<_> =
+            waits.iter().filter(|w| w.watch).map(|wait| Item { wait, failures: 0, pending: None }).collect();
         (!items.is_empty()).then(|| Watcher { items, next: Instant::now() + EVERY, mask })
     }
 
-    /// Checks every target; returns what has gone (target and why), if anything has.
+    /// Starts a round of checks (a target whose last check still runs is
+    /// left to it); returns what has gone, if a file check already says so.
     pub fn check(&mut self, now: Instant) -> Option<String> {
         self.next = now + EVERY;
         let mut gone = None;
-        let mask = self.mask;
-        for (wait, failures) in &mut self.items {
-            match mooring::setup::wait::check(&wait.target, &mut run_blocking(mask)) {
-                Ok(()) => *failures = 0,
-                Err(why) => {
-                    *failures += 1;
-                    warn!(target = %wait.target, why, failures = *failures, "watched dependency failing");
-                    if *failures >= FAILURES {
-                        gone = Some(format!("{} ({why})", wait.target));
-                    }
-                }
+        for item in self.items.iter_mut().filter(|i| i.pending.is_none()) {
+            match check::start(&item.wait.target, None, self.mask) {
+                Started::Running(p) => item.pending = Some(p),
+                Started::Done(result) => gone = gone.or(item.record(result)),
             }
-        }
-        if let Some(what) = &gone {
-            error!(target = what, "watched dependency gone: stopping with 75");
         }
         gone
     }
+
+    /// True when `pid` is one of the watcher's checks.
+    pub fn owns(&self, pid: Pid) -> bool {
+        self.items.iter().any(|i| i.pending.as_ref().is_some_and(|p| p.pid == pid))
+    }
+
+    /// A check's child ended; returns what has gone, if this makes it gone.
+    pub fn reaped(&mut self, pid: Pid, exit: Exit) -> Option<String> {
+        let item = self.items.iter_mut().find(|i| i.pending.as_ref().is_some_and(|p| p.pid == pid))?;
+        let result = item.pending.take()?.result(exit);
+        item.record(result)
+    }
+
+    /// Stops every check still running.
+    pub fn cancel(&mut self) {
+        for p in self.items.iter_mut().filter_map(|i| i.pending.take()) {
+            p.cancel();
+        }
+    }
 }
 
-/// A command target run to completion (init's own environment and identity).
-fn run_blocking(mask: SigSet) -> impl FnMut(&[String]) -> Result<(), String> {
-    move |argv: &[String]| {
-        let cmd = Command {
-            argv: argv.iter().map(Into::into).collect(),
-            env: std::env::vars_os().collect(),
-            workdir: None,
-            ids: None,
-            no_new_privs: false,
+impl Item<'_> {
+    fn record(&mut self, result: Result<(), String>) -> Option<String> {
+        let why = match result {
+            Ok(()) => {
+                self.failures = 0;
+                return None;
+            }
+            Err(why) => why,
         };
-        let pid = spawn::spawn_service(&cmd, mask, None).map_err(|e| e.to_string())?;
-        match nix::sys::wait::waitpid(pid, None) {
-            Ok(nix::sys::wait::WaitStatus::Exited(_, 0)) => Ok(()),
-            Ok(nix::sys::wait::WaitStatus::Exited(_, code)) => Err(format!("it exited with code {code}")),
-            Ok(other) => Err(format!("it ended: {other:?}")),
-            Err(e) => Err(e.to_string()),
+        self.failures += 1;
+        warn!(target = %self.wait.target, why, failures = self.failures, "watched dependency failing");
+        if self.failures < FAILURES {
+            return None;
         }
+        let what = format!("{} ({why})", self.wait.target);
+        error!(target = what, "watched dependency gone: stopping with 75");
+        Some(what)
     }
 }

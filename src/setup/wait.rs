@@ -118,12 +118,17 @@ struct Pending<'a> {
     why: String,
 }
 
+/// Checks one target, giving up at the deadline; `Err(signal)` when a stop
+/// signal came meanwhile. (The binary runs the checks that may block in a
+/// child, so that a signal is never kept waiting.)
+pub type Probe<'a> = &'a mut dyn FnMut(&Target, Option<Instant>) -> Result<Result<(), String>, i32>;
+
 /// Waits for every target. `pause(d)` sleeps up to `d` and returns a signal
 /// number when a stop signal ended the wait early.
 pub fn wait_all(
     waits: &[Wait],
     mut pause: impl FnMut(Duration) -> Option<i32>,
-    run: Runner<'_>,
+    probe: Probe<'_>,
 ) -> Result<(), Error> {
     let start = Instant::now();
     let mut pending: Vec<Pending> = waits
@@ -142,7 +147,8 @@ pub fn wait_all(
                 i += 1;
                 continue;
             }
-            match check(&p.wait.target, run) {
+            let until = p.wait.timeout.map(|t| start + t);
+            match probe(&p.wait.target, until).map_err(Error::Interrupted)? {
                 Ok(()) => {
                     info!(target = %p.wait.target, waited_ms = now.duration_since(start).as_millis() as u64, "ready");
                     pending.remove(i);
@@ -150,6 +156,7 @@ pub fn wait_all(
                 }
                 Err(why) => p.why = why,
             }
+            let now = Instant::now();
             if p.wait.timeout.is_some_and(|t| now.duration_since(start) >= t) {
                 return Err(Error::WaitTimeout { target: p.wait.target.to_string(), why: p.why.clone() });
             }

@@ -12,15 +12,18 @@ impl Supervisor<'_> {
         for (pid, exit) in ended {
             if let Some(i) = self.svcs.iter().position(|s| s.pid == Some(pid)) {
                 self.exited(i, pid, exit);
-            } else if let Some(i) = self.svcs.iter().position(|s| s.probe.pid == Some(pid)) {
-                self.svcs[i].probe.pid = None;
-                let result = match exit {
-                    Exit::Code(0) => Ok(()),
-                    Exit::Code(c) => Err(format!("probe exited with code {c}")),
-                    Exit::Signal(s) => Err(format!("probe killed by {}", signals::name(s))),
-                };
+            } else if let Some(i) =
+                self.svcs.iter().position(|s| s.probe.pending.as_ref().is_some_and(|p| p.pid == pid))
+            {
+                let pending = self.svcs[i].probe.pending.take().expect("found just above");
+                let result = pending.result(exit);
                 if self.svcs[i].state == State::Starting && !self.stopping {
                     self.probe_result(i, result, Instant::now());
+                }
+            } else if self.watcher.as_mut().is_some_and(|w| w.owns(pid)) {
+                let gone = self.watcher.as_mut().and_then(|w| w.reaped(pid, exit));
+                if gone.is_some() {
+                    self.begin_shutdown("a watched dependency went away", Some(75));
                 }
             } else {
                 debug!(pid = pid.as_raw(), "reaped orphan");
@@ -109,6 +112,9 @@ impl Supervisor<'_> {
         match self.opts.stop_timeout {
             Some(b) => info!(reason, budget_ms = b.as_millis() as u64, "stopping"),
             None => info!(reason, "stopping, no time limit"),
+        }
+        if let Some(w) = self.watcher.as_mut() {
+            w.cancel();
         }
         for i in 0..self.svcs.len() {
             self.end_probe(i);

@@ -32,8 +32,13 @@ impl Supervisor<'_> {
                 s.started_at = now;
                 s.signalled = false;
                 let deadline = s.spec.ready.as_ref().and_then(|r| r.timeout).map(|t| now + t);
-                s.probe =
-                    Probe { next: Some(now), backoff: PROBE_FIRST, deadline, pid: None, why: String::new() };
+                s.probe = Probe {
+                    next: Some(now),
+                    backoff: PROBE_FIRST,
+                    deadline,
+                    pending: None,
+                    why: String::new(),
+                };
                 info!(service = %s.spec.name, pid = pid.as_raw(), restarts = s.restarts, "started");
                 self.set_state(i, Event::Spawned { oneshot });
                 if !oneshot && self.svcs[i].spec.ready.is_none() {
@@ -54,22 +59,14 @@ impl Supervisor<'_> {
     pub(super) fn probe(&mut self, i: usize, now: Instant) -> bool {
         let s = &mut self.svcs[i];
         let Some(ready) = &s.spec.ready else { return false };
-        let result = match &ready.target {
-            Target::Command(argv) => {
-                let mut cmd = s.cmd.clone();
-                cmd.argv = argv.iter().map(Into::into).collect();
-                match spawn::spawn_service(&cmd, self.mask, None) {
-                    Ok(pid) => {
-                        s.probe.pid = Some(pid);
-                        s.probe.next = None;
-                        return false;
-                    }
-                    Err(e) => Err(e.to_string()),
-                }
+        match check::start(&ready.target, Some(&s.cmd), self.mask) {
+            Started::Done(result) => self.probe_result(i, result, now),
+            Started::Running(pending) => {
+                s.probe.pending = Some(pending);
+                s.probe.next = None;
+                false
             }
-            target => mooring::setup::wait::check(target, &mut |_| Err("not a command".into())),
-        };
-        self.probe_result(i, result, now)
+        }
     }
 
     pub(super) fn probe_result(&mut self, i: usize, result: Result<(), String>, now: Instant) -> bool {
@@ -99,10 +96,10 @@ impl Supervisor<'_> {
         }
     }
 
-    /// Kills a probe command still running (its status is then an orphan's).
+    /// Stops a probe still running (its status is then an orphan's).
     pub(super) fn end_probe(&mut self, i: usize) {
-        if let Some(pid) = self.svcs[i].probe.pid.take() {
-            let _ = sys::kill(-pid.as_raw(), libc::SIGKILL);
+        if let Some(pending) = self.svcs[i].probe.pending.take() {
+            pending.cancel();
         }
     }
 

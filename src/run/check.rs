@@ -1,0 +1,93 @@
+//! Checks of wait targets that never hold up PID 1's loop. A file is
+//! checked in place (one stat). Everything that can block — a DNS lookup, a
+//! connect to a host that drops packets, an HTTP read, a command — runs in
+//! a child process: a forked copy of init for the network kinds, the
+//! command itself for `command`. The loop learns the result when it reaps
+//! the child; a network check's reason comes back through a pipe.
+
+use std::os::fd::OwnedFd;
+
+use nix::fcntl::OFlag;
+use nix::sys::signal::SigSet;
+use nix::unistd::Pid;
+
+use crate::run::reap::Exit;
+use crate::run::spawn::{self, Command};
+use crate::sys;
+use mooring::config::Target;
+use mooring::setup::wait;
+
+/// A check under way in a child.
+pub struct Pending {
+    pub pid: Pid,
+    /// Where a forked network check writes why it failed (none for commands).
+    reason: Option<OwnedFd>,
+}
+
+/// What starting a check gave: the answer at once (a file), or a child to reap.
+pub enum Started {
+    Done(Result<(), String>),
+    Running(Pending),
+}
+
+/// Starts checking `target`. `like` is the command a probe command runs as
+/// (its environment, user and workdir); `None`: init's own.
+pub fn start(target: &Target, like: Option<&Command>, mask: SigSet) -> Started {
+    match target {
+        Target::File(path) => Started::Done(wait::check_file(path, std::time::SystemTime::now())),
+        Target::Command(argv) => {
+            let mut cmd = like.cloned().unwrap_or_else(|| Command {
+                argv: Vec::new(),
+                env: std::env::vars_os().collect(),
+                workdir: None,
+                ids: None,
+                no_new_privs: false,
+            });
+            cmd.argv = argv.iter().map(Into::into).collect();
+            match spawn::spawn_service(&cmd, mask, None) {
+                Ok(pid) => Started::Running(Pending { pid, reason: None }),
+                Err(e) => Started::Done(Err(e.to_string())),
+            }
+        }
+        network => {
+            let (rd, wr) = match nix::unistd::pipe2(OFlag::O_CLOEXEC) {
+                Ok(pair) => pair,
+                Err(e) => return Started::Done(Err(format!("pipe: {e}"))),
+            };
+            let forked =
+                sys::fork_call(|| match wait::check(network, &mut |_| Err("not a command".into())) {
+                    Ok(()) => 0,
+                    Err(why) => {
+                        let _ = nix::unistd::write(&wr, why.as_bytes());
+                        1
+                    }
+                });
+            drop(wr);
+            match forked {
+                Ok(pid) => Started::Running(Pending { pid, reason: Some(rd) }),
+                Err(e) => Started::Done(Err(format!("fork: {e}"))),
+            }
+        }
+    }
+}
+
+impl Pending {
+    /// The result, from how the child ended.
+    pub fn result(self, exit: Exit) -> Result<(), String> {
+        match (exit, self.reason) {
+            (Exit::Code(0), _) => Ok(()),
+            (Exit::Code(_), Some(fd)) => {
+                let mut buf = [0u8; 512];
+                let n = nix::unistd::read(&fd, &mut buf).unwrap_or(0);
+                Err(String::from_utf8_lossy(&buf[..n]).into_owned())
+            }
+            (Exit::Code(code), None) => Err(format!("it exited with code {code}")),
+            (Exit::Signal(sig), _) => Err(format!("it was killed by {}", crate::run::signals::name(sig))),
+        }
+    }
+
+    /// Stops the check (its status is then an orphan's).
+    pub fn cancel(self) {
+        let _ = sys::kill(-self.pid.as_raw(), libc::SIGKILL);
+    }
+}
