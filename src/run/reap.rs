@@ -24,6 +24,11 @@ impl Exit {
             Exit::Signal(s) => 128 + s,
         }
     }
+
+    /// `code` as the byte init itself exits with.
+    pub fn byte(self) -> u8 {
+        u8::try_from(self.code()).unwrap_or(u8::MAX)
+    }
 }
 
 /// Collects every child that has ended, without blocking, handing each to

@@ -51,7 +51,7 @@ pub fn run_on_pty(cmd: &Command, owner_uid: u32) -> Result<u8, Error> {
         RawMode { fd: stdin.as_fd(), saved }
     });
     let exit = relay(&pty.master, &signals, child);
-    Ok(u8::try_from(exit.code()).unwrap_or(u8::MAX))
+    Ok(exit.byte())
 }
 
 /// Copies stdin to the pty and the pty to stdout until the shell is gone and

@@ -36,6 +36,15 @@ pub struct Options {
     pub remap_exit: Vec<u8>,
 }
 
+impl Options {
+    /// The container's exit code for how the main command or service ended,
+    /// `--remap-exit` applied.
+    pub fn main_code(&self, exit: Exit) -> u8 {
+        let code = exit.byte();
+        if self.remap_exit.contains(&code) { 0 } else { code }
+    }
+}
+
 /// Runs `cmd` as init's only child and returns the exit code init should end
 /// with (`init run`, `init shell`: no status file, no watches).
 pub fn run(cmd: &Command, opts: &Options) -> Result<u8, Error> {
@@ -309,10 +318,6 @@ impl<'a> Single<'a> {
         if !self.none_left {
             return None;
         }
-        if let Some(code) = self.exit_override {
-            return Some(code);
-        }
-        let code = u8::try_from(exit.code()).unwrap_or(u8::MAX);
-        Some(if self.opts.remap_exit.contains(&code) { 0 } else { code })
+        Some(self.exit_override.unwrap_or_else(|| self.opts.main_code(exit)))
     }
 }

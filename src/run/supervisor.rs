@@ -98,6 +98,17 @@ struct Svc {
     last_exit: Option<Exit>,
 }
 
+impl Svc {
+    /// Ready for its dependents and for `init health`: a service once its
+    /// probe passed, a oneshot once it exited 0.
+    fn ready(&self) -> bool {
+        match self.spec.oneshot {
+            true => self.state == State::Exited && self.last_exit == Some(Exit::Code(0)),
+            false => self.state == State::Ready,
+        }
+    }
+}
+
 #[derive(Default)]
 struct Probe {
     next: Option<Instant>,
@@ -246,18 +257,22 @@ impl<'a> Supervisor<'a> {
         }
     }
 
-    /// Every `after` dependency is ready (a oneshot: exited 0).
+    /// Every `after` dependency is ready.
     fn deps_ready(&self, i: usize) -> bool {
-        self.svcs[i].spec.after.iter().all(|name| {
-            self.svcs.iter().find(|d| &d.spec.name == name).is_some_and(|d| match d.spec.oneshot {
-                true => d.state == State::Exited && d.last_exit == Some(Exit::Code(0)),
-                false => d.state == State::Ready,
-            })
-        })
+        self.svcs[i]
+            .spec
+            .after
+            .iter()
+            .all(|name| self.svcs.iter().find(|d| &d.spec.name == name).is_some_and(Svc::ready))
     }
 
     fn check_watches(&mut self, now: Instant) {
         let gone = self.watcher.as_mut().and_then(|w| w.check(now));
+        self.stop_if_gone(gone);
+    }
+
+    /// A watched dependency went away (the watcher said what): stop with 75.
+    fn stop_if_gone(&mut self, gone: Option<String>) {
         if gone.is_some() {
             self.begin_shutdown("a watched dependency went away", Some(75));
         }
@@ -369,8 +384,7 @@ impl<'a> Supervisor<'a> {
                 name: s.spec.name.clone(),
                 state: s.state.as_str().into(),
                 pid: s.pid.map(Pid::as_raw),
-                ready: s.state == State::Ready
-                    || (s.spec.oneshot && s.state == State::Exited && s.last_exit == Some(Exit::Code(0))),
+                ready: s.ready(),
                 restarts: s.restarts,
                 since: s.since,
                 last_exit: s.last_exit.map(Exit::code),

@@ -22,9 +22,7 @@ impl Supervisor<'_> {
                 }
             } else if self.watcher.as_mut().is_some_and(|w| w.owns(pid)) {
                 let gone = self.watcher.as_mut().and_then(|w| w.reaped(pid, exit));
-                if gone.is_some() {
-                    self.begin_shutdown("a watched dependency went away", Some(75));
-                }
+                self.stop_if_gone(gone);
             } else {
                 debug!(pid = pid.as_raw(), "reaped orphan");
             }
@@ -86,19 +84,20 @@ impl Supervisor<'_> {
     pub(super) fn ended_for_good(&mut self, i: usize, ok: bool) {
         let s = &self.svcs[i];
         let succeeded_oneshot = s.spec.oneshot && ok;
-        for d in self.svcs.iter().filter(|d| d.state == State::Waiting && d.spec.after.contains(&s.spec.name))
-        {
-            if !succeeded_oneshot {
+        if !succeeded_oneshot {
+            for d in
+                self.svcs.iter().filter(|d| d.state == State::Waiting && d.spec.after.contains(&s.spec.name))
+            {
                 warn!(service = %d.spec.name, dependency = %s.spec.name, "will not start: its dependency ended");
             }
         }
-        let code = s.last_exit.map_or(0, |e| u8::try_from(e.code()).unwrap_or(u8::MAX));
+        let exit = s.last_exit.unwrap_or(Exit::Code(0));
         if s.spec.main {
-            let code = if self.opts.remap_exit.contains(&code) { 0 } else { code };
+            let code = self.opts.main_code(exit);
             self.begin_shutdown("the main service ended", Some(code));
-        } else if s.spec.critical && !(s.spec.oneshot && ok) {
+        } else if s.spec.critical && !succeeded_oneshot {
             let reason = format!("critical service {} ended", s.spec.name);
-            self.begin_shutdown(&reason, Some(code));
+            self.begin_shutdown(&reason, Some(exit.byte()));
         }
     }
 
@@ -205,13 +204,7 @@ impl Supervisor<'_> {
             return Some(code);
         }
         let main = self.svcs.iter().find(|s| s.spec.main).and_then(|s| s.last_exit);
-        Some(match main {
-            Some(exit) => {
-                let code = u8::try_from(exit.code()).unwrap_or(u8::MAX);
-                if self.opts.remap_exit.contains(&code) { 0 } else { code }
-            }
-            None => self.signal_code.unwrap_or(0),
-        })
+        Some(main.map_or(self.signal_code.unwrap_or(0), |exit| self.opts.main_code(exit)))
     }
 }
 
