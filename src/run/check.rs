@@ -34,7 +34,7 @@ pub enum Started {
 /// (its environment, user and workdir); `None`: init's own.
 pub fn start(target: &Target, like: Option<&Command>, mask: SigSet) -> Started {
     match target {
-        Target::File(path) => Started::Done(wait::check_file(path, std::time::SystemTime::now())),
+        Target::File(_) => Started::Done(wait::check(target)),
         Target::Command(argv) => {
             let mut cmd = like.cloned().unwrap_or_else(|| Command {
                 argv: Vec::new(),
@@ -54,14 +54,13 @@ pub fn start(target: &Target, like: Option<&Command>, mask: SigSet) -> Started {
                 Ok(pair) => pair,
                 Err(e) => return Started::Done(Err(format!("pipe: {e}"))),
             };
-            let forked =
-                sys::fork_call(|| match wait::check(network, &mut |_| Err("not a command".into())) {
-                    Ok(()) => 0,
-                    Err(why) => {
-                        let _ = nix::unistd::write(&wr, why.as_bytes());
-                        1
-                    }
-                });
+            let forked = sys::fork_call(|| match wait::check(network) {
+                Ok(()) => 0,
+                Err(why) => {
+                    let _ = nix::unistd::write(&wr, why.as_bytes());
+                    1
+                }
+            });
             drop(wr);
             match forked {
                 Ok(pid) => Started::Running(Pending { pid, reason: Some(rd) }),

@@ -25,18 +25,15 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Keys that make a file a semaphore (SPEC.md section 8).
 const SEMAPHORE_KEYS: [&str; 5] = ["heartbeat", "pid", "service", "hostname", "started"];
 
-/// Runs a probe command to completion: `Ok` when it exits 0, else why not.
-/// (init's own spawn is passed in: std's process machinery would cost 40 kB.)
-pub type Runner<'a> = &'a mut dyn FnMut(&[String]) -> Result<(), String>;
-
-/// Checks `target` once: `Ok` when ready, else why not.
-pub fn check(target: &Target, run: Runner<'_>) -> Result<(), String> {
+/// Checks `target` once: `Ok` when ready, else why not. A `command` target
+/// is the caller's to run (the binary spawns it as a child of init).
+pub fn check(target: &Target) -> Result<(), String> {
     match target {
         Target::File(path) => check_file(path, SystemTime::now()),
         Target::Tcp { host, port } => connect(host, *port).map(drop),
         Target::Unix(path) => UnixStream::connect(path).map(drop).map_err(|e| e.to_string()),
         Target::Http(url) => check_http(url),
-        Target::Command(argv) => run(argv),
+        Target::Command(argv) => Err(format!("command {argv:?} must be run by the caller")),
     }
 }
 
