@@ -7,7 +7,7 @@ use tracing::info;
 
 use crate::cli::Global;
 use crate::run::check::{self, Pending, Started};
-use crate::run::reap::Exit;
+use crate::run::reap;
 use crate::run::signals::Signals;
 use crate::run::spawn::{self, Ids};
 use mooring::config::Wait;
@@ -183,18 +183,17 @@ fn finish(
     signals: &Signals,
     until: Option<std::time::Instant>,
 ) -> Result<Result<(), String>, i32> {
-    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+    use nix::sys::wait::{WaitPidFlag, waitpid};
     // A check started at the very end of a wait still gets a moment to answer.
     let until = until.map(|u| u.max(std::time::Instant::now() + CHECK_GRACE));
     loop {
-        let exit = match waitpid(pending.pid, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(_, code)) => Some(Exit::Code(code)),
-            Ok(WaitStatus::Signaled(_, sig, _)) => Some(Exit::Signal(sig as i32)),
-            Ok(_) => None,
+        match waitpid(pending.pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(status) => {
+                if let Some((_, exit)) = reap::ended(status) {
+                    return Ok(pending.result(exit));
+                }
+            }
             Err(e) => return Ok(Err(format!("waitpid: {e}"))),
-        };
-        if let Some(exit) = exit {
-            return Ok(pending.result(exit));
         }
         let stop = match signals.wait(until) {
             Ok(Some(sig)) if matches!(sig.signo, libc::SIGTERM | libc::SIGINT | libc::SIGQUIT) => {

@@ -37,10 +37,13 @@ impl Exit {
 pub fn drain(mut on_exit: impl FnMut(Pid, Exit)) -> bool {
     loop {
         match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(pid, code)) => on_exit(pid, Exit::Code(code)),
-            Ok(WaitStatus::Signaled(pid, sig, _)) => on_exit(pid, Exit::Signal(sig as i32)),
             Ok(WaitStatus::StillAlive) => return false,
-            Ok(_) | Err(Errno::EINTR) => continue,
+            Ok(status) => {
+                if let Some((pid, exit)) = ended(status) {
+                    on_exit(pid, exit);
+                }
+            }
+            Err(Errno::EINTR) => continue,
             Err(Errno::ECHILD) => return true,
             Err(e) => {
                 warn!(error = %e, "waitpid failed");
@@ -68,6 +71,15 @@ pub fn signal_everything(me: Pid, sig: i32) {
     }
     if !left.is_empty() {
         tracing::info!(signal = %name, count = left.len(), "sent to every descendant of init");
+    }
+}
+
+/// The child and how it ended, when `status` says it has (not stopped or continued).
+pub fn ended(status: WaitStatus) -> Option<(Pid, Exit)> {
+    match status {
+        WaitStatus::Exited(pid, code) => Some((pid, Exit::Code(code))),
+        WaitStatus::Signaled(pid, sig, _) => Some((pid, Exit::Signal(sig as i32))),
+        _ => None,
     }
 }
 
