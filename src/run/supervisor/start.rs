@@ -108,39 +108,36 @@ impl Supervisor<'_> {
         let s = &mut self.svcs[i];
         s.probe.next = None;
         info!(service = %s.spec.name, after_ms = now.duration_since(s.started_at).as_millis() as u64, "ready");
-        if let (Some(path), Some(pid)) = (&s.spec.semaphore, s.pid) {
-            let text = semaphore::contents(
-                &s.spec.name,
-                &self.host,
-                pid.as_raw(),
-                status::now_secs(),
-                s.spec.heartbeat,
-            );
-            match semaphore::create(path, &text) {
-                Ok(()) => info!(service = %s.spec.name, path = %path.display(), "semaphore created"),
-                Err(e) => {
-                    warn!(service = %s.spec.name, path = %path.display(), error = %e, "cannot create semaphore")
-                }
+        let Some(path) = s.spec.semaphore.clone() else { return };
+        s.heartbeat_at = Some(now + s.spec.heartbeat);
+        match self.write_semaphore(i) {
+            Ok(()) => info!(service = %self.svcs[i].spec.name, path = %path.display(), "semaphore created"),
+            Err(e) => {
+                warn!(service = %self.svcs[i].spec.name, path = %path.display(), error = %e, "cannot create semaphore")
             }
-            s.heartbeat_at = Some(now + s.spec.heartbeat);
         }
+    }
+
+    /// Writes service `i`'s semaphore: who made it, since when it is ready
+    /// (its last state change), and its heartbeat.
+    fn write_semaphore(&self, i: usize) -> std::io::Result<()> {
+        let s = &self.svcs[i];
+        let (Some(path), Some(pid)) = (&s.spec.semaphore, s.pid) else { return Ok(()) };
+        let text = semaphore::contents(&s.spec.name, &self.host, pid.as_raw(), s.since, s.spec.heartbeat);
+        semaphore::create(path, &text)
     }
 
     pub(super) fn heartbeat(&mut self, i: usize, now: Instant) {
         let s = &mut self.svcs[i];
         s.heartbeat_at = Some(now + s.spec.heartbeat);
-        let (Some(path), Some(pid)) = (&s.spec.semaphore, s.pid) else { return };
-        let result = semaphore::touch(path).or_else(|e| match e.kind() {
+        let Some(path) = s.spec.semaphore.clone() else { return };
+        let result = semaphore::touch(&path).or_else(|e| match e.kind() {
             // Someone removed it while the service runs: it is still ready.
-            std::io::ErrorKind::NotFound => {
-                let text =
-                    semaphore::contents(&s.spec.name, &self.host, pid.as_raw(), s.since, s.spec.heartbeat);
-                semaphore::create(path, &text)
-            }
+            std::io::ErrorKind::NotFound => self.write_semaphore(i),
             _ => Err(e),
         });
         if let Err(e) = result {
-            warn!(service = %s.spec.name, path = %path.display(), error = %e, "cannot refresh semaphore");
+            warn!(service = %self.svcs[i].spec.name, path = %path.display(), error = %e, "cannot refresh semaphore");
         }
     }
 
