@@ -204,12 +204,13 @@ fn the_main_service_exit_code_is_the_containers_and_others_are_stopped() {
 [[service]]
 name = "worker"
 shell = "trap 'echo TERM > {dir}/worker.got; exit 0' TERM; touch {dir}/worker.up; while :; do sleep 0.05; done"
+ready = { file = "{dir}/worker.up" }
 
 [[service]]
 name = "app"
 main = true
 after = ["worker"]
-shell = "test -f {dir}/worker.up || sleep 0.5; exit 42"
+shell = "exit 42"
 "#,
     );
     assert_eq!(init.wait(), 42, "{}", init.stderr());
