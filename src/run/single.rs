@@ -72,7 +72,6 @@ fn run_with(cmd: &Command, opts: &Options, waits: &[Wait], keep_status: bool) ->
     let child = spawn::spawn(cmd, signals.original_mask)?;
     info!(pid = child.as_raw(), command = %display_argv(cmd), "started");
     let mut state = Single::new(child, me, opts);
-    state.oom = Some(OomWatch::new());
     state.watcher = Watcher::new(waits, signals.original_mask);
     let status = keep_status.then(|| SingleStatus::new(cmd, me));
     let mut shown = None;
@@ -168,7 +167,7 @@ struct Single<'a> {
     none_left: bool,
     deadline: Option<Instant>,
     /// The cgroup's OOM-kill counter, to explain a SIGKILL.
-    oom: Option<OomWatch>,
+    oom: OomWatch,
     /// The code to end with whatever the child's (a watched dependency went away: 75).
     exit_override: Option<u8>,
     /// `watch = true` waits (the boot form only).
@@ -186,7 +185,7 @@ impl<'a> Single<'a> {
             killed: false,
             none_left: false,
             deadline: None,
-            oom: None,
+            oom: OomWatch::new(),
             exit_override: None,
             watcher: None,
         }
@@ -258,8 +257,8 @@ impl<'a> Single<'a> {
             Exit::Code(code) => info!(pid = child.as_raw(), code, "main command exited"),
             Exit::Signal(s) => info!(pid = child.as_raw(), signal = %signals::name(s), "main command killed"),
         }
-        if let (Exit::Signal(libc::SIGKILL), Some(oom)) = (exit, self.oom.as_mut()) {
-            oom::explain_sigkill(oom, "main command", child.as_raw());
+        if exit == Exit::Signal(libc::SIGKILL) {
+            oom::explain_sigkill(&mut self.oom, "main command", child.as_raw());
         }
         self.main_exit = Some(exit);
         if !self.none_left {
