@@ -75,7 +75,13 @@ impl Rootfs {
 }
 
 fn chrooted(root: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
-    let script = format!("mount -t proc proc {r}/proc && exec chroot {r} /init \"$@\"", r = root.display());
+    chrooted_after("", root, env, args)
+}
+
+/// As `chrooted`, running the shell command `setup` first in the private mount namespace.
+fn chrooted_after(setup: &str, root: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let script =
+        format!("{setup}mount -t proc proc {r}/proc && exec chroot {r} /init \"$@\"", r = root.display());
     let mut cmd = Command::new("unshare");
     cmd.args(["--mount", "--propagation", "private", "sh", "-c", &script, "sh"])
         .args(args)
@@ -221,17 +227,35 @@ fn not_root_nothing_to_change_warns_and_anything_else_is_77() {
 #[test]
 fn a_debian_rootfs_gets_its_runtime_user_too() {
     let Some(debian) = debian_rootfs() else { return };
-    let conf = debian.join("opt/config");
-    fs::create_dir_all(&conf).unwrap();
-    fs::write(conf.join("init.toml"), "[user]\nname = \"app\"\nuid = \"<<USER_UID>>\"\n").unwrap();
-    assert!(Command::new("cp").arg(static_init()).arg(debian.join("init")).status().unwrap().success());
-    let o = chrooted(
-        &debian,
-        &[("USER_UID", "4321")],
-        &["-q", "--", "sh", "-c", "id; getent passwd app; echo $HOME"],
+    let passwd = fs::read_to_string(debian.join("etc/passwd")).unwrap();
+    assert!(
+        !passwd.contains("\napp:"),
+        "the cached rootfs must not have `app` yet: rerun scripts/debian-rootfs.sh"
     );
-    let _ = fs::remove_dir_all(&conf);
+    // The shared cached rootfs stays pristine: this run writes to an overlay of its own.
+    let dir = TempDir::new("debian");
+    let (upper, work, merged) = (dir.join("upper"), dir.join("work"), dir.join("merged"));
+    for d in [&upper.join("opt/config"), &work, &merged] {
+        fs::create_dir_all(d).unwrap();
+    }
+    fs::write(upper.join("opt/config/init.toml"), "[user]\nname = \"app\"\nuid = \"<<USER_UID>>\"\n")
+        .unwrap();
+    assert!(Command::new("cp").arg(static_init()).arg(upper.join("init")).status().unwrap().success());
+    let overlay = format!(
+        "mount -t overlay overlay -o lowerdir={},upperdir={},workdir={} {} && ",
+        debian.display(),
+        upper.display(),
+        work.display(),
+        merged.display()
+    );
+    let o = chrooted_after(
+        &overlay,
+        &merged,
+        &[("USER_UID", "4321")],
+        &["--", "sh", "-c", "id; getent passwd app; echo $HOME"],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
+    assert!(stderr_of(&o).contains("created user app uid=4321"), "{}", stderr_of(&o));
     assert_eq!(
         stdout_of(&o),
         "uid=4321(app) gid=4321(app) groups=4321(app)\napp:x:4321:4321::/home/app:/bin/sh\n/home/app\n"
