@@ -116,12 +116,13 @@ fn prepare_as(global: &Global, beside: bool) -> Result<Prepared, Error> {
             env.set("HOME", home.as_os_str());
         }
     }
+    let root = mooring::safe_fs::Dir::base(Path::new("/")).map_err(|e| Error::io(Path::new("/"), &e, 71))?;
     for v in config.volumes.iter().filter(|_| !beside) {
         let owner = match &v.owner {
             Some(spec) => Some(resolve_owner(Path::new("/"), spec).map_err(Error::UnknownUser)?),
             None => runtime.as_ref().map(|id| (id.uid, id.gid)),
         };
-        let r = volume::prepare(v, owner)?;
+        let r = volume::prepare(&root, v, owner)?;
         info!(
             path = %v.path.display(),
             created = r.created,
@@ -130,8 +131,11 @@ fn prepare_as(global: &Global, beside: bool) -> Result<Prepared, Error> {
             chowned = r.changed,
             "volume ready"
         );
-        for s in &r.skipped {
-            tracing::warn!(path = %s.display(), "left alone: a hard-linked file or another filesystem");
+        for (path, why) in &r.skipped {
+            tracing::warn!(path = %path.display(), "left alone: {why}");
+        }
+        if r.skipped_total > r.skipped.len() as u64 {
+            tracing::warn!(path = %v.path.display(), "left alone: {} more entries", r.skipped_total - r.skipped.len() as u64);
         }
     }
     if !config.waits.is_empty() {

@@ -501,11 +501,10 @@ fn parse_http(t: &str) -> Result<Target, String> {
 /// `/` and system directories are never volumes: a recursive chown there
 /// would break the image.
 fn refused_volume(p: &Path) -> Option<String> {
-    let norm: PathBuf = p.components().collect();
-    crate::setup::volume::SYSTEM_DIRS
-        .iter()
-        .any(|s| norm == Path::new(s))
-        .then(|| format!("{} is a system directory and cannot be a volume", p.display()))
+    crate::sysdirs::is_system_dir(p).map(|s| match Path::new(s) == p {
+        true => format!("{} is a system directory and cannot be a volume", p.display()),
+        false => format!("{} is inside the system directory {s} and cannot be a volume", p.display()),
+    })
 }
 
 mod services;

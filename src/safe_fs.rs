@@ -1,0 +1,363 @@
+//! The safe filesystem layer (docs/security.md, "Hostile paths"): every
+//! write, walk and read init makes on a path that an unprivileged party may
+//! control goes through here. Paths are resolved one component at a time
+//! relative to directory descriptors; a symlink on the way is followed only
+//! when the link and the directory holding it belong to root (or init's own
+//! uid) and no one else may write that directory (or it sits on a read-only
+//! mount, as Kubernetes' ConfigMap and Secret volumes do). The last
+//! component of a write is never followed: files are made under an
+//! unpredictable temporary name with O_EXCL and renamed over it; owners and
+//! modes are changed on open descriptors; nothing is opened that could block
+//! (FIFOs and devices are refused); every read is bounded.
+
+use std::collections::VecDeque;
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Component, Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::{AtFlags, OFlag, openat, readlinkat};
+use nix::sys::stat::{FileStat, Mode, SFlag, fchmod, fstat, fstatat, mkdirat};
+use nix::unistd::{Gid, Uid, UnlinkatFlags, fchown, unlinkat};
+
+mod temp;
+pub use temp::Temp;
+
+/// Symlinks followed while resolving one path, as the kernel allows.
+const MAX_LINKS: usize = 40;
+
+/// An open directory and the path it was reached by (its real path when it
+/// came from `resolve_dir`, symlinks expanded), for messages and checks.
+#[derive(Debug)]
+pub struct Dir {
+    fd: OwnedFd,
+    path: PathBuf,
+}
+
+fn sys(e: Errno) -> io::Error {
+    io::Error::from(e)
+}
+
+fn refused(kind: io::ErrorKind, what: String) -> io::Error {
+    io::Error::new(kind, what)
+}
+
+/// The file type bits of a stat.
+pub fn kind(st: &FileStat) -> SFlag {
+    SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits())
+}
+
+/// What a file type is called in messages.
+pub fn kind_name(st: &FileStat) -> &'static str {
+    match kind(st) {
+        SFlag::S_IFREG => "a regular file",
+        SFlag::S_IFDIR => "a directory",
+        SFlag::S_IFLNK => "a symlink",
+        SFlag::S_IFIFO => "a FIFO",
+        SFlag::S_IFSOCK => "a socket",
+        SFlag::S_IFCHR | SFlag::S_IFBLK => "a device",
+        _ => "not a regular file",
+    }
+}
+
+const DIR_FLAGS: OFlag = OFlag::O_RDONLY.union(OFlag::O_DIRECTORY).union(OFlag::O_CLOEXEC);
+const PATH_FLAGS: OFlag = OFlag::O_PATH.union(OFlag::O_NOFOLLOW).union(OFlag::O_CLOEXEC);
+
+impl Dir {
+    /// `path` opened as the start of later resolutions: `/`, or a test's
+    /// root. Trusted as given (it is init's configuration, not an input).
+    pub fn base(path: &Path) -> io::Result<Dir> {
+        let fd = nix::fcntl::open(path, DIR_FLAGS, Mode::empty()).map_err(sys)?;
+        Ok(Dir { fd, path: path.to_path_buf() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    pub fn into_fd(self) -> OwnedFd {
+        self.fd
+    }
+
+    pub fn stat(&self) -> io::Result<FileStat> {
+        fstat(&self.fd).map_err(sys)
+    }
+
+    /// The entry `name` itself (a symlink is not followed); `None` when absent.
+    pub fn stat_at(&self, name: &OsStr) -> io::Result<Option<FileStat>> {
+        match fstatat(&self.fd, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+            Ok(st) => Ok(Some(st)),
+            Err(Errno::ENOENT) => Ok(None),
+            Err(e) => Err(sys(e)),
+        }
+    }
+
+    /// The subdirectory `name`, never through a symlink.
+    pub fn subdir(&self, name: &OsStr) -> io::Result<Dir> {
+        let flags = DIR_FLAGS | OFlag::O_NOFOLLOW;
+        let fd = openat(&self.fd, name, flags, Mode::empty()).map_err(|e| match e {
+            Errno::ELOOP | Errno::ENOTDIR => refused(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not a directory", self.path.join(name).display()),
+            ),
+            e => sys(e),
+        })?;
+        Ok(Dir { fd, path: self.path.join(name) })
+    }
+
+    /// Makes the subdirectory `name` (an existing directory is fine, a
+    /// symlink is not) and opens it.
+    pub fn make_subdir(&self, name: &OsStr, mode: u32) -> io::Result<Dir> {
+        match mkdirat(&self.fd, name, Mode::from_bits_truncate(mode)) {
+            Ok(()) | Err(Errno::EEXIST) => self.subdir(name),
+            Err(e) => Err(sys(e)),
+        }
+    }
+
+    pub fn chown(&self, uid: u32, gid: u32) -> io::Result<()> {
+        fchown(&self.fd, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid))).map_err(sys)
+    }
+
+    pub fn chmod(&self, mode: u32) -> io::Result<()> {
+        fchmod(&self.fd, Mode::from_bits_truncate(mode)).map_err(sys)
+    }
+
+    /// Whether the directory has no entries (read through a descriptor of
+    /// its own: a dup would move this one's offset).
+    pub fn is_empty(&self) -> io::Result<bool> {
+        let mut listing = nix::dir::Dir::openat(&self.fd, ".", DIR_FLAGS, Mode::empty()).map_err(sys)?;
+        for entry in listing.iter() {
+            if !matches!(entry.map_err(sys)?.file_name().to_bytes(), b"." | b"..") {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Removes the file `name` (not a directory); an absent one is fine.
+    pub fn remove(&self, name: &OsStr) -> io::Result<()> {
+        match unlinkat(&self.fd, name, UnlinkatFlags::NoRemoveDir) {
+            Ok(()) | Err(Errno::ENOENT) => Ok(()),
+            Err(e) => Err(sys(e)),
+        }
+    }
+
+    /// Sets the mtime of the entry `name` to now, never through a symlink.
+    pub fn touch(&self, name: &OsStr) -> io::Result<()> {
+        use nix::sys::stat::{UtimensatFlags, utimensat};
+        use nix::sys::time::TimeSpec;
+        let now = TimeSpec::new(0, libc::UTIME_NOW);
+        let omit = TimeSpec::new(0, libc::UTIME_OMIT);
+        utimensat(&self.fd, name, &omit, &now, UtimensatFlags::NoFollowSymlink).map_err(sys)
+    }
+
+    /// Creates the file `name`, which must not exist yet (a symlink there
+    /// counts as existing), with `mode`.
+    pub fn create_new(&self, name: &OsStr, mode: u32) -> io::Result<File> {
+        let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        let fd = openat(&self.fd, name, flags, Mode::from_bits_truncate(mode)).map_err(sys)?;
+        Ok(File::from(fd))
+    }
+
+    /// Writes `bytes` as the file `name`, atomically: an exclusive temporary
+    /// file beside it, owner and mode set on it, synced when `sync`, then
+    /// renamed over whatever `name` was (a symlink there is replaced, not followed).
+    pub fn write_file(
+        &self,
+        name: &OsStr,
+        bytes: &[u8],
+        mode: u32,
+        owner: Option<(u32, u32)>,
+        sync: bool,
+    ) -> io::Result<()> {
+        let temp = Temp::write(self, name, bytes, mode, owner)?;
+        if sync {
+            temp.sync()?;
+        }
+        temp.commit()
+    }
+
+    /// Reads the regular file `name`, at most `cap` bytes (more is an
+    /// error), never through a symlink and without blocking on a FIFO.
+    pub fn read(&self, name: &OsStr, cap: usize) -> io::Result<Vec<u8>> {
+        let flags =
+            OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
+        let fd = openat(&self.fd, name, flags, Mode::empty()).map_err(|e| match e {
+            Errno::ELOOP => {
+                refused(io::ErrorKind::InvalidInput, "a symlink, which init does not follow here".into())
+            }
+            e => sys(e),
+        })?;
+        read_bounded(File::from(fd), cap)
+    }
+
+    /// Resolves `path` (absolute: from this base; relative: from this
+    /// directory) to a directory, following only trusted symlinks, creating
+    /// missing components with `create`'s mode when given. The result's path
+    /// is the real one (links expanded).
+    pub fn resolve_dir(&self, path: &Path, create: Option<u32>) -> io::Result<Dir> {
+        let mut stack = vec![(self.fd.try_clone()?, PathBuf::new())];
+        let mut todo: VecDeque<OsString> = components(path);
+        let mut links = 0;
+        let mut creates = 0;
+        while let Some(name) = todo.pop_front() {
+            if name.as_bytes() == b".." {
+                if stack.len() > 1 {
+                    stack.pop();
+                }
+                continue;
+            }
+            let (top, real) = stack.last().expect("the base is never popped");
+            let shown = || self.path.join(real).join(&name);
+            let fd = match openat(top, name.as_os_str(), PATH_FLAGS, Mode::empty()) {
+                Ok(fd) => fd,
+                Err(Errno::ENOENT) if create.is_some() && creates < MAX_LINKS => {
+                    creates += 1;
+                    match mkdirat(top, name.as_os_str(), Mode::from_bits_truncate(create.unwrap_or(0o755))) {
+                        Ok(()) | Err(Errno::EEXIST) => {}
+                        Err(e) => return Err(context(&shown(), sys(e))),
+                    }
+                    todo.push_front(name);
+                    continue;
+                }
+                Err(e) => return Err(context(&shown(), sys(e))),
+            };
+            let st = fstat(&fd).map_err(sys)?;
+            match kind(&st) {
+                SFlag::S_IFDIR => {
+                    let real = real.join(&name);
+                    stack.push((fd, real));
+                }
+                SFlag::S_IFLNK => {
+                    links += 1;
+                    if links > MAX_LINKS {
+                        return Err(context(&shown(), sys(Errno::ELOOP)));
+                    }
+                    trusted_link(top.as_fd(), &st, &shown())?;
+                    let target = readlinkat(top, name.as_os_str()).map_err(sys)?;
+                    if Path::new(&target).is_absolute() {
+                        stack.truncate(1);
+                    }
+                    for (i, c) in components(Path::new(&target)).into_iter().enumerate() {
+                        todo.insert(i, c);
+                    }
+                }
+                _ => {
+                    let why = format!("{} is {}, not a directory", shown().display(), kind_name(&st));
+                    return Err(refused(io::ErrorKind::InvalidInput, why));
+                }
+            }
+        }
+        let (top, real) = stack.pop().expect("the base is never popped");
+        let fd = openat(&top, ".", DIR_FLAGS, Mode::empty()).map_err(sys)?;
+        let path = if real.as_os_str().is_empty() { self.path.clone() } else { self.path.join(real) };
+        Ok(Dir { fd, path })
+    }
+
+    /// The directory holding `path` (resolved as `resolve_dir` does) and the
+    /// last component's name.
+    pub fn resolve_parent(&self, path: &Path, create: Option<u32>) -> io::Result<(Dir, OsString)> {
+        let (parent, name) = split(path)?;
+        Ok((self.resolve_dir(parent, create)?, name.to_os_string()))
+    }
+
+    /// Reads the input file at `path` (a template source, a `_FILE`
+    /// secret): trusted symlinks are followed, the last component too; at
+    /// most `cap` bytes; a FIFO, device or socket is refused without blocking.
+    pub fn read_input(&self, path: &Path, cap: usize) -> io::Result<Vec<u8>> {
+        let mut path = path.to_path_buf();
+        for _ in 0..MAX_LINKS {
+            let (dir, name) = self.resolve_parent(&path, None)?;
+            let Some(st) = dir.stat_at(&name)? else {
+                return Err(sys(Errno::ENOENT));
+            };
+            if kind(&st) != SFlag::S_IFLNK {
+                return dir.read(&name, cap);
+            }
+            trusted_link(dir.fd(), &st, &dir.path.join(&name))?;
+            let target = PathBuf::from(readlinkat(dir.fd(), name.as_os_str()).map_err(sys)?);
+            let from = dir.path.strip_prefix(&self.path).unwrap_or(&dir.path);
+            path = Path::new("/").join(from).join(target);
+        }
+        Err(sys(Errno::ELOOP))
+    }
+}
+
+/// Reads at most `cap` bytes of an open file that must be a regular file.
+fn read_bounded(file: File, cap: usize) -> io::Result<Vec<u8>> {
+    let st = fstat(&file).map_err(sys)?;
+    if kind(&st) != SFlag::S_IFREG {
+        return Err(refused(io::ErrorKind::InvalidInput, format!("{}, not a regular file", kind_name(&st))));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(st.st_size).unwrap_or(0).min(cap) + 1);
+    file.take(cap as u64 + 1).read_to_end(&mut bytes)?;
+    if bytes.len() > cap {
+        return Err(refused(io::ErrorKind::InvalidData, format!("larger than the {cap}-byte limit")));
+    }
+    Ok(bytes)
+}
+
+/// A symlink may be followed only when root (or init's own uid) owns it and
+/// the directory holding it, and no one else may write that directory
+/// (unless it is on a read-only mount).
+fn trusted_link(dir: BorrowedFd<'_>, link: &FileStat, shown: &Path) -> io::Result<()> {
+    let me = nix::unistd::geteuid().as_raw();
+    let ours = |uid: u32| uid == 0 || uid == me;
+    let parent = fstat(dir).map_err(sys)?;
+    let read_only = || {
+        nix::sys::statvfs::fstatvfs(dir)
+            .is_ok_and(|v| v.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
+    };
+    let why = if !ours(link.st_uid) {
+        format!("owned by uid {}", link.st_uid)
+    } else if !ours(parent.st_uid) {
+        format!("in a directory owned by uid {}", parent.st_uid)
+    } else if parent.st_mode & 0o022 != 0 && !read_only() {
+        format!("in a directory others may write (mode {:o})", parent.st_mode & 0o7777)
+    } else {
+        return Ok(());
+    };
+    Err(refused(
+        io::ErrorKind::PermissionDenied,
+        format!("{} is a symlink {why}; init follows only root's links", shown.display()),
+    ))
+}
+
+/// An OS error on `path`, saying where.
+fn context(path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+/// The normal components of `path`, with `..` kept (`.` and `/` dropped).
+fn components(path: &Path) -> VecDeque<OsString> {
+    path.components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n.to_os_string()),
+            Component::ParentDir => Some(OsString::from_vec(b"..".to_vec())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `path`'s directory and last component; `/` and paths ending in `..` have none.
+pub fn split(path: &Path) -> io::Result<(&Path, &OsStr)> {
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) if !path.ends_with("..") => Ok((parent, name)),
+        _ => Err(refused(io::ErrorKind::InvalidInput, format!("{}: names no file", path.display()))),
+    }
+}
+
+/// Writes all of `bytes` to `file`.
+pub(crate) fn write_all(mut file: &File, bytes: &[u8]) -> io::Result<()> {
+    file.write_all(bytes)
+}
+
+#[cfg(test)]
+mod tests;
