@@ -199,9 +199,20 @@ fn file_secrets_fill_variables_and_setting_both_is_an_error() {
     let s = Setup::new("secrets", ONE_TEMPLATE);
     s.file("conf/app.tmpl", "password=<<DB_PASSWORD>>\n");
     s.file("secret", "s3cr3t\n");
+    // World-readable from the source's mode: refused, nothing written.
+    let out = s.init(&[("DB_PASSWORD_FILE", "{dir}/secret")], &["render"]);
+    assert_eq!(code(&out), 78, "{}", stderr_of(&out));
+    let want = format!(
+        "{}/out/app.conf: holds the secret DB_PASSWORD but would be world-readable (mode 0644",
+        s.d()
+    );
+    assert!(stderr_of(&out).contains(&want), "{}", stderr_of(&out));
+    assert!(!s.dir.join("out/app.conf").exists());
+    fs::set_permissions(s.dir.join("conf/app.tmpl"), fs::Permissions::from_mode(0o640)).unwrap();
     let out = s.init(&[("DB_PASSWORD_FILE", "{dir}/secret")], &["render"]);
     assert_eq!(code(&out), 0, "{}", stderr_of(&out));
     assert_eq!(s.read("out/app.conf"), "password=s3cr3t\n");
+    assert_eq!(fs::metadata(s.dir.join("out/app.conf")).unwrap().mode() & 0o777, 0o640);
     let out = s.init(&[("DB_PASSWORD_FILE", "{dir}/secret"), ("DB_PASSWORD", "x")], &["render"]);
     assert_eq!(code(&out), 78);
     assert_eq!(stderr_of(&out), "init: ERROR both DB_PASSWORD and DB_PASSWORD_FILE are set; set only one\n");
@@ -241,6 +252,7 @@ fn check_prints_the_plan_and_warns_without_writing_anything() {
                   [[task]]\nname = \"migrate\"\nshell = \"app migrate\"\nuser = \"4242\"\n";
     let s = Setup::new("check", config);
     s.file("conf/app.tmpl", "key=<<API_KEY>>\n<< TYPO >>\n");
+    fs::set_permissions(s.dir.join("conf/app.tmpl"), fs::Permissions::from_mode(0o640)).unwrap();
     s.file("key", "k\n");
     let out = s.init(&[("API_KEY_FILE", "{dir}/key")], &["check"]);
     assert_eq!(code(&out), 0, "{}", stderr_of(&out));
@@ -248,7 +260,7 @@ fn check_prints_the_plan_and_warns_without_writing_anything() {
     assert_eq!(
         stdout_of(&out),
         format!(
-            "config   {d}/conf/init.toml\nrender   {d}/conf/app.tmpl -> {d}/out/app.conf (mode 0644)\n\
+            "config   {d}/conf/init.toml\nrender   {d}/conf/app.tmpl -> {d}/out/app.conf (mode 0640)\n\
              service  web: gunicorn [main]\ntask     migrate: /bin/sh -c app migrate\n"
         )
     );
@@ -257,7 +269,6 @@ fn check_prints_the_plan_and_warns_without_writing_anything() {
         err.contains(&format!("WARN {d}/conf/app.tmpl:2:1: \"<< TYPO >>\" looks like a placeholder")),
         "{err}"
     );
-    assert!(err.contains("holds the secret API_KEY but will be world-readable (mode 0644)"), "{err}");
     assert!(err.contains("task migrate: uid 4242 has no passwd entry and keeps group 0"), "{err}");
     assert!(!s.dir.join("out/app.conf").exists(), "check writes nothing");
 }

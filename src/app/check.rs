@@ -81,14 +81,6 @@ fn plan_templates(config: &Config, env: &Environment, out: &mut String, problems
                 m.text
             );
         }
-        if !f.secrets.is_empty() && f.mode & 0o004 != 0 {
-            warn!(
-                "{} holds the secret {} but will be world-readable (mode {:04o}): set mode = \"0640\" or \"0600\"",
-                f.dest.display(),
-                f.secrets.join(", "),
-                f.mode
-            );
-        }
     }
 }
 

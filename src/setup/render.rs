@@ -6,15 +6,14 @@
 //! the rendering), and only then are they renamed into place. A failed run
 //! leaves every destination as it was and no temporary file behind.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::fs;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::config::Template;
 use crate::env::Environment;
 use crate::error::Error;
+use crate::safe_fs::{Dir, Temp};
 use crate::setup::template::{self, NearMiss};
 use crate::setup::user;
 
@@ -81,12 +80,19 @@ pub fn plan(templates: &[Template], env: &Environment, root: &Path, lint: bool) 
             }
             for (rel, mode, size) in files {
                 let (src, dest) = (t.src.join(&rel), t.dest.join(&rel));
-                let out = Out { dest, mode: t.mode.unwrap_or(mode), owner, overwrite: t.overwrite };
+                let out = Out {
+                    dest,
+                    mode: t.mode.unwrap_or(mode),
+                    owner,
+                    overwrite: t.overwrite,
+                    explicit: t.mode.is_some(),
+                };
                 render_one(&src, size, out, env, lint, &mut plan, &mut problems);
             }
         } else {
             let mode = t.mode.unwrap_or(meta.mode() & 0o7777);
-            let out = Out { dest: t.dest.clone(), mode, owner, overwrite: t.overwrite };
+            let out =
+                Out { dest: t.dest.clone(), mode, owner, overwrite: t.overwrite, explicit: t.mode.is_some() };
             render_one(&t.src, meta.len(), out, env, lint, &mut plan, &mut problems);
         }
     }
@@ -99,6 +105,8 @@ struct Out {
     mode: u32,
     owner: Option<(u32, u32)>,
     overwrite: bool,
+    /// `mode` was given in init.toml (not taken from the source).
+    explicit: bool,
 }
 
 fn render_one(
@@ -117,7 +125,17 @@ fn render_one(
     let keep = !out.overwrite && fs::symlink_metadata(&out.dest).is_ok();
     match template::render(&text, |n| env.get_str(n)) {
         Ok(r) => {
-            let secrets = r.used.into_iter().filter(|n| env.is_secret(n)).collect();
+            let secrets: Vec<String> = r.used.into_iter().filter(|n| env.is_secret(n)).collect();
+            if !secrets.is_empty() && out.mode & 0o004 != 0 && !out.explicit {
+                return problems.push(format!(
+                    "{}: holds the secret {} but would be world-readable (mode {:04o}, the source's): \
+                     set mode = \"0640\" (or \"{:04o}\" to mean it)",
+                    out.dest.display(),
+                    secrets.join(", "),
+                    out.mode,
+                    out.mode
+                ));
+            }
             let near_misses = if lint { template::near_misses(&text) } else { Vec::new() };
             let (src, Out { dest, mode, owner, .. }) = (src.to_path_buf(), out);
             plan.files.push(Rendered { src, dest, text: r.text, mode, owner, keep, secrets, near_misses });
@@ -131,26 +149,22 @@ fn render_one(
     }
 }
 
-/// Reads a template source: text, UTF-8, not binary, not huge.
+/// Reads a template source: text, UTF-8, not binary, not huge; through
+/// the safe layer (a ConfigMap's root-owned links are followed, no one
+/// else's; a FIFO is refused, not waited on).
 fn read_template(src: &Path, size: u64) -> Result<String, String> {
+    let limit = |size: String| {
+        format!("{}: {size}over the {} MiB limit for a template", src.display(), MAX_TEMPLATE_BYTES >> 20)
+    };
     if size > MAX_TEMPLATE_BYTES {
-        return Err(format!(
-            "{}: {size} bytes is over the {} MiB limit for a template",
-            src.display(),
-            MAX_TEMPLATE_BYTES >> 20
-        ));
+        return Err(limit(format!("{size} bytes is ")));
     }
     let fail = |e: std::io::Error| format!("{}: {e}", src.display());
-    let mut bytes = Vec::with_capacity(size as usize + 1);
-    // Bounded even if the file grew since it was measured.
-    File::open(src).and_then(|f| f.take(MAX_TEMPLATE_BYTES + 1).read_to_end(&mut bytes)).map_err(fail)?;
-    if bytes.len() as u64 > MAX_TEMPLATE_BYTES {
-        return Err(format!(
-            "{}: over the {} MiB limit for a template",
-            src.display(),
-            MAX_TEMPLATE_BYTES >> 20
-        ));
-    }
+    let root = Dir::base(Path::new("/")).map_err(fail)?;
+    let bytes = root.read_input(src, MAX_TEMPLATE_BYTES as usize).map_err(|e| match e.kind() {
+        std::io::ErrorKind::InvalidData => limit(String::new()),
+        _ => fail(e),
+    })?;
     if let Some(at) = bytes.iter().position(|&b| b == 0) {
         return Err(format!("{}: a binary file (NUL byte at offset {at}), not a template", src.display()));
     }
@@ -188,86 +202,50 @@ fn walk(
     Ok(())
 }
 
-/// Writes the plan, all or nothing (see the module comment).
+/// Writes the plan, all or nothing (see the module comment), through the
+/// safe filesystem layer: destination directories are reached without
+/// following anyone's symlinks but root's, and each file is written to an
+/// exclusive temporary file with an unpredictable name.
 pub fn write(plan: &Plan) -> Result<(), Error> {
+    let root = Dir::base(Path::new("/")).map_err(|e| dest_error(Path::new("/"), &e))?;
     for (dir, mode) in &plan.dirs {
-        if !dir.is_dir() {
-            fs::create_dir_all(dir).map_err(|e| dest_error(dir, &e))?;
-            let _ = fs::set_permissions(dir, fs::Permissions::from_mode(*mode));
+        if root.resolve_dir(dir, None).is_err() {
+            let made = root.resolve_dir(dir, Some(0o755)).map_err(|e| dest_error(dir, &e))?;
+            let _ = made.chmod(*mode);
         }
     }
-    let mut temps: Vec<(PathBuf, &Path)> = Vec::new();
-    let written = plan.files.iter().filter(|f| !f.keep).try_for_each(|file| {
-        temps.push((write_temp(file)?, &file.dest));
-        Ok(())
-    });
-    let dests: Vec<&Path> = temps.iter().map(|(_, d)| *d).collect();
-    let synced = written.and_then(|()| sync_filesystems(&dests));
-    if let Err(e) = synced {
-        for (temp, _) in &temps {
-            let _ = fs::remove_file(temp);
-        }
-        return Err(e);
+    let mut temps: Vec<(Temp, &Path, Dir)> = Vec::new();
+    for file in plan.files.iter().filter(|f| !f.keep) {
+        let fail = |e: std::io::Error| dest_error(&file.dest, &e);
+        let (dir, name) = root.resolve_parent(&file.dest, Some(0o755)).map_err(fail)?;
+        let temp = Temp::write(&dir, &name, file.text.as_bytes(), file.mode, file.owner).map_err(fail)?;
+        temps.push((temp, &file.dest, dir));
     }
-    for (i, (temp, dest)) in temps.iter().enumerate() {
-        if let Err(e) = fs::rename(temp, dest) {
-            for (t, _) in &temps[i..] {
-                let _ = fs::remove_file(t);
-            }
-            return Err(dest_error(dest, &e));
-        }
-    }
+    // Unfinished temporaries are removed as `temps` drops on an error.
+    sync_filesystems(&temps)?;
+    let dirs: Vec<(&Path, Dir)> = temps
+        .into_iter()
+        .map(|(temp, dest, dir)| temp.commit().map(|()| (dest, dir)).map_err(|e| dest_error(dest, &e)))
+        .collect::<Result<_, _>>()?;
     // The renames themselves, durable too (the directories' entries).
-    sync_filesystems(&dests)?;
-    Ok(())
+    sync_dirs(dirs.iter().map(|(dest, dir)| (*dest, dir)))
 }
 
-/// Makes what was written under the parent directories of `paths` durable:
-/// one `syncfs` per filesystem they are on.
-fn sync_filesystems(paths: &[&Path]) -> Result<(), Error> {
-    let mut dirs: Vec<&Path> = paths.iter().filter_map(|p| p.parent()).collect();
-    dirs.sort();
-    dirs.dedup();
+fn sync_filesystems(temps: &[(Temp, &Path, Dir)]) -> Result<(), Error> {
+    sync_dirs(temps.iter().map(|(_, dest, dir)| (*dest, dir)))
+}
+
+/// One `syncfs` per filesystem the directories are on.
+fn sync_dirs<'a>(dirs: impl Iterator<Item = (&'a Path, &'a Dir)>) -> Result<(), Error> {
     let mut done: Vec<u64> = Vec::new();
-    for dir in dirs {
-        let d = File::open(dir).map_err(|e| dest_error(dir, &e))?;
-        let dev = d.metadata().map_err(|e| dest_error(dir, &e))?.dev();
+    for (dest, dir) in dirs {
+        let dev = dir.stat().map_err(|e| dest_error(dest, &e))?.st_dev;
         if !done.contains(&dev) {
-            nix::unistd::syncfs(&d).map_err(|e| dest_error(dir, &std::io::Error::from(e)))?;
+            nix::unistd::syncfs(dir.fd()).map_err(|e| dest_error(dest, &std::io::Error::from(e)))?;
             done.push(dev);
         }
     }
     Ok(())
-}
-
-/// Writes `file` to a new temporary file beside its destination, with its
-/// mode and owner (synced later, with all the others); returns the temporary path.
-fn write_temp(file: &Rendered) -> Result<PathBuf, Error> {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let parent = file.dest.parent().unwrap_or(Path::new("/"));
-    if !parent.is_dir() {
-        fs::create_dir_all(parent).map_err(|e| dest_error(&file.dest, &e))?;
-    }
-    let name = file.dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
-    let pid = *PID.get_or_init(std::process::id);
-    let temp = parent.join(format!(".{name}.mooring-{pid}-{n}.tmp"));
-    let result = (|| {
-        let mut f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temp)?;
-        f.write_all(file.text.as_bytes())?;
-        if let Some((uid, gid)) = file.owner {
-            std::os::unix::fs::fchown(&f, Some(uid), Some(gid))?;
-        }
-        f.set_permissions(fs::Permissions::from_mode(file.mode))
-    })();
-    match result {
-        Ok(()) => Ok(temp),
-        Err(e) => {
-            let _ = fs::remove_file(&temp);
-            Err(dest_error(&file.dest, &e))
-        }
-    }
 }
 
 /// A destination that cannot be written is a template error (78), or 77.
