@@ -10,6 +10,7 @@ pub mod env;
 pub mod error;
 pub mod json;
 pub mod safe_fs;
+pub mod semaphore;
 pub mod setup;
 pub mod status;
 pub mod sysdirs;

@@ -187,15 +187,8 @@ impl Dir {
     /// Reads the regular file `name`, at most `cap` bytes (more is an
     /// error), never through a symlink and without blocking on a FIFO.
     pub fn read(&self, name: &OsStr, cap: usize) -> io::Result<Vec<u8>> {
-        let flags =
-            OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
-        let fd = openat(&self.fd, name, flags, Mode::empty()).map_err(|e| match e {
-            Errno::ELOOP => {
-                refused(io::ErrorKind::InvalidInput, "a symlink, which init does not follow here".into())
-            }
-            e => sys(e),
-        })?;
-        read_bounded(File::from(fd), cap)
+        let (file, st) = self.open_regular(name)?;
+        read_bounded(file, &st, cap)
     }
 
     /// Resolves `path` (absolute: from this base; relative: from this
@@ -269,9 +262,16 @@ impl Dir {
     }
 
     /// Reads the input file at `path` (a template source, a `_FILE`
-    /// secret): trusted symlinks are followed, the last component too; at
-    /// most `cap` bytes; a FIFO, device or socket is refused without blocking.
+    /// secret), at most `cap` bytes; see `open_input`.
     pub fn read_input(&self, path: &Path, cap: usize) -> io::Result<Vec<u8>> {
+        let (file, st) = self.open_input(path)?;
+        read_bounded(file, &st, cap)
+    }
+
+    /// Opens the regular file at `path` for reading: trusted symlinks are
+    /// followed, the last component's too; a FIFO, device or socket is
+    /// refused without blocking.
+    pub fn open_input(&self, path: &Path) -> io::Result<(File, FileStat)> {
         let mut path = path.to_path_buf();
         for _ in 0..MAX_LINKS {
             let (dir, name) = self.resolve_parent(&path, None)?;
@@ -279,7 +279,7 @@ impl Dir {
                 return Err(sys(Errno::ENOENT));
             };
             if kind(&st) != SFlag::S_IFLNK {
-                return dir.read(&name, cap);
+                return dir.open_regular(&name);
             }
             trusted_link(dir.fd(), &st, &dir.path.join(&name))?;
             let target = PathBuf::from(readlinkat(dir.fd(), name.as_os_str()).map_err(sys)?);
@@ -288,14 +288,31 @@ impl Dir {
         }
         Err(sys(Errno::ELOOP))
     }
+
+    /// Opens the regular file `name` for reading, never through a symlink
+    /// and without blocking on a FIFO.
+    pub fn open_regular(&self, name: &OsStr) -> io::Result<(File, FileStat)> {
+        let flags =
+            OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
+        let fd = openat(&self.fd, name, flags, Mode::empty()).map_err(|e| match e {
+            Errno::ELOOP => {
+                refused(io::ErrorKind::InvalidInput, "a symlink, which init does not follow here".into())
+            }
+            e => sys(e),
+        })?;
+        let st = fstat(&fd).map_err(sys)?;
+        if kind(&st) != SFlag::S_IFREG {
+            return Err(refused(
+                io::ErrorKind::InvalidInput,
+                format!("{}, not a regular file", kind_name(&st)),
+            ));
+        }
+        Ok((File::from(fd), st))
+    }
 }
 
-/// Reads at most `cap` bytes of an open file that must be a regular file.
-fn read_bounded(file: File, cap: usize) -> io::Result<Vec<u8>> {
-    let st = fstat(&file).map_err(sys)?;
-    if kind(&st) != SFlag::S_IFREG {
-        return Err(refused(io::ErrorKind::InvalidInput, format!("{}, not a regular file", kind_name(&st))));
-    }
+/// Reads at most `cap` bytes of an open regular file (more is an error).
+fn read_bounded(file: File, st: &FileStat, cap: usize) -> io::Result<Vec<u8>> {
     let mut bytes = Vec::with_capacity(usize::try_from(st.st_size).unwrap_or(0).min(cap) + 1);
     file.take(cap as u64 + 1).read_to_end(&mut bytes)?;
     if bytes.len() > cap {

@@ -17,7 +17,7 @@ pub fn run(global: &Global) -> Result<u8, Error> {
     let mut problems = Vec::new();
     let mut out = String::new();
     let mut env = Environment::from_process();
-    match secrets::apply(&mut env, |p| std::fs::read(p)) {
+    match secrets::apply(&mut env, secrets::read_secret) {
         Ok(skipped) => skipped.log(),
         Err(p) => problems.extend(p),
     }

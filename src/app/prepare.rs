@@ -21,7 +21,7 @@ use mooring::setup::{account, render, secrets, volume};
 /// init.toml loaded and its `[env]` merged.
 pub fn load(global: &Global) -> Result<(Environment, Config), Error> {
     let mut env = Environment::from_process();
-    secrets::apply(&mut env, |p| std::fs::read(p)).map_err(Error::Invalid)?.log();
+    secrets::apply(&mut env, secrets::read_secret).map_err(Error::Invalid)?.log();
     let config = match config::locate(global.config.as_deref())? {
         Some(path) => config::load(&path, &mut env)?,
         None => Config::default(),

@@ -3,7 +3,6 @@
 pub mod check;
 pub mod oom;
 pub mod reap;
-pub mod semaphore;
 pub mod shell;
 pub mod signals;
 pub mod single;

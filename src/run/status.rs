@@ -3,12 +3,11 @@
 //! The JSON is small and ours, so it is written and read here by hand (a
 //! serde stack would cost more than the whole supervisor).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use mooring::error::Error;
-pub use mooring::status::{ServiceStatus, Status, rfc3339};
+pub use mooring::status::{ServiceStatus, Status};
 
 pub const DEFAULT_RUN_DIR: &str = "/run/init";
 
@@ -21,16 +20,13 @@ pub fn status_path() -> PathBuf {
     run_dir().join("status.json")
 }
 
-/// Writes `status` to `path` atomically; the directory is created if needed.
+/// Writes `status` to `path` atomically (the directory is created if
+/// needed) through the safe layer: a run directory on a volume others may
+/// write cannot turn the write against another file.
 pub fn write(path: &Path, status: &Status) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("json.tmp");
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(status.to_json().as_bytes())?;
-    drop(f);
-    std::fs::rename(&tmp, path)
+    let root = mooring::safe_fs::Dir::base(Path::new("/"))?;
+    let (dir, name) = root.resolve_parent(path, Some(0o755))?;
+    dir.write_file(&name, status.to_json().as_bytes(), 0o644, None, false)
 }
 
 /// The status of the running PID 1, when its file exists and names a live process.

@@ -25,7 +25,6 @@ use tracing::{debug, error, info, warn};
 use crate::run::check::{self, Pending, Started};
 use crate::run::oom::{self, OomWatch};
 use crate::run::reap::{self, Exit};
-use crate::run::semaphore;
 use crate::run::signals::{self, Meaning, Received, Signals};
 use crate::run::single::Options;
 use crate::run::spawn::{self, Command};
@@ -34,6 +33,7 @@ use crate::run::watch::Watcher;
 use crate::sys;
 use mooring::config::{Output, Restart, Service, Wait};
 use mooring::error::Error;
+use mooring::semaphore;
 use output::Source;
 use state::{Event, State};
 
@@ -190,7 +190,8 @@ impl<'a> Supervisor<'a> {
     fn clear_stale_semaphores(&self) {
         for s in &self.svcs {
             if let Some(path) = &s.spec.semaphore
-                && let Some(why) = semaphore::clear_stale(path, &self.host)
+                && let Ok(root) = semaphore::root()
+                && let Some(why) = semaphore::clear_stale(&root, path, &self.host)
             {
                 info!(service = %s.spec.name, path = %path.display(), why, "removed a stale semaphore");
             }

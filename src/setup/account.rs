@@ -4,12 +4,12 @@
 //! `useradd`, no shell: it works on scratch, busybox, distroless and Debian.
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::config::{RuntimeUser, UserSpec};
 use crate::error::Error;
+use crate::safe_fs::Dir;
 use crate::setup::user::{Db, Identity, parse_group, parse_passwd, resolve};
 
 /// The three files' new text (`None`: unchanged) and what was done.
@@ -157,26 +157,30 @@ pub fn apply(root: &Path, want: &RuntimeUser) -> Result<Edit, Error> {
             replace_file(&root.join(file), text)?;
         }
     }
-    let home = root.join(edit.home.strip_prefix("/").unwrap_or(&edit.home));
     if edit.home != Path::new("/") && edit.home.is_absolute() {
-        if !home.exists() {
-            fs::create_dir_all(&home).map_err(|e| Error::Destination {
-                path: home.clone(),
-                reason: e.to_string(),
-                code: 71,
-            })?;
-        }
-        let meta = fs::symlink_metadata(&home).map_err(|e| Error::Destination {
-            path: home.clone(),
-            reason: e.to_string(),
-            code: 71,
-        })?;
-        if meta.is_dir() && (meta.uid(), meta.gid()) != (edit.uid, edit.gid) {
-            std::os::unix::fs::lchown(&home, Some(edit.uid), Some(edit.gid))
-                .map_err(|e| Error::Destination { path: home.clone(), reason: e.to_string(), code: 77 })?;
-        }
+        make_home(root, &edit)?;
     }
     Ok(edit)
+}
+
+/// Creates the home directory (missing parents 0755) and gives it to the
+/// user, through the safe layer: a link planted by anyone but root is not
+/// followed, and a home that is (or resolves to) a system directory is
+/// left as it is (an image user's home such as daemon's /usr/sbin).
+fn make_home(root: &Path, edit: &Edit) -> Result<(), Error> {
+    let fail = |e: std::io::Error| Error::io(&edit.home, &e, 71);
+    let base = Dir::base(root).map_err(fail)?;
+    let dir = base.resolve_dir(&edit.home, Some(0o755)).map_err(fail)?;
+    let real = Path::new("/").join(dir.path().strip_prefix(root).unwrap_or(dir.path()));
+    if let Some(system) = crate::sysdirs::is_system_dir(&real) {
+        tracing::warn!(home = %edit.home.display(), "home resolves to {} (system directory {system}): its owner is left alone", real.display());
+        return Ok(());
+    }
+    let st = dir.stat().map_err(fail)?;
+    if (st.st_uid, st.st_gid) != (edit.uid, edit.gid) {
+        dir.chown(edit.uid, edit.gid).map_err(|e| Error::io(&edit.home, &e, 77))?;
+    }
+    Ok(())
 }
 
 /// Writes `text` to `path` atomically, keeping the file's mode and owner.
@@ -184,25 +188,9 @@ fn replace_file(path: &Path, text: &str) -> Result<(), Error> {
     let fail = |e: std::io::Error| Error::io(path, &e, 71);
     let meta = fs::metadata(path).ok();
     let mode = meta.as_ref().map_or(0o644, |m| m.mode() & 0o7777);
-    let temp = path.with_file_name(format!(
-        ".{}.mooring-{}.tmp",
-        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temp)?;
-        f.write_all(text.as_bytes())?;
-        if let Some(m) = &meta {
-            std::os::unix::fs::fchown(&f, Some(m.uid()), Some(m.gid()))?;
-        }
-        f.set_permissions(fs::Permissions::from_mode(mode))?;
-        f.sync_all()?;
-        fs::rename(&temp, path)
-    })();
-    result.map_err(|e| {
-        let _ = fs::remove_file(&temp);
-        fail(e)
-    })
+    let owner = meta.as_ref().map(|m| (m.uid(), m.gid()));
+    let (dir, name) = Dir::base(Path::new("/")).and_then(|b| b.resolve_parent(path, None)).map_err(fail)?;
+    dir.write_file(&name, text.as_bytes(), mode, owner, true).map_err(fail)
 }
 
 /// Who children run as: the runtime user made to exist (as root), or, not

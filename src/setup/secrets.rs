@@ -35,6 +35,18 @@ impl Skipped {
 /// Largest file taken as a secret (the kernel limits one variable to 128 KiB).
 pub const MAX_SECRET_BYTES: usize = 64 << 10;
 
+/// Reads a `_FILE` secret through the safe layer: a link is followed only
+/// when root planted it (Docker's and Kubernetes' secret mounts), a FIFO or
+/// device is refused without blocking, and at most one byte more than a
+/// secret may hold is read.
+pub fn read_secret(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let (file, _) = crate::safe_fs::Dir::base(Path::new("/"))?.open_input(path)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SECRET_BYTES as u64 + 1).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Applies every `_FILE` variable of `env`, reading files with `read`.
 /// Returns the skipped variables (as warnings, and as notes for files too
 /// large to be secrets), or every problem.

@@ -14,16 +14,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tracing::info;
 
-use crate::config::{DEFAULT_HEARTBEAT, Target, Wait, parse_duration};
+use crate::config::{Target, Wait};
 use crate::error::Error;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 const REPORT_EVERY: Duration = Duration::from_secs(10);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
-
-/// Keys that make a file a semaphore (SPEC.md section 8).
-const SEMAPHORE_KEYS: [&str; 5] = ["heartbeat", "pid", "service", "hostname", "started"];
 
 /// Checks `target` once: `Ok` when ready, else why not. A `command` target
 /// is the caller's to run (the binary spawns it as a child of init).
@@ -37,29 +34,11 @@ pub fn check(target: &Target) -> Result<(), String> {
     }
 }
 
-/// A file is ready when it exists and, if it is a semaphore, is fresh.
+/// A file is ready when it exists and, if it is a semaphore, is fresh
+/// (read through the safe layer: bounded, never a FIFO).
 pub fn check_file(path: &Path, now: SystemTime) -> Result<(), String> {
-    let meta = std::fs::metadata(path).map_err(|_| "file absent".to_string())?;
-    let mut text = String::new();
-    let _ = std::fs::File::open(path).and_then(|f| f.take(4096).read_to_string(&mut text));
-    let pairs: Vec<(&str, &str)> = text.lines().filter_map(|l| l.split_once('=')).collect();
-    if !pairs.iter().any(|(k, _)| SEMAPHORE_KEYS.contains(&k.trim())) {
-        return Ok(());
-    }
-    let heartbeat = pairs
-        .iter()
-        .find(|(k, _)| k.trim() == "heartbeat")
-        .and_then(|(_, v)| parse_duration(v).ok().flatten())
-        .unwrap_or(DEFAULT_HEARTBEAT);
-    let age = meta.modified().ok().and_then(|m| now.duration_since(m).ok()).unwrap_or_default();
-    if age > heartbeat * 3 {
-        return Err(format!(
-            "stale semaphore: last heartbeat {}s ago, more than 3 × {}s",
-            age.as_secs(),
-            heartbeat.as_millis().div_ceil(1000)
-        ));
-    }
-    Ok(())
+    let root = crate::safe_fs::Dir::base(Path::new("/")).map_err(|e| e.to_string())?;
+    crate::semaphore::check(&root, path, now).map(drop)
 }
 
 fn connect(host: &str, port: u16) -> Result<TcpStream, String> {
@@ -185,13 +164,6 @@ pub fn wait_all(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::UNIX_EPOCH;
-
-    fn file(tag: &str, text: &str) -> std::path::PathBuf {
-        let p = std::env::temp_dir().join(format!("mooring-wait-{tag}-{}", std::process::id()));
-        std::fs::write(&p, text).unwrap();
-        p
-    }
 
     #[test]
     fn http_authorities_with_and_without_ports() {
@@ -201,27 +173,5 @@ mod tests {
         assert_eq!(split_authority("[::1]:81"), Ok(("::1", 81)));
         assert!(split_authority("api:x").is_err());
         assert!(split_authority("[::1").is_err());
-    }
-
-    #[test]
-    fn a_fresh_semaphore_is_ready_and_a_stale_one_is_not() {
-        let p = file("sem", "hostname=db\nservice=postgres\npid=7\nheartbeat=2s\n");
-        let mtime = std::fs::metadata(&p).unwrap().modified().unwrap();
-        assert_eq!(check_file(&p, mtime + Duration::from_secs(5)), Ok(()));
-        let err = check_file(&p, mtime + Duration::from_secs(7)).unwrap_err();
-        assert!(err.starts_with("stale semaphore: last heartbeat 7s ago"), "{err}");
-        std::fs::remove_file(&p).unwrap();
-    }
-
-    #[test]
-    fn a_semaphore_without_heartbeat_uses_5s_and_a_plain_file_never_goes_stale() {
-        let sem = file("sem5", "pid=1\n");
-        let plain = file("plain", "just some content\n");
-        let later = SystemTime::now() + Duration::from_secs(16);
-        assert!(check_file(&sem, later).is_err());
-        assert_eq!(check_file(&plain, later), Ok(()));
-        assert_eq!(check_file(Path::new("/nonexistent/x"), UNIX_EPOCH), Err("file absent".into()));
-        std::fs::remove_file(&sem).unwrap();
-        std::fs::remove_file(&plain).unwrap();
     }
 }
