@@ -27,8 +27,15 @@ use crate::safe_fs::{Dir, kind};
 
 /// Threads of a chown walk (the kernel's stat and chown work is the bound).
 const WALKERS: usize = 2;
-/// Directory descriptors held open by queued work before walkers go depth-first.
+/// Directory descriptors held open by queued work before walkers go
+/// depth-first: at most this many, and a quarter of the descriptor limit.
 const FD_BUDGET: usize = 64;
+
+fn fd_budget() -> usize {
+    let soft =
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).map_or(1024, |(s, _)| s);
+    usize::try_from(soft / 4).unwrap_or(FD_BUDGET).clamp(4, FD_BUDGET)
+}
 
 /// A directory's name and its parent's, for messages only.
 struct Node {
@@ -90,6 +97,7 @@ struct Walk<'a> {
     one_fs: bool,
     owner: (u32, u32),
     live: &'a AtomicUsize,
+    budget: usize,
     queue: Mutex<Queue<'a>>,
     wake: Condvar,
 }
@@ -105,7 +113,16 @@ pub fn chown_tree(
 ) -> Result<(), Error> {
     let live = AtomicUsize::new(0);
     let queue = Mutex::new(Queue { jobs: Vec::new(), busy: 0, error: None });
-    let walk = Walk { root: shown, dev, one_fs, owner, live: &live, queue, wake: Condvar::new() };
+    let walk = Walk {
+        root: shown,
+        dev,
+        one_fs,
+        owner,
+        live: &live,
+        budget: fd_budget(),
+        queue,
+        wake: Condvar::new(),
+    };
     let top = Arc::new(Node { parent: None, name: OsString::new() });
     let fd = dir.fd().try_clone_to_owned().map_err(|e| Error::io(shown, &e, 71))?;
     let subdirs = walk.list(&fd, &top, report)?;
@@ -178,7 +195,7 @@ impl<'a> Walk<'a> {
         let Some(fd) = self.open_dir(&job.parent.fd, &job.node, t)? else { return Ok(Vec::new()) };
         drop(job.parent);
         let subdirs = self.list(&fd, &job.node, t)?;
-        if self.live.load(Ordering::Relaxed) >= FD_BUDGET {
+        if self.live.load(Ordering::Relaxed) >= self.budget {
             return subdirs
                 .iter()
                 .try_for_each(|n| self.deep(&fd, job.node.child(n), t))
