@@ -5,7 +5,7 @@
 //! problem with its file:line:col before reporting any.
 
 mod check;
-mod duration;
+pub mod duration;
 mod raw;
 
 use std::ops::Range;

@@ -1,9 +1,11 @@
 //! Durations as init.toml and the command line write them: `500ms`, `10s`,
-//! `5m`, `1h`, or `0` for "no limit". Bounded (SPEC.md section 11): a value
-//! over a year is surely a mistake, and refusing it keeps every deadline
-//! computed from one far from the ends of the clock.
+//! `5m`, `1h`, or `0` for "no limit", and the arithmetic every deadline and
+//! back-off goes through. Bounded and overflow-free (SPEC.md section 11): a
+//! value over a year is surely a mistake, and refusing it keeps every
+//! deadline computed from one far from the ends of the clock; the sums and
+//! products below still never overflow, whatever they are given.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The longest duration accepted: 365 days.
 pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
@@ -47,6 +49,29 @@ pub fn parse_duration(text: &str) -> Result<Option<Duration>, String> {
         return Err(format!("duration {text:?} is over the limit of {max_h}h (365 days)"));
     };
     Ok((ms != 0).then(|| Duration::from_millis(ms)))
+}
+
+/// `now + d`, or `None` when the clock cannot hold that instant: a deadline
+/// past the end of time never comes.
+pub fn deadline(now: Instant, d: Duration) -> Option<Instant> {
+    now.checked_add(d)
+}
+
+/// `now + d` for a timer that needs an instant. Past the clock's end it is
+/// a year ahead, or else now; the monotonic clock counts from boot, so
+/// neither fallback is reached by any duration the parser accepts.
+pub fn later(now: Instant, d: Duration) -> Instant {
+    deadline(now, d).or_else(|| deadline(now, MAX_DURATION)).unwrap_or(now)
+}
+
+/// A back-off doubled, never past `max`.
+pub fn doubled(d: Duration, max: Duration) -> Duration {
+    d.saturating_mul(2).min(max)
+}
+
+/// Whole milliseconds for a log field, saturating rather than truncating.
+pub fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
@@ -93,5 +118,27 @@ mod tests {
             let err = parse_duration(text).expect_err(text);
             assert!(err.starts_with("invalid duration"), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn deadlines_and_back_offs_never_overflow() {
+        let now = Instant::now();
+        let year = MAX_DURATION;
+        assert_eq!(deadline(now, year), Some(now + year));
+        assert_eq!(deadline(now, Duration::MAX), None, "past the clock's end: no deadline");
+        assert_eq!(later(now, Duration::from_secs(5)), now + Duration::from_secs(5));
+        assert_eq!(later(now, Duration::MAX), now + year);
+        let max = Duration::from_secs(30);
+        for (d, want) in [
+            (Duration::from_millis(100), Duration::from_millis(200)),
+            (Duration::from_secs(20), max),
+            (Duration::MAX, max),
+            (Duration::ZERO, Duration::ZERO),
+        ] {
+            assert_eq!(doubled(d, max), want, "{d:?}");
+        }
+        assert_eq!(doubled(Duration::MAX, Duration::MAX), Duration::MAX);
+        assert_eq!(millis(Duration::from_millis(1500)), 1500);
+        assert_eq!(millis(Duration::MAX), u64::MAX);
     }
 }
