@@ -32,7 +32,6 @@ use crate::run::spawn::{self, Command};
 use crate::run::status::{self, ServiceStatus, Status};
 use crate::run::watch::Watcher;
 use crate::sys;
-use mooring::config::duration::{deadline, doubled, later, millis};
 use mooring::config::{Output, Restart, Service, Wait};
 use mooring::error::Error;
 use output::Source;

@@ -4,6 +4,7 @@
 //! reverse dependency order.
 
 use super::*;
+use mooring::config::duration::{deadline, doubled, later, millis};
 
 impl Supervisor<'_> {
     pub(super) fn reap(&mut self) {

@@ -4,6 +4,7 @@
 //! and refreshed every heartbeat.
 
 use super::*;
+use mooring::config::duration::{deadline, doubled, later, millis};
 
 impl Supervisor<'_> {
     pub(super) fn start(&mut self, i: usize, now: Instant) {
