@@ -5,6 +5,7 @@
 //! problem with its file:line:col before reporting any.
 
 mod check;
+pub mod duration;
 mod raw;
 
 use std::ops::Range;
@@ -14,7 +15,8 @@ use std::time::Duration;
 use toml::Spanned;
 use toml::de::DeTable;
 
-pub use check::{Limit, parse_duration, parse_target, parse_user_spec, valid_var_name};
+pub use check::{parse_target, parse_user_spec, valid_var_name};
+pub use duration::{Limit, MAX_DURATION, parse_duration};
 
 use crate::env::Environment;
 use crate::error::Error;

@@ -1,18 +1,20 @@
 //! The environment children get and templates read: init's own, then `_FILE`
 //! secrets, then the config's `[env]` table. Kept in order for children, with
 //! a sorted index for template lookups (a render may look up hundreds of
-//! thousands of names; a binary search over a few dozen is as fast as a hash
-//! and costs no hasher in the binary).
+//! thousands of names; a B-tree over a few dozen is as fast as a hash and
+//! costs no hasher in the binary). Every lookup and insert is O(log n), so
+//! even a huge environment is built in n log n (SPEC.md section 11).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::{OsStr, OsString};
 
 #[derive(Debug, Clone, Default)]
 pub struct Environment {
     vars: Vec<(OsString, OsString)>,
-    /// (name, position in `vars`), sorted by name.
-    index: Vec<(OsString, usize)>,
+    /// Name to position in `vars`.
+    index: BTreeMap<OsString, usize>,
     /// Names whose values came from `_FILE` secrets.
-    secrets: Vec<String>,
+    secrets: BTreeSet<String>,
 }
 
 impl Environment {
@@ -29,13 +31,9 @@ impl Environment {
         env
     }
 
-    fn find(&self, name: &OsStr) -> Result<usize, usize> {
-        self.index.binary_search_by(|(k, _)| k.as_os_str().cmp(name))
-    }
-
     pub fn get(&self, name: impl AsRef<OsStr>) -> Option<&OsStr> {
-        let at = self.find(name.as_ref()).ok()?;
-        Some(self.vars[self.index[at].1].1.as_os_str())
+        let at = *self.index.get(name.as_ref())?;
+        Some(self.vars[at].1.as_os_str())
     }
 
     /// The value as text, for templates; a value that is not UTF-8 counts as unset.
@@ -44,26 +42,26 @@ impl Environment {
     }
 
     pub fn contains(&self, name: impl AsRef<OsStr>) -> bool {
-        self.find(name.as_ref()).is_ok()
+        self.index.contains_key(name.as_ref())
     }
 
     pub fn set(&mut self, name: impl Into<OsString>, value: impl Into<OsString>) {
         let name = name.into();
-        match self.find(&name) {
-            Ok(at) => self.vars[self.index[at].1].1 = value.into(),
-            Err(at) => {
-                self.index.insert(at, (name.clone(), self.vars.len()));
+        match self.index.get(&name) {
+            Some(&at) => self.vars[at].1 = value.into(),
+            None => {
+                self.index.insert(name.clone(), self.vars.len());
                 self.vars.push((name, value.into()));
             }
         }
     }
 
     pub fn mark_secret(&mut self, name: &str) {
-        self.secrets.push(name.to_string());
+        self.secrets.insert(name.to_string());
     }
 
     pub fn is_secret(&self, name: &str) -> bool {
-        self.secrets.iter().any(|s| s == name)
+        self.secrets.contains(name)
     }
 
     pub fn vars(&self) -> &[(OsString, OsString)] {
@@ -85,5 +83,26 @@ mod tests {
         assert_eq!(names, ["A=3", "B=2", "C=4"]);
         assert_eq!(env.get_str("A"), Some("3"));
         assert_eq!(env.get_str("Z"), None);
+    }
+
+    #[test]
+    fn a_huge_environment_keeps_its_order_and_every_value() {
+        let n = 50_000;
+        let name = |i: usize| format!("VAR_{}", (i * 7919) % n); // not in sorted order
+        let mut env = Environment::from_vars((0..n).map(|i| (name(i).into(), i.to_string().into())));
+        for i in (0..n).step_by(2) {
+            env.set(name(i), "even");
+            env.mark_secret(&name(i));
+        }
+        env.set("LAST", "1");
+        assert_eq!(env.vars().len(), n + 1);
+        for (i, (k, v)) in env.vars().iter().take(n).enumerate() {
+            assert_eq!(k.to_str(), Some(name(i).as_str()));
+            let want = if i % 2 == 0 { "even".to_string() } else { i.to_string() };
+            assert_eq!(v.to_str(), Some(want.as_str()));
+            assert_eq!(env.is_secret(&name(i)), i % 2 == 0);
+        }
+        assert_eq!(env.vars()[n].0, "LAST");
+        assert_eq!(env.get_str(&name(1)), Some("1"));
     }
 }

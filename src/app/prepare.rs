@@ -11,7 +11,7 @@ use crate::run::reap;
 use crate::run::signals::Signals;
 use crate::run::spawn::{self, Ids};
 use mooring::config::Wait;
-use mooring::config::{self, Config, UserSpec};
+use mooring::config::{self, Config, UserSpec, duration};
 use mooring::env::Environment;
 use mooring::error::Error;
 use mooring::setup::user::{Identity, resolve_owner};
@@ -189,7 +189,7 @@ fn finish(
 ) -> Result<Result<(), String>, i32> {
     use nix::sys::wait::{WaitPidFlag, waitpid};
     // A check started at the very end of a wait still gets a moment to answer.
-    let until = until.map(|u| u.max(std::time::Instant::now() + CHECK_GRACE));
+    let until = until.map(|u| u.max(duration::later(std::time::Instant::now(), CHECK_GRACE)));
     loop {
         match waitpid(pending.pid, Some(WaitPidFlag::WNOHANG)) {
             Ok(status) => {

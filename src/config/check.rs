@@ -11,43 +11,13 @@ use nix::sys::signal::Signal;
 use toml::Spanned;
 use toml::de::DeValue;
 
+use super::duration::parse_duration;
 use super::raw::{
     Fields, IntOrStr, Num, RawProbe, RawService, RawTask, RawTemplate, RawUser, RawVolume, Read, Str,
     StrTable, strings_in_file_order,
 };
 use super::*;
-use crate::setup::template::{self, line_col};
-
-/// A time limit; `None` means no limit (written `0`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limit(pub Option<Duration>);
-
-impl Limit {
-    pub fn parse(text: &str) -> Result<Limit, String> {
-        parse_duration(text).map(Limit)
-    }
-}
-
-/// Parses `500ms`, `10s`, `5m`, `1h` or `0`. `0` means "no limit" and is
-/// returned as `None`.
-pub fn parse_duration(text: &str) -> Result<Option<Duration>, String> {
-    let text = text.trim();
-    if text == "0" {
-        return Ok(None);
-    }
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    let bad = || format!("invalid duration {text:?} (expected e.g. 500ms, 10s, 5m, 1h or 0)");
-    let n: u64 = digits.parse().map_err(|_| bad())?;
-    let duration = match unit {
-        "ms" => Duration::from_millis(n),
-        "s" => Duration::from_secs(n),
-        "m" => Duration::from_secs(n.checked_mul(60).ok_or_else(bad)?),
-        "h" => Duration::from_secs(n.checked_mul(3600).ok_or_else(bad)?),
-        _ => return Err(bad()),
-    };
-    Ok((!duration.is_zero()).then_some(duration))
-}
+use crate::setup::template::{self, Lines};
 
 pub struct Check<'a> {
     path: &'a Path,
@@ -69,10 +39,10 @@ impl<'a> Check<'a> {
         self.problem_at(span.start, message);
     }
 
+    /// Records a problem at byte `offset`; its line and column are counted
+    /// in `finish`, in one pass over the text for all problems.
     fn problem_at(&mut self, offset: usize, message: String) {
-        let offset = offset.min(self.text.len());
-        let (line, col) = line_col(self.text, floor_char_boundary(self.text, offset));
-        self.problems.push((offset, format!("{}:{line}:{col}: {message}", self.path.display())));
+        self.problems.push((offset.min(self.text.len()), message));
     }
 
     pub fn toml_error(&mut self, e: &toml::de::Error) {
@@ -86,7 +56,13 @@ impl<'a> Check<'a> {
             return Ok(());
         }
         self.problems.sort_by_key(|(at, _)| *at);
-        Err(Error::Invalid(self.problems.into_iter().map(|(_, m)| m).collect()))
+        let mut lines = Lines::new(self.text);
+        let path = self.path.display();
+        let located = self.problems.into_iter().map(|(at, message)| {
+            let (line, col) = lines.at(floor_char_boundary(self.text, at));
+            format!("{path}:{line}:{col}: {message}")
+        });
+        Err(Error::Invalid(located.collect()))
     }
 
     /// Reads a single table into its raw struct.
@@ -129,20 +105,23 @@ impl<'a> Check<'a> {
     }
 
     /// `[env]`: each value is a template over what is set so far; an entry
-    /// only sets a variable the environment does not already have.
+    /// only sets a variable the environment does not already have. The
+    /// values render against `env` itself, lent to `self` for the loop, not
+    /// a copy per entry: 10k entries stay linear.
     pub fn apply_env(&mut self, table: &[(Str, Str)], env: &mut Environment) {
+        std::mem::swap(&mut self.env, env);
         for (key, value) in table {
             if !valid_var_name(key.get_ref()) {
                 self.problem(span_of(key), format!("invalid variable name {:?}", key.get_ref()));
                 continue;
             }
-            self.env = env.clone();
             if let Some(v) = self.text(value)
-                && !env.contains(key.get_ref())
+                && !self.env.contains(key.get_ref())
             {
-                env.set(key.get_ref().clone(), v);
+                self.env.set(key.get_ref().clone(), v);
             }
         }
+        std::mem::swap(&mut self.env, env);
     }
 
     /// A string value rendered as a template.
@@ -152,7 +131,7 @@ impl<'a> Check<'a> {
             Err(missing) => {
                 let start = span_of(s).start + 1; // after the opening quote
                 for m in missing {
-                    let offset = start + byte_offset(s.get_ref(), m.line, m.col);
+                    let offset = start + m.offset;
                     let message = match m.message {
                         Some(msg) => format!("{} is not set: {msg}", m.name),
                         None => format!("{} is not set", m.name),
@@ -389,13 +368,6 @@ impl<'a> Check<'a> {
 /// A boolean field's value, or its default.
 pub fn flag(b: &Option<Spanned<bool>>, default: bool) -> bool {
     b.as_ref().map_or(default, |b| *b.get_ref())
-}
-
-/// Byte offset in `s` of 1-based (line, char column).
-fn byte_offset(s: &str, line: usize, col: usize) -> usize {
-    let line_start: usize = s.split_inclusive('\n').take(line - 1).map(str::len).sum();
-    let rest = &s[line_start..];
-    line_start + rest.char_indices().nth(col - 1).map_or(rest.len(), |(i, _)| i)
 }
 
 fn floor_char_boundary(s: &str, mut at: usize) -> usize {

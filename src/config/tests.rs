@@ -263,3 +263,41 @@ fn durations_in_every_unit() {
         assert!(err.contains(&format!("{bad:?}")), "{err}");
     }
 }
+
+#[test]
+fn ten_thousand_env_entries_each_read_the_one_before() {
+    let n = 10_000;
+    let mut text = String::from("[env]\nK0 = \"v\"\n");
+    for i in 1..n {
+        text.push_str(&format!("K{i} = \"<<K{}>>\"\n", i - 1));
+    }
+    let mut e = env(&[("K5000", "op")]);
+    load_ok(&text, &mut e);
+    assert_eq!(
+        (e.get_str("K4999"), e.get_str("K5000"), e.get_str("K9999")),
+        (Some("v"), Some("op"), Some("op"))
+    );
+    assert_eq!(e.vars().len(), n);
+    assert_eq!(e.vars()[0].0, "K5000", "the operator's variable keeps its place");
+}
+
+#[test]
+fn ten_thousand_missing_variables_are_each_reported_where_they_are() {
+    let n = 10_000;
+    let text: String = std::iter::once("[env]\n".to_string())
+        .chain((0..n).map(|i| format!("K{i} = \"x <<M{i}>>\"\n")))
+        .collect();
+    let found = problems(&text);
+    assert_eq!(found.len(), n);
+    assert_eq!(found[0], "2:9: M0 is not set");
+    assert_eq!(found[n - 1], format!("{}:{}: M{} is not set", n + 1, 8 + (n - 1).to_string().len(), n - 1));
+}
+
+#[test]
+fn a_duration_over_the_limit_is_a_config_problem() {
+    let text = "[[wait]]\ntcp = \"db:5432\"\ntimeout = \"18446744073709551615s\"\n";
+    assert_eq!(
+        problems(text),
+        ["3:11: duration \"18446744073709551615s\" is over the limit of 8760h (365 days)"]
+    );
+}

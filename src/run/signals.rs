@@ -10,6 +10,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
+use mooring::config::duration::deadline;
 use mooring::error::Error;
 
 /// Signals the kernel raises synchronously for a fault in init itself. They
@@ -82,9 +83,9 @@ impl Signals {
     /// Sleeps up to `d`; returns a stop signal (TERM, INT, QUIT) if one came.
     /// Other signals are logged and dropped: there is no child to forward them to.
     pub fn pause(&self, d: Duration) -> Option<i32> {
-        let end = Instant::now() + d;
+        let end = deadline(Instant::now(), d);
         loop {
-            match self.wait(Some(end)) {
+            match self.wait(end) {
                 Ok(Some(sig)) if matches!(sig.signo, libc::SIGTERM | libc::SIGINT | libc::SIGQUIT) => {
                     return Some(sig.signo);
                 }

@@ -16,6 +16,7 @@ use crate::run::status;
 use crate::run::watch::Watcher;
 use crate::sys;
 use mooring::config::Wait;
+use mooring::config::duration::{deadline, later, millis};
 use mooring::error::Error;
 
 /// How often leftovers are SIGKILLed again once the budget is spent, for
@@ -211,9 +212,9 @@ impl<'a> Single<'a> {
     /// Starts the stop budget; at its end everything left gets SIGKILL.
     fn start_stop(&mut self, reason: &str) {
         self.stopping = true;
-        self.deadline = self.opts.stop_timeout.map(|budget| Instant::now() + budget);
+        self.deadline = self.opts.stop_timeout.and_then(|budget| deadline(Instant::now(), budget));
         match self.opts.stop_timeout {
-            Some(budget) => info!(reason, budget_ms = budget.as_millis() as u64, "stopping"),
+            Some(budget) => info!(reason, budget_ms = millis(budget), "stopping"),
             None => info!(reason, "stopping, no time limit"),
         }
     }
@@ -299,7 +300,7 @@ impl<'a> Single<'a> {
         self.killed = true;
         self.stopping = true;
         self.signal_everything(libc::SIGKILL);
-        self.deadline = Some(Instant::now() + REKILL_INTERVAL);
+        self.deadline = Some(later(Instant::now(), REKILL_INTERVAL));
     }
 
     /// Signals the main child's group and every other process init is

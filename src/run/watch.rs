@@ -15,6 +15,7 @@ use tracing::{error, warn};
 use crate::run::check::{self, Pending, Started};
 use crate::run::reap::Exit;
 use mooring::config::Wait;
+use mooring::config::duration::later;
 
 const EVERY: Duration = Duration::from_secs(1);
 const FAILURES: u32 = 3;
@@ -37,13 +38,13 @@ impl<'w> Watcher<'w> {
     pub fn new(waits: &'w [Wait], mask: SigSet) -> Option<Watcher<'w>> {
         let items: Vec<_> =
             waits.iter().filter(|w| w.watch).map(|wait| Item { wait, failures: 0, pending: None }).collect();
-        (!items.is_empty()).then(|| Watcher { items, next: Instant::now() + EVERY, mask })
+        (!items.is_empty()).then(|| Watcher { items, next: later(Instant::now(), EVERY), mask })
     }
 
     /// Starts a round of checks (a target whose last check still runs is
     /// left to it); returns what has gone, if a file check already says so.
     pub fn check(&mut self, now: Instant) -> Option<String> {
-        self.next = now + EVERY;
+        self.next = later(now, EVERY);
         let mut gone = None;
         for item in self.items.iter_mut().filter(|i| i.pending.is_none()) {
             match check::start(&item.wait.target, None, self.mask) {

@@ -4,11 +4,15 @@
 //! (`$nginx_var`, `${x}`, `{{ go }}`, `<<EOF`, `<< NAME >>`), so config files
 //! of every syntax can be templates. A placeholder never spans lines.
 
+use std::collections::BTreeSet;
+
 /// A required variable that is not set, where it was asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Missing {
     pub line: usize,
     pub col: usize,
+    /// Bytes into the input where the placeholder starts.
+    pub offset: usize,
     pub name: String,
     /// The `:?message` text, if the placeholder gave one.
     pub message: Option<String>,
@@ -48,10 +52,15 @@ struct Placeholder<'a> {
 }
 
 /// Renders `input`, looking variables up with `lookup`. Every missing
-/// variable is reported, not just the first.
+/// variable is reported, not just the first. Linear in the input (SPEC.md
+/// section 11): every search below is remembered or starts where the last
+/// one stopped.
 pub fn render<'v>(input: &str, lookup: impl Fn(&str) -> Option<&'v str>) -> Result<Rendered, Vec<Missing>> {
     let mut out = Rendered { text: String::with_capacity(input.len()), used: Vec::new() };
+    let mut seen = BTreeSet::new();
     let mut missing = Vec::new();
+    let mut scan = Scan::new(input);
+    let mut lines = Lines::new(input);
     let bytes = input.as_bytes();
     let mut done = 0; // input[..done] is handled
     let mut at = 0;
@@ -68,29 +77,41 @@ pub fn render<'v>(input: &str, lookup: impl Fn(&str) -> Option<&'v str>) -> Resu
             }
             continue;
         }
-        let Some(ph) = placeholder(&input[i..]) else {
+        let Some(ph) = scan.placeholder(i) else {
             at = i + 1;
             continue;
         };
         out.text.push_str(&input[done..i]);
         let value = lookup(ph.name);
-        if !out.used.iter().any(|u| u == ph.name) {
+        if seen.insert(ph.name) {
             out.used.push(ph.name.to_string());
         }
-        let empty = value.is_none_or(str::is_empty);
-        match (ph.op, value) {
-            (Op::Default { text, if_empty: true }, _) if empty => out.text.push_str(text),
-            (Op::Default { text, if_empty: false }, None) => out.text.push_str(text),
-            (Op::Error(message), _) if empty => missing.push(missing_at(input, i, ph.name, Some(message))),
-            (Op::Required, None) => missing.push(missing_at(input, i, ph.name, None)),
-            (_, Some(v)) => out.text.push_str(v),
-            (_, None) => unreachable!("every unset case is matched above"),
+        match resolve(ph.op, value) {
+            Ok(text) => out.text.push_str(text),
+            Err(message) => {
+                let (line, col) = lines.at(i);
+                let (name, message) = (ph.name.to_string(), message.map(str::to_string));
+                missing.push(Missing { line, col, offset: i, name, message });
+            }
         }
         done = i + ph.len;
         at = done;
     }
     out.text.push_str(&input[done..]);
     if missing.is_empty() { Ok(out) } else { Err(missing) }
+}
+
+/// What a placeholder renders to, or — for a variable that is missing — the
+/// `:?` message, if it has one.
+fn resolve<'t>(op: Op<'t>, value: Option<&'t str>) -> Result<&'t str, Option<&'t str>> {
+    let empty = value.is_none_or(str::is_empty);
+    match (op, value) {
+        (Op::Default { text, if_empty: true }, _) if empty => Ok(text),
+        (Op::Default { text, if_empty: false }, None) => Ok(text),
+        (Op::Error(message), _) if empty => Err(Some(message)),
+        (_, Some(v)) => Ok(v),
+        (_, None) => Err(None),
+    }
 }
 
 /// The next `<` that starts `<<`, or `\` that starts `\<<`.
@@ -105,34 +126,75 @@ fn find_special(bytes: &[u8]) -> Option<usize> {
     }
 }
 
-/// Parses a placeholder at the start of `s` (which starts with `<<`).
-fn placeholder(s: &str) -> Option<Placeholder<'_>> {
-    let rest = s.strip_prefix("<<")?;
-    let name_len = name_len(rest)?;
-    let (name, after) = rest.split_at(name_len);
-    let (op, body) = if let Some(r) = after.strip_prefix(":-") {
-        (0, r)
-    } else if let Some(r) = after.strip_prefix(":?") {
-        (1, r)
-    } else if let Some(r) = after.strip_prefix('-') {
-        (2, r)
-    } else if after.starts_with(">>") {
-        return Some(Placeholder { name, op: Op::Required, len: 2 + name_len + 2 });
-    } else {
-        return None;
-    };
-    let end = body.find(">>")?;
-    let text = &body[..end];
-    if text.contains('\n') {
-        return None;
+/// Where `pat` next starts at or after a position, remembered. Asked with
+/// positions that only grow, the answer is reused until the position passes
+/// it, so all the searches together read each byte once; a smaller position
+/// is still answered right, by searching again.
+struct Next<'a> {
+    hay: &'a [u8],
+    pat: &'static [u8],
+    /// The position the answer was searched from (`usize::MAX`: never).
+    from: usize,
+    found: Option<usize>,
+}
+
+impl<'a> Next<'a> {
+    fn new(hay: &'a str, pat: &'static [u8]) -> Self {
+        Next { hay: hay.as_bytes(), pat, from: usize::MAX, found: None }
     }
-    let op = match op {
-        0 => Op::Default { text, if_empty: true },
-        1 => Op::Error(text),
-        _ => Op::Default { text, if_empty: false },
-    };
-    let len = s.len() - body.len() + end + 2;
-    Some(Placeholder { name, op, len })
+
+    fn at_or_after(&mut self, at: usize) -> Option<usize> {
+        if at < self.from || self.found.is_some_and(|f| f < at) {
+            let rest = self.hay.get(at..).unwrap_or_default();
+            self.found = rest.windows(self.pat.len()).position(|w| w == self.pat).map(|i| at + i);
+            self.from = at;
+        }
+        self.found
+    }
+}
+
+/// The searches a placeholder needs: its closing `>>` and whether a newline
+/// comes first (a placeholder never spans lines).
+struct Scan<'a> {
+    input: &'a str,
+    closes: Next<'a>,
+    newlines: Next<'a>,
+}
+
+impl<'a> Scan<'a> {
+    fn new(input: &'a str) -> Self {
+        Scan { input, closes: Next::new(input, b">>"), newlines: Next::new(input, b"\n") }
+    }
+
+    /// Parses a placeholder at `at` (where `<<` starts).
+    fn placeholder(&mut self, at: usize) -> Option<Placeholder<'a>> {
+        let rest = self.input[at..].strip_prefix("<<")?;
+        let name_len = name_len(rest)?;
+        let (name, after) = rest.split_at(name_len);
+        let (op, op_len) = if after.starts_with(":-") {
+            (0, 2)
+        } else if after.starts_with(":?") {
+            (1, 2)
+        } else if after.starts_with('-') {
+            (2, 1)
+        } else if after.starts_with(">>") {
+            return Some(Placeholder { name, op: Op::Required, len: 2 + name_len + 2 });
+        } else {
+            return None;
+        };
+        let body = at + 2 + name_len + op_len;
+        let end = self.closes.at_or_after(body)?;
+        if self.newlines.at_or_after(body).is_some_and(|n| n < end) {
+            return None;
+        }
+        let text = &self.input[body..end];
+        let op = match op {
+            0 => Op::Default { text, if_empty: true },
+            1 => Op::Error(text),
+            _ => Op::Default { text, if_empty: false },
+        };
+        Some(Placeholder { name, op, len: end + 2 - at })
+    }
 }
 
 /// Length of the `[A-Za-z_][A-Za-z0-9_]*` name at the start of `s`.
@@ -144,126 +206,109 @@ fn name_len(s: &str) -> Option<usize> {
     Some(b.iter().position(|c| !(c.is_ascii_alphanumeric() || *c == b'_')).unwrap_or(b.len()))
 }
 
-fn missing_at(input: &str, at: usize, name: &str, message: Option<&str>) -> Missing {
-    let (line, col) = line_col(input, at);
-    Missing { line, col, name: name.to_string(), message: message.map(str::to_string) }
+/// Line and column of offsets that only grow, counted on from the last one
+/// instead of from the start of the text: reporting every one of many
+/// positions stays linear. A smaller offset starts the count again.
+pub struct Lines<'a> {
+    text: &'a str,
+    offset: usize,
+    line: usize,
+    col: usize,
+}
+
+impl<'a> Lines<'a> {
+    pub fn new(text: &'a str) -> Self {
+        Lines { text, offset: 0, line: 1, col: 1 }
+    }
+
+    /// 1-based line and column (in characters) of byte offset `at`; an
+    /// offset past the end counts as the end.
+    pub fn at(&mut self, at: usize) -> (usize, usize) {
+        let at = at.min(self.text.len());
+        if at < self.offset {
+            *self = Lines::new(self.text);
+        }
+        for &b in &self.text.as_bytes()[self.offset..at] {
+            if b == b'\n' {
+                self.line += 1;
+                self.col = 1;
+            } else if b & 0xc0 != 0x80 {
+                // Not a UTF-8 continuation byte: a character starts here.
+                self.col += 1;
+            }
+        }
+        self.offset = at;
+        (self.line, self.col)
+    }
 }
 
 /// 1-based line and column (in characters) of byte offset `at`.
 pub fn line_col(input: &str, at: usize) -> (usize, usize) {
-    let before = &input[..at];
-    let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[line_start..].chars().count() + 1)
+    Lines::new(input).at(at)
 }
 
 /// `<<` + optional spaces + NAME + optional spaces + `>>` with a space
 /// somewhere, or `<<NAME:x...>>` with an unknown operator: almost certainly
-/// a placeholder typed wrong, which would pass through unrendered.
+/// a placeholder typed wrong, which would pass through unrendered. Linear
+/// like `render`: each search below has its own memory.
 pub fn near_misses(input: &str) -> Vec<NearMiss> {
     let mut found = Vec::new();
+    let (mut scan, mut lines) = (Scan::new(input), Lines::new(input));
+    let mut opens = Next::new(input, b"<<");
+    let (mut line_ends, mut closes) = (Next::new(input, b"\n"), Next::new(input, b">>"));
+    let mut inside = Inside::new(input);
     let mut from = 0;
-    while let Some(i) = input[from..].find("<<").map(|i| from + i) {
+    while let Some(i) = opens.at_or_after(from) {
         from = i + 2;
-        if i > 0 && input.as_bytes()[i - 1] == b'\\' || placeholder(&input[i..]).is_some() {
+        if i > 0 && input.as_bytes()[i - 1] == b'\\' || scan.placeholder(i).is_some() {
             continue;
         }
-        let line_end = input[i..].find('\n').map_or(input.len(), |n| i + n);
-        let Some(close) = input[i..line_end].find(">>") else { continue };
-        let inner = &input[i + 2..i + close];
-        let trimmed = inner.trim();
-        let named = name_len(trimmed).is_some_and(|n| {
-            n == trimmed.len() || trimmed[n..].starts_with(':') || trimmed[n..].trim_start().starts_with(':')
-        });
-        let spaced = inner != trimmed || inner.contains(' ');
-        if named && (spaced || trimmed.contains(':')) && !trimmed.contains('<') {
-            let (line, col) = line_col(input, i);
-            found.push(NearMiss { line, col, text: input[i..i + close + 2].to_string() });
+        let line_end = line_ends.at_or_after(i).unwrap_or(input.len());
+        let Some(close) = closes.at_or_after(i).filter(|&c| c < line_end) else { continue };
+        if inside.looks_like_placeholder(i + 2, close) {
+            let (line, col) = lines.at(i);
+            found.push(NearMiss { line, col, text: input[i..close + 2].to_string() });
         }
     }
     found
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// What sits between a near-miss's `<<` and `>>`. The space, colon and `<`
+/// searches are remembered, since many openers may share one far `>>`.
+struct Inside<'a> {
+    input: &'a str,
+    spaces: Next<'a>,
+    colons: Next<'a>,
+    opens: Next<'a>,
+}
 
-    fn env(name: &str) -> Option<&'static str> {
-        match name {
-            "HOST" => Some("db.local"),
-            "PORT" => Some("5432"),
-            "EMPTY" => Some(""),
-            _ => None,
+impl<'a> Inside<'a> {
+    fn new(input: &'a str) -> Self {
+        let next = |pat| Next::new(input, pat);
+        Inside { input, spaces: next(b" "), colons: next(b":"), opens: next(b"<") }
+    }
+
+    /// Whether `input[start..end]`, trimmed, is a name alone or a name and
+    /// then `:`, with a space around it or a colon in it, and no `<`.
+    fn looks_like_placeholder(&mut self, start: usize, end: usize) -> bool {
+        let inner = &self.input[start..end];
+        // Only the whitespace and the name are read here; they hold no `<`,
+        // so no byte is read for two different openers.
+        let trimmed = inner.trim_start();
+        let Some(n) = name_len(trimmed) else { return false };
+        let after = trimmed[n..].trim_start();
+        if !(after.is_empty() || after.starts_with(':')) {
+            return false;
         }
-    }
-
-    fn ok(input: &str) -> String {
-        render(input, env).expect("renders").text
-    }
-
-    #[test]
-    fn the_syntax_table() {
-        assert_eq!(ok("<<HOST>>:<<PORT>>"), "db.local:5432");
-        assert_eq!(ok("<<UNSET:-fallback>>"), "fallback");
-        assert_eq!(ok("<<EMPTY:-fallback>>"), "fallback");
-        assert_eq!(ok("<<HOST:-fallback>>"), "db.local");
-        assert_eq!(ok("<<UNSET-fallback>>"), "fallback");
-        assert_eq!(ok("[<<EMPTY-fallback>>]"), "[]");
-        assert_eq!(ok("<<HOST:?must be set>>"), "db.local");
-        assert_eq!(ok("<<UNSET:->>"), "");
-        assert_eq!(ok("\\<<HOST>>"), "<<HOST>>");
-        assert_eq!(ok("a\\b \\<<"), "a\\b <<");
-        assert_eq!(ok("<<UNSET:-a>b c>>"), "a>b c");
-        assert_eq!(ok("<<<HOST>>>"), "<db.local>");
-    }
-
-    #[test]
-    fn everything_else_passes_through_byte_for_byte() {
-        for text in [
-            "server_name $host; proxy_pass http://$upstream;",
-            "${HOST} $HOST {{ .Host }} {{HOST}}",
-            "cat <<EOF\nhello\nEOF\n",
-            "<< HOST >> <<HOST >> << HOST>>",
-            "<<1NAME>> <<-x>> << >> <<>> << <<",
-            "<<HOST:x>> <<HOST\n>> <<UNSET:-multi\nline>>",
-            "tail \\ backslash \\\\<< \u{e9}t\u{e9} \u{1F600}",
-        ] {
-            let want = text.replace("\\\\<<", "\\<<");
-            assert_eq!(ok(text), want, "{text:?}");
-        }
-    }
-
-    #[test]
-    fn every_missing_variable_is_reported_with_its_position() {
-        let input = "a <<NOPE>>\n\u{e9}\u{e9} <<ALSO:?set ALSO please>> <<EMPTY:?empty>>\n<<HOST>>";
-        let missing = render(input, env).unwrap_err();
-        let brief: Vec<_> =
-            missing.iter().map(|m| (m.line, m.col, m.name.as_str(), m.message.as_deref())).collect();
-        assert_eq!(
-            brief,
-            [(1, 3, "NOPE", None), (2, 4, "ALSO", Some("set ALSO please")), (2, 30, "EMPTY", Some("empty")),]
-        );
-    }
-
-    #[test]
-    fn used_names_are_listed_once_each() {
-        let r = render("<<HOST>> <<PORT>> <<HOST>> <<UNSET:-x>>", env).unwrap();
-        assert_eq!(r.used, ["HOST", "PORT", "UNSET"]);
-    }
-
-    #[test]
-    fn near_misses_are_found_but_real_placeholders_and_heredocs_are_not() {
-        let input = "<< HOST >>\nok <<HOST>> <<EOF\n  <<PORT >> <<X:default>> \\<< Y >> $<<EOF>>x";
-        let found: Vec<_> = near_misses(input).into_iter().map(|n| (n.line, n.col, n.text)).collect();
-        assert_eq!(
-            found,
-            [(1, 1, "<< HOST >>".to_string()), (3, 3, "<<PORT >>".into()), (3, 13, "<<X:default>>".into())]
-        );
-    }
-
-    #[test]
-    fn line_col_counts_characters() {
-        assert_eq!(line_col("ab\n\u{e9}x", 5), (2, 2));
-        assert_eq!(line_col("abc", 0), (1, 1));
+        let has = |next: &mut Next<'_>| next.at_or_after(start).is_some_and(|at| at < end);
+        let spaced = trimmed.len() < inner.len()
+            || inner.chars().next_back().is_some_and(char::is_whitespace)
+            || has(&mut self.spaces);
+        (spaced || has(&mut self.colons)) && !has(&mut self.opens)
     }
 }
+
+#[cfg(test)]
+mod reference;
+#[cfg(test)]
+mod tests;

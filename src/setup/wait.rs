@@ -14,6 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tracing::info;
 
+use crate::config::duration::{deadline, doubled, later, millis};
 use crate::config::{Target, Wait};
 use crate::error::Error;
 
@@ -111,7 +112,7 @@ pub fn wait_all(
         .iter()
         .map(|w| Pending { wait: w, next: start, backoff: FIRST_BACKOFF, why: String::new() })
         .collect();
-    let mut report = start + REPORT_EVERY;
+    let mut report = later(start, REPORT_EVERY);
     let all: Vec<String> = waits.iter().map(|w| w.target.to_string()).collect();
     info!("waiting for {}", all.join(", "));
     loop {
@@ -123,10 +124,10 @@ pub fn wait_all(
                 i += 1;
                 continue;
             }
-            let until = p.wait.timeout.map(|t| start + t);
+            let until = p.wait.timeout.and_then(|t| deadline(start, t));
             match probe(&p.wait.target, until).map_err(Error::Interrupted)? {
                 Ok(()) => {
-                    info!(target = %p.wait.target, waited_ms = now.duration_since(start).as_millis() as u64, "ready");
+                    info!(target = %p.wait.target, waited_ms = millis(now.duration_since(start)), "ready");
                     pending.remove(i);
                     continue;
                 }
@@ -136,8 +137,8 @@ pub fn wait_all(
             if p.wait.timeout.is_some_and(|t| now.duration_since(start) >= t) {
                 return Err(Error::WaitTimeout { target: p.wait.target.to_string(), why: p.why.clone() });
             }
-            p.next = now + p.backoff;
-            p.backoff = (p.backoff * 2).min(MAX_BACKOFF);
+            p.next = later(now, p.backoff);
+            p.backoff = doubled(p.backoff, MAX_BACKOFF);
             i += 1;
         }
         if pending.is_empty() {
@@ -147,12 +148,12 @@ pub fn wait_all(
             let list: Vec<String> =
                 pending.iter().map(|p| format!("{} ({})", p.wait.target, p.why)).collect();
             info!("still waiting for {}", list.join(", "));
-            report = now + REPORT_EVERY;
+            report = later(now, REPORT_EVERY);
         }
         let mut until = pending.iter().map(|p| p.next).min().unwrap_or(now).min(report);
         for p in &pending {
-            if let Some(t) = p.wait.timeout {
-                until = until.min(start + t);
+            if let Some(end) = p.wait.timeout.and_then(|t| deadline(start, t)) {
+                until = until.min(end);
             }
         }
         if let Some(sig) = pause(until.saturating_duration_since(Instant::now())) {

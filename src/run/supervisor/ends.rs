@@ -4,6 +4,7 @@
 //! reverse dependency order.
 
 use super::*;
+use mooring::config::duration::{deadline, doubled, later, millis};
 
 impl Supervisor<'_> {
     pub(super) fn reap(&mut self) {
@@ -37,7 +38,7 @@ impl Supervisor<'_> {
         let uptime = now.duration_since(s.started_at);
         match exit {
             Exit::Code(code) => {
-                info!(service = %s.spec.name, code, uptime_ms = uptime.as_millis() as u64, "exited")
+                info!(service = %s.spec.name, code, uptime_ms = millis(uptime), "exited")
             }
             Exit::Signal(sig) => {
                 info!(service = %s.spec.name, signal = %signals::name(sig), "killed");
@@ -68,11 +69,11 @@ impl Supervisor<'_> {
         }
         if restart {
             s.delay = next_delay(s.delay, uptime, s.spec.restart_delay);
-            s.timer = Some(now + s.delay);
+            s.timer = Some(later(now, s.delay));
             s.restarts += 1;
             s.recent.push(now);
-            info!(service = %s.spec.name, delay_ms = s.delay.as_millis() as u64, "restarting after back-off");
-            s.delay = (s.delay * 2).min(MAX_DELAY);
+            info!(service = %s.spec.name, delay_ms = millis(s.delay), "restarting after back-off");
+            s.delay = doubled(s.delay, MAX_DELAY);
             return self.set_state(i, Event::Ended { ok, restart: true });
         }
         self.set_state(i, Event::Ended { ok: ok && !wanted, restart: false });
@@ -107,9 +108,9 @@ impl Supervisor<'_> {
         }
         self.stopping = true;
         self.exit_code = code;
-        self.deadline = self.opts.stop_timeout.map(|b| Instant::now() + b);
+        self.deadline = self.opts.stop_timeout.and_then(|b| deadline(Instant::now(), b));
         match self.opts.stop_timeout {
-            Some(b) => info!(reason, budget_ms = b.as_millis() as u64, "stopping"),
+            Some(b) => info!(reason, budget_ms = millis(b), "stopping"),
             None => info!(reason, "stopping, no time limit"),
         }
         if let Some(w) = self.watcher.as_mut() {
@@ -148,16 +149,18 @@ impl Supervisor<'_> {
                 self.drop_semaphore(i);
                 let s = &mut self.svcs[i];
                 s.signalled = false;
-                s.timer = s.spec.stop_delay.map(|d| now + d);
+                // A timer, not a deadline: with none the signal would go at once.
+                s.timer = s.spec.stop_delay.map(|d| later(now, d));
                 if let Some(d) = s.spec.stop_delay {
-                    info!(service = %name, delay_ms = d.as_millis() as u64, "stop_delay before signalling");
+                    info!(service = %name, delay_ms = millis(d), "stop_delay before signalling");
                 }
             }
             let s = &mut self.svcs[i];
             let due = s.timer.is_none_or(|t| t <= now);
             if !s.signalled && due {
                 s.signalled = true;
-                s.timer = s.spec.stop_timeout.map(|t| now + t);
+                // Past the clock's end there is no SIGKILL deadline at all.
+                s.timer = s.spec.stop_timeout.and_then(|t| deadline(now, t));
                 match rewrite(&s.spec, s.spec.stop_signal) {
                     Some(sig) => {
                         let _ = sys::kill(-pid.as_raw(), sig);
@@ -188,7 +191,7 @@ impl Supervisor<'_> {
             }
         }
         reap::signal_everything(self.me, libc::SIGKILL);
-        self.deadline = Some(Instant::now() + REKILL_INTERVAL);
+        self.deadline = Some(later(Instant::now(), REKILL_INTERVAL));
     }
 
     /// The exit code, once stopping, every service has ended and no child is left.
@@ -225,7 +228,7 @@ mod tests {
         for _ in 0..12 {
             let d = next_delay(delay, Duration::from_secs(1), first);
             seen.push(d.as_millis());
-            delay = (d * 2).min(MAX_DELAY);
+            delay = doubled(d, MAX_DELAY);
         }
         assert_eq!(&seen[..5], [100, 200, 400, 800, 1600]);
         assert_eq!(*seen.last().unwrap(), 30_000);

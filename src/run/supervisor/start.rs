@@ -4,6 +4,7 @@
 //! and refreshed every heartbeat.
 
 use super::*;
+use mooring::config::duration::{deadline, doubled, later, millis};
 
 impl Supervisor<'_> {
     pub(super) fn start(&mut self, i: usize, now: Instant) {
@@ -31,7 +32,7 @@ impl Supervisor<'_> {
                 s.pid = Some(pid);
                 s.started_at = now;
                 s.signalled = false;
-                let deadline = s.spec.ready.as_ref().and_then(|r| r.timeout).map(|t| now + t);
+                let deadline = s.spec.ready.as_ref().and_then(|r| r.timeout).and_then(|t| deadline(now, t));
                 s.probe = Probe {
                     next: Some(now),
                     backoff: PROBE_FIRST,
@@ -89,8 +90,8 @@ impl Supervisor<'_> {
                     debug!(service = %s.spec.name, why, "not ready yet");
                 }
                 s.probe.why = why;
-                s.probe.next = Some(now + s.probe.backoff);
-                s.probe.backoff = (s.probe.backoff * 2).min(PROBE_MAX);
+                s.probe.next = Some(later(now, s.probe.backoff));
+                s.probe.backoff = doubled(s.probe.backoff, PROBE_MAX);
                 false
             }
         }
@@ -107,9 +108,9 @@ impl Supervisor<'_> {
         self.set_state(i, Event::Probed);
         let s = &mut self.svcs[i];
         s.probe.next = None;
-        info!(service = %s.spec.name, after_ms = now.duration_since(s.started_at).as_millis() as u64, "ready");
+        info!(service = %s.spec.name, after_ms = millis(now.duration_since(s.started_at)), "ready");
         let Some(path) = s.spec.semaphore.clone() else { return };
-        s.heartbeat_at = Some(now + s.spec.heartbeat);
+        s.heartbeat_at = Some(later(now, s.spec.heartbeat));
         match self.write_semaphore(i) {
             Ok(()) => info!(service = %self.svcs[i].spec.name, path = %path.display(), "semaphore created"),
             Err(e) => {
@@ -129,7 +130,7 @@ impl Supervisor<'_> {
 
     pub(super) fn heartbeat(&mut self, i: usize, now: Instant) {
         let s = &mut self.svcs[i];
-        s.heartbeat_at = Some(now + s.spec.heartbeat);
+        s.heartbeat_at = Some(later(now, s.spec.heartbeat));
         let Some(path) = s.spec.semaphore.clone() else { return };
         let result =
             semaphore::root().and_then(|root| semaphore::touch(&root, &path)).or_else(|e| match e.kind() {
