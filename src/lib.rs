@@ -11,3 +11,4 @@ pub mod error;
 pub mod json;
 pub mod setup;
 pub mod status;
+pub mod sysdirs;
