@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{RuntimeUser, UserSpec};
 use crate::error::Error;
+use crate::setup::entries;
 use crate::setup::user::{Db, Identity, parse_group, parse_passwd, resolve};
+use crate::sysdirs::is_system_dir;
 
 /// The three files' new text (`None`: unchanged) and what was done.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -145,6 +147,9 @@ fn append_line(text: &str, line: &str) -> String {
 /// Applies `[user]` under `root`: edits the files (only those that change)
 /// and makes sure the home directory exists and is owned by the user.
 pub fn apply(root: &Path, want: &RuntimeUser) -> Result<Edit, Error> {
+    // Config checking refused these already; checked again here, where the
+    // files are written, so no other caller can inject a line.
+    entries::runtime_user(want).map_err(|e| Error::Invalid(vec![e]))?;
     let read = |f: &str| fs::read_to_string(root.join(f));
     let passwd = read("etc/passwd").unwrap_or_default();
     let group = read("etc/group").unwrap_or_default();
@@ -158,7 +163,9 @@ pub fn apply(root: &Path, want: &RuntimeUser) -> Result<Edit, Error> {
         }
     }
     let home = root.join(edit.home.strip_prefix("/").unwrap_or(&edit.home));
-    if edit.home != Path::new("/") && edit.home.is_absolute() {
+    // An image's own entry may have its home in a system tree (daemon's
+    // /usr/sbin): that is left as it is, never created or chowned.
+    if edit.home.is_absolute() && is_system_dir(&edit.home).is_none() {
         if !home.exists() {
             fs::create_dir_all(&home).map_err(|e| Error::Destination {
                 path: home.clone(),
@@ -332,6 +339,26 @@ mod tests {
         let e = plan(PASSWD, GROUP, None, &want("app", Some(1000), Some(100))).unwrap();
         assert_eq!(e.group, None);
         assert_eq!(e.gid, 100);
+    }
+
+    #[test]
+    fn the_writer_refuses_an_injected_line_and_leaves_the_files_alone() {
+        let root = std::env::temp_dir().join(format!("mooring-account-{}", std::process::id()));
+        fs::create_dir_all(root.join("etc")).unwrap();
+        fs::write(root.join("etc/passwd"), PASSWD).unwrap();
+        let mut w = want("app", Some(1000), Some(1000));
+        w.home = Some("/home/app:0:0::/:/bin/sh\nx".into());
+        let err = apply(&root, &w).unwrap_err();
+        assert_eq!(err.exit_code(), 78);
+        assert!(
+            err.to_string().starts_with("[user] home \"/home/app:0:0::/:/bin/sh\\nx\" contains"),
+            "{err}"
+        );
+        w.home = Some("/etc".into());
+        assert!(apply(&root, &w).unwrap_err().to_string().contains("/etc is a system tree"));
+        assert_eq!(fs::read_to_string(root.join("etc/passwd")).unwrap(), PASSWD);
+        assert!(!root.join("etc/group").exists());
+        fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]
