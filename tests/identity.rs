@@ -359,7 +359,7 @@ fn init_shell_gives_the_user_a_fresh_pty_with_size_ctrl_c_and_exit_code() {
         &["unshare", "--mount", "--propagation", "private", "sh", "-c", &script],
         Some((50, 132)),
     );
-    tty.wait_for_output("shell started on a new pty");
+    tty.wait_for_output("started on a new pty");
     let outer = tty.output();
     tty.type_in(b"id -u; stty size; echo TTY=$(readlink /proc/self/fd/0); echo FDS: $(for f in /proc/$$/fd/*; do readlink $f; done | sort -u)\n");
     tty.wait_for_output("TTY=/dev/pts/");

@@ -96,3 +96,131 @@ fn a_fifo_or_a_huge_status_file_is_refused_without_blocking() {
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("too large for a status file"), "{err}");
 }
+
+/// What a run of init with a terminal on its stdout showed.
+struct OnOuterTty {
+    code: i32,
+    /// What reached the terminal (CRs dropped).
+    shown: String,
+    /// The terminal's own path.
+    path: String,
+    /// What was left in the terminal's input queue: keystrokes someone pushed.
+    queued: String,
+}
+
+/// Runs `init ARGS` with `stdin`, its stdout on a fresh terminal that is its
+/// controlling terminal (as root's terminal is for `docker exec -t`), stderr
+/// to a file.
+fn on_outer_tty(args: &[&str], stdin: std::process::Stdio) -> OnOuterTty {
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let pty = nix::pty::openpty(None, None).expect("openpty");
+    let path = fs::read_link(format!("/proc/self/fd/{}", pty.slave.as_raw_fd())).unwrap();
+    let slave = fs::File::from(pty.slave);
+    let dir = TempDir::new("outer");
+    let mut cmd = init_cmd();
+    cmd.args(args).env("INIT_RUN_DIR", dir.join("run")).stdin(stdin).stdout(slave.try_clone().unwrap());
+    cmd.stderr(fs::File::create(dir.join("stderr")).unwrap());
+    // SAFETY: setsid and ioctl are async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            if libc::ioctl(1, libc::TIOCSCTTY, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    };
+    let mut child = cmd.spawn().expect("spawn init");
+    // The command keeps its copy of the terminal: only init may hold it now.
+    drop(cmd);
+    let mut master = fs::File::from(pty.master);
+    let reader = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = master.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            all.extend_from_slice(&chunk[..n]);
+        }
+        String::from_utf8_lossy(&all).replace('\r', "")
+    });
+    let end = std::time::Instant::now() + common::DEADLINE;
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < end,
+            "init did not exit: {}",
+            fs::read_to_string(dir.join("stderr")).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    // Anything pushed into the terminal's input waits there for a reader.
+    let _ = nix::fcntl::fcntl(&slave, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK));
+    let mut queued = Vec::new();
+    let _ = (&slave).read_to_end(&mut queued);
+    drop(slave);
+    let shown = reader.join().unwrap();
+    let stderr = fs::read_to_string(dir.join("stderr")).unwrap_or_default();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    OnOuterTty {
+        code: status.code().unwrap_or(-1),
+        shown,
+        path: path.display().to_string(),
+        queued: String::from_utf8_lossy(&queued).into_owned(),
+    }
+}
+
+/// Run by the child as nobody: push a command line into the terminal of
+/// each of its fds with TIOCSTI, and say what the kernel answered.
+const TIOCSTI: &str = r#"
+import fcntl, termios
+line = b"echo PW" + b"NED\n"
+for fd in (0, 1, 2):
+    try:
+        for c in line:
+            fcntl.ioctl(fd, termios.TIOCSTI, bytes([c]))
+        print("sti", fd, "pushed")
+    except OSError as e:
+        print("sti", fd, "refused", e.errno)
+"#;
+
+#[test]
+fn a_user_run_from_root_on_a_terminal_gets_a_pty_of_its_own() {
+    let script =
+        "echo TTY=$(tty); echo OUT=$(readlink /proc/$$/fd/1); /usr/bin/python3 -c \"$0\"; echo END; exit 7";
+    let got = on_outer_tty(
+        &["run", "--user", "65534", "--", "sh", "-c", script, TIOCSTI],
+        std::process::Stdio::null(),
+    );
+    assert_eq!(got.code, 7, "{}", got.shown);
+    assert!(got.shown.contains("END"), "{}", got.shown);
+    let tty = got.shown.lines().find_map(|l| l.strip_prefix("TTY=")).unwrap_or_default();
+    let out = got.shown.lines().find_map(|l| l.strip_prefix("OUT=")).unwrap_or_default();
+    assert!(
+        tty.starts_with("/dev/pts/") && tty != got.path,
+        "the child's tty {tty:?} vs root's {}",
+        got.path
+    );
+    assert_eq!(out, tty, "{}", got.shown);
+    // Whatever the kernel allowed, nothing reached root's terminal.
+    assert!(!got.shown.contains("PWNED"), "{}", got.shown);
+    assert_eq!(got.queued, "", "keystrokes pushed into root's terminal");
+}
+
+#[test]
+fn piped_input_reaches_the_pty_child_until_its_end_without_echo() {
+    let dir = TempDir::new("piped");
+    fs::write(dir.join("in"), "first line\nno newline at the end").unwrap();
+    let stdin = fs::File::open(dir.join("in")).unwrap();
+    let got = on_outer_tty(
+        &["run", "--user", "65534", "--", "sh", "-c", "cat; echo; echo GOT-EOF; exit 3"],
+        stdin.into(),
+    );
+    assert_eq!(got.code, 3, "{}", got.shown);
+    assert_eq!(got.shown, "first line\nno newline at the end\nGOT-EOF\n");
+}
