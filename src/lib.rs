@@ -9,6 +9,7 @@ pub mod config;
 pub mod env;
 pub mod error;
 pub mod json;
+pub mod redact;
 pub mod setup;
 pub mod status;
 pub mod sysdirs;

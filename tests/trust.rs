@@ -224,3 +224,23 @@ fn piped_input_reaches_the_pty_child_until_its_end_without_echo() {
     assert_eq!(got.code, 3, "{}", got.shown);
     assert_eq!(got.shown, "first line\nno newline at the end\nGOT-EOF\n");
 }
+
+#[test]
+fn a_secret_in_a_wait_command_never_reaches_stderr_or_the_plan() {
+    let dir = TempDir::new("secretlog");
+    fs::write(dir.join("pw"), "s3cr3t-value\n").unwrap();
+    let conf = "[env]\nDB_URL = \"postgres://app:<<DB_PASSWORD>>@db/app\"\n\n[[wait]]\ncommand = [\"sh\", \"-c\", \"exit 1\", \"<<DB_PASSWORD>>\", \"<<DB_URL>>\"]\ntimeout = \"300ms\"\n";
+    let pw = dir.join("pw").display().to_string();
+    let env = [("DB_PASSWORD_FILE", pw.as_str()), ("INIT_LOG", "debug")];
+    let o = init_in(&dir, Some(conf), &env, &["wait"]);
+    let err = stderr_of(&o);
+    assert_eq!(o.status.code(), Some(75), "{err}");
+    assert!(err.contains("waiting for command:sh -c exit 1 *** postgres://app:***@db/app"), "{err}");
+    assert!(err.contains("timed out waiting for command:sh -c exit 1 ***"), "{err}");
+    assert!(!err.contains("s3cr3t"), "{err}");
+    let o = init_in(&dir, Some(conf), &env, &["check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
+    let plan = String::from_utf8_lossy(&o.stdout);
+    assert!(plan.contains("wait     command:sh -c exit 1 ***"), "{plan}");
+    assert!(!plan.contains("s3cr3t") && !stderr_of(&o).contains("s3cr3t"), "{plan}");
+}
