@@ -119,11 +119,11 @@ impl Relay<'_> {
             let ready = |i: usize| fds.get(i).and_then(PollFd::revents).is_some_and(|r| !r.is_empty());
             let (from_master, from_signals, from_stdin) = (ready(0), ready(1), ready(2));
             drop(fds);
-            if from_master && !self.from_master(&mut buf) {
+            if from_master && !self.copy_out(&mut buf) {
                 break;
             }
             if from_stdin {
-                self.from_stdin(stdin.as_fd(), &mut buf);
+                self.copy_in(stdin.as_fd(), &mut buf);
             }
             if from_signals && let Ok(sig) = signals.read() {
                 self.on_signal(sig.signo);
@@ -132,7 +132,7 @@ impl Relay<'_> {
     }
 
     /// Copies the child's output out; `false` when the relay is over.
-    fn from_master(&mut self, buf: &mut [u8]) -> bool {
+    fn copy_out(&mut self, buf: &mut [u8]) -> bool {
         match nix::unistd::read(self.master, buf) {
             Ok(n) if n > 0 => {
                 write_all(std::io::stdout().as_fd(), &buf[..n]);
@@ -143,7 +143,7 @@ impl Relay<'_> {
         }
     }
 
-    fn from_stdin(&mut self, stdin: BorrowedFd<'_>, buf: &mut [u8]) {
+    fn copy_in(&mut self, stdin: BorrowedFd<'_>, buf: &mut [u8]) {
         match nix::unistd::read(stdin, buf) {
             Ok(n) if n > 0 => {
                 write_all(self.master.as_fd(), &buf[..n]);
