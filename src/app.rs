@@ -89,7 +89,7 @@ fn run_command(prepared: Prepared, argv: Vec<OsString>, opts: &Options, boot: bo
     let cmd = prepared.command(argv, None, &[], None)?;
     match boot {
         true => single::boot(&cmd, opts, &prepared.config.waits),
-        false => single::run(&cmd, opts),
+        false => run_once(&cmd, opts),
     }
 }
 
@@ -126,7 +126,21 @@ fn run_named(global: &Global, name_and_args: Vec<OsString>, opts: &Options) -> R
     };
     let argv = command.iter().map(OsString::from).chain(args.iter().cloned()).collect();
     let cmd = prepared.command(argv, user.as_ref(), env, workdir.clone())?;
-    single::run(&cmd, opts)
+    run_once(&cmd, opts)
+}
+
+/// `init run` and `init shell`: the child runs directly, unless init is root
+/// and switches it to another user while any of fds 0-2 is a terminal —
+/// then it gets a fresh pty relayed by init, so it cannot push keystrokes
+/// into root's terminal with TIOCSTI (SPEC.md section 11).
+fn run_once(cmd: &crate::run::spawn::Command, opts: &Options) -> Result<u8, Error> {
+    let other_user = cmd.ids.as_ref().map(|ids| ids.uid).filter(|&uid| uid != 0);
+    match other_user {
+        Some(uid) if nix::unistd::geteuid().is_root() && (0..3).any(sys::isatty) => {
+            crate::run::shell::run_on_pty(cmd, uid)
+        }
+        _ => single::run(cmd, opts),
+    }
 }
 
 /// `init wait [--timeout DUR] [TARGET]...`: the given targets, else the
@@ -160,13 +174,8 @@ fn shell(global: &Global, user: Option<String>, opts: &Options) -> Result<u8, Er
         .filter(|s| !s.ends_with("nologin") && !s.ends_with("/false") && Path::new(s).exists())
         .unwrap_or_else(|| "/bin/sh".into());
     let home = identity.as_ref().map(|id| id.home.clone()).filter(|h| h.is_dir());
-    let switching = identity.as_ref().is_some_and(|id| id.uid != 0);
-    let owner = identity.as_ref().map_or(0, |id| id.uid);
     let cmd = prepared.command_as(vec![login_shell.into(), "-l".into()], identity, &[], home);
-    if switching && sys::isatty(0) && nix::unistd::geteuid().is_root() {
-        return crate::run::shell::run_on_pty(&cmd, owner);
-    }
-    single::run(&cmd, opts)
+    run_once(&cmd, opts)
 }
 
 /// A set-uid init would hand root to whoever can run it. The kernel's

@@ -64,6 +64,11 @@ impl Environment {
         self.secrets.contains(name)
     }
 
+    /// The values of the secrets, for masking in log lines.
+    pub fn secret_values(&self) -> Vec<String> {
+        self.secrets.iter().filter_map(|n| self.get_str(n)).map(str::to_string).collect()
+    }
+
     pub fn vars(&self) -> &[(OsString, OsString)] {
         &self.vars
     }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod env;
 pub mod error;
 pub mod json;
+pub mod redact;
 pub mod safe_fs;
 pub mod semaphore;
 pub mod setup;

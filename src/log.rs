@@ -8,6 +8,7 @@
 
 use std::fmt::{self, Write as _};
 use std::str::FromStr;
+use std::sync::RwLock;
 
 use std::io::Write as _;
 
@@ -18,11 +19,31 @@ use tracing_subscriber::filter::{LevelFilter, Targets};
 
 use mooring::error::Error;
 use mooring::json::json_string;
+use mooring::redact::redact;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Text,
     Json,
+}
+
+/// Values masked as `***` in every line: the secrets' (src/redact.rs).
+static HIDDEN: RwLock<Vec<String>> = RwLock::new(Vec::new());
+
+/// From now on, `values` never appear in a log line.
+pub fn hide(values: Vec<String>) {
+    if let Ok(mut hidden) = HIDDEN.write() {
+        hidden.extend(values.into_iter().filter(|v| !v.is_empty()));
+    }
+}
+
+/// `text` with the hidden values masked.
+pub fn masked(text: &str) -> String {
+    match HIDDEN.read() {
+        Ok(hidden) => redact(text, &hidden).into_owned(),
+        // A panic while holding the lock: mask everything rather than leak.
+        Err(_) => "***".into(),
+    }
 }
 
 /// Installs the global subscriber. `filter` is INIT_LOG (a tracing target
@@ -151,6 +172,9 @@ struct Fields {
 
 impl Fields {
     fn push(&mut self, field: &Field, value: &str, quoted: bool) {
+        // Masked before quoting or JSON escaping, which would change the
+        // text a secret's value is found by.
+        let value = &masked(value);
         if field.name() == "message" {
             self.message.push_str(value);
             return;

@@ -22,14 +22,23 @@ pub struct ServiceStatus {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Status {
     pub pid: i32,
+    /// When `pid` started: field 22 of /proc/PID/stat (clock ticks since
+    /// boot). A reader trusts the file only when that process still has it,
+    /// so a file left by a killed init never speaks for a process that later
+    /// took its pid (SPEC.md section 11).
+    pub pid_start: Option<u64>,
     pub started: u64,
     pub services: Vec<ServiceStatus>,
 }
 
 impl Status {
     pub fn to_json(&self) -> String {
-        let mut out =
-            format!("{{\"pid\":{},\"started\":\"{}\",\"services\":[", self.pid, rfc3339(self.started));
+        let pid_start = self.pid_start.map(|t| format!("\"pid_start\":{t},")).unwrap_or_default();
+        let mut out = format!(
+            "{{\"pid\":{},{pid_start}\"started\":\"{}\",\"services\":[",
+            self.pid,
+            rfc3339(self.started)
+        );
         for (i, s) in self.services.iter().enumerate() {
             if i > 0 {
                 out.push(',');
@@ -76,10 +85,31 @@ impl Status {
             .collect::<Result<Vec<_>, String>>()?;
         Ok(Status {
             pid: value.get("pid").and_then(Json::as_i64).ok_or("no pid")? as i32,
+            pid_start: value.get("pid_start").and_then(Json::as_i64).and_then(|t| u64::try_from(t).ok()),
             started: value.get("started").and_then(Json::as_str).and_then(parse_rfc3339).unwrap_or(0),
             services,
         })
     }
+}
+
+/// A process as /proc/PID/stat shows it: its command name and start time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcStat {
+    pub comm: String,
+    /// Field 22: clock ticks after boot.
+    pub start: u64,
+}
+
+/// Parses /proc/PID/stat. The command name (field 2) is in parentheses and
+/// may itself hold spaces and `)`, so the fields after it are taken from
+/// the text after the last `)`.
+pub fn parse_stat(text: &str) -> Option<ProcStat> {
+    let open = text.find('(')?;
+    let close = text.rfind(')')?;
+    let comm = text.get(open + 1..close)?.to_string();
+    // After the name: field 3 (state) is the first, so field 22 is the 20th.
+    let start = text.get(close + 1..)?.split_ascii_whitespace().nth(19)?.parse().ok()?;
+    Some(ProcStat { comm, start })
 }
 
 /// `2026-11-22T15:04:05Z` for seconds since the epoch (UTC; civil-from-days).
@@ -144,6 +174,7 @@ mod tests {
     fn status_round_trips_through_json() {
         let status = Status {
             pid: 1,
+            pid_start: Some(123_456),
             started: 1_795_359_845,
             services: vec![
                 ServiceStatus {
@@ -171,6 +202,35 @@ mod tests {
             ],
         };
         assert_eq!(Status::from_json(&status.to_json()), Ok(status));
+    }
+
+    #[test]
+    fn a_status_without_pid_start_still_parses() {
+        let st =
+            Status::from_json("{\"pid\":7,\"started\":\"1970-01-01T00:00:00Z\",\"services\":[]}").unwrap();
+        assert_eq!((st.pid, st.pid_start), (7, None));
+        let st = Status::from_json("{\"pid\":7,\"pid_start\":-3,\"services\":[]}").unwrap();
+        assert_eq!(st.pid_start, None);
+        assert_eq!(Status::from_json(&st.to_json()), Ok(st));
+    }
+
+    #[test]
+    fn stat_lines_give_the_name_and_start_even_with_spaces_and_parens_in_the_name() {
+        let tail = "S 0 1 1 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 98765 1000 100 18446744073709551615";
+        let got = parse_stat(&format!("1 (init) {tail}")).unwrap();
+        assert_eq!(got, ProcStat { comm: "init".into(), start: 98765 });
+        let got = parse_stat(&format!("42 (a) b) (c) {tail}\n")).unwrap();
+        assert_eq!(got, ProcStat { comm: "a) b) (c".into(), start: 98765 });
+        for bad in [
+            "",
+            "1 init S 0",
+            "1 (init) S 0 1",
+            "1 (init",
+            ") (",
+            "1 (x) S 0 1 1 0 -1 4 1 0 0 0 0 0 0 0 20 0 1 0 -5",
+        ] {
+            assert_eq!(parse_stat(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -363,6 +363,6 @@ fn config_errors_exit_78_with_one_line_each() {
     );
     assert_eq!(
         lines[1],
-        format!("init: ERROR {d}/conf/init.toml:6:8: / is a system directory and cannot be a volume")
+        format!("init: ERROR {d}/conf/init.toml:6:8: / cannot be a volume: / is the root of the filesystem")
     );
 }

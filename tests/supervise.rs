@@ -348,7 +348,7 @@ shell = "true"
     fs::write(init.dir.join("api.ready"), "").unwrap();
     wait_until("health 0", DEADLINE, || exec_in(&init, &["health"]).status.code() == Some(0));
     let json = String::from_utf8_lossy(&exec_in(&init, &["status", "--json"]).stdout).to_string();
-    assert!(json.starts_with("{\"pid\":1,\"started\":\""), "{json}");
+    assert!(json.starts_with("{\"pid\":1,\"pid_start\":"), "{json}");
     assert!(json.contains("\"name\":\"api\",\"state\":\"ready\""), "{json}");
     assert!(json.contains("\"name\":\"setup\",\"state\":\"exited\",\"pid\":null,\"ready\":true"), "{json}");
     init.signal(Signal::SIGTERM);

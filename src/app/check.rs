@@ -21,6 +21,7 @@ pub fn run(global: &Global) -> Result<u8, Error> {
         Ok(skipped) => skipped.log(),
         Err(p) => problems.extend(p),
     }
+    crate::log::hide(env.secret_values());
     let path = config::locate(global.config.as_deref())?;
     let config = match &path {
         None => Some(Config::default()),
@@ -52,7 +53,8 @@ pub fn run(global: &Global) -> Result<u8, Error> {
         plan_templates(&config, &env, &mut out, &mut problems);
         describe(&config, &mut out);
     }
-    print!("{out}");
+    // The plan shows commands and targets, which may hold a secret's value.
+    print!("{}", crate::log::masked(&out));
     if problems.is_empty() { Ok(0) } else { Err(Error::Invalid(problems)) }
 }
 

@@ -22,6 +22,7 @@ use mooring::setup::{account, render, secrets, volume};
 pub fn load(global: &Global) -> Result<(Environment, Config), Error> {
     let mut env = Environment::from_process();
     secrets::apply(&mut env, secrets::read_secret).map_err(Error::Invalid)?.log();
+    crate::log::hide(env.secret_values());
     let config = match config::locate(global.config.as_deref())? {
         Some(path) => config::load(&path, &mut env)?,
         None => Config::default(),

@@ -196,47 +196,6 @@ impl<'a> Check<'a> {
         self.parsed(s, parse_user_spec)
     }
 
-    fn id(&mut self, n: &Num, what: &str) -> Option<(u32, Option<u32>)> {
-        let text = match n.get_ref() {
-            IntOrStr::Int(i) => i.to_string(),
-            IntOrStr::Str(s) => self.text(&Spanned::new(span_of(n), s.clone()))?,
-        };
-        let parse = |t: &str| t.trim().parse::<u32>().ok().filter(|&id| id != u32::MAX);
-        let parsed = match text.split_once(':') {
-            None => parse(&text).map(|id| (id, None)),
-            Some((u, g)) => parse(u).zip(parse(g)).map(|(u, g)| (u, Some(g))),
-        };
-        if parsed.is_none() {
-            self.problem(span_of(n), format!("invalid {what} {text:?} (a number, or uid:gid)"));
-        }
-        parsed
-    }
-
-    pub fn user(&mut self, raw: &RawUser) -> Option<RuntimeUser> {
-        let mut user =
-            RuntimeUser { no_new_privileges: flag(&raw.no_new_privileges, false), ..Default::default() };
-        let name = raw.name.as_ref().and_then(|n| self.parsed(n, parse_name));
-        if raw.name.is_none() {
-            self.problem_at(0, "[user] needs a `name`".into());
-        }
-        if let Some((uid, gid)) = raw.uid.as_ref().and_then(|n| self.id(n, "uid")) {
-            user.uid = Some(uid);
-            user.gid = gid;
-        }
-        if let Some((gid, _)) = raw.gid.as_ref().and_then(|n| self.id(n, "gid")) {
-            user.gid = Some(gid);
-        }
-        user.home = raw.home.as_ref().and_then(|s| self.abs_path(s));
-        user.shell = raw.shell.as_ref().and_then(|s| self.abs_path(s));
-        for g in raw.groups.iter().flatten() {
-            if let Some(g) = self.parsed(g, parse_name) {
-                user.groups.push(g);
-            }
-        }
-        user.name = name?;
-        Some(user)
-    }
-
     pub fn template(&mut self, raw: &RawTemplate, dir: &Path) -> Option<Template> {
         let src = self.text(&raw.src).map(|s| dir.join(s));
         let dest = self.abs_path(&raw.dest);
@@ -473,10 +432,8 @@ fn parse_http(t: &str) -> Result<Target, String> {
 /// `/` and system directories are never volumes: a recursive chown there
 /// would break the image.
 fn refused_volume(p: &Path) -> Option<String> {
-    crate::sysdirs::is_system_dir(p).map(|s| match Path::new(s) == p {
-        true => format!("{} is a system directory and cannot be a volume", p.display()),
-        false => format!("{} is inside the system directory {s} and cannot be a volume", p.display()),
-    })
+    crate::sysdirs::is_system_dir(p).map(|why| format!("{} cannot be a volume: {why}", p.display()))
 }
 
 mod services;
+mod user;

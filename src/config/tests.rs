@@ -161,7 +161,7 @@ http = "https://secure"
         "16:13: duration 5 needs a unit: \"5s\", \"5ms\" or \"5m\"",
         "20:8: \"relative/path\" must be an absolute path",
         "21:8: invalid mode \"0999\" (an octal string such as \"0640\")",
-        "24:8: /etc is a system directory and cannot be a volume",
+        "24:8: /etc cannot be a volume: /etc is a system tree",
         "27:7: give exactly one of file, tcp, unix, http or command",
         "31:8: \"https://secure\": https is not supported (plain HTTP only)",
         "33:2: unknown table `surprise` (expected user, env, template, volume, wait, service or task)",
@@ -300,4 +300,29 @@ fn a_duration_over_the_limit_is_a_config_problem() {
         problems(text),
         ["3:11: duration \"18446744073709551615s\" is over the limit of 8760h (365 days)"]
     );
+}
+
+#[test]
+fn user_values_cannot_inject_passwd_lines_or_take_a_system_home() {
+    let text = "[user]\nname = \"app\"\nuid = 1000\nhome = \"<<H>>\"\nshell = \"<<S>>\"\ngroups = [\"users\", \"<<G>>\"]\n";
+    let mut e = env(&[("H", "/home/app:0:0::/:/bin/sh\nx"), ("S", "/bin/sh\0"), ("G", "root:x:0:app")]);
+    let got = match parse(Path::new("/c/init.toml"), text, &mut e) {
+        Err(Error::Invalid(p)) => p,
+        other => panic!("expected problems, got {other:?}"),
+    };
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert!(
+        got[0].starts_with("/c/init.toml:4:8: [user] home \"/home/app:0:0::/:/bin/sh\\nx\" contains `:`")
+    );
+    assert!(got[1].starts_with("/c/init.toml:5:9: [user] shell \"/bin/sh\\0\" contains the control"));
+    assert!(got[2].starts_with("/c/init.toml:6:20: [user] groups \"root:x:0:app\" contains `:`"), "{got:?}");
+    for (home, why) in
+        [("/", "root of the filesystem"), ("/etc/app", "/etc is a system tree"), ("/tmp", "/tmp")]
+    {
+        let got = problems(&format!("[user]\nname = \"app\"\nuid = 1\nhome = \"{home}\"\n"));
+        assert!(got[0].starts_with("4:8: [user] home") && got[0].contains(why), "{got:?}");
+    }
+    let got = problems("[user]\nname = \"0day\"\nuid = 1\nshell = \"bin/sh\"\n");
+    assert!(got[0].starts_with("2:8: [user] name \"0day\" is not a valid name"), "{got:?}");
+    assert_eq!(got[1], "4:9: [user] shell \"bin/sh\" must be an absolute path");
 }

@@ -138,7 +138,12 @@ impl SingleStatus {
             critical: true,
             oneshot: false,
         };
-        let st = status::Status { pid: self.me.as_raw(), started: self.started, services: vec![service] };
+        let st = status::Status {
+            pid: self.me.as_raw(),
+            pid_start: status::own_start(),
+            started: self.started,
+            services: vec![service],
+        };
         if let Err(e) = status::write(&self.path, &st) {
             debug!(path = %self.path.display(), error = %e, "cannot write status");
         }

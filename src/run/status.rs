@@ -3,10 +3,14 @@
 //! The JSON is small and ours, so it is written and read here by hand (a
 //! serde stack would cost more than the whole supervisor).
 
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use mooring::error::Error;
+use mooring::status::parse_stat;
 pub use mooring::status::{ServiceStatus, Status};
 
 pub const DEFAULT_RUN_DIR: &str = "/run/init";
@@ -29,24 +33,97 @@ pub fn write(path: &Path, status: &Status) -> std::io::Result<()> {
     dir.write_file(&name, status.to_json().as_bytes(), 0o644, None, false)
 }
 
-/// The status of the running PID 1, when its file exists and names a live process.
+/// Status files are small; anything larger is not one of ours.
+const MAX_STATUS_BYTES: u64 = 1 << 20;
+
+/// The status of the running init: its file read without blocking (a FIFO
+/// planted there is refused, not waited on) and bounded, then trusted only
+/// when the pid it names is alive, is mooring, owns the file and started
+/// when the file says (SPEC.md sections 9 and 11).
 pub fn read_live(path: &Path) -> Result<Status, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::NoStatus {
-        path: path.into(),
-        why: if e.kind() == std::io::ErrorKind::NotFound {
-            "absent: is init running services here?".into()
-        } else {
-            e.to_string()
-        },
-    })?;
-    let status = Status::from_json(&text).map_err(|why| Error::NoStatus { path: path.into(), why })?;
-    if !Path::new(&format!("/proc/{}", status.pid)).exists() {
-        return Err(Error::NoStatus {
-            path: path.into(),
-            why: format!("its init (pid {}) is not running", status.pid),
-        });
-    }
+    let no_status = |why: String| Error::NoStatus { path: path.into(), why };
+    let (text, owner) = read_small(path).map_err(no_status)?;
+    let status = Status::from_json(&text).map_err(no_status)?;
+    trust(&status, owner, Path::new("/proc")).map_err(no_status)?;
     Ok(status)
+}
+
+/// The file's text and owner uid: a regular file of at most 1 MiB.
+fn read_small(path: &Path) -> Result<(String, u32), String> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => "absent: is init running services here?".to_string(),
+            _ => e.to_string(),
+        })?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > MAX_STATUS_BYTES {
+        return Err(format!("{} bytes is too large for a status file (at most 1 MiB)", meta.len()));
+    }
+    let mut text = String::new();
+    file.take(MAX_STATUS_BYTES).read_to_string(&mut text).map_err(|e| e.to_string())?;
+    Ok((text, meta.uid()))
+}
+
+/// Whether `status`, from a file owned by `owner`, speaks for a running
+/// init: `Err` says why not. `proc` is /proc (a parameter for tests).
+fn trust(status: &Status, owner: u32, proc: &Path) -> Result<(), String> {
+    let pid = status.pid;
+    let dir = proc.join(pid.to_string());
+    let theirs = std::fs::read_to_string(dir.join("stat")).ok().and_then(|t| parse_stat(&t));
+    let Some(theirs) = theirs.filter(|_| pid > 0) else {
+        return Err(format!("its init (pid {pid}) is not running"));
+    };
+    let own = std::fs::read_to_string(proc.join("self/stat")).ok().and_then(|t| parse_stat(&t));
+    let same_exe = match (exe_id(&dir), exe_id(&proc.join("self"))) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    };
+    if !same_exe && own.as_ref().is_none_or(|o| o.comm != theirs.comm) {
+        return Err(format!(
+            "pid {pid} is not mooring (it is {:?}): left by an init that is gone",
+            theirs.comm
+        ));
+    }
+    match status.pid_start {
+        Some(start) if start == theirs.start => {}
+        Some(start) => {
+            return Err(format!(
+                "left by an init that is no longer running (pid {pid} started at tick {} after boot, the file says {start})",
+                theirs.start
+            ));
+        }
+        None => {
+            return Err(format!(
+                "it gives no pid_start, so pid {pid} cannot be told from an init that is gone"
+            ));
+        }
+    }
+    // A file someone else wrote (a planted one in a shared fallback
+    // directory such as /tmp/init) does not speak for the init.
+    match std::fs::metadata(&dir).map(|m| m.uid()) {
+        Ok(uid) if uid == owner => Ok(()),
+        Ok(uid) => Err(format!("owned by uid {owner}, but its init (pid {pid}) runs as uid {uid}")),
+        Err(e) => Err(format!("pid {pid}: {e}")),
+    }
+}
+
+/// The (device, inode) of a process's executable, when it may be read.
+fn exe_id(proc_pid: &Path) -> Option<(u64, u64)> {
+    std::fs::metadata(proc_pid.join("exe")).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// This process's start time, for the status file it writes.
+pub fn own_start() -> Option<u64> {
+    static START: OnceLock<Option<u64>> = OnceLock::new();
+    *START.get_or_init(|| {
+        std::fs::read_to_string("/proc/self/stat").ok().and_then(|t| parse_stat(&t)).map(|s| s.start)
+    })
 }
 
 pub fn now_secs() -> u64 {

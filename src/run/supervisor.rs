@@ -393,7 +393,8 @@ impl<'a> Supervisor<'a> {
                 oneshot: s.spec.oneshot,
             })
             .collect();
-        let st = Status { pid: self.me.as_raw(), started: self.started, services };
+        let st =
+            Status { pid: self.me.as_raw(), pid_start: status::own_start(), started: self.started, services };
         if let Err(e) = status::write(&self.status_path, &st) {
             debug!(path = %self.status_path.display(), error = %e, "cannot write status");
         }

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use crate::config::{RuntimeUser, UserSpec};
 use crate::error::Error;
 use crate::safe_fs::Dir;
+use crate::setup::entries;
 use crate::setup::user::{Db, Identity, parse_group, parse_passwd, resolve};
+use crate::sysdirs::is_system_dir;
 
 /// The three files' new text (`None`: unchanged) and what was done.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -145,6 +147,9 @@ fn append_line(text: &str, line: &str) -> String {
 /// Applies `[user]` under `root`: edits the files (only those that change)
 /// and makes sure the home directory exists and is owned by the user.
 pub fn apply(root: &Path, want: &RuntimeUser) -> Result<Edit, Error> {
+    // Config checking refused these already; checked again here, where the
+    // files are written, so no other caller can inject a line.
+    entries::runtime_user(want).map_err(|e| Error::Invalid(vec![e]))?;
     let read = |f: &str| fs::read_to_string(root.join(f));
     let passwd = read("etc/passwd").unwrap_or_default();
     let group = read("etc/group").unwrap_or_default();
@@ -172,8 +177,8 @@ fn make_home(root: &Path, edit: &Edit) -> Result<(), Error> {
     let base = Dir::base(root).map_err(fail)?;
     let dir = base.resolve_dir(&edit.home, Some(0o755)).map_err(fail)?;
     let real = Path::new("/").join(dir.path().strip_prefix(root).unwrap_or(dir.path()));
-    if let Some(system) = crate::sysdirs::is_system_dir(&real) {
-        tracing::warn!(home = %edit.home.display(), "home resolves to {} (system directory {system}): its owner is left alone", real.display());
+    if let Some(why) = is_system_dir(&real) {
+        tracing::warn!(home = %edit.home.display(), "home resolves to {} ({why}): its owner is left alone", real.display());
         return Ok(());
     }
     let st = dir.stat().map_err(fail)?;
@@ -320,6 +325,26 @@ mod tests {
         let e = plan(PASSWD, GROUP, None, &want("app", Some(1000), Some(100))).unwrap();
         assert_eq!(e.group, None);
         assert_eq!(e.gid, 100);
+    }
+
+    #[test]
+    fn the_writer_refuses_an_injected_line_and_leaves_the_files_alone() {
+        let root = std::env::temp_dir().join(format!("mooring-account-{}", std::process::id()));
+        fs::create_dir_all(root.join("etc")).unwrap();
+        fs::write(root.join("etc/passwd"), PASSWD).unwrap();
+        let mut w = want("app", Some(1000), Some(1000));
+        w.home = Some("/home/app:0:0::/:/bin/sh\nx".into());
+        let err = apply(&root, &w).unwrap_err();
+        assert_eq!(err.exit_code(), 78);
+        assert!(
+            err.to_string().starts_with("[user] home \"/home/app:0:0::/:/bin/sh\\nx\" contains"),
+            "{err}"
+        );
+        w.home = Some("/etc".into());
+        assert!(apply(&root, &w).unwrap_err().to_string().contains("/etc is a system tree"));
+        assert_eq!(fs::read_to_string(root.join("etc/passwd")).unwrap(), PASSWD);
+        assert!(!root.join("etc/group").exists());
+        fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! with later issues, identity, volumes and waits).
 
 pub mod account;
+pub mod entries;
 pub mod render;
 pub mod secrets;
 pub mod template;

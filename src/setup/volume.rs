@@ -65,11 +65,8 @@ pub fn prepare(root: &Dir, v: &Volume, owner: Option<(u32, u32)>) -> Result<Repo
     let dir = root.resolve_dir(&v.path, v.create.then_some(0o755)).map_err(|e| fail(&v.path, &e))?;
     report.created = absent;
     let real = Path::new("/").join(dir.path().strip_prefix(root.path()).unwrap_or(dir.path()));
-    if let Some(system) = crate::sysdirs::is_system_dir(&real) {
-        let reason = match real == Path::new(system) {
-            true => format!("resolves to {}, a system directory", real.display()),
-            false => format!("resolves to {}, inside the system directory {system}", real.display()),
-        };
+    if let Some(why) = crate::sysdirs::is_system_dir(&real) {
+        let reason = format!("resolves to {} ({why}) and cannot be a volume", real.display());
         return Err(Error::Destination { path: v.path.clone(), reason, code: 78 });
     }
     let st = dir.stat().map_err(|e| fail(&v.path, &e))?;

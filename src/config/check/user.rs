@@ -1,0 +1,57 @@
+//! Validation of `[user]`: its ids, and every value that init writes into
+//! /etc/passwd, /etc/group and /etc/shadow (setup/entries.rs says what may go
+//! there), so a `home` or `shell` rendered from the environment cannot add a
+//! line of its own, and a home cannot be a system directory.
+
+use super::*;
+use crate::setup::entries;
+
+impl Check<'_> {
+    fn id(&mut self, n: &Num, what: &str) -> Option<(u32, Option<u32>)> {
+        let text = match n.get_ref() {
+            IntOrStr::Int(i) => i.to_string(),
+            IntOrStr::Str(s) => self.text(&Spanned::new(span_of(n), s.clone()))?,
+        };
+        let parse = |t: &str| t.trim().parse::<u32>().ok().filter(|&id| id != u32::MAX);
+        let parsed = match text.split_once(':') {
+            None => parse(&text).map(|id| (id, None)),
+            Some((u, g)) => parse(u).zip(parse(g)).map(|(u, g)| (u, Some(g))),
+        };
+        if parsed.is_none() {
+            self.problem(span_of(n), format!("invalid {what} {text:?} (a number, or uid:gid)"));
+        }
+        parsed
+    }
+
+    /// A value of `[user]` checked by `valid`; the problem names the field.
+    fn entry_field(&mut self, s: &Str, field: &str, valid: fn(&str) -> Result<(), String>) -> Option<String> {
+        self.parsed(s, |t| valid(t).map(|()| t.to_string()).map_err(|e| format!("[user] {field} {e}")))
+    }
+
+    pub fn user(&mut self, raw: &RawUser) -> Option<RuntimeUser> {
+        let mut user =
+            RuntimeUser { no_new_privileges: flag(&raw.no_new_privileges, false), ..Default::default() };
+        let name = raw.name.as_ref().and_then(|n| self.entry_field(n, "name", entries::name));
+        if raw.name.is_none() {
+            self.problem_at(0, "[user] needs a `name`".into());
+        }
+        if let Some((uid, gid)) = raw.uid.as_ref().and_then(|n| self.id(n, "uid")) {
+            user.uid = Some(uid);
+            user.gid = gid;
+        }
+        if let Some((gid, _)) = raw.gid.as_ref().and_then(|n| self.id(n, "gid")) {
+            user.gid = Some(gid);
+        }
+        user.home =
+            raw.home.as_ref().and_then(|s| self.entry_field(s, "home", entries::home)).map(PathBuf::from);
+        user.shell =
+            raw.shell.as_ref().and_then(|s| self.entry_field(s, "shell", entries::path)).map(PathBuf::from);
+        for g in raw.groups.iter().flatten() {
+            if let Some(g) = self.entry_field(g, "groups", entries::name) {
+                user.groups.push(g);
+            }
+        }
+        user.name = name?;
+        Some(user)
+    }
+}
