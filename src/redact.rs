@@ -8,12 +8,16 @@ use std::borrow::Cow;
 /// What a secret's value is replaced with.
 pub const MASK: &str = "***";
 
-/// `text` with every occurrence of each non-empty value in `secrets`
-/// replaced by `***`. Longer values go first, so a secret that contains
-/// another is masked whole.
+/// Values shorter than this are not masked: a one- or two-letter "secret"
+/// would mask that letter everywhere (paths, words) and protects nothing.
+pub const MIN_MASKED: usize = 3;
+
+/// `text` with every occurrence of each value in `secrets` (of at least
+/// `MIN_MASKED` bytes) replaced by `***`. Longer values go first, so a
+/// secret that contains another is masked whole.
 pub fn redact<'a>(text: &'a str, secrets: &[String]) -> Cow<'a, str> {
     let mut present: Vec<&String> =
-        secrets.iter().filter(|s| !s.is_empty() && text.contains(s.as_str())).collect();
+        secrets.iter().filter(|s| s.len() >= MIN_MASKED && text.contains(s.as_str())).collect();
     if present.is_empty() {
         return Cow::Borrowed(text);
     }
