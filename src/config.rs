@@ -179,11 +179,17 @@ pub fn locate(explicit: Option<&Path>) -> Result<Option<PathBuf>, Error> {
     }
 }
 
+/// The largest init.toml read (a config is a few kilobytes).
+pub const MAX_CONFIG_BYTES: usize = 4 << 20;
+
 /// Reads and validates `path`. `env` is init's environment after secrets;
 /// the config's `[env]` entries are added to it (the operator's values win).
 pub fn load(path: &Path, env: &mut Environment) -> Result<Config, Error> {
-    let bytes =
-        std::fs::read(path).map_err(|e| Error::Config { path: path.into(), reason: e.to_string() })?;
+    let fail = |e: std::io::Error| Error::Config { path: path.into(), reason: e.to_string() };
+    // Bounded and never a FIFO, like every read of init's.
+    let bytes = crate::safe_fs::Dir::base(Path::new("/"))
+        .and_then(|r| r.read_input(path, MAX_CONFIG_BYTES))
+        .map_err(fail)?;
     let text = String::from_utf8(bytes).map_err(|e| Error::Config {
         path: path.into(),
         reason: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),

@@ -197,7 +197,7 @@ impl Dir {
     /// is the real one (links expanded).
     pub fn resolve_dir(&self, path: &Path, create: Option<u32>) -> io::Result<Dir> {
         let mut stack = vec![(self.fd.try_clone()?, PathBuf::new())];
-        let mut todo: VecDeque<OsString> = components(path);
+        let mut todo: VecDeque<OsString> = components(&self.anchored(path));
         let mut links = 0;
         let mut creates = 0;
         while let Some(name) = todo.pop_front() {
@@ -254,10 +254,20 @@ impl Dir {
         Ok(Dir { fd, path })
     }
 
+    /// `path` as resolution takes it: from the root `/`, a relative path
+    /// means what it means to the user, relative to the working directory.
+    fn anchored<'p>(&self, path: &'p Path) -> std::borrow::Cow<'p, Path> {
+        match path.is_relative() && self.path == Path::new("/") {
+            true => std::path::absolute(path).map_or(path.into(), Into::into),
+            false => path.into(),
+        }
+    }
+
     /// The directory holding `path` (resolved as `resolve_dir` does) and the
     /// last component's name.
     pub fn resolve_parent(&self, path: &Path, create: Option<u32>) -> io::Result<(Dir, OsString)> {
-        let (parent, name) = split(path)?;
+        let path = self.anchored(path);
+        let (parent, name) = split(&path)?;
         Ok((self.resolve_dir(parent, create)?, name.to_os_string()))
     }
 
@@ -272,7 +282,7 @@ impl Dir {
     /// followed, the last component's too; a FIFO, device or socket is
     /// refused without blocking.
     pub fn open_input(&self, path: &Path) -> io::Result<(File, FileStat)> {
-        let mut path = path.to_path_buf();
+        let mut path = self.anchored(path).into_owned();
         for _ in 0..MAX_LINKS {
             let (dir, name) = self.resolve_parent(&path, None)?;
             let Some(st) = dir.stat_at(&name)? else {

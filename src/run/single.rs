@@ -150,7 +150,7 @@ impl SingleStatus {
     }
 
     fn remove(&self) {
-        let _ = std::fs::remove_file(&self.path);
+        status::remove(&self.path);
     }
 }
 

@@ -33,6 +33,15 @@ pub fn write(path: &Path, status: &Status) -> std::io::Result<()> {
     dir.write_file(&name, status.to_json().as_bytes(), 0o644, None, false)
 }
 
+/// Removes the status file (nothing runs any more), through the safe layer.
+pub fn remove(path: &Path) {
+    if let Ok((dir, name)) =
+        mooring::safe_fs::Dir::base(Path::new("/")).and_then(|r| r.resolve_parent(path, None))
+    {
+        let _ = dir.remove(&name);
+    }
+}
+
 /// Status files are small; anything larger is not one of ours.
 const MAX_STATUS_BYTES: u64 = 1 << 20;
 

@@ -67,7 +67,7 @@ pub fn run(specs: Vec<Spec>, watches: &[Wait], opts: &Options) -> Result<u8, Err
         sv.tick(now);
         if let Some(code) = sv.finished() {
             // Nothing runs any more: no status file may claim otherwise.
-            let _ = std::fs::remove_file(&sv.status_path);
+            status::remove(&sv.status_path);
             info!(code, "exiting");
             return Ok(code);
         }
