@@ -68,6 +68,6 @@ clean:
 FUZZ_SECONDS ?= 600
 fuzz:
 	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
-	cd fuzz && for t in template config status duration; do \
+	cd fuzz && for t in template config status duration semaphore; do \
 	    mkdir -p corpus/$$t && cargo +nightly fuzz run -O $$t corpus/$$t seeds/$$t -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536; \
 	done
