@@ -98,6 +98,10 @@ struct Walk<'a> {
     owner: (u32, u32),
     live: &'a AtomicUsize,
     budget: usize,
+    /// The kernel refuses hard links to other users' files
+    /// (fs.protected_hardlinks = 1), so a name cannot turn into a link to
+    /// /etc/shadow between the fstatat and a chown by name.
+    by_name: bool,
     queue: Mutex<Queue<'a>>,
     wake: Condvar,
 }
@@ -120,6 +124,7 @@ pub fn chown_tree(
         owner,
         live: &live,
         budget: fd_budget(),
+        by_name: hardlinks_protected(),
         queue,
         wake: Condvar::new(),
     };
@@ -295,10 +300,19 @@ impl<'a> Walk<'a> {
         Ok(subdirs)
     }
 
-    /// Changes the owner of the entry `name` through a descriptor of its own
-    /// (O_PATH, not followed), after checking what that descriptor is.
+    /// Changes the owner of the entry `name` (never through a symlink): by
+    /// name when the kernel protects hard links, else through a descriptor
+    /// of its own (O_PATH), after checking what that descriptor is.
     fn chown_entry(&self, dir: &OwnedFd, name: &CStr, node: &Node, t: &mut Report) -> Result<(), Error> {
         let shown = || node.path(self.root).join(os(name));
+        let (uid, gid) = (Some(Uid::from_raw(self.owner.0)), Some(Gid::from_raw(self.owner.1)));
+        if self.by_name {
+            return match fchownat(dir, name, uid, gid, AtFlags::AT_SYMLINK_NOFOLLOW) {
+                Ok(()) => Ok(t.changed += 1),
+                Err(Errno::ENOENT) => Ok(()),
+                Err(e) => Err(Error::io(&shown(), &e.into(), 71)),
+            };
+        }
         let flags = OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
         let fd = match openat(dir, name, flags, Mode::empty()) {
             Ok(fd) => fd,
@@ -310,7 +324,6 @@ impl<'a> Walk<'a> {
             t.skip(shown(), "replaced during the walk");
             return Ok(());
         }
-        let (uid, gid) = (Some(Uid::from_raw(self.owner.0)), Some(Gid::from_raw(self.owner.1)));
         fchownat(fd.as_fd(), c"", uid, gid, AtFlags::AT_EMPTY_PATH)
             .map_err(|e| Error::io(&shown(), &e.into(), 71))?;
         t.changed += 1;
@@ -323,6 +336,12 @@ impl<'a> Walk<'a> {
 }
 
 const DIR: OFlag = OFlag::O_RDONLY.union(OFlag::O_DIRECTORY).union(OFlag::O_CLOEXEC);
+
+/// Whether fs.protected_hardlinks is on (the kernel's and every major
+/// distribution's default); unknown counts as off.
+fn hardlinks_protected() -> bool {
+    std::fs::read("/proc/sys/fs/protected_hardlinks").is_ok_and(|v| v.starts_with(b"1"))
+}
 
 fn hard_linked(st: &FileStat) -> bool {
     kind(st) == SFlag::S_IFREG && st.st_nlink > 1
