@@ -11,7 +11,7 @@ use crate::config::{RuntimeUser, UserSpec};
 use crate::error::Error;
 use crate::safe_fs::Dir;
 use crate::setup::entries;
-use crate::setup::user::{Db, Identity, parse_group, parse_passwd, resolve};
+use crate::setup::user::{Db, Identity, PasswdEntry, parse_group, parse_passwd, resolve};
 use crate::sysdirs::is_system_dir;
 
 /// The three files' new text (`None`: unchanged) and what was done.
@@ -30,9 +30,31 @@ pub struct Edit {
 /// name the user, group or uid at fault; the files are then left untouched.
 pub fn plan(passwd: &str, group: &str, shadow: Option<&str>, want: &RuntimeUser) -> Result<Edit, String> {
     let users = parse_passwd(passwd);
-    let groups = parse_group(group);
     let name = want.name.as_str();
     let existing = users.iter().find(|u| u.name == name);
+    let (uid, gid) = ids(&users, existing, want)?;
+    let mut edit = Edit { uid, gid, ..Edit::default() };
+    let group_text = plan_groups(group, want, gid, &mut edit.actions)?;
+    let (passwd_text, home) = plan_passwd(passwd, existing, want, uid, gid, &mut edit.actions);
+    edit.home = home;
+    if let Some(shadow) = shadow
+        && !shadow.lines().any(|l| l.split(':').next() == Some(name))
+    {
+        edit.shadow = Some(append_line(shadow, &format!("{name}:!::0:99999:7:::")));
+    }
+    edit.passwd = (passwd_text != passwd).then_some(passwd_text);
+    edit.group = (group_text != group).then_some(group_text);
+    Ok(edit)
+}
+
+/// The uid and primary gid the user ends up with: `[user]`'s where given,
+/// else the existing entry's; a new user needs at least a uid.
+fn ids(
+    users: &[PasswdEntry],
+    existing: Option<&PasswdEntry>,
+    want: &RuntimeUser,
+) -> Result<(u32, u32), String> {
+    let name = want.name.as_str();
     if let Some(uid) = want.uid
         && let Some(other) = users.iter().find(|u| u.uid == uid && u.name != name)
     {
@@ -47,10 +69,20 @@ pub fn plan(passwd: &str, group: &str, shadow: Option<&str>, want: &RuntimeUser)
             ));
         }
     };
-    let gid = want.gid.unwrap_or(current_gid);
-    let mut edit = Edit { uid, gid, ..Edit::default() };
-    let mut group_text = group.to_string();
+    Ok((uid, want.gid.unwrap_or(current_gid)))
+}
 
+/// /etc/group's new text: the primary group and the user's membership of
+/// `[user]`'s extra groups, each change recorded in `actions`.
+fn plan_groups(
+    group: &str,
+    want: &RuntimeUser,
+    gid: u32,
+    actions: &mut Vec<String>,
+) -> Result<String, String> {
+    let groups = parse_group(group);
+    let name = want.name.as_str();
+    let mut group_text = group.to_string();
     // The primary group: a group named like the user is created or renumbered,
     // unless another group already holds the gid (then that one is used).
     let holder = groups.iter().find(|g| g.gid == gid);
@@ -58,11 +90,11 @@ pub fn plan(passwd: &str, group: &str, shadow: Option<&str>, want: &RuntimeUser)
         (_, Some(_)) => {}
         (Some(own), None) => {
             group_text = replace_field(&group_text, name, 2, &gid.to_string());
-            edit.actions.push(format!("renumbered group {name} {} -> {gid}", own.gid));
+            actions.push(format!("renumbered group {name} {} -> {gid}", own.gid));
         }
         (None, None) => {
             group_text = append_line(&group_text, &format!("{name}:x:{gid}:"));
-            edit.actions.push(format!("created group {name} gid={gid}"));
+            actions.push(format!("created group {name} gid={gid}"));
         }
     }
     for extra in &want.groups {
@@ -72,10 +104,23 @@ pub fn plan(passwd: &str, group: &str, shadow: Option<&str>, want: &RuntimeUser)
         if !g.members.iter().any(|m| m == name) {
             let members = g.members.iter().map(String::as_str).chain([name]).collect::<Vec<_>>().join(",");
             group_text = replace_field(&group_text, extra, 3, &members);
-            edit.actions.push(format!("added {name} to group {extra}"));
+            actions.push(format!("added {name} to group {extra}"));
         }
     }
+    Ok(group_text)
+}
 
+/// /etc/passwd's new text and the user's home: an existing entry gets only
+/// the fields that differ rewritten, a missing one is appended.
+fn plan_passwd(
+    passwd: &str,
+    existing: Option<&PasswdEntry>,
+    want: &RuntimeUser,
+    uid: u32,
+    gid: u32,
+    actions: &mut Vec<String>,
+) -> (String, PathBuf) {
+    let name = want.name.as_str();
     let mut passwd_text = passwd.to_string();
     match existing {
         Some(e) => {
@@ -90,31 +135,23 @@ pub fn plan(passwd: &str, group: &str, shadow: Option<&str>, want: &RuntimeUser)
             ] {
                 if old != new {
                     passwd_text = replace_field(&passwd_text, name, field, &new);
-                    edit.actions.push(format!(
+                    actions.push(format!(
                         "changed user {name}: {} {old} -> {new}",
                         ["", "", "uid", "gid", "", "home", "shell"][field]
                     ));
                 }
             }
-            edit.home = PathBuf::from(home);
+            (passwd_text, PathBuf::from(home))
         }
         None => {
             let home = want.home.clone().unwrap_or_else(|| PathBuf::from(format!("/home/{name}")));
             let shell = want.shell.as_ref().map_or("/bin/sh".to_string(), |s| s.display().to_string());
             passwd_text =
                 append_line(&passwd_text, &format!("{name}:x:{uid}:{gid}::{}:{shell}", home.display()));
-            edit.actions.push(format!("created user {name} uid={uid} gid={gid} home={}", home.display()));
-            edit.home = home;
+            actions.push(format!("created user {name} uid={uid} gid={gid} home={}", home.display()));
+            (passwd_text, home)
         }
     }
-    if let Some(shadow) = shadow
-        && !shadow.lines().any(|l| l.split(':').next() == Some(name))
-    {
-        edit.shadow = Some(append_line(shadow, &format!("{name}:!::0:99999:7:::")));
-    }
-    edit.passwd = (passwd_text != passwd).then_some(passwd_text);
-    edit.group = (group_text != group).then_some(group_text);
-    Ok(edit)
 }
 
 /// Replaces field `index` (0-based) of the line whose first field is `key`.

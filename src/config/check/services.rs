@@ -14,40 +14,15 @@ impl Check<'_> {
         let ready = raw.ready.as_ref().map(|r| self.wait(r.get_ref(), false));
         let semaphore = raw.semaphore.as_ref().map(|s| self.abs_path(s));
         let heartbeat = self.duration_or(&raw.heartbeat, Some(DEFAULT_HEARTBEAT));
-        let restart = raw.restart.as_ref().map(|r| {
-            self.parsed(r, |t| match t {
-                "never" => Ok(Restart::Never),
-                "on-failure" => Ok(Restart::OnFailure),
-                "always" => Ok(Restart::Always),
-                _ => Err(format!("invalid restart {t:?} (never, on-failure or always)")),
-            })
-        });
+        let restart = raw.restart.as_ref().map(|r| self.restart(r));
         let restart_delay = self.duration_or(&raw.restart_delay, Some(DEFAULT_RESTART_DELAY));
-        let max_restarts = match &raw.max_restarts {
-            None => Some(DEFAULT_MAX_RESTARTS),
-            Some(n) => u32::try_from(*n.get_ref())
-                .map_err(|_| {
-                    self.problem(span_of(n), format!("max_restarts {} must be 0 or more", n.get_ref()))
-                })
-                .ok(),
-        };
+        let max_restarts = self.max_restarts(&raw.max_restarts);
         let stop_signal = raw.stop_signal.as_ref().map_or(Some(libc::SIGTERM), |s| self.signal(s));
         let stop_delay = self.duration_or(&raw.stop_delay, None);
         let stop_timeout = self.duration_or(&raw.stop_timeout, None);
         let signals = self.rewrites(&raw.signals);
-        let output = raw.output.as_ref().map(|o| {
-            self.parsed(o, |t| match t {
-                "inherit" => Ok(Output::Inherit),
-                "prefix" => Ok(Output::Prefix),
-                _ => Err(format!("invalid output {t:?} (inherit or prefix)")),
-            })
-        });
-        let oneshot = flag(&raw.oneshot, false);
-        if let (Some(main), true) = (&raw.main, oneshot)
-            && *main.get_ref()
-        {
-            self.problem(span_of(main), "a oneshot service cannot be the main service".into());
-        }
+        let output = raw.output.as_ref().map(|o| self.output(o));
+        let oneshot = self.oneshot(raw);
         Some(Service {
             name: name?,
             command: command?,
@@ -70,6 +45,46 @@ impl Check<'_> {
             signals: signals?,
             output: output.map_or(Some(Output::Inherit), |o| o)?,
         })
+    }
+
+    fn restart(&mut self, r: &Str) -> Option<Restart> {
+        self.parsed(r, |t| match t {
+            "never" => Ok(Restart::Never),
+            "on-failure" => Ok(Restart::OnFailure),
+            "always" => Ok(Restart::Always),
+            _ => Err(format!("invalid restart {t:?} (never, on-failure or always)")),
+        })
+    }
+
+    fn max_restarts(&mut self, n: &Option<Spanned<i64>>) -> Option<u32> {
+        match n {
+            None => Some(DEFAULT_MAX_RESTARTS),
+            Some(n) => u32::try_from(*n.get_ref())
+                .map_err(|_| {
+                    self.problem(span_of(n), format!("max_restarts {} must be 0 or more", n.get_ref()))
+                })
+                .ok(),
+        }
+    }
+
+    fn output(&mut self, o: &Str) -> Option<Output> {
+        self.parsed(o, |t| match t {
+            "inherit" => Ok(Output::Inherit),
+            "prefix" => Ok(Output::Prefix),
+            _ => Err(format!("invalid output {t:?} (inherit or prefix)")),
+        })
+    }
+
+    /// `oneshot`; a oneshot ends by design, so it cannot be the service
+    /// whose end decides the container's exit code.
+    fn oneshot(&mut self, raw: &RawService) -> bool {
+        let oneshot = flag(&raw.oneshot, false);
+        if let (Some(main), true) = (&raw.main, oneshot)
+            && *main.get_ref()
+        {
+            self.problem(span_of(main), "a oneshot service cannot be the main service".into());
+        }
+        oneshot
     }
 
     fn duration_or(&mut self, n: &Option<Num>, default: Option<Duration>) -> Option<Option<Duration>> {
@@ -144,7 +159,6 @@ impl Check<'_> {
     }
 }
 
-/// A dependency cycle through `after`, as the names along it.
 /// Service name → position (a handful of services: a linear scan is enough).
 struct Index<'a>(Vec<(&'a str, usize)>);
 
@@ -164,6 +178,7 @@ impl Index<'_> {
     }
 }
 
+/// A dependency cycle through `after`, as the names along it.
 fn find_cycle(services: &[Service], index: &Index) -> Option<Vec<String>> {
     // 0 = unvisited, 1 = on the current path, 2 = done
     let mut state = vec![0u8; services.len()];

@@ -1,0 +1,318 @@
+//! Fork and exec of a prepared command (`ExecPlan`): the parent builds every
+//! string and pointer array before the fork; the child only makes
+//! async-signal-safe calls on them, then execs, or reports the failed step
+//! and its errno to the parent through a close-on-exec pipe.
+
+use std::ffi::{CString, c_char, c_int};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::ptr;
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sys::signal::SigSet;
+use nix::unistd::Pid;
+
+/// Everything the forked child needs, allocated before the fork so that the
+/// child does nothing between fork and exec that is not async-signal-safe.
+pub struct ExecPlan {
+    /// Full paths to try in order (PATH search done by the parent).
+    candidates: Vec<CString>,
+    _argv: Vec<CString>,
+    argv_ptrs: Vec<*const c_char>,
+    _envp: Vec<CString>,
+    envp_ptrs: Vec<*const c_char>,
+    /// The mask the child gets back: the one init inherited.
+    mask: SigSet,
+    /// Terminal to hand to the child's process group, if stdin is one.
+    tty: Option<RawFd>,
+    /// Directory to change to before exec.
+    workdir: Option<CString>,
+    /// Identity to drop to before exec.
+    ids: Option<Ids>,
+    no_new_privs: bool,
+    /// A pty slave to become the child's stdio and controlling terminal, in
+    /// a new session (`init shell`).
+    pty: Option<RawFd>,
+    /// Pipes to become the child's stdout and stderr (a service's `output = "prefix"`).
+    output: Option<(RawFd, RawFd)>,
+}
+
+/// uid, gid and the full group list of a privilege drop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ids {
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
+}
+
+/// Where in the child a failure happened (reported to the parent with its errno).
+const STAGE_EXEC: i32 = 0;
+const STAGE_WORKDIR: i32 = 1;
+const STAGE_IDS: i32 = 2;
+
+impl ExecPlan {
+    pub fn new(
+        candidates: Vec<CString>,
+        argv: Vec<CString>,
+        envp: Vec<CString>,
+        mask: SigSet,
+        tty: Option<RawFd>,
+        workdir: Option<CString>,
+    ) -> Self {
+        let argv_ptrs = null_terminated(&argv);
+        let envp_ptrs = null_terminated(&envp);
+        ExecPlan {
+            candidates,
+            _argv: argv,
+            argv_ptrs,
+            _envp: envp,
+            envp_ptrs,
+            mask,
+            tty,
+            workdir,
+            ids: None,
+            no_new_privs: false,
+            pty: None,
+            output: None,
+        }
+    }
+
+    /// Runs the child with `out` and `err` as its stdout and stderr.
+    pub fn with_output(mut self, output: Option<(RawFd, RawFd)>) -> Self {
+        self.output = output;
+        self
+    }
+
+    /// Runs the child in a new session on the pty slave `fd`.
+    pub fn on_pty(mut self, fd: RawFd) -> Self {
+        self.pty = Some(fd);
+        self
+    }
+
+    /// Drops to `ids` (setgroups, setgid, setuid, verified) before exec.
+    pub fn with_ids(mut self, ids: Option<Ids>, no_new_privs: bool) -> Self {
+        self.ids = ids;
+        self.no_new_privs = no_new_privs;
+        self
+    }
+}
+
+fn null_terminated(strings: &[CString]) -> Vec<*const c_char> {
+    strings.iter().map(|s| s.as_ptr()).chain(std::iter::once(ptr::null())).collect()
+}
+
+/// Forks and execs `plan` in a new process group. Returns the child's pid, or
+/// the errno of the failed exec (the child has then exited and been reaped).
+pub fn spawn(plan: &ExecPlan) -> Result<Pid, SpawnError> {
+    let (report_rd, report_wr) =
+        nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| SpawnError::Fork(e, "pipe2"))?;
+    // SAFETY: init is single-threaded when it forks (no thread pool outlives
+    // setup), and the child only calls async-signal-safe functions on memory
+    // prepared before the fork, then execs or `_exit`s.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(SpawnError::Fork(Errno::last(), "fork"));
+    }
+    if pid == 0 {
+        let (stage, errno) = exec_child(plan);
+        let mut bytes = [0u8; 8];
+        bytes[..4].copy_from_slice(&stage.to_ne_bytes());
+        bytes[4..].copy_from_slice(&errno.to_ne_bytes());
+        // SAFETY: write(2) and _exit(2) are async-signal-safe; the buffer is on
+        // our stack. A failed write leaves the parent to see an exit code only.
+        unsafe {
+            libc::write(report_wr.as_raw_fd(), bytes.as_ptr().cast(), bytes.len());
+            libc::_exit(if errno == libc::ENOENT && stage == STAGE_EXEC { 127 } else { 126 });
+        }
+    }
+    let child = Pid::from_raw(pid);
+    drop(report_wr);
+    // Both sides set the group, so that whichever runs first, the group exists
+    // before init forwards anything to it. EACCES after the child's exec is fine.
+    if plan.pty.is_none() {
+        let _ = nix::unistd::setpgid(child, child);
+    }
+    match read_report(&report_rd) {
+        None => Ok(child),
+        Some((stage, errno)) => {
+            let _ = nix::sys::wait::waitpid(child, None);
+            let errno = Errno::from_raw(errno);
+            Err(match stage {
+                STAGE_WORKDIR => SpawnError::Workdir(errno),
+                STAGE_IDS => SpawnError::Ids(errno),
+                _ => SpawnError::Exec(errno),
+            })
+        }
+    }
+}
+
+/// Reads the child's exec report: EOF means the exec succeeded (the pipe was
+/// closed by O_CLOEXEC); otherwise the stage that failed and its errno.
+fn read_report(fd: &OwnedFd) -> Option<(i32, i32)> {
+    let mut buf = [0u8; 8];
+    let mut got = 0;
+    while got < buf.len() {
+        match nix::unistd::read(fd, &mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(Errno::EINTR) => continue,
+            Err(_) => break,
+        }
+    }
+    let word = |i: usize| i32::from_ne_bytes([buf[i], buf[i + 1], buf[i + 2], buf[i + 3]]);
+    (got == buf.len()).then(|| (word(0), word(4)))
+}
+
+/// A failed step in the child: its stage (`STAGE_*`) and errno.
+type Failure = (i32, c_int);
+
+/// Runs in the forked child: returns only on failure, with the stage that
+/// failed and its errno (for exec, the one execvp(3) would report). Each
+/// step below runs between fork and exec, so it is async-signal-safe: no
+/// allocation, no logging, only data prepared before the fork.
+fn exec_child(plan: &ExecPlan) -> Failure {
+    let prepared = enter_session_or_group(plan)
+        .and_then(|()| redirect_output(plan))
+        .and_then(|()| take_terminal(plan))
+        .and_then(|()| drop_privileges(plan))
+        .and_then(|()| enter_workdir(plan));
+    match prepared {
+        Ok(()) => exec_candidates(plan),
+        Err(failure) => failure,
+    }
+}
+
+/// The errno of the last failed call.
+fn errno() -> c_int {
+    // SAFETY: __errno_location returns the calling thread's errno slot,
+    // valid for the thread's lifetime; reading it is async-signal-safe.
+    unsafe { *libc::__errno_location() }
+}
+
+/// On a pty: a new session with the pty as controlling terminal and stdio,
+/// and no other descriptor. Otherwise: the child's own process group.
+fn enter_session_or_group(plan: &ExecPlan) -> Result<(), Failure> {
+    let Some(pty) = plan.pty else {
+        // SAFETY: setpgid on ourselves has no memory effects.
+        unsafe { libc::setpgid(0, 0) };
+        return Ok(());
+    };
+    // SAFETY: setsid, ioctl(TIOCSCTTY), dup2, close_range and close take
+    // plain integers and are async-signal-safe.
+    unsafe {
+        // A new session whose controlling terminal is the fresh pty: the
+        // child never holds a descriptor of init's own terminal.
+        if libc::setsid() < 0 || libc::ioctl(pty, libc::TIOCSCTTY, 0) != 0 {
+            return Err((STAGE_IDS, errno()));
+        }
+        for fd in 0..3 {
+            if libc::dup2(pty, fd) < 0 {
+                return Err((STAGE_IDS, errno()));
+            }
+        }
+        // Nothing else of root's crosses over: no descriptor of its
+        // terminal (a shell's saved tty fd), the pty master, or anything else.
+        if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) != 0 {
+            for fd in 3..1024 {
+                libc::close(fd);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A service's `output = "prefix"` pipes become its stdout and stderr.
+fn redirect_output(plan: &ExecPlan) -> Result<(), Failure> {
+    if let Some((out, err)) = plan.output
+        // SAFETY: dup2 takes plain integers and is async-signal-safe.
+        && unsafe { libc::dup2(out, 1) < 0 || libc::dup2(err, 2) < 0 }
+    {
+        return Err((STAGE_IDS, errno()));
+    }
+    Ok(())
+}
+
+/// Hands init's terminal to the child's process group (not on a pty, where
+/// the child's session has its own).
+fn take_terminal(plan: &ExecPlan) -> Result<(), Failure> {
+    if let Some(tty) = plan.tty.filter(|_| plan.pty.is_none()) {
+        // SIGTTOU is still blocked here (the mask is restored just before
+        // exec), so a background group may take the terminal.
+        // SAFETY: tcsetpgrp and getpid take plain integers and are async-signal-safe.
+        unsafe { libc::tcsetpgrp(tty, libc::getpid()) };
+    }
+    Ok(())
+}
+
+/// Drops to the plan's ids and verifies the drop; sets no_new_privs.
+fn drop_privileges(plan: &ExecPlan) -> Result<(), Failure> {
+    if let Some(ids) = &plan.ids {
+        let groups: &[libc::gid_t] = &ids.groups;
+        // SAFETY: setgroups reads `groups.len()` gids from a slice allocated
+        // before the fork; the id calls take plain integers. All are
+        // async-signal-safe.
+        unsafe {
+            if libc::setgroups(groups.len(), groups.as_ptr()) != 0
+                || libc::setgid(ids.gid) != 0
+                || libc::setuid(ids.uid) != 0
+            {
+                return Err((STAGE_IDS, errno()));
+            }
+            // Verify: a drop that silently left any root id behind is a failure.
+            if libc::getuid() != ids.uid
+                || libc::geteuid() != ids.uid
+                || libc::getgid() != ids.gid
+                || libc::getegid() != ids.gid
+            {
+                return Err((STAGE_IDS, libc::EPERM));
+            }
+            if ids.uid != 0 && libc::setuid(0) == 0 {
+                return Err((STAGE_IDS, libc::EPERM));
+            }
+        }
+    }
+    // SAFETY: prctl(PR_SET_NO_NEW_PRIVS) takes plain integers and is async-signal-safe.
+    if plan.no_new_privs && unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+        return Err((STAGE_IDS, errno()));
+    }
+    Ok(())
+}
+
+fn enter_workdir(plan: &ExecPlan) -> Result<(), Failure> {
+    if let Some(dir) = &plan.workdir
+        // SAFETY: `dir` is a NUL-terminated string made before the fork.
+        && unsafe { libc::chdir(dir.as_ptr()) } != 0
+    {
+        return Err((STAGE_WORKDIR, errno()));
+    }
+    Ok(())
+}
+
+/// Restores the inherited signal mask and tries each candidate path in
+/// turn; returns only when none could be executed.
+fn exec_candidates(plan: &ExecPlan) -> Failure {
+    // SAFETY: the mask, paths and NULL-terminated argv/envp pointer arrays
+    // were all built before the fork and outlive these calls; sigprocmask
+    // and execve are async-signal-safe.
+    unsafe {
+        libc::sigprocmask(libc::SIG_SETMASK, plan.mask.as_ref(), ptr::null_mut());
+        let mut result = libc::ENOENT;
+        for path in &plan.candidates {
+            libc::execve(path.as_ptr(), plan.argv_ptrs.as_ptr(), plan.envp_ptrs.as_ptr());
+            match errno() {
+                libc::ENOENT | libc::ENOTDIR => {}
+                libc::EACCES => result = libc::EACCES,
+                other => return (STAGE_EXEC, other),
+            }
+        }
+        (STAGE_EXEC, result)
+    }
+}
+
+#[derive(Debug)]
+pub enum SpawnError {
+    Fork(Errno, &'static str),
+    Exec(Errno),
+    Workdir(Errno),
+    Ids(Errno),
+}
