@@ -308,7 +308,10 @@ impl<'a> Walk<'a> {
         let (uid, gid) = (Some(Uid::from_raw(self.owner.0)), Some(Gid::from_raw(self.owner.1)));
         if self.by_name {
             return match fchownat(dir, name, uid, gid, AtFlags::AT_SYMLINK_NOFOLLOW) {
-                Ok(()) => Ok(t.changed += 1),
+                Ok(()) => {
+                    t.changed += 1;
+                    Ok(())
+                }
                 Err(Errno::ENOENT) => Ok(()),
                 Err(e) => Err(Error::io(&shown(), &e.into(), 71)),
             };
