@@ -55,7 +55,8 @@ impl Attacker {
         let progress = home.join("progress");
         let mut cmd = Command::new("setpriv");
         let python = "/usr/bin/python3"; // Debian's: root's own may sit in /root, out of uid 1000's reach
-        cmd.args(["--reuid", "1000", "--regid", "1000", "--clear-groups", python, "-c", script]);
+        let script = format!("{REPORT}{script}");
+        cmd.args(["--reuid", "1000", "--regid", "1000", "--clear-groups", python, "-c", &script]);
         cmd.args(args).arg(&progress).stdin(Stdio::null()).stdout(Stdio::null());
         let child = cmd.spawn().expect("setpriv and python3 (make deps-test installs them)");
         let attacker = Attacker { child, progress };
@@ -114,6 +115,17 @@ fn run_argv(conf: &Path, env: &[(&str, &str)], argv: &[&str]) -> Output {
     o
 }
 
+/// Every attacker script's way to publish its count of moves.
+const REPORT: &str = r#"
+import os, sys
+def report(moves, last):
+    if moves != last:
+        progress = sys.argv[-1]
+        with open(progress + ".t", "w") as f: f.write(str(moves))
+        os.rename(progress + ".t", progress)
+    return moves
+"#;
+
 /// Renames each directory away, puts a symlink to the decoy in its place,
 /// and puts it back, over and over: the swap the old walk fell for.
 const SWAPPER: &str = r#"
@@ -129,10 +141,7 @@ while True:
             os.unlink(d); os.rename(d + ".x", d)
         except OSError:
             pass
-        if moves != last:
-            with open(progress + ".t", "w") as f: f.write(str(moves))
-            os.rename(progress + ".t", progress)
-            last = moves
+        last = report(moves, last)
 "#;
 
 #[test]
@@ -251,10 +260,7 @@ while True:
             os.unlink(os.path.join(vol, n))
         except OSError:
             pass
-    if moves != last:
-        with open(progress + ".t", "w") as f: f.write(str(moves))
-        os.rename(progress + ".t", progress)
-        last = moves
+    last = report(moves, last)
 "#;
 
 #[test]

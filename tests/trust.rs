@@ -136,17 +136,7 @@ fn on_outer_tty(args: &[&str], stdin: std::process::Stdio) -> OnOuterTty {
     // The command keeps its copy of the terminal: only init may hold it now.
     drop(cmd);
     let mut master = fs::File::from(pty.master);
-    let reader = std::thread::spawn(move || {
-        let mut all = Vec::new();
-        let mut chunk = [0u8; 4096];
-        while let Ok(n) = master.read(&mut chunk) {
-            if n == 0 {
-                break;
-            }
-            all.extend_from_slice(&chunk[..n]);
-        }
-        String::from_utf8_lossy(&all).replace('\r', "")
-    });
+    let reader = std::thread::spawn(move || common::drain_to_string(&mut master).replace('\r', ""));
     let end = std::time::Instant::now() + common::DEADLINE;
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
