@@ -4,7 +4,7 @@
 //! serde stack would cost more than the whole supervisor).
 
 use std::io::Read;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -57,26 +57,20 @@ pub fn read_live(path: &Path) -> Result<Status, Error> {
     Ok(status)
 }
 
-/// The file's text and owner uid: a regular file of at most 1 MiB.
+/// The file's text and owner uid: a regular file of at most 1 MiB, read
+/// through the safe layer (no blocking open, only root's links followed).
 fn read_small(path: &Path) -> Result<(String, u32), String> {
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(path)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => "absent: is init running services here?".to_string(),
-            _ => e.to_string(),
-        })?;
-    let meta = file.metadata().map_err(|e| e.to_string())?;
-    if !meta.is_file() {
-        return Err("not a regular file".into());
-    }
-    if meta.len() > MAX_STATUS_BYTES {
-        return Err(format!("{} bytes is too large for a status file (at most 1 MiB)", meta.len()));
+    let opened = mooring::safe_fs::Dir::base(Path::new("/")).and_then(|root| root.open_input(path));
+    let (file, st) = opened.map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => "absent: is init running services here?".to_string(),
+        _ => e.to_string(),
+    })?;
+    if st.st_size > MAX_STATUS_BYTES as i64 {
+        return Err(format!("{} bytes is too large for a status file (at most 1 MiB)", st.st_size));
     }
     let mut text = String::new();
     file.take(MAX_STATUS_BYTES).read_to_string(&mut text).map_err(|e| e.to_string())?;
-    Ok((text, meta.uid()))
+    Ok((text, st.st_uid))
 }
 
 /// Whether `status`, from a file owned by `owner`, speaks for a running
