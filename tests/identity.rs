@@ -367,7 +367,9 @@ fn init_shell_gives_the_user_a_fresh_pty_with_size_ctrl_c_and_exit_code() {
     let outer = tty.output();
     tty.type_in(b"id -u; stty size; echo TTY=$(readlink /proc/self/fd/0); echo FDS: $(for f in /proc/$$/fd/*; do readlink $f; done | sort -u)\n");
     tty.wait_for_output("TTY=/dev/pts/");
-    tty.type_in(b"echo SLEEP''ING; sleep 30\n");
+    // The marker comes from the very process that then sleeps in the
+    // foreground, so Ctrl-C cannot arrive before it is there to get it.
+    tty.type_in(b"sh -c 'echo SLEEP''ING; exec sleep 30'\n");
     tty.wait_for_output("SLEEPING");
     tty.type_in(b"\x03");
     tty.type_in(b"echo AFTER-INT-$?\n");
