@@ -21,7 +21,7 @@ static ALLOC: sys::alloc::StartupArena = sys::alloc::StartupArena;
 /// Called by the C entry point with the raw arguments; returns the exit code.
 #[cfg_attr(test, allow(dead_code))]
 pub(crate) fn main_with_args(args: Vec<OsString>) -> i32 {
-    let cli = match cli::Cli::try_parse_from(args) {
+    let cli = match cli::Cli::try_parse_from(without_repeated_init(args)) {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
             let _ = e.print();
@@ -50,6 +50,17 @@ pub(crate) fn main_with_args(args: Vec<OsString>) -> i32 {
     }
 }
 
+/// Drops a first argument `init`: with `ENTRYPOINT ["init"]`, `docker
+/// compose run app init run TASK` reaches us as `init init run TASK`, which
+/// means `init run TASK`, not a second init under the first (README,
+/// "Command line").
+fn without_repeated_init(mut args: Vec<OsString>) -> Vec<OsString> {
+    if args.get(1).is_some_and(|a| a == "init") {
+        args.remove(1);
+    }
+    args
+}
+
 /// Prints the error and its sources joined by `: `, once; a list of
 /// problems gets a line each.
 fn report(e: &Error) {
@@ -67,4 +78,23 @@ fn report(e: &Error) {
         source = s.source();
     }
     tracing::error!("{text}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_first_argument_init_is_dropped_and_nothing_else() {
+        let args = |list: &[&str]| list.iter().map(OsString::from).collect::<Vec<_>>();
+        for (given, want) in [
+            (&["init", "init", "run", "x"][..], &["init", "run", "x"][..]),
+            (&["/usr/local/bin/init", "init", "--", "id"], &["/usr/local/bin/init", "--", "id"]),
+            (&["init", "run", "init"], &["init", "run", "init"]),
+            (&["init", "--", "init"], &["init", "--", "init"]),
+            (&["init"], &["init"]),
+        ] {
+            assert_eq!(without_repeated_init(args(given)), args(want), "{given:?}");
+        }
+    }
 }

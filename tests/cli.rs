@@ -135,3 +135,10 @@ fn a_setuid_copy_of_init_refuses_to_run_with_77() {
         .unwrap();
     assert_eq!(out.status.code(), Some(77), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn a_repeated_init_is_dropped_as_with_an_init_entrypoint() {
+    // `docker compose run app init run -- CMD` with ENTRYPOINT ["init"].
+    let (code, out, err) = run_init(["init", "run", "-q", "--", "sh", "-c", "echo ran; exit 4"]);
+    assert_eq!((code, out.as_str()), (4, "ran\n"), "{err}");
+}
