@@ -17,22 +17,19 @@ pub fn run(global: &Global) -> Result<u8, Error> {
     let mut problems = Vec::new();
     let mut out = String::new();
     let mut env = Environment::from_process();
-    match secrets::apply(&mut env, secrets::read_secret) {
-        Ok(skipped) => skipped.log(),
-        Err(p) => problems.extend(p),
-    }
-    crate::log::hide(env.secret_values());
     let path = config::locate(global.config.as_deref())?;
     let config = match &path {
-        None => Some(Config::default()),
-        Some(p) => match config::load(p, &mut env) {
-            Ok(c) => Some(c),
-            Err(Error::Invalid(p)) => {
-                problems.extend(p);
-                None
-            }
-            Err(e) => return Err(e),
-        },
+        None => Ok(Config::default()),
+        Some(p) => mooring::setup::load::load(p, &mut env, secrets::read_secret),
+    };
+    crate::log::hide(env.secret_values());
+    let config = match config {
+        Ok(c) => Some(c),
+        Err(Error::Invalid(p)) => {
+            problems.extend(p);
+            None
+        }
+        Err(e) => return Err(e),
     };
     match &path {
         Some(p) => writeln!(out, "config   {}", p.display()),

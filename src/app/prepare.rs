@@ -17,17 +17,17 @@ use mooring::error::Error;
 use mooring::setup::user::{Identity, resolve_owner};
 use mooring::setup::{account, render, secrets, volume};
 
-/// The environment and config after phases 1-2: `_FILE` secrets applied,
-/// init.toml loaded and its `[env]` merged.
+/// The environment and config after phases 1-2: init.toml loaded, the
+/// `_FILE` secrets it needs applied, its `[env]` merged.
 pub fn load(global: &Global) -> Result<(Environment, Config), Error> {
     let mut env = Environment::from_process();
-    secrets::apply(&mut env, secrets::read_secret).map_err(Error::Invalid)?.log();
-    crate::log::hide(env.secret_values());
     let config = match config::locate(global.config.as_deref())? {
-        Some(path) => config::load(&path, &mut env)?,
-        None => Config::default(),
+        Some(path) => mooring::setup::load::load(&path, &mut env, secrets::read_secret),
+        None => Ok(Config::default()),
     };
-    Ok((env, config))
+    // Before the error (if any) is printed: it may quote a secret's value.
+    crate::log::hide(env.secret_values());
+    Ok((env, config?))
 }
 
 /// What the preparation leaves for running children.
