@@ -138,3 +138,54 @@ fn a_stop_signal_ends_a_wait_at_once_as_pid1() {
     assert_eq!(init.wait(), 143, "{}", init.stderr());
     assert!(init.stderr().contains("stopped by signal 15 while waiting"), "{}", init.stderr());
 }
+
+/// `init -c init.toml ARGS` run to its end, with its own run dir.
+fn with_config(dir: &TempDir, config: &str, env: &[(&str, &str)], args: &[&str]) -> Output {
+    fs::write(dir.join("init.toml"), config.replace("{dir}", &dir.path().display().to_string())).unwrap();
+    let mut cmd = init_cmd();
+    cmd.arg("-c").arg(dir.join("init.toml")).args(args).env("INIT_RUN_DIR", dir.join("run"));
+    cmd.envs(env.iter().copied()).output().unwrap()
+}
+
+#[test]
+fn a_wait_command_sees_the_env_table_and_secrets() {
+    let dir = TempDir::new("waitenv");
+    fs::write(dir.join("token"), "t0k\n").unwrap();
+    let config = "[env]\nFOO = \"bar\"\nTOKEN = \"<<TOKEN>>\"\n\n[[wait]]\n\
+                  command = [\"sh\", \"-c\", \"test \\\"$FOO-$TOKEN\\\" = bar-t0k\"]\ntimeout = \"10s\"\n";
+    let token = dir.join("token").display().to_string();
+    let o = with_config(&dir, config, &[("TOKEN_FILE", &token)], &["-q", "--", "echo", "booted"]);
+    assert_eq!(
+        (o.status.code(), String::from_utf8_lossy(&o.stdout).as_ref()),
+        (Some(0), "booted\n"),
+        "{}",
+        stderr_of(&o)
+    );
+    let o = with_config(&dir, config, &[("TOKEN_FILE", &token)], &["wait"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
+}
+
+#[test]
+fn a_ready_probe_command_sees_the_env_table() {
+    let dir = TempDir::new("probeenv");
+    let config = r#"
+[env]
+FOO = "bar"
+
+[[service]]
+name = "db"
+shell = "exec sleep 60"
+ready = { command = ["sh", "-c", "test \"$FOO\" = bar"], timeout = "10s" }
+
+[[service]]
+name = "web"
+main = true
+after = ["db"]
+shell = "echo web started after db was ready"
+"#;
+    let o = with_config(&dir, config, &[], &[]);
+    let err = stderr_of(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "web started after db was ready\n", "{err}");
+    assert!(err.contains("ready service=db"), "{err}");
+}

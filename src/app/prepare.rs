@@ -40,6 +40,11 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// What watched `command` targets run as (see `checker`).
+    pub fn checker(&self) -> spawn::Command {
+        checker(&self.env)
+    }
+
     /// A command to spawn as `user` (or the default user), with the
     /// environment, `extra` variables on top, and HOME/USER/LOGNAME/SHELL of
     /// the identity it switches to.
@@ -81,6 +86,18 @@ impl Prepared {
         }
         let ids = identity.map(|id| Ids { uid: id.uid, gid: id.gid, groups: id.groups });
         spawn::Command { argv, env: env.vars().to_vec(), workdir, ids, no_new_privs: self.no_new_privs }
+    }
+}
+
+/// What a wait's or watch's `command` target runs as: init's own user,
+/// with the environment children get (README.md, "Waits").
+pub fn checker(env: &Environment) -> spawn::Command {
+    spawn::Command {
+        argv: Vec::new(),
+        env: env.vars().to_vec(),
+        workdir: None,
+        ids: None,
+        no_new_privs: false,
     }
 }
 
@@ -140,7 +157,7 @@ fn prepare_as(global: &Global, beside: bool) -> Result<Prepared, Error> {
         }
     }
     if !config.waits.is_empty() {
-        wait(&config.waits)?;
+        wait(&config.waits, &checker(&env))?;
     }
     let default_user = match &global.user {
         Some(spec) => account::identity_for(&config::parse_user_spec(spec).map_err(Error::Usage)?)?,
@@ -165,11 +182,11 @@ pub fn render_templates(config: &Config, env: &Environment) -> Result<(), Error>
 
 /// Phase 6: waits for every target; a stop signal (as PID 1 a container's
 /// `docker stop`) ends the wait at once with 128+N.
-pub fn wait(waits: &[Wait]) -> Result<(), Error> {
+pub fn wait(waits: &[Wait], checker: &spawn::Command) -> Result<(), Error> {
     let signals = crate::run::signals::Signals::block_all()?;
     let mut probe = |target: &config::Target, until: Option<std::time::Instant>| match check::start(
         target,
-        None,
+        checker,
         signals.original_mask,
     ) {
         Started::Done(result) => Ok(result),
