@@ -146,17 +146,20 @@ fn run_once(cmd: &crate::run::spawn::Command, opts: &Options) -> Result<u8, Erro
 /// `init wait [--timeout DUR] [TARGET]...`: the given targets, else the
 /// configured `[[wait]]`s; exits 0 when all are ready, 75 on a timeout.
 fn wait_command(global: &Global, timeout: Option<config::Limit>, targets: Vec<String>) -> Result<u8, Error> {
-    let (env, waits) = if targets.is_empty() {
+    if targets.is_empty() {
         let (env, config) = load(global)?;
-        (env, config.waits)
-    } else {
+        prepare::wait_configured(&config, &env)?;
+        return Ok(0);
+    }
+    let waits = {
         let limit = timeout.map_or(Some(config::DEFAULT_WAIT_TIMEOUT), |l| l.0);
         let parsed: Result<Vec<_>, _> = targets.iter().map(|t| config::parse_target(t)).collect();
         let parsed = parsed.map_err(Error::Usage)?;
         let waits = parsed.into_iter().map(|target| config::Wait { target, timeout: limit, watch: false });
-        (mooring::env::Environment::from_process(), waits.collect())
+        waits.collect::<Vec<_>>()
     };
-    prepare::wait(&waits, &prepare::checker(&env))?;
+    // Targets given on the command line are never commands: no environment needed.
+    prepare::wait(&waits, &prepare::checker(&mooring::env::Environment::default()))?;
     Ok(0)
 }
 

@@ -4,6 +4,7 @@
 //! as templates and validated into a typed `Config` — collecting every
 //! problem with its file:line:col before reporting any.
 
+pub mod adhoc;
 mod check;
 pub mod duration;
 mod names;
@@ -163,6 +164,8 @@ pub struct Config {
     pub templates: Vec<Template>,
     pub volumes: Vec<Volume>,
     pub waits: Vec<Wait>,
+    /// `[[wait]]`s whose target rendered empty: one line each, for the log.
+    pub skipped_waits: Vec<String>,
     pub services: Vec<Service>,
     pub tasks: Vec<Task>,
 }
@@ -259,6 +262,7 @@ pub fn parse(path: &Path, text: &str, env: &mut Environment) -> Result<Config, E
         }
     }
     check.services_together(&mut config.services, &config.tasks);
+    config.skipped_waits = std::mem::take(&mut check.skipped);
     check.finish().map(|()| config)
 }
 

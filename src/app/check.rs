@@ -18,10 +18,7 @@ pub fn run(global: &Global) -> Result<u8, Error> {
     let mut out = String::new();
     let mut env = Environment::from_process();
     let path = config::locate(global.config.as_deref())?;
-    let config = match &path {
-        None => Ok(Config::default()),
-        Some(p) => mooring::setup::load::load(p, &mut env, secrets::read_secret),
-    };
+    let config = mooring::setup::load::load(path.as_deref(), &mut env, secrets::read_secret);
     crate::log::hide(env.secret_values());
     let config = match config {
         Ok(c) => Some(c),
@@ -103,6 +100,9 @@ fn describe(config: &Config, out: &mut String) {
     }
     for w in &config.waits {
         line(format!("wait     {}", describe_wait(w)));
+    }
+    for skipped in &config.skipped_waits {
+        line(format!("skip     {skipped}"));
     }
     for s in &config.services {
         line(describe_service(s));

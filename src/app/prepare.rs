@@ -21,10 +21,8 @@ use mooring::setup::{account, render, secrets, volume};
 /// `_FILE` secrets it needs applied, its `[env]` merged.
 pub fn load(global: &Global) -> Result<(Environment, Config), Error> {
     let mut env = Environment::from_process();
-    let config = match config::locate(global.config.as_deref())? {
-        Some(path) => mooring::setup::load::load(&path, &mut env, secrets::read_secret),
-        None => Ok(Config::default()),
-    };
+    let path = config::locate(global.config.as_deref())?;
+    let config = mooring::setup::load::load(path.as_deref(), &mut env, secrets::read_secret);
     // Before the error (if any) is printed: it may quote a secret's value.
     crate::log::hide(env.secret_values());
     Ok((env, config?))
@@ -156,9 +154,7 @@ fn prepare_as(global: &Global, beside: bool) -> Result<Prepared, Error> {
             tracing::warn!(path = %v.path.display(), "left alone: {} more entries", r.skipped_total - r.skipped.len() as u64);
         }
     }
-    if !config.waits.is_empty() {
-        wait(&config.waits, &checker(&env))?;
-    }
+    wait_configured(&config, &env)?;
     let default_user = match &global.user {
         Some(spec) => account::identity_for(&config::parse_user_spec(spec).map_err(Error::Usage)?)?,
         None => runtime,
@@ -178,6 +174,16 @@ pub fn render_templates(config: &Config, env: &Environment) -> Result<(), Error>
         }
     }
     Ok(())
+}
+
+/// Phase 6 as configured: the `[[wait]]`s switched off by an empty target
+/// are logged, the others (and `INIT_WAIT`'s) awaited.
+pub fn wait_configured(config: &Config, env: &Environment) -> Result<(), Error> {
+    config.skipped_waits.iter().for_each(|line| info!("{line}"));
+    if config.waits.is_empty() {
+        return Ok(());
+    }
+    wait(&config.waits, &checker(env))
 }
 
 /// Phase 6: waits for every target; a stop signal (as PID 1 a container's

@@ -14,11 +14,35 @@ use crate::env::Environment;
 use crate::error::Error;
 use crate::setup::{render, secrets};
 
-/// The config at `path`, with `env` (init's own) turned into the children's:
-/// needed secrets applied, `[env]` merged. On an error `env` still holds the
-/// secrets read so far, for masking. Every problem of secrets and config is
-/// reported together.
+/// The config at `path` (none: the plain PID 1's empty one), with `env`
+/// (init's own) turned into the children's: needed secrets applied,
+/// `[env]` merged; `INIT_WAIT`'s waits added after the configured ones. On
+/// an error `env` still holds the secrets read so far, for masking. Every
+/// problem of secrets, config and `INIT_WAIT` is reported together.
 pub fn load(
+    path: Option<&Path>,
+    env: &mut Environment,
+    read: impl Fn(&Path) -> std::io::Result<Vec<u8>>,
+) -> Result<Config, Error> {
+    let config = match path {
+        Some(path) => load_file(path, env, read),
+        None => Ok(Config::default()),
+    };
+    match (config, crate::config::adhoc::from_env(env)) {
+        (Ok(mut config), Ok(waits)) => {
+            config.waits.extend(waits);
+            Ok(config)
+        }
+        (Ok(_), Err(problems)) => Err(Error::Invalid(problems)),
+        (Err(Error::Invalid(mut problems)), Err(more)) => {
+            problems.extend(more);
+            Err(Error::Invalid(problems))
+        }
+        (Err(e), _) => Err(e),
+    }
+}
+
+fn load_file(
     path: &Path,
     env: &mut Environment,
     read: impl Fn(&Path) -> std::io::Result<Vec<u8>>,
@@ -98,7 +122,7 @@ mod tests {
             "pw=<<DB_PASSWORD>>\n",
         );
         let mut e = env(&[("DB_PASSWORD_FILE", "/run/secrets/db"), ("SSL_CERT_FILE", "/nope")]);
-        load(&path, &mut e, read).unwrap();
+        load(Some(&path), &mut e, read).unwrap();
         assert_eq!(e.get_str("DB_PASSWORD"), Some("from-file"));
         assert!(e.is_secret("DB_PASSWORD") && !e.contains("DB_PASSWORD_FILE"));
         assert_eq!(e.get_str("SSL_CERT_FILE"), Some("/nope"));
@@ -110,7 +134,7 @@ mod tests {
         let (_dir, path) = setup("passes", &config, "<<DB_PASSWORD>>\n");
         let mut e =
             env(&[("TOKEN_FILE", "/nope"), ("DB_PASSWORD", "x"), ("DB_PASSWORD_FILE", "/run/secrets/db")]);
-        let Err(Error::Invalid(problems)) = load(&path, &mut e, read) else { panic!("an error") };
+        let Err(Error::Invalid(problems)) = load(Some(&path), &mut e, read) else { panic!("an error") };
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].starts_with("TOKEN_FILE=/nope: "), "{problems:?}");
         assert_eq!(problems[1], "both DB_PASSWORD and DB_PASSWORD_FILE are set; set only one");
@@ -120,7 +144,7 @@ mod tests {
     fn secret_and_config_problems_are_reported_together() {
         let (_dir, path) = setup("together", "[env]\nX = \"<<TOKEN>>\"\nY = \"<<MISSING>>\"\n", "");
         let mut e = env(&[("TOKEN_FILE", "/nope")]);
-        let Err(Error::Invalid(problems)) = load(&path, &mut e, read) else { panic!("an error") };
+        let Err(Error::Invalid(problems)) = load(Some(&path), &mut e, read) else { panic!("an error") };
         let text = problems.join("\n");
         assert!(text.starts_with("TOKEN_FILE=/nope: "), "{text}");
         assert!(text.contains("MISSING is not set"), "{text}");
