@@ -41,7 +41,7 @@ test: deps-test build lint
 	$(CARGO) test --locked --all-targets
 
 test-unit:
-	$(CARGO) test --locked --bins
+	$(CARGO) test --locked --lib --bins
 
 test-pid1: deps-test build
 	$(CARGO) test --locked --test pid1

@@ -88,7 +88,7 @@ fn render_only(global: &Global, stdout: bool) -> Result<u8, Error> {
 fn run_command(prepared: Prepared, argv: Vec<OsString>, opts: &Options, boot: bool) -> Result<u8, Error> {
     let cmd = prepared.command(argv, None, &[], None)?;
     match boot {
-        true => single::boot(&cmd, opts, &prepared.config.waits),
+        true => single::boot(&cmd, opts, &prepared.config.waits, &prepared.checker()),
         false => run_once(&cmd, opts),
     }
 }
@@ -102,7 +102,7 @@ fn supervise(prepared: &Prepared, opts: &Options) -> Result<u8, Error> {
         let cmd = prepared.command(argv, s.user.as_ref(), &s.env, s.workdir.clone())?;
         specs.push(supervisor::Spec { service: s.clone(), cmd });
     }
-    supervisor::run(specs, &prepared.config.waits, opts)
+    supervisor::run(specs, &prepared.config.waits, &prepared.checker(), opts)
 }
 
 /// `init run NAME [ARGS]`: a task, or a service's command, run once.
@@ -146,16 +146,20 @@ fn run_once(cmd: &crate::run::spawn::Command, opts: &Options) -> Result<u8, Erro
 /// `init wait [--timeout DUR] [TARGET]...`: the given targets, else the
 /// configured `[[wait]]`s; exits 0 when all are ready, 75 on a timeout.
 fn wait_command(global: &Global, timeout: Option<config::Limit>, targets: Vec<String>) -> Result<u8, Error> {
-    let waits = if targets.is_empty() {
-        let (_, config) = load(global)?;
-        config.waits
-    } else {
+    if targets.is_empty() {
+        let (env, config) = load(global)?;
+        prepare::wait_configured(&config, &env)?;
+        return Ok(0);
+    }
+    let waits = {
         let limit = timeout.map_or(Some(config::DEFAULT_WAIT_TIMEOUT), |l| l.0);
         let parsed: Result<Vec<_>, _> = targets.iter().map(|t| config::parse_target(t)).collect();
         let parsed = parsed.map_err(Error::Usage)?;
-        parsed.into_iter().map(|target| config::Wait { target, timeout: limit, watch: false }).collect()
+        let waits = parsed.into_iter().map(|target| config::Wait { target, timeout: limit, watch: false });
+        waits.collect::<Vec<_>>()
     };
-    prepare::wait(&waits)?;
+    // Targets given on the command line are never commands: no environment needed.
+    prepare::wait(&waits, &prepare::checker(&mooring::env::Environment::default()))?;
     Ok(0)
 }
 

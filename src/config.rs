@@ -4,8 +4,10 @@
 //! as templates and validated into a typed `Config` — collecting every
 //! problem with its file:line:col before reporting any.
 
+pub mod adhoc;
 mod check;
 pub mod duration;
+mod names;
 mod raw;
 
 use std::ops::Range;
@@ -162,6 +164,8 @@ pub struct Config {
     pub templates: Vec<Template>,
     pub volumes: Vec<Volume>,
     pub waits: Vec<Wait>,
+    /// `[[wait]]`s whose target rendered empty: one line each, for the log.
+    pub skipped_waits: Vec<String>,
     pub services: Vec<Service>,
     pub tasks: Vec<Task>,
 }
@@ -182,19 +186,44 @@ pub fn locate(explicit: Option<&Path>) -> Result<Option<PathBuf>, Error> {
 /// The largest init.toml read (a config is a few kilobytes).
 pub const MAX_CONFIG_BYTES: usize = 4 << 20;
 
-/// Reads and validates `path`. `env` is init's environment after secrets;
-/// the config's `[env]` entries are added to it (the operator's values win).
-pub fn load(path: &Path, env: &mut Environment) -> Result<Config, Error> {
-    let fail = |e: std::io::Error| Error::Config { path: path.into(), reason: e.to_string() };
-    // Bounded and never a FIFO, like every read of init's.
-    let bytes = crate::safe_fs::Dir::base(Path::new("/"))
-        .and_then(|r| r.read_input(path, MAX_CONFIG_BYTES))
-        .map_err(fail)?;
-    let text = String::from_utf8(bytes).map_err(|e| Error::Config {
-        path: path.into(),
-        reason: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
-    })?;
-    parse(path, &text, env)
+/// init.toml as read, not yet parsed: its placeholder names are needed
+/// before it is parsed, to know which `_FILE` secrets to read (README.md,
+/// "Secrets").
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub path: PathBuf,
+    text: String,
+}
+
+impl Source {
+    /// Reads `path`: bounded and never a FIFO, like every read of init's.
+    pub fn read(path: &Path) -> Result<Source, Error> {
+        let fail = |e: std::io::Error| Error::Config { path: path.into(), reason: e.to_string() };
+        let bytes = crate::safe_fs::Dir::base(Path::new("/"))
+            .and_then(|r| r.read_input(path, MAX_CONFIG_BYTES))
+            .map_err(fail)?;
+        let text = String::from_utf8(bytes).map_err(|e| Error::Config {
+            path: path.into(),
+            reason: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+        })?;
+        Ok(Source { path: path.to_path_buf(), text })
+    }
+
+    pub fn from_text(path: &Path, text: &str) -> Source {
+        Source { path: path.to_path_buf(), text: text.to_string() }
+    }
+
+    /// Every variable a string value refers to (`[env]` values, commands,
+    /// waits, ...), whatever the table; a TOML error is left to `parse`.
+    pub fn placeholders(&self) -> std::collections::BTreeSet<String> {
+        names::in_strings(&self.text)
+    }
+
+    /// Validates the text. `env` is init's environment after secrets; the
+    /// config's `[env]` entries are added to it (the operator's values win).
+    pub fn parse(&self, env: &mut Environment) -> Result<Config, Error> {
+        parse(&self.path, &self.text, env)
+    }
 }
 
 /// The pure core of `load`.
@@ -233,6 +262,7 @@ pub fn parse(path: &Path, text: &str, env: &mut Environment) -> Result<Config, E
         }
     }
     check.services_together(&mut config.services, &config.tasks);
+    config.skipped_waits = std::mem::take(&mut check.skipped);
     check.finish().map(|()| config)
 }
 

@@ -56,6 +56,16 @@ impl Environment {
         }
     }
 
+    /// Drops `name` (a secret's `X_FILE`, which official entrypoints refuse
+    /// beside `X`). Linear, and rare: once per secret.
+    pub fn remove(&mut self, name: impl AsRef<OsStr>) {
+        let Some(at) = self.index.remove(name.as_ref()) else { return };
+        self.vars.remove(at);
+        for i in self.index.values_mut().filter(|i| **i > at) {
+            *i -= 1;
+        }
+    }
+
     pub fn mark_secret(&mut self, name: &str) {
         self.secrets.insert(name.to_string());
     }
@@ -88,6 +98,22 @@ mod tests {
         assert_eq!(names, ["A=3", "B=2", "C=4"]);
         assert_eq!(env.get_str("A"), Some("3"));
         assert_eq!(env.get_str("Z"), None);
+    }
+
+    #[test]
+    fn remove_drops_one_variable_and_keeps_the_others_in_order() {
+        let mut env = Environment::from_vars([
+            ("A".into(), "1".into()),
+            ("B".into(), "2".into()),
+            ("C".into(), "3".into()),
+        ]);
+        env.remove("A");
+        env.remove("Z");
+        let names: Vec<_> = env.vars().iter().map(|(k, _)| k.display().to_string()).collect();
+        assert_eq!(names, ["B", "C"]);
+        assert_eq!((env.get_str("A"), env.get_str("C")), (None, Some("3")));
+        env.set("A", "4");
+        assert_eq!(env.get_str("A"), Some("4"));
     }
 
     #[test]

@@ -312,7 +312,10 @@ fn a_fifo_as_wait_file_or_secret_never_blocks_init() {
     fs::write(&conf, "[env]\nTOKEN = \"<<TOKEN:->>\"\n").unwrap();
     let fifo_s = fifo.display().to_string();
     let o = run_with(&conf, &[("TOKEN_FILE", &fifo_s)]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
+    // A secret the config needs and cannot read stops the boot, naming it.
+    assert_eq!(o.status.code(), Some(78), "{}", stderr_of(&o));
+    let want = format!("TOKEN_FILE={fifo_s}: ");
+    assert!(stderr_of(&o).contains(&want), "{}", stderr_of(&o));
     assert!(stderr_of(&o).contains("a FIFO, not a regular file"), "{}", stderr_of(&o));
 }
 
@@ -329,7 +332,8 @@ fn a_secret_path_the_attacker_links_to_a_root_only_file_is_not_read() {
     fs::write(&conf, "[env]\nTOKEN = \"<<TOKEN:-none>>\"\n").unwrap();
     let token = mine.join("token").display().to_string();
     let o = run_argv(&conf, &[("TOKEN_FILE", &token)], &["sh", "-c", "echo \"token=$TOKEN\""]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
-    assert_eq!(String::from_utf8_lossy(&o.stdout), "token=none\n");
+    assert_eq!(o.status.code(), Some(78), "{}", stderr_of(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "");
+    assert!(stderr_of(&o).contains(&format!("TOKEN_FILE={token}: ")), "{}", stderr_of(&o));
     assert!(stderr_of(&o).contains("token is a symlink owned by uid 1000"), "{}", stderr_of(&o));
 }

@@ -138,3 +138,117 @@ fn a_stop_signal_ends_a_wait_at_once_as_pid1() {
     assert_eq!(init.wait(), 143, "{}", init.stderr());
     assert!(init.stderr().contains("stopped by signal 15 while waiting"), "{}", init.stderr());
 }
+
+/// `init -c init.toml ARGS` run to its end, with its own run dir.
+fn with_config(dir: &TempDir, config: &str, env: &[(&str, &str)], args: &[&str]) -> Output {
+    fs::write(dir.join("init.toml"), config.replace("{dir}", &dir.path().display().to_string())).unwrap();
+    let mut cmd = init_cmd();
+    cmd.arg("-c").arg(dir.join("init.toml")).args(args).env("INIT_RUN_DIR", dir.join("run"));
+    cmd.envs(env.iter().copied()).output().unwrap()
+}
+
+#[test]
+fn a_wait_command_sees_the_env_table_and_secrets() {
+    let dir = TempDir::new("waitenv");
+    fs::write(dir.join("token"), "t0k\n").unwrap();
+    let config = "[env]\nFOO = \"bar\"\nTOKEN = \"<<TOKEN>>\"\n\n[[wait]]\n\
+                  command = [\"sh\", \"-c\", \"test \\\"$FOO-$TOKEN\\\" = bar-t0k\"]\ntimeout = \"10s\"\n";
+    let token = dir.join("token").display().to_string();
+    let o = with_config(&dir, config, &[("TOKEN_FILE", &token)], &["-q", "--", "echo", "booted"]);
+    assert_eq!(
+        (o.status.code(), String::from_utf8_lossy(&o.stdout).as_ref()),
+        (Some(0), "booted\n"),
+        "{}",
+        stderr_of(&o)
+    );
+    let o = with_config(&dir, config, &[("TOKEN_FILE", &token)], &["wait"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
+}
+
+#[test]
+fn a_ready_probe_command_sees_the_env_table() {
+    let dir = TempDir::new("probeenv");
+    let config = r#"
+[env]
+FOO = "bar"
+
+[[service]]
+name = "db"
+shell = "exec sleep 60"
+ready = { command = ["sh", "-c", "test \"$FOO\" = bar"], timeout = "10s" }
+
+[[service]]
+name = "web"
+main = true
+after = ["db"]
+shell = "echo web started after db was ready"
+"#;
+    let o = with_config(&dir, config, &[], &[]);
+    let err = stderr_of(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "web started after db was ready\n", "{err}");
+    assert!(err.contains("ready service=db"), "{err}");
+}
+
+#[test]
+fn a_wait_whose_target_renders_empty_is_skipped_with_one_info_line() {
+    let dir = TempDir::new("waitskip");
+    let config =
+        "[[wait]]\nfile = \"<<DB_SEMAPHORE:->>\"\ntimeout = \"300ms\"\n\n[[wait]]\ntcp = \"<<DB_ADDR:->>\"\n";
+    let o = with_config(&dir, config, &[], &["--", "echo", "booted"]);
+    let err = stderr_of(&o);
+    assert_eq!(
+        (o.status.code(), String::from_utf8_lossy(&o.stdout).as_ref()),
+        (Some(0), "booted\n"),
+        "{err}"
+    );
+    let conf = dir.join("init.toml").display().to_string();
+    let skipped: Vec<&str> = err.lines().filter(|l| l.contains("skipped")).collect();
+    assert_eq!(
+        skipped,
+        [
+            format!("init: INFO {conf}:2: [[wait]] skipped: file = \"<<DB_SEMAPHORE:->>\" renders empty"),
+            format!("init: INFO {conf}:6: [[wait]] skipped: tcp = \"<<DB_ADDR:->>\" renders empty"),
+        ]
+    );
+    // Set, the same wait is back on.
+    let o =
+        with_config(&dir, config, &[("DB_SEMAPHORE", "/nonexistent/db.ready")], &["--", "echo", "booted"]);
+    assert_eq!(o.status.code(), Some(75), "{}", stderr_of(&o));
+}
+
+#[test]
+fn init_wait_adds_targets_from_the_environment_with_its_own_timeout() {
+    let dir = TempDir::new("initwait");
+    let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = tcp.local_addr().unwrap().port();
+    fs::write(dir.join("sem"), "").unwrap();
+    let targets = format!("tcp:127.0.0.1:{port}  file:{}", dir.join("sem").display());
+    let o = with_config(&dir, "", &[("INIT_WAIT", &targets)], &["--", "echo", "booted"]);
+    let err = stderr_of(&o);
+    assert_eq!(
+        (o.status.code(), String::from_utf8_lossy(&o.stdout).as_ref()),
+        (Some(0), "booted\n"),
+        "{err}"
+    );
+    assert!(err.contains(&format!("ready target=tcp:127.0.0.1:{port}")), "{err}");
+    assert!(err.contains(&format!("ready target=file:{}", dir.join("sem").display())), "{err}");
+    let closed = format!("tcp:127.0.0.1:{}", closed_port());
+    let env = [("INIT_WAIT", closed.as_str()), ("INIT_WAIT_TIMEOUT", "300ms")];
+    let o = with_config(&dir, "", &env, &["--", "echo", "booted"]);
+    assert_eq!(o.status.code(), Some(75), "{}", stderr_of(&o));
+    assert!(stderr_of(&o).contains(&format!("timed out waiting for {closed}")), "{}", stderr_of(&o));
+}
+
+#[test]
+fn a_bad_init_wait_stops_the_boot_with_78_naming_it() {
+    let dir = TempDir::new("badwait");
+    let o = with_config(&dir, "", &[("INIT_WAIT", "db:5432")], &["--", "echo", "booted"]);
+    assert_eq!(o.status.code(), Some(78));
+    let err = stderr_of(&o);
+    assert!(err.starts_with("init: ERROR INIT_WAIT: invalid target \"db:5432\""), "{err}");
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "");
+    let o = with_config(&dir, "", &[("INIT_WAIT_TIMEOUT", "soon")], &["check"]);
+    assert_eq!(o.status.code(), Some(78));
+    assert!(stderr_of(&o).contains("INIT_WAIT_TIMEOUT: "), "{}", stderr_of(&o));
+}

@@ -17,22 +17,16 @@ pub fn run(global: &Global) -> Result<u8, Error> {
     let mut problems = Vec::new();
     let mut out = String::new();
     let mut env = Environment::from_process();
-    match secrets::apply(&mut env, secrets::read_secret) {
-        Ok(skipped) => skipped.log(),
-        Err(p) => problems.extend(p),
-    }
-    crate::log::hide(env.secret_values());
     let path = config::locate(global.config.as_deref())?;
-    let config = match &path {
-        None => Some(Config::default()),
-        Some(p) => match config::load(p, &mut env) {
-            Ok(c) => Some(c),
-            Err(Error::Invalid(p)) => {
-                problems.extend(p);
-                None
-            }
-            Err(e) => return Err(e),
-        },
+    let config = mooring::setup::load::load(path.as_deref(), &mut env, secrets::read_secret);
+    crate::log::hide(env.secret_values());
+    let config = match config {
+        Ok(c) => Some(c),
+        Err(Error::Invalid(p)) => {
+            problems.extend(p);
+            None
+        }
+        Err(e) => return Err(e),
     };
     match &path {
         Some(p) => writeln!(out, "config   {}", p.display()),
@@ -106,6 +100,9 @@ fn describe(config: &Config, out: &mut String) {
     }
     for w in &config.waits {
         line(format!("wait     {}", describe_wait(w)));
+    }
+    for skipped in &config.skipped_waits {
+        line(format!("skip     {skipped}"));
     }
     for s in &config.services {
         line(describe_service(s));

@@ -17,17 +17,15 @@ use mooring::error::Error;
 use mooring::setup::user::{Identity, resolve_owner};
 use mooring::setup::{account, render, secrets, volume};
 
-/// The environment and config after phases 1-2: `_FILE` secrets applied,
-/// init.toml loaded and its `[env]` merged.
+/// The environment and config after phases 1-2: init.toml loaded, the
+/// `_FILE` secrets it needs applied, its `[env]` merged.
 pub fn load(global: &Global) -> Result<(Environment, Config), Error> {
     let mut env = Environment::from_process();
-    secrets::apply(&mut env, secrets::read_secret).map_err(Error::Invalid)?.log();
+    let path = config::locate(global.config.as_deref())?;
+    let config = mooring::setup::load::load(path.as_deref(), &mut env, secrets::read_secret);
+    // Before the error (if any) is printed: it may quote a secret's value.
     crate::log::hide(env.secret_values());
-    let config = match config::locate(global.config.as_deref())? {
-        Some(path) => config::load(&path, &mut env)?,
-        None => Config::default(),
-    };
-    Ok((env, config))
+    Ok((env, config?))
 }
 
 /// What the preparation leaves for running children.
@@ -40,6 +38,11 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// What watched `command` targets run as (see `checker`).
+    pub fn checker(&self) -> spawn::Command {
+        checker(&self.env)
+    }
+
     /// A command to spawn as `user` (or the default user), with the
     /// environment, `extra` variables on top, and HOME/USER/LOGNAME/SHELL of
     /// the identity it switches to.
@@ -81,6 +84,18 @@ impl Prepared {
         }
         let ids = identity.map(|id| Ids { uid: id.uid, gid: id.gid, groups: id.groups });
         spawn::Command { argv, env: env.vars().to_vec(), workdir, ids, no_new_privs: self.no_new_privs }
+    }
+}
+
+/// What a wait's or watch's `command` target runs as: init's own user,
+/// with the environment children get (README.md, "Waits").
+pub fn checker(env: &Environment) -> spawn::Command {
+    spawn::Command {
+        argv: Vec::new(),
+        env: env.vars().to_vec(),
+        workdir: None,
+        ids: None,
+        no_new_privs: false,
     }
 }
 
@@ -139,9 +154,7 @@ fn prepare_as(global: &Global, beside: bool) -> Result<Prepared, Error> {
             tracing::warn!(path = %v.path.display(), "left alone: {} more entries", r.skipped_total - r.skipped.len() as u64);
         }
     }
-    if !config.waits.is_empty() {
-        wait(&config.waits)?;
-    }
+    wait_configured(&config, &env)?;
     let default_user = match &global.user {
         Some(spec) => account::identity_for(&config::parse_user_spec(spec).map_err(Error::Usage)?)?,
         None => runtime,
@@ -163,13 +176,23 @@ pub fn render_templates(config: &Config, env: &Environment) -> Result<(), Error>
     Ok(())
 }
 
+/// Phase 6 as configured: the `[[wait]]`s switched off by an empty target
+/// are logged, the others (and `INIT_WAIT`'s) awaited.
+pub fn wait_configured(config: &Config, env: &Environment) -> Result<(), Error> {
+    config.skipped_waits.iter().for_each(|line| info!("{line}"));
+    if config.waits.is_empty() {
+        return Ok(());
+    }
+    wait(&config.waits, &checker(env))
+}
+
 /// Phase 6: waits for every target; a stop signal (as PID 1 a container's
 /// `docker stop`) ends the wait at once with 128+N.
-pub fn wait(waits: &[Wait]) -> Result<(), Error> {
+pub fn wait(waits: &[Wait], checker: &spawn::Command) -> Result<(), Error> {
     let signals = crate::run::signals::Signals::block_all()?;
     let mut probe = |target: &config::Target, until: Option<std::time::Instant>| match check::start(
         target,
-        None,
+        checker,
         signals.original_mask,
     ) {
         Started::Done(result) => Ok(result),

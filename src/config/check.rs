@@ -24,11 +24,13 @@ pub struct Check<'a> {
     text: &'a str,
     env: Environment,
     problems: Vec<(usize, String)>,
+    /// `[[wait]]`s switched off by an empty target, one line each.
+    pub skipped: Vec<String>,
 }
 
 impl<'a> Check<'a> {
     pub fn new(path: &'a Path, text: &'a str) -> Self {
-        Check { path, text, env: Environment::default(), problems: Vec::new() }
+        Check { path, text, env: Environment::default(), problems: Vec::new(), skipped: Vec::new() }
     }
 
     pub fn set_env(&mut self, env: &Environment) {
@@ -179,13 +181,7 @@ impl<'a> Check<'a> {
     }
 
     fn abs_path(&mut self, s: &Str) -> Option<PathBuf> {
-        self.parsed(s, |t| {
-            if t.starts_with('/') {
-                Ok(PathBuf::from(t))
-            } else {
-                Err(format!("{t:?} must be an absolute path"))
-            }
-        })
+        self.parsed(s, absolute)
     }
 
     fn signal(&mut self, s: &Str) -> Option<i32> {
@@ -250,24 +246,46 @@ impl<'a> Check<'a> {
             self.problem(span_of(w), "`watch` belongs to [[wait]], not to a ready probe".into());
         }
         let timeout = raw.timeout.as_ref().map(|t| self.duration(t));
-        let target = if let Some(f) = &raw.file {
-            Target::File(self.abs_path(f)?)
-        } else if let Some(t) = &raw.tcp {
-            self.parsed(t, parse_tcp)?
-        } else if let Some(u) = &raw.unix {
-            Target::Unix(self.abs_path(u)?)
-        } else if let Some(h) = &raw.http {
-            self.parsed(h, parse_http)?
-        } else {
-            let argv = self.texts(raw.command.as_deref().unwrap_or_default())?;
-            if argv.is_empty() {
-                self.problem(at, "`command` must not be empty".into());
-                return None;
+        let target = match self.target(raw, watch_allowed)? {
+            Some(target) => target,
+            None => {
+                let argv = self.texts(raw.command.as_deref().unwrap_or_default())?;
+                if argv.is_empty() {
+                    self.problem(at, "`command` must not be empty".into());
+                    return None;
+                }
+                Target::Command(argv)
             }
-            Target::Command(argv)
         };
         let timeout = timeout.unwrap_or(Some(Some(DEFAULT_WAIT_TIMEOUT)))?;
         Some(Wait { target, timeout, watch: raw.watch.as_ref().is_some_and(|w| *w.get_ref()) })
+    }
+
+    /// The `file`, `tcp`, `unix` or `http` target (`Some(None)`: a command).
+    /// A `[[wait]]` whose target renders empty is switched off and recorded
+    /// in `skipped` (README.md, "Waits"): `None` with no problem.
+    fn target(&mut self, raw: &RawProbe, is_wait: bool) -> Option<Option<Target>> {
+        let fields = [("file", &raw.file), ("tcp", &raw.tcp), ("unix", &raw.unix), ("http", &raw.http)];
+        let Some((kind, field)) = fields.into_iter().find_map(|(k, f)| f.as_ref().map(|f| (k, f))) else {
+            return Some(None);
+        };
+        let text = self.text(field)?;
+        if text.is_empty() && is_wait {
+            let (line, _) = template::line_col(self.text, span_of(field).start);
+            self.skipped.push(format!(
+                "{}:{line}: [[wait]] skipped: {kind} = {:?} renders empty",
+                self.path.display(),
+                field.get_ref()
+            ));
+            return None;
+        }
+        let target = match kind {
+            "file" => absolute(&text).map(Target::File),
+            "unix" => absolute(&text).map(Target::Unix),
+            "tcp" => parse_tcp(&text),
+            _ => parse_http(&text),
+        };
+        target.map(Some).map_err(|m| self.problem(span_of(field), m)).ok()
     }
 
     fn command(
@@ -327,6 +345,10 @@ impl<'a> Check<'a> {
 /// A boolean field's value, or its default.
 pub fn flag(b: &Option<Spanned<bool>>, default: bool) -> bool {
     b.as_ref().map_or(default, |b| *b.get_ref())
+}
+
+fn absolute(t: &str) -> Result<PathBuf, String> {
+    if t.starts_with('/') { Ok(PathBuf::from(t)) } else { Err(format!("{t:?} must be an absolute path")) }
 }
 
 fn floor_char_boundary(s: &str, mut at: usize) -> usize {

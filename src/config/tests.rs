@@ -326,3 +326,29 @@ fn user_values_cannot_inject_passwd_lines_or_take_a_system_home() {
     assert!(got[0].starts_with("2:8: [user] name \"0day\" is not a valid name"), "{got:?}");
     assert_eq!(got[1], "4:9: [user] shell \"bin/sh\" must be an absolute path");
 }
+
+#[test]
+fn a_wait_whose_target_renders_empty_is_skipped_and_recorded() {
+    let text = "[[wait]]\nfile = \"<<DB_SEMAPHORE:->>\"\n[[wait]]\ntcp = \"<<DB_ADDR:->>\"\n\
+                [[wait]]\nunix = \"<<SOCK-/run/app.sock>>\"\n";
+    let c = load_ok(text, &mut env(&[("SOCK", "")]));
+    assert!(c.waits.is_empty(), "{:?}", c.waits);
+    assert_eq!(
+        c.skipped_waits,
+        [
+            "/opt/config/init.toml:2: [[wait]] skipped: file = \"<<DB_SEMAPHORE:->>\" renders empty",
+            "/opt/config/init.toml:4: [[wait]] skipped: tcp = \"<<DB_ADDR:->>\" renders empty",
+            "/opt/config/init.toml:6: [[wait]] skipped: unix = \"<<SOCK-/run/app.sock>>\" renders empty",
+        ]
+    );
+    let c = load_ok(text, &mut env(&[("DB_SEMAPHORE", "/sem/db.ready"), ("DB_ADDR", "db:5432")]));
+    let targets: Vec<String> = c.waits.iter().map(|w| w.target.to_string()).collect();
+    assert_eq!(targets, ["file:/sem/db.ready", "tcp:db:5432", "unix:/run/app.sock"]);
+    assert_eq!(c.skipped_waits.len(), 0);
+}
+
+#[test]
+fn an_empty_ready_probe_target_is_still_an_error() {
+    let text = "[[service]]\nname = \"db\"\ncommand = [\"db\"]\nready = { file = \"<<X:->>\" }\n";
+    assert_eq!(problems(text), ["4:18: \"\" must be an absolute path"]);
+}

@@ -30,19 +30,15 @@ pub enum Started {
     Running(Pending),
 }
 
-/// Starts checking `target`. `like` is the command a probe command runs as
-/// (its environment, user and workdir); `None`: init's own.
-pub fn start(target: &Target, like: Option<&Command>, mask: SigSet) -> Started {
+/// Starts checking `target`. `like` is the command a `command` target runs
+/// as: its environment, user and workdir. Waits and watches run with the
+/// children's environment (`[env]`, secrets) as init's own user, a ready
+/// probe as its service (README.md, "Waits").
+pub fn start(target: &Target, like: &Command, mask: SigSet) -> Started {
     match target {
         Target::File(_) => Started::Done(wait::check(target)),
         Target::Command(argv) => {
-            let mut cmd = like.cloned().unwrap_or_else(|| Command {
-                argv: Vec::new(),
-                env: std::env::vars_os().collect(),
-                workdir: None,
-                ids: None,
-                no_new_privs: false,
-            });
+            let mut cmd = like.clone();
             cmd.argv = argv.iter().map(Into::into).collect();
             match spawn::spawn_service(&cmd, mask, None) {
                 Ok(pid) => Started::Running(Pending { pid, reason: None }),

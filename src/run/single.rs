@@ -49,18 +49,25 @@ impl Options {
 /// Runs `cmd` as init's only child and returns the exit code init should end
 /// with (`init run`, `init shell`: no status file, no watches).
 pub fn run(cmd: &Command, opts: &Options) -> Result<u8, Error> {
-    run_with(cmd, opts, &[], false)
+    run_with(cmd, opts, &[], cmd, false)
 }
 
 /// The boot form (`init CMD`): as `run`, stopping with 75 when a `watch =
 /// true` wait's target goes away, and keeping $INIT_RUN_DIR/status.json
 /// (the command as one service) for `init status`, `init health` and for
 /// `init run` beside it.
-pub fn boot(cmd: &Command, opts: &Options, waits: &[Wait]) -> Result<u8, Error> {
-    run_with(cmd, opts, waits, true)
+/// `checker` is what a watched `command` target runs as (run/check.rs).
+pub fn boot(cmd: &Command, opts: &Options, waits: &[Wait], checker: &Command) -> Result<u8, Error> {
+    run_with(cmd, opts, waits, checker, true)
 }
 
-fn run_with(cmd: &Command, opts: &Options, waits: &[Wait], keep_status: bool) -> Result<u8, Error> {
+fn run_with(
+    cmd: &Command,
+    opts: &Options,
+    waits: &[Wait],
+    checker: &Command,
+    keep_status: bool,
+) -> Result<u8, Error> {
     let signals = Signals::block_all()?;
     let me = getpid();
     let pid1 = me.as_raw() == 1;
@@ -73,7 +80,7 @@ fn run_with(cmd: &Command, opts: &Options, waits: &[Wait], keep_status: bool) ->
     let child = spawn::spawn(cmd, signals.original_mask)?;
     info!(pid = child.as_raw(), command = %display_argv(cmd), "started");
     let mut state = Single::new(child, me, opts);
-    state.watcher = Watcher::new(waits, signals.original_mask);
+    state.watcher = Watcher::new(waits, checker, signals.original_mask);
     let status = keep_status.then(|| SingleStatus::new(cmd, me));
     let mut shown = None;
     // A child that ended before the loop started is collected here too.

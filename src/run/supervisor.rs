@@ -54,13 +54,14 @@ pub struct Spec {
 }
 
 /// Runs the services until the container stops; returns init's exit code.
-pub fn run(specs: Vec<Spec>, watches: &[Wait], opts: &Options) -> Result<u8, Error> {
+/// `checker` is what a watched `command` target runs as (run/check.rs).
+pub fn run(specs: Vec<Spec>, watches: &[Wait], checker: &Command, opts: &Options) -> Result<u8, Error> {
     let signals = Signals::block_all()?;
     let me = getpid();
     if me.as_raw() != 1 {
         let _ = nix::sys::prctl::set_child_subreaper(true);
     }
-    let mut sv = Supervisor::new(specs, watches, opts, signals.original_mask, me);
+    let mut sv = Supervisor::new(specs, (watches, checker), opts, signals.original_mask, me);
     sv.clear_stale_semaphores();
     loop {
         let now = Instant::now();
@@ -144,7 +145,13 @@ struct Supervisor<'a> {
 }
 
 impl<'a> Supervisor<'a> {
-    fn new(specs: Vec<Spec>, watches: &'a [Wait], opts: &'a Options, mask: SigSet, me: Pid) -> Self {
+    fn new(
+        specs: Vec<Spec>,
+        (watches, checker): (&'a [Wait], &Command),
+        opts: &'a Options,
+        mask: SigSet,
+        me: Pid,
+    ) -> Self {
         let now = Instant::now();
         let svcs = specs
             .into_iter()
@@ -168,7 +175,7 @@ impl<'a> Supervisor<'a> {
         Supervisor {
             svcs,
             sources: Vec::new(),
-            watcher: Watcher::new(watches, mask),
+            watcher: Watcher::new(watches, checker, mask),
             opts,
             mask,
             me,

@@ -14,6 +14,7 @@ use tracing::{error, warn};
 
 use crate::run::check::{self, Pending, Started};
 use crate::run::reap::Exit;
+use crate::run::spawn::Command;
 use mooring::config::Wait;
 use mooring::config::duration::later;
 
@@ -31,14 +32,17 @@ pub struct Watcher<'w> {
     /// When the next round of checks is due.
     pub next: Instant,
     mask: SigSet,
+    /// What a `command` target runs as (run/check.rs).
+    like: Command,
 }
 
 impl<'w> Watcher<'w> {
     /// `None` when no wait is watched.
-    pub fn new(waits: &'w [Wait], mask: SigSet) -> Option<Watcher<'w>> {
+    pub fn new(waits: &'w [Wait], like: &Command, mask: SigSet) -> Option<Watcher<'w>> {
         let items: Vec<_> =
             waits.iter().filter(|w| w.watch).map(|wait| Item { wait, failures: 0, pending: None }).collect();
-        (!items.is_empty()).then(|| Watcher { items, next: later(Instant::now(), EVERY), mask })
+        let next = later(Instant::now(), EVERY);
+        (!items.is_empty()).then(|| Watcher { items, next, mask, like: like.clone() })
     }
 
     /// Starts a round of checks (a target whose last check still runs is
@@ -47,7 +51,7 @@ impl<'w> Watcher<'w> {
         self.next = later(now, EVERY);
         let mut gone = None;
         for item in self.items.iter_mut().filter(|i| i.pending.is_none()) {
-            match check::start(&item.wait.target, None, self.mask) {
+            match check::start(&item.wait.target, &self.like, self.mask) {
                 Started::Running(p) => item.pending = Some(p),
                 Started::Done(result) => gone = gone.or(item.record(result)),
             }

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod entries;
+pub mod load;
 pub mod render;
 pub mod secrets;
 pub mod template;

@@ -6,6 +6,7 @@
 //! the rendering), and only then are they renamed into place. A failed run
 //! leaves every destination as it was and no temporary file behind.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -97,6 +98,30 @@ pub fn plan(templates: &[Template], env: &Environment, root: &Path, lint: bool) 
         }
     }
     if problems.is_empty() { Ok(plan) } else { Err(Error::Invalid(problems)) }
+}
+
+/// The variables every template source refers to, read the way `plan`
+/// reads them; a source that cannot be read is skipped here and reported
+/// by `plan`. Known before rendering, so that only needed `_FILE` secrets
+/// are read (README.md, "Secrets").
+pub fn placeholder_names(templates: &[Template]) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let mut add = |src: &Path, size: u64| {
+        if let Ok(text) = read_template(src, size) {
+            names.extend(template::names(&text).into_iter().map(str::to_string));
+        }
+    };
+    for t in templates {
+        let Ok(meta) = fs::metadata(&t.src) else { continue };
+        if meta.is_file() {
+            add(&t.src, meta.len());
+        } else if meta.is_dir() {
+            let (mut files, mut dirs) = (Vec::new(), Vec::new());
+            let _ = walk(&t.src, Path::new(""), &mut files, &mut dirs);
+            files.iter().for_each(|(rel, _, size)| add(&t.src.join(rel), *size));
+        }
+    }
+    names
 }
 
 /// Where and how one rendered file is written.

@@ -1,36 +1,20 @@
-//! Docker-style secrets: every `X_FILE=/path` with `X` unset becomes `X` =
-//! the file's contents, one trailing newline stripped. Done first, as root,
+//! Docker-style secrets, as official images' entrypoints (`file_env`) take
+//! them: a variable `X` the configuration needs, unset or empty, while
+//! `X_FILE=/path` is set, becomes the file's contents (one trailing newline
+//! stripped), and `X_FILE` is dropped from the children's environment, since
+//! those entrypoints refuse `X` and `X_FILE` together. Done first, as root,
 //! so the files are readable before privileges drop.
 //!
-//! Many `_FILE` variables are not secrets (`SSL_CERT_FILE` names a 200 kB CA
-//! bundle, `TF_CLI_CONFIG_FILE` a file that may not exist), so a path that is
-//! not a readable file of at most 64 KiB is skipped instead of failing the
-//! boot (with a warning when it cannot be read, at debug level when it is
-//! too large to be a secret): a secret that really is missing then shows up
-//! as "X is not set" wherever X is required.
+//! Only needed names are looked at (README.md, "Secrets"): `SSL_CERT_FILE`,
+//! `TF_CLI_CONFIG_FILE` or a `POSTGRES_PASSWORD_FILE` meant for the image's
+//! own entrypoint are not init's business, so they are never read, dropped
+//! or warned about. For a needed name, a problem is an error.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::Path;
 
-use crate::config::valid_var_name;
 use crate::env::Environment;
-
-/// `_FILE` variables that were not taken as secrets, and why.
-#[derive(Debug, Default)]
-pub struct Skipped {
-    /// Unreadable files: maybe a mistyped secret path.
-    pub warnings: Vec<String>,
-    /// Files too large to be secrets (CA bundles and the like).
-    pub notes: Vec<String>,
-}
-
-impl Skipped {
-    pub fn log(&self) {
-        self.warnings.iter().for_each(|w| tracing::warn!("{w}"));
-        self.notes.iter().for_each(|n| tracing::debug!("{n}"));
-    }
-}
 
 /// Largest file taken as a secret (the kernel limits one variable to 128 KiB).
 pub const MAX_SECRET_BYTES: usize = 64 << 10;
@@ -47,46 +31,55 @@ pub fn read_secret(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Applies every `_FILE` variable of `env`, reading files with `read`.
-/// Returns the skipped variables (as warnings, and as notes for files too
-/// large to be secrets), or every problem.
-pub fn apply(
+/// Takes each needed name in `needed` from its `X_FILE`, reading files with
+/// `read`. Returns every problem, each naming the variable.
+pub fn apply<'n>(
     env: &mut Environment,
+    needed: impl IntoIterator<Item = &'n str>,
     read: impl Fn(&Path) -> std::io::Result<Vec<u8>>,
-) -> Result<Skipped, Vec<String>> {
+) -> Result<(), Vec<String>> {
     let mut problems = Vec::new();
-    let mut skipped = Skipped::default();
-    let wanted: Vec<(String, OsString)> = env
-        .vars()
-        .iter()
-        .filter_map(|(k, v)| {
-            let name = k.to_str()?.strip_suffix("_FILE")?;
-            (valid_var_name(name) && !v.is_empty()).then(|| (name.to_string(), v.clone()))
-        })
-        .collect();
-    for (name, path) in wanted {
-        if env.contains(&name) {
-            problems.push(format!("both {name} and {name}_FILE are set; set only one"));
-            continue;
-        }
-        let path = Path::new(&path);
-        let skip = |why: String| format!("{name}_FILE={}: {why}; {name} left unset", path.display());
-        match read(path) {
-            Ok(bytes) if bytes.len() > MAX_SECRET_BYTES => {
-                skipped.notes.push(skip(format!("{} bytes is too large for a secret", bytes.len())));
+    for name in needed {
+        let file_var = format!("{name}_FILE");
+        let Some(path) = env.get(&file_var).map(OsString::from) else { continue };
+        // Empty counts as unset on both sides, as in `file_env`.
+        let set = env.get(name).is_some_and(|v| !v.is_empty());
+        match (set, path.is_empty()) {
+            (true, false) => {
+                problems.push(format!("both {name} and {file_var} are set; set only one"));
+                continue;
             }
-            Ok(bytes) if bytes.contains(&0) => skipped.warnings.push(skip("contains a NUL byte".into())),
-            Ok(mut bytes) => {
-                if bytes.last() == Some(&b'\n') {
-                    bytes.pop();
+            (false, false) => match take(Path::new(&path), &read) {
+                Ok(value) => {
+                    env.set(name, value);
+                    env.mark_secret(name);
                 }
-                env.set(name.clone(), OsString::from_vec(bytes));
-                env.mark_secret(&name);
-            }
-            Err(e) => skipped.warnings.push(skip(e.to_string())),
+                Err(why) => {
+                    problems.push(format!("{file_var}={}: {why}", Path::new(&path).display()));
+                    continue;
+                }
+            },
+            _ => {}
         }
+        env.remove(&file_var);
     }
-    if problems.is_empty() { Ok(skipped) } else { Err(problems) }
+    if problems.is_empty() { Ok(()) } else { Err(problems) }
+}
+
+/// A secret file's value: at most `MAX_SECRET_BYTES`, no NUL byte, one
+/// trailing newline stripped.
+fn take(path: &Path, read: impl Fn(&Path) -> std::io::Result<Vec<u8>>) -> Result<OsString, String> {
+    let mut bytes = read(path).map_err(|e| e.to_string())?;
+    if bytes.len() > MAX_SECRET_BYTES {
+        return Err(format!("larger than the {} KiB a secret may hold", MAX_SECRET_BYTES >> 10));
+    }
+    if bytes.contains(&0) {
+        return Err("contains a NUL byte".into());
+    }
+    if bytes.last() == Some(&b'\n') {
+        bytes.pop();
+    }
+    Ok(OsString::from_vec(bytes))
 }
 
 #[cfg(test)]
@@ -98,6 +91,8 @@ mod tests {
         match path.to_str() {
             Some("/run/secrets/db") => Ok(b"s3cret\n".to_vec()),
             Some("/run/secrets/two") => Ok(b"line1\nline2\n\n".to_vec()),
+            Some("/big") => Ok(vec![b'x'; MAX_SECRET_BYTES + 1]),
+            Some("/nul") => Ok(b"a\0b".to_vec()),
             _ => Err(io::Error::from(io::ErrorKind::NotFound)),
         }
     }
@@ -107,19 +102,29 @@ mod tests {
     }
 
     #[test]
-    fn a_file_variable_sets_the_plain_one_without_the_trailing_newline() {
+    fn a_needed_name_is_taken_from_its_file_and_the_file_variable_dropped() {
         let mut e = env(&[("DB_PASSWORD_FILE", "/run/secrets/db"), ("OTHER_FILE", "/run/secrets/two")]);
-        apply(&mut e, files).unwrap();
+        apply(&mut e, ["DB_PASSWORD", "OTHER"], files).unwrap();
         assert_eq!(e.get_str("DB_PASSWORD"), Some("s3cret"));
         assert_eq!(e.get_str("OTHER"), Some("line1\nline2\n"));
         assert!(e.is_secret("DB_PASSWORD"));
+        assert!(!e.contains("DB_PASSWORD_FILE") && !e.contains("OTHER_FILE"));
+    }
+
+    #[test]
+    fn a_file_variable_nobody_needs_is_left_alone() {
+        let mut e = env(&[("SSL_CERT_FILE", "/nope"), ("POSTGRES_PASSWORD_FILE", "/run/secrets/db")]);
+        apply(&mut e, ["DB_PASSWORD"], |_| panic!("nothing is read")).unwrap();
+        assert_eq!(e.get_str("SSL_CERT_FILE"), Some("/nope"));
+        assert_eq!(e.get_str("POSTGRES_PASSWORD_FILE"), Some("/run/secrets/db"));
+        assert!(!e.contains("POSTGRES_PASSWORD"));
     }
 
     #[test]
     fn both_set_is_an_error_and_every_one_is_reported() {
         let mut e =
             env(&[("A_FILE", "/run/secrets/db"), ("A", "x"), ("B_FILE", "/run/secrets/two"), ("B", "y")]);
-        let problems = apply(&mut e, files).unwrap_err();
+        let problems = apply(&mut e, ["A", "B"], files).unwrap_err();
         assert_eq!(
             problems,
             ["both A and A_FILE are set; set only one", "both B and B_FILE are set; set only one"]
@@ -127,25 +132,22 @@ mod tests {
     }
 
     #[test]
-    fn an_unreadable_or_huge_file_is_skipped_with_a_warning() {
-        let big =
-            |p: &Path| if p == Path::new("/big") { Ok(vec![b'x'; MAX_SECRET_BYTES + 1]) } else { files(p) };
-        let mut e = env(&[("TF_CLI_CONFIG_FILE", "/nope"), ("SSL_CERT_FILE", "/big")]);
-        let skipped = apply(&mut e, big).unwrap();
-        let w = &skipped.warnings;
-        assert!(
-            w.len() == 1
-                && w[0].starts_with("TF_CLI_CONFIG_FILE=/nope: ")
-                && w[0].ends_with("TF_CLI_CONFIG left unset")
-        );
-        assert!(skipped.notes.len() == 1 && skipped.notes[0].contains("too large"), "{skipped:?}");
-        assert_eq!(e.get("SSL_CERT"), None);
+    fn an_unreadable_huge_or_binary_file_is_an_error_naming_the_variable() {
+        let mut e = env(&[("A_FILE", "/nope"), ("B_FILE", "/big"), ("C_FILE", "/nul")]);
+        let problems = apply(&mut e, ["A", "B", "C"], files).unwrap_err();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems[0].starts_with("A_FILE=/nope: "), "{problems:?}");
+        assert!(problems[1].starts_with("B_FILE=/big: larger than"), "{problems:?}");
+        assert_eq!(problems[2], "C_FILE=/nul: contains a NUL byte");
+        assert!(!e.contains("A") && e.contains("A_FILE"));
     }
 
     #[test]
-    fn a_bare_or_empty_file_variable_is_not_a_secret() {
-        let mut e = env(&[("_FILE", "/nope"), ("9_FILE", "/nope"), ("LICENSE", "MIT"), ("LICENSE_FILE", "")]);
-        let skipped = apply(&mut e, files).unwrap();
-        assert!(skipped.warnings.is_empty(), "{skipped:?}");
+    fn empty_counts_as_unset_on_both_sides() {
+        let mut e = env(&[("A", ""), ("A_FILE", "/run/secrets/db"), ("B", "kept"), ("B_FILE", "")]);
+        apply(&mut e, ["A", "B"], files).unwrap();
+        assert_eq!((e.get_str("A"), e.get_str("B")), (Some("s3cret"), Some("kept")));
+        assert!(!e.contains("A_FILE") && !e.contains("B_FILE"));
+        assert!(!e.is_secret("B"));
     }
 }

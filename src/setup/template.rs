@@ -59,46 +59,93 @@ pub fn render<'v>(input: &str, lookup: impl Fn(&str) -> Option<&'v str>) -> Resu
     let mut out = Rendered { text: String::with_capacity(input.len()), used: Vec::new() };
     let mut seen = BTreeSet::new();
     let mut missing = Vec::new();
-    let mut scan = Scan::new(input);
     let mut lines = Lines::new(input);
-    let bytes = input.as_bytes();
     let mut done = 0; // input[..done] is handled
-    let mut at = 0;
-    while let Some(found) = find_special(&bytes[at..]) {
-        let i = at + found;
-        if bytes[i] == b'\\' {
-            if bytes[i + 1..].starts_with(b"<<") {
+    for piece in Pieces::new(input) {
+        match piece {
+            Piece::Escape(i) => {
                 out.text.push_str(&input[done..i]);
                 out.text.push_str("<<");
                 done = i + 3;
-                at = done;
-            } else {
-                at = i + 1;
             }
-            continue;
-        }
-        let Some(ph) = scan.placeholder(i) else {
-            at = i + 1;
-            continue;
-        };
-        out.text.push_str(&input[done..i]);
-        let value = lookup(ph.name);
-        if seen.insert(ph.name) {
-            out.used.push(ph.name.to_string());
-        }
-        match resolve(ph.op, value) {
-            Ok(text) => out.text.push_str(text),
-            Err(message) => {
-                let (line, col) = lines.at(i);
-                let (name, message) = (ph.name.to_string(), message.map(str::to_string));
-                missing.push(Missing { line, col, offset: i, name, message });
+            Piece::Placeholder(i, ph) => {
+                out.text.push_str(&input[done..i]);
+                let value = lookup(ph.name);
+                if seen.insert(ph.name) {
+                    out.used.push(ph.name.to_string());
+                }
+                match resolve(ph.op, value) {
+                    Ok(text) => out.text.push_str(text),
+                    Err(message) => {
+                        let (line, col) = lines.at(i);
+                        let (name, message) = (ph.name.to_string(), message.map(str::to_string));
+                        missing.push(Missing { line, col, offset: i, name, message });
+                    }
+                }
+                done = i + ph.len;
             }
         }
-        done = i + ph.len;
-        at = done;
     }
     out.text.push_str(&input[done..]);
     if missing.is_empty() { Ok(out) } else { Err(missing) }
+}
+
+/// The names of every placeholder in `input`, once each, without rendering:
+/// what a text needs, so that `_FILE` secrets are read only for variables
+/// the configuration uses (README.md, "Secrets").
+pub fn names(input: &str) -> BTreeSet<&str> {
+    Pieces::new(input)
+        .filter_map(|p| match p {
+            Piece::Placeholder(_, ph) => Some(ph.name),
+            Piece::Escape(_) => None,
+        })
+        .collect()
+}
+
+/// What the scanner finds in a text, in order: `\<<` at a byte offset, or a
+/// placeholder starting there. Shared by `render` and `names` so that the
+/// two can never disagree on what is a placeholder.
+enum Piece<'a> {
+    Escape(usize),
+    Placeholder(usize, Placeholder<'a>),
+}
+
+struct Pieces<'a> {
+    input: &'a str,
+    scan: Scan<'a>,
+    at: usize,
+}
+
+impl<'a> Pieces<'a> {
+    fn new(input: &'a str) -> Self {
+        Pieces { input, scan: Scan::new(input), at: 0 }
+    }
+}
+
+impl<'a> Iterator for Pieces<'a> {
+    type Item = Piece<'a>;
+
+    fn next(&mut self) -> Option<Piece<'a>> {
+        let bytes = self.input.as_bytes();
+        loop {
+            let i = self.at + find_special(&bytes[self.at..])?;
+            if bytes[i] == b'\\' {
+                if bytes[i + 1..].starts_with(b"<<") {
+                    self.at = i + 3;
+                    return Some(Piece::Escape(i));
+                }
+                self.at = i + 1;
+                continue;
+            }
+            match self.scan.placeholder(i) {
+                Some(ph) => {
+                    self.at = i + ph.len;
+                    return Some(Piece::Placeholder(i, ph));
+                }
+                None => self.at = i + 1,
+            }
+        }
+    }
 }
 
 /// What a placeholder renders to, or — for a variable that is missing — the

@@ -60,7 +60,7 @@ impl Supervisor<'_> {
     pub(super) fn probe(&mut self, i: usize, now: Instant) -> bool {
         let s = &mut self.svcs[i];
         let Some(ready) = &s.spec.ready else { return false };
-        match check::start(&ready.target, Some(&s.cmd), self.mask) {
+        match check::start(&ready.target, &s.cmd, self.mask) {
             Started::Done(result) => self.probe_result(i, result, now),
             Started::Running(pending) => {
                 s.probe.pending = Some(pending);

@@ -192,3 +192,10 @@ fn a_missing_variable_carries_its_byte_offset() {
     assert_eq!((missing[0].line, missing[0].col, missing[0].offset), (2, 3, 5));
     assert_eq!(&input[missing[0].offset..], "<<NOPE>>");
 }
+
+#[test]
+fn names_lists_every_placeholder_but_not_escapes_or_look_alikes() {
+    let input = "<<A>> <<B:-x>> <<C-y>> <<D:?why>> \\<<E>> << F >> <<EOF\n<<A>> $G ${H}";
+    let names: Vec<&str> = names(input).into_iter().collect();
+    assert_eq!(names, ["A", "B", "C", "D"]);
+}

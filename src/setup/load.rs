@@ -1,0 +1,152 @@
+//! Phases 1-2 together: init.toml and the `_FILE` secrets it needs. Which
+//! secrets are needed is known only from the config's string values and
+//! from its template sources, whose paths come out of the parsed config
+//! (README.md, "Secrets"). So: the string values' names are taken from the
+//! TOML first and their secrets applied, then the config is parsed; if a
+//! template source needs a secret no string value did, that one is applied
+//! too and the config parsed again from the same environment, so that a
+//! secret still wins over an `[env]` default of the same name.
+
+use std::path::Path;
+
+use crate::config::{Config, Source};
+use crate::env::Environment;
+use crate::error::Error;
+use crate::setup::{render, secrets};
+
+/// The config at `path` (none: the plain PID 1's empty one), with `env`
+/// (init's own) turned into the children's: needed secrets applied,
+/// `[env]` merged; `INIT_WAIT`'s waits added after the configured ones. On
+/// an error `env` still holds the secrets read so far, for masking. Every
+/// problem of secrets, config and `INIT_WAIT` is reported together.
+pub fn load(
+    path: Option<&Path>,
+    env: &mut Environment,
+    read: impl Fn(&Path) -> std::io::Result<Vec<u8>>,
+) -> Result<Config, Error> {
+    let config = match path {
+        Some(path) => load_file(path, env, read),
+        None => Ok(Config::default()),
+    };
+    match (config, crate::config::adhoc::from_env(env)) {
+        (Ok(mut config), Ok(waits)) => {
+            config.waits.extend(waits);
+            Ok(config)
+        }
+        (Ok(_), Err(problems)) => Err(Error::Invalid(problems)),
+        (Err(Error::Invalid(mut problems)), Err(more)) => {
+            problems.extend(more);
+            Err(Error::Invalid(problems))
+        }
+        (Err(e), _) => Err(e),
+    }
+}
+
+fn load_file(
+    path: &Path,
+    env: &mut Environment,
+    read: impl Fn(&Path) -> std::io::Result<Vec<u8>>,
+) -> Result<Config, Error> {
+    let source = Source::read(path)?;
+    let in_strings = source.placeholders();
+    let mut problems =
+        secrets::apply(env, in_strings.iter().map(String::as_str), &read).err().unwrap_or_default();
+    let before_env = env.clone();
+    let config = source.parse(env);
+    let more: Vec<String> = match &config {
+        Ok(config) => render::placeholder_names(&config.templates)
+            .into_iter()
+            .filter(|n| !in_strings.contains(n) && before_env.contains(format!("{n}_FILE")))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let config = if more.is_empty() {
+        config
+    } else {
+        *env = before_env;
+        problems
+            .extend(secrets::apply(env, more.iter().map(String::as_str), &read).err().unwrap_or_default());
+        source.parse(env)
+    };
+    match config {
+        Ok(config) if problems.is_empty() => Ok(config),
+        Ok(_) => Err(Error::Invalid(problems)),
+        Err(Error::Invalid(more)) => Err(Error::Invalid(problems.into_iter().chain(more).collect())),
+        Err(e) if problems.is_empty() => Err(e),
+        Err(_) => Err(Error::Invalid(problems)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io;
+
+    fn read(path: &Path) -> io::Result<Vec<u8>> {
+        match path.file_name().and_then(|n| n.to_str()) {
+            Some("db") => Ok(b"from-file\n".to_vec()),
+            _ => Err(io::Error::from(io::ErrorKind::NotFound)),
+        }
+    }
+
+    /// A scratch directory of its own, removed when the test ends.
+    struct Scratch(std::path::PathBuf);
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn setup(tag: &str, config: &str, template: &str) -> (Scratch, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("mooring-load-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        std::fs::write(dir.join("app.conf"), template).expect("template");
+        let path = dir.join("init.toml");
+        std::fs::write(&path, config).expect("config");
+        (Scratch(dir), path)
+    }
+
+    fn env(vars: &[(&str, &str)]) -> Environment {
+        Environment::from_vars(vars.iter().map(|(k, v)| (k.into(), v.into())))
+    }
+
+    const TEMPLATE_ONLY: &str = "[[template]]\nsrc = \"app.conf\"\ndest = \"/etc/app.conf\"\n";
+
+    #[test]
+    fn a_secret_only_a_template_needs_is_read_and_beats_an_env_default() {
+        let (_dir, path) = setup(
+            "env",
+            &format!("[env]\nDB_PASSWORD = \"default\"\n{TEMPLATE_ONLY}"),
+            "pw=<<DB_PASSWORD>>\n",
+        );
+        let mut e = env(&[("DB_PASSWORD_FILE", "/run/secrets/db"), ("SSL_CERT_FILE", "/nope")]);
+        load(Some(&path), &mut e, read).unwrap();
+        assert_eq!(e.get_str("DB_PASSWORD"), Some("from-file"));
+        assert!(e.is_secret("DB_PASSWORD") && !e.contains("DB_PASSWORD_FILE"));
+        assert_eq!(e.get_str("SSL_CERT_FILE"), Some("/nope"));
+    }
+
+    #[test]
+    fn secret_problems_of_both_passes_are_reported_together() {
+        let config = format!("[env]\nX = \"<<TOKEN:-none>>\"\n{TEMPLATE_ONLY}");
+        let (_dir, path) = setup("passes", &config, "<<DB_PASSWORD>>\n");
+        let mut e =
+            env(&[("TOKEN_FILE", "/nope"), ("DB_PASSWORD", "x"), ("DB_PASSWORD_FILE", "/run/secrets/db")]);
+        let Err(Error::Invalid(problems)) = load(Some(&path), &mut e, read) else { panic!("an error") };
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].starts_with("TOKEN_FILE=/nope: "), "{problems:?}");
+        assert_eq!(problems[1], "both DB_PASSWORD and DB_PASSWORD_FILE are set; set only one");
+    }
+
+    #[test]
+    fn secret_and_config_problems_are_reported_together() {
+        let (_dir, path) = setup("together", "[env]\nX = \"<<TOKEN>>\"\nY = \"<<MISSING>>\"\n", "");
+        let mut e = env(&[("TOKEN_FILE", "/nope")]);
+        let Err(Error::Invalid(problems)) = load(Some(&path), &mut e, read) else { panic!("an error") };
+        let text = problems.join("\n");
+        assert!(text.starts_with("TOKEN_FILE=/nope: "), "{text}");
+        assert!(text.contains("MISSING is not set"), "{text}");
+    }
+}
