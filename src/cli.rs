@@ -36,7 +36,7 @@ pub struct Global {
 
     /// Budget for a graceful stop before SIGKILL (500ms, 10s, 5m; 0 = no limit)
     #[arg(long, global = true, env = "INIT_STOP_TIMEOUT", value_name = "DUR",
-          default_value = "10s", value_parser = Limit::parse)]
+          default_value = "8s", value_parser = Limit::parse)]
     pub stop_timeout: Limit,
 
     /// Forward signals to the child's whole process group, or to the child only

@@ -242,29 +242,6 @@ fn a_child_ignoring_sigterm_gets_sigkill_when_the_budget_runs_out() {
 }
 
 #[test]
-fn a_second_sigterm_skips_to_sigkill() {
-    let script = "trap '' TERM; touch $DIR/ready; while :; do sleep 1; done";
-    let mut init = Init::pid1("second", ["--stop-timeout", "5m", "--", "sh", "-c", script]);
-    init.wait_for_file("ready");
-    init.signal(Signal::SIGTERM);
-    init.wait_for_log("stopping");
-    init.signal(Signal::SIGTERM);
-    assert_eq!(init.wait(), 137);
-    assert!(init.stderr().contains("second stop signal: SIGKILL now"), "{}", init.stderr());
-}
-
-#[test]
-fn sigint_and_sigquit_stop_like_sigterm() {
-    for (sig, want) in [(Signal::SIGINT, 130), (Signal::SIGQUIT, 131)] {
-        let mut init = Init::pid1("intquit", ["--", "sh", "-c", "touch $DIR/ready; exec sleep 100"]);
-        init.wait_for_file("ready");
-        init.signal(sig);
-        assert_eq!(init.wait(), want, "{sig}");
-        assert!(init.stderr().contains("stopping"), "{}", init.stderr());
-    }
-}
-
-#[test]
 fn leftover_processes_get_sigterm_when_the_main_command_exits() {
     // A daemon in its own session (not in the main child's group) handles SIGTERM.
     let script = r#"setsid sh -c 'trap "echo TERM > $DIR/daemon; exit 0" TERM; touch $DIR/up; while :; do sleep 1; done' &

@@ -52,7 +52,7 @@ say "2. 'docker kill -s USR1': the signal goes to init, which forwards it to the
 kill -USR1 "$PID1"
 sleep 0.3
 
-say "3. 'docker stop': SIGTERM to init; it forwards it and starts its 10 s stop budget"
+say "3. 'docker stop': SIGTERM to init; it forwards it and starts its 8 s stop budget"
 t0=$(date +%s%N)
 kill -TERM "$PID1"
 code=0; wait "$UNSHARE" || code=$?

@@ -13,18 +13,6 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use mooring::config::duration::deadline;
 use mooring::error::Error;
 
-/// Signals the kernel raises synchronously for a fault in init itself. They
-/// stay unblocked so that a bug kills init loudly instead of hanging it.
-const SYNCHRONOUS: [Signal; 7] = [
-    Signal::SIGSEGV,
-    Signal::SIGBUS,
-    Signal::SIGILL,
-    Signal::SIGFPE,
-    Signal::SIGABRT,
-    Signal::SIGTRAP,
-    Signal::SIGSYS,
-];
-
 /// One received signal: its number and who sent it (0 for the kernel).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Received {
@@ -39,15 +27,19 @@ pub struct Signals {
 }
 
 impl Signals {
-    /// Blocks every asynchronous signal and opens a close-on-exec signalfd for
+    /// Blocks every signal and opens a close-on-exec signalfd for
     /// them. Called again (waits, then the PID 1 loop), it keeps the mask init
     /// was started with as the one children get back.
     pub fn block_all() -> Result<Signals, Error> {
         static ORIGINAL: std::sync::OnceLock<SigSet> = std::sync::OnceLock::new();
-        let mut mask = SigSet::all();
-        for sig in SYNCHRONOUS {
-            mask.remove(sig);
-        }
+        // Fault signals (SEGV, BUS, ILL, FPE, ABRT, TRAP, SYS) are blocked too:
+        // sent with kill(2) (`docker kill -s ABRT`) they are the workload's, to
+        // forward (README.md, "Signals and processes"). A real fault in init
+        // still kills it: the kernel delivers a synchronous fault signal by
+        // force, unblocking it and resetting it to the default action (and
+        // lifting PID 1's protection) when it is blocked, so it never waits in
+        // the signalfd. abort() ends in such a fault when its SIGABRT is held.
+        let mask = SigSet::all();
         let mut before = SigSet::empty();
         sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), Some(&mut before))
             .map_err(|e| Error::os("sigprocmask", e))?;
@@ -109,7 +101,9 @@ impl Signals {
     }
 }
 
-/// What a received signal means to init's loops (SPEC.md section 9).
+/// What a received signal means to the supervisor (service mode, README.md
+/// "Shutdown"): TERM, INT and QUIT stop the container, a second TERM or INT
+/// is the impatient user's SIGKILL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Meaning {
     /// SIGCHLD: reap.
@@ -133,6 +127,44 @@ impl Meaning {
     }
 }
 
+/// Where single-command mode stands when a signal comes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// The command runs and nobody asked it to stop.
+    Running,
+    /// The stop budget runs (a SIGTERM came, or a watched dependency went).
+    Stopping,
+    /// The command has exited; only leftovers may remain.
+    MainGone,
+}
+
+/// What single-command mode does with one signal. It is transparent, as
+/// README.md "Signals and processes" says: the command gets every signal
+/// unchanged, and only SIGTERM, what `docker stop` and Kubernetes send, also
+/// starts the budget that ends in SIGKILL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// SIGCHLD: reap.
+    Reap,
+    /// Pass it on, nothing more (INT, QUIT, HUP, ABRT, a repeated TERM, ...).
+    Forward,
+    /// The first SIGTERM: pass it on and start the stop budget.
+    ForwardAndStop,
+    /// The command is gone: there is no one to pass it to.
+    Drop,
+}
+
+impl Action {
+    pub fn single(signo: i32, phase: Phase) -> Action {
+        match (signo, phase) {
+            (libc::SIGCHLD, _) => Action::Reap,
+            (_, Phase::MainGone) => Action::Drop,
+            (libc::SIGTERM, Phase::Running) => Action::ForwardAndStop,
+            _ => Action::Forward,
+        }
+    }
+}
+
 /// Rounds up to whole milliseconds so a deadline is never woken early.
 fn poll_timeout(left: Duration) -> PollTimeout {
     let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
@@ -149,4 +181,72 @@ pub fn name(signo: i32) -> String {
         return format!("SIGRTMIN+{}", signo - rtmin);
     }
     format!("signal {signo}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every signal number a sender can name (1..=SIGRTMAX).
+    fn every_signal() -> impl Iterator<Item = i32> {
+        1..=libc::SIGRTMAX()
+    }
+
+    #[test]
+    fn single_mode_forwards_every_signal_and_only_the_first_sigterm_starts_the_budget() {
+        use Action::*;
+        use Phase::*;
+        let table = [
+            (libc::SIGTERM, Running, ForwardAndStop),
+            (libc::SIGTERM, Stopping, Forward),
+            (libc::SIGTERM, MainGone, Drop),
+            (libc::SIGINT, Running, Forward),
+            (libc::SIGINT, Stopping, Forward),
+            (libc::SIGQUIT, Running, Forward),
+            (libc::SIGQUIT, Stopping, Forward),
+            (libc::SIGHUP, Running, Forward),
+            (libc::SIGABRT, Running, Forward),
+            (libc::SIGSEGV, Stopping, Forward),
+            (libc::SIGTSTP, Running, Forward),
+            (libc::SIGUSR1, MainGone, Drop),
+            (libc::SIGCHLD, Running, Reap),
+            (libc::SIGCHLD, Stopping, Reap),
+            (libc::SIGCHLD, MainGone, Reap),
+        ];
+        for (signo, phase, want) in table {
+            assert_eq!(Action::single(signo, phase), want, "{} while {phase:?}", name(signo));
+        }
+    }
+
+    #[test]
+    fn single_mode_passes_on_everything_but_sigchld_while_the_command_runs() {
+        for phase in [Phase::Running, Phase::Stopping] {
+            for signo in every_signal().filter(|&s| s != libc::SIGCHLD) {
+                let got = Action::single(signo, phase);
+                let starts = signo == libc::SIGTERM && phase == Phase::Running;
+                let want = if starts { Action::ForwardAndStop } else { Action::Forward };
+                assert_eq!(got, want, "{} while {phase:?}", name(signo));
+            }
+        }
+    }
+
+    #[test]
+    fn service_mode_stops_on_term_int_quit_and_a_second_term_or_int_kills() {
+        use Meaning::*;
+        let table = [
+            (libc::SIGTERM, false, Stop),
+            (libc::SIGINT, false, Stop),
+            (libc::SIGQUIT, false, Stop),
+            (libc::SIGTERM, true, KillNow),
+            (libc::SIGINT, true, KillNow),
+            (libc::SIGQUIT, true, Other),
+            (libc::SIGHUP, false, Other),
+            (libc::SIGABRT, false, Other),
+            (libc::SIGCHLD, false, ChildEnded),
+            (libc::SIGCHLD, true, ChildEnded),
+        ];
+        for (signo, stopping, want) in table {
+            assert_eq!(Meaning::of(signo, stopping), want, "{} stopping={stopping}", name(signo));
+        }
+    }
 }

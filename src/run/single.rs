@@ -1,6 +1,6 @@
 //! Single-command mode (`init -- CMD`): PID 1 runs one child in its own
-//! process group, forwards signals to it, reaps every orphan, and on stop
-//! spends one budget before SIGKILL. Once the child runs nothing here may
+//! process group, forwards every signal to it unchanged, reaps every orphan,
+//! and on SIGTERM spends one budget before SIGKILL. Once the child runs nothing here may
 //! abort init: every later failure is logged and the loop goes on.
 
 use std::time::{Duration, Instant};
@@ -10,7 +10,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::run::oom::{self, OomWatch};
 use crate::run::reap::{self, Exit};
-use crate::run::signals::{self, Meaning, Received, Signals};
+use crate::run::signals::{self, Action, Phase, Received, Signals};
 use crate::run::spawn::{self, Command};
 use crate::run::status;
 use crate::run::watch::Watcher;
@@ -204,20 +204,25 @@ impl<'a> Single<'a> {
         }
     }
 
+    /// Where the run stands, for the signal decision.
+    fn phase(&self) -> Phase {
+        match (self.main_exit, self.stopping) {
+            (Some(_), _) => Phase::MainGone,
+            (None, true) => Phase::Stopping,
+            (None, false) => Phase::Running,
+        }
+    }
+
     fn on_signal(&mut self, sig: Received) {
         let name = signals::name(sig.signo);
-        match Meaning::of(sig.signo, self.stopping) {
-            Meaning::ChildEnded => self.reap(),
-            Meaning::KillNow => {
-                info!(signal = %name, from = sig.sender, "second stop signal: SIGKILL now");
-                self.kill_everything();
-            }
-            Meaning::Stop => {
+        match Action::single(sig.signo, self.phase()) {
+            Action::Reap => self.reap(),
+            Action::ForwardAndStop => {
                 self.forward(sig.signo, &name);
                 self.start_stop(&name);
             }
-            Meaning::Other if self.main_exit.is_none() => self.forward(sig.signo, &name),
-            Meaning::Other => debug!(signal = %name, "main command gone; signal dropped"),
+            Action::Forward => self.forward(sig.signo, &name),
+            Action::Drop => debug!(signal = %name, "main command gone; signal dropped"),
         }
     }
 
