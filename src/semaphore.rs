@@ -104,6 +104,12 @@ pub fn create(root: &Dir, path: &Path, text: &str) -> io::Result<()> {
     dir.write_file(&name, text.as_bytes(), 0o644, None, false)
 }
 
+/// Makes the semaphore's directory (missing components 0755).
+pub fn make_dir(root: &Dir, path: &Path) -> io::Result<()> {
+    let (parent, _) = crate::safe_fs::split(path)?;
+    root.resolve_dir(parent, Some(0o755)).map(drop)
+}
+
 /// Refreshes the semaphore's mtime: the heartbeat waiters check.
 pub fn touch(root: &Dir, path: &Path) -> io::Result<()> {
     let (dir, name) = root.resolve_parent(path, None)?;

@@ -194,13 +194,22 @@ impl<'a> Supervisor<'a> {
         }
     }
 
+    /// At boot: each semaphore's directory made (0755), so dependents never
+    /// wait on a semaphore that could not be written, and a stale one of
+    /// ours removed.
     fn clear_stale_semaphores(&self) {
         for s in &self.svcs {
-            if let Some(path) = &s.spec.semaphore
-                && let Ok(root) = semaphore::root()
-                && let Some(why) = semaphore::clear_stale(&root, path, &self.host)
-            {
-                info!(service = %s.spec.name, path = %path.display(), why, "removed a stale semaphore");
+            let Some(path) = &s.spec.semaphore else { continue };
+            let prepared = semaphore::root().and_then(|root| semaphore::make_dir(&root, path).map(|()| root));
+            match prepared {
+                Ok(root) => {
+                    if let Some(why) = semaphore::clear_stale(&root, path, &self.host) {
+                        info!(service = %s.spec.name, path = %path.display(), why, "removed a stale semaphore");
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(service = %s.spec.name, path = %path.display(), error = %e, "cannot make the semaphore's directory")
+                }
             }
         }
     }

@@ -114,7 +114,7 @@ impl Supervisor<'_> {
         match self.write_semaphore(i) {
             Ok(()) => info!(service = %self.svcs[i].spec.name, path = %path.display(), "semaphore created"),
             Err(e) => {
-                warn!(service = %self.svcs[i].spec.name, path = %path.display(), error = %e, "cannot create semaphore")
+                tracing::error!(service = %self.svcs[i].spec.name, path = %path.display(), error = %e, "cannot create semaphore (retried every heartbeat)")
             }
         }
     }
@@ -139,7 +139,7 @@ impl Supervisor<'_> {
                 _ => Err(e),
             });
         if let Err(e) = result {
-            warn!(service = %self.svcs[i].spec.name, path = %path.display(), error = %e, "cannot refresh semaphore");
+            tracing::error!(service = %self.svcs[i].spec.name, path = %path.display(), error = %e, "cannot write semaphore (retried every heartbeat)");
         }
     }
 
