@@ -23,7 +23,9 @@ use nix::fcntl::{AtFlags, OFlag, openat, readlinkat};
 use nix::sys::stat::{FileStat, Mode, SFlag, fchmod, fstat, fstatat, mkdirat};
 use nix::unistd::{Gid, Uid, UnlinkatFlags, fchown, unlinkat};
 
+mod dirs;
 mod temp;
+pub use dirs::Dirs;
 pub use temp::Temp;
 
 /// Symlinks followed while resolving one path, as the kernel allows.

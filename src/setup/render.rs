@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use crate::config::Template;
 use crate::env::Environment;
 use crate::error::Error;
-use crate::safe_fs::{Dir, Temp};
+use crate::safe_fs::{Dir, Dirs, Temp};
 use crate::setup::template::{self, NearMiss};
 use crate::setup::user;
 
@@ -232,42 +232,45 @@ fn walk(
 /// following anyone's symlinks but root's, and each file is written to an
 /// exclusive temporary file with an unpredictable name.
 pub fn write(plan: &Plan) -> Result<(), Error> {
-    let root = Dir::base(Path::new("/")).map_err(|e| dest_error(Path::new("/"), &e))?;
+    let mut dirs = Dirs::at_root().map_err(|e| dest_error(Path::new("/"), &e))?;
     for (dir, mode) in &plan.dirs {
-        if root.resolve_dir(dir, None).is_err() {
-            let made = root.resolve_dir(dir, Some(0o755)).map_err(|e| dest_error(dir, &e))?;
+        if dirs.dir(dir, None).is_err() {
+            let made = dirs.dir(dir, Some(0o755)).map_err(|e| dest_error(dir, &e))?;
             let _ = made.chmod(*mode);
         }
     }
-    let mut temps: Vec<(Temp, &Path, Dir)> = Vec::new();
+    let mut temps: Vec<(Temp, &Path, u64)> = Vec::new();
     for file in plan.files.iter().filter(|f| !f.keep) {
         let fail = |e: std::io::Error| dest_error(&file.dest, &e);
-        let (dir, name) = root.resolve_parent(&file.dest, Some(0o755)).map_err(fail)?;
-        let temp = Temp::write(&dir, &name, file.text.as_bytes(), file.mode, file.owner).map_err(fail)?;
-        temps.push((temp, &file.dest, dir));
+        let (dir, name) = dirs.parent(&file.dest, Some(0o755)).map_err(fail)?;
+        let temp = Temp::write(dir, &name, file.text.as_bytes(), file.mode, file.owner).map_err(fail)?;
+        temps.push((temp, &file.dest, dir.stat().map_err(fail)?.st_dev));
     }
     // Unfinished temporaries are removed as `temps` drops on an error.
     sync_filesystems(&temps)?;
-    let dirs: Vec<(&Path, Dir)> = temps
+    let done: Vec<(&Path, u64)> = temps
         .into_iter()
-        .map(|(temp, dest, dir)| temp.commit().map(|()| (dest, dir)).map_err(|e| dest_error(dest, &e)))
+        .map(|(temp, dest, dev)| temp.commit().map(|()| (dest, dev)).map_err(|e| dest_error(dest, &e)))
         .collect::<Result<_, _>>()?;
     // The renames themselves, durable too (the directories' entries).
-    sync_dirs(dirs.iter().map(|(dest, dir)| (*dest, dir)))
-}
-
-fn sync_filesystems(temps: &[(Temp, &Path, Dir)]) -> Result<(), Error> {
-    sync_dirs(temps.iter().map(|(_, dest, dir)| (*dest, dir)))
-}
-
-/// One `syncfs` per filesystem the directories are on.
-fn sync_dirs<'a>(dirs: impl Iterator<Item = (&'a Path, &'a Dir)>) -> Result<(), Error> {
-    let mut done: Vec<u64> = Vec::new();
-    for (dest, dir) in dirs {
-        let dev = dir.stat().map_err(|e| dest_error(dest, &e))?.st_dev;
-        if !done.contains(&dev) {
+    let mut synced: Vec<u64> = Vec::new();
+    for (dest, dev) in done {
+        if !synced.contains(&dev) {
+            let (dir, _) = dirs.parent(dest, None).map_err(|e| dest_error(dest, &e))?;
             nix::unistd::syncfs(dir.fd()).map_err(|e| dest_error(dest, &std::io::Error::from(e)))?;
-            done.push(dev);
+            synced.push(dev);
+        }
+    }
+    Ok(())
+}
+
+/// One `syncfs` per filesystem the temporary files are on.
+fn sync_filesystems(temps: &[(Temp, &Path, u64)]) -> Result<(), Error> {
+    let mut synced: Vec<u64> = Vec::new();
+    for (temp, dest, dev) in temps {
+        if !synced.contains(dev) {
+            temp.syncfs().map_err(|e| dest_error(dest, &e))?;
+            synced.push(*dev);
         }
     }
     Ok(())
