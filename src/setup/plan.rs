@@ -139,7 +139,7 @@ fn later(config: &Config, db: &Db) -> Vec<String> {
         .chain(tasks)
         .filter_map(|(kind, name, user)| {
             let err = resolve(db, user.as_ref()?, 0).err()?;
-            Some(format!("{kind} {name}: user {err}"))
+            Some(format!("{kind} {name}: {err}"))
         })
         .collect()
 }
