@@ -155,9 +155,9 @@ fn describe_service(s: &Service) -> String {
 
 /// A bare uid with no passwd entry keeps root's group 0 (Docker's and gosu's rule).
 fn warn_bare_uid(spec: &UserSpec, what: &str, db: &Db) {
-    if let (None, Ok(uid)) = (&spec.group, spec.user.parse::<u32>()) {
-        if db.user_by_uid(uid).is_none() {
-            warn!("{what}: uid {} has no passwd entry and keeps group 0; write \"{0}:{0}\"", spec.user);
-        }
+    if let (None, Ok(uid)) = (&spec.group, spec.user.parse::<u32>())
+        && db.user_by_uid(uid).is_none()
+    {
+        warn!("{what}: uid {} has no passwd entry and keeps group 0; write \"{0}:{0}\"", spec.user);
     }
 }
