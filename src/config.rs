@@ -224,10 +224,26 @@ impl Source {
     pub fn parse(&self, env: &mut Environment) -> Result<Config, Error> {
         parse(&self.path, &self.text, env)
     }
+
+    /// As `parse`, keeping what is valid beside the problems (see `parse_all`).
+    pub fn parse_all(&self, env: &mut Environment) -> (Config, Vec<String>) {
+        parse_all(&self.path, &self.text, env)
+    }
 }
 
 /// The pure core of `load`.
 pub fn parse(path: &Path, text: &str, env: &mut Environment) -> Result<Config, Error> {
+    match parse_all(path, text, env) {
+        (config, problems) if problems.is_empty() => Ok(config),
+        (_, problems) => Err(Error::Invalid(problems)),
+    }
+}
+
+/// Every valid entry, and every problem (`path:line:col: message`): an
+/// entry with a problem is left out, the others are kept, so that `init
+/// check` goes on to plan the later phases with them (README.md, "Two
+/// commands") and one bad value hides nothing else.
+pub fn parse_all(path: &Path, text: &str, env: &mut Environment) -> (Config, Vec<String>) {
     let mut check = Check::new(path, text);
     let (doc, syntax) = DeTable::parse_recoverable(text);
     for e in syntax {
@@ -261,9 +277,9 @@ pub fn parse(path: &Path, text: &str, env: &mut Environment) -> Result<Config, E
             ),
         }
     }
-    check.services_together(&mut config.services, &config.tasks);
+    check.services_together(&mut config.services);
     config.skipped_waits = std::mem::take(&mut check.skipped);
-    check.finish().map(|()| config)
+    (config, check.finish())
 }
 
 /// The byte range of a spanned value.

@@ -1,6 +1,8 @@
 //! `init check`: every validation of every phase, with no side effect (no
 //! file written, no user created, no connection made). Prints the plan on
-//! stdout and every problem at once; exits 78 when there is any.
+//! stdout and every problem at once; exits 78 when there is any. The
+//! templates, identity and volumes are planned by `setup::plan`, the plan
+//! boot applies, so the two cannot drift (README.md, "Command line").
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -11,23 +13,16 @@ use crate::cli::Global;
 use mooring::config::{self, Config, Service, UserSpec, Wait};
 use mooring::env::Environment;
 use mooring::error::Error;
-use mooring::setup::{render, secrets, user};
+use mooring::setup::user::{self, Db};
+use mooring::setup::{plan, render, secrets};
 
 pub fn run(global: &Global) -> Result<u8, Error> {
-    let mut problems = Vec::new();
     let mut out = String::new();
     let mut env = Environment::from_process();
     let path = config::locate(global.config.as_deref())?;
-    let config = mooring::setup::load::load(path.as_deref(), &mut env, secrets::read_secret);
+    let loaded = mooring::setup::load::load_all(path.as_deref(), &mut env, secrets::read_secret);
     crate::log::hide(env.secret_values());
-    let config = match config {
-        Ok(c) => Some(c),
-        Err(Error::Invalid(p)) => {
-            problems.extend(p);
-            None
-        }
-        Err(e) => return Err(e),
-    };
+    let (config, mut problems) = loaded?;
     match &path {
         Some(p) => writeln!(out, "config   {}", p.display()),
         None => writeln!(
@@ -37,27 +32,33 @@ pub fn run(global: &Global) -> Result<u8, Error> {
         ),
     }
     .expect("writing to a String cannot fail");
+    // As boot would run as root: what `[user]` would make of the files is
+    // planned, and every owner and user resolved against that.
+    let (plan, errors) = plan::plan(&config, &env, Path::new("/"), true, true);
+    for e in errors {
+        match e {
+            Error::Invalid(p) => problems.extend(p),
+            e => problems.push(e.to_string()),
+        }
+    }
+    problems.extend(plan.later.iter().cloned());
     if let Some(spec) = &global.user {
         match config::parse_user_spec(spec) {
-            Ok(spec) => warn_bare_uid(&spec, "--user"),
+            Ok(spec) => match user::resolve(&plan.db, &spec, 0) {
+                Ok(_) => warn_bare_uid(&spec, "--user", &plan.db),
+                Err(e) => problems.push(format!("--user: {e}")),
+            },
             Err(e) => problems.push(format!("--user: {e}")),
         }
     }
-    if let Some(config) = config {
-        plan_templates(&config, &env, &mut out, &mut problems);
-        describe(&config, &mut out);
-    }
+    describe_templates(&plan.templates, &mut out);
+    describe(&config, &plan.db, &mut out);
     // The plan shows commands and targets, which may hold a secret's value.
     print!("{}", crate::log::masked(&out));
     if problems.is_empty() { Ok(0) } else { Err(Error::Invalid(problems)) }
 }
 
-fn plan_templates(config: &Config, env: &Environment, out: &mut String, problems: &mut Vec<String>) {
-    let plan = match render::plan(&config.templates, env, Path::new("/"), true) {
-        Ok(plan) => plan,
-        Err(Error::Invalid(p)) => return problems.extend(p),
-        Err(e) => return problems.push(e.to_string()),
-    };
+fn describe_templates(plan: &render::Plan, out: &mut String) {
     for f in &plan.files {
         let what = if f.keep { "keep  " } else { "render" };
         let owner = f.owner.map(|(u, g)| format!(", owner {u}:{g}")).unwrap_or_default();
@@ -80,7 +81,7 @@ fn plan_templates(config: &Config, env: &Environment, out: &mut String, problems
     }
 }
 
-fn describe(config: &Config, out: &mut String) {
+fn describe(config: &Config, db: &Db, out: &mut String) {
     let mut line = |s: String| {
         out.push_str(&s);
         out.push('\n');
@@ -107,13 +108,13 @@ fn describe(config: &Config, out: &mut String) {
     for s in &config.services {
         line(describe_service(s));
         if let Some(spec) = &s.user {
-            warn_bare_uid(spec, &format!("service {}", s.name));
+            warn_bare_uid(spec, &format!("service {}", s.name), db);
         }
     }
     for t in &config.tasks {
         line(format!("task     {}: {}", t.name, t.command.join(" ")));
         if let Some(spec) = &t.user {
-            warn_bare_uid(spec, &format!("task {}", t.name));
+            warn_bare_uid(spec, &format!("task {}", t.name), db);
         }
     }
 }
@@ -153,11 +154,10 @@ fn describe_service(s: &Service) -> String {
 }
 
 /// A bare uid with no passwd entry keeps root's group 0 (Docker's and gosu's rule).
-fn warn_bare_uid(spec: &UserSpec, what: &str) {
-    if spec.group.is_none() && spec.user.parse::<u32>().is_ok() {
-        let users = user::parse_passwd(&std::fs::read_to_string("/etc/passwd").unwrap_or_default());
-        if !users.iter().any(|u| u.uid.to_string() == spec.user) {
-            warn!("{what}: uid {} has no passwd entry and keeps group 0; write \"{0}:{0}\"", spec.user);
-        }
+fn warn_bare_uid(spec: &UserSpec, what: &str, db: &Db) {
+    if let (None, Ok(uid)) = (&spec.group, spec.user.parse::<u32>())
+        && db.user_by_uid(uid).is_none()
+    {
+        warn!("{what}: uid {} has no passwd entry and keeps group 0; write \"{0}:{0}\"", spec.user);
     }
 }

@@ -14,8 +14,8 @@ use mooring::config::Wait;
 use mooring::config::{self, Config, UserSpec, duration};
 use mooring::env::Environment;
 use mooring::error::Error;
-use mooring::setup::user::{Identity, resolve_owner};
-use mooring::setup::{account, render, secrets, volume};
+use mooring::setup::user::Identity;
+use mooring::setup::{account, plan, render, secrets, volume};
 
 /// The environment and config after phases 1-2: init.toml loaded, the
 /// `_FILE` secrets it needs applied, its `[env]` merged.
@@ -118,13 +118,10 @@ pub fn prepare_oneoff(global: &Global) -> Result<Prepared, Error> {
 
 fn prepare_as(global: &Global, beside: bool) -> Result<Prepared, Error> {
     let (mut env, config) = load(global)?;
-    if !beside {
-        render_templates(&config, &env)?;
-    }
     let runtime = match &config.user {
         Some(u) if beside => account::identity_for(&UserSpec { user: u.name.clone(), group: None })?,
-        Some(u) => account::runtime_identity(u)?,
-        None => None,
+        _ if beside => None,
+        _ => change_image(&config, &env)?,
     };
     if !beside && !nix::unistd::geteuid().is_root() && config.user.is_none() {
         let home = account::ensure_own_entry(Path::new("/"));
@@ -132,13 +129,32 @@ fn prepare_as(global: &Global, beside: bool) -> Result<Prepared, Error> {
             env.set("HOME", home.as_os_str());
         }
     }
-    let root = mooring::safe_fs::Dir::base(Path::new("/")).map_err(|e| Error::io(Path::new("/"), &e, 71))?;
-    for v in config.volumes.iter().filter(|_| !beside) {
-        let owner = match &v.owner {
-            Some(spec) => Some(resolve_owner(Path::new("/"), spec).map_err(Error::UnknownUser)?),
-            None => runtime.as_ref().map(|id| (id.uid, id.gid)),
-        };
-        let r = volume::prepare(&root, v, owner)?;
+    wait_configured(&config, &env)?;
+    let default_user = match &global.user {
+        Some(spec) => account::identity_for(&config::parse_user_spec(spec).map_err(Error::Usage)?)?,
+        None => runtime,
+    };
+    let no_new_privs = config.user.as_ref().is_some_and(|u| u.no_new_privileges);
+    Ok(Prepared { env, config, default_user, no_new_privs })
+}
+
+/// Phases 3-5: templates, identity and volumes planned together, nothing
+/// changed while any problem remains (the first is the error); then
+/// `[user]` applied, templates written with owners resolved against the
+/// users it leaves, volumes prepared (README.md, "Identity"). Returns the
+/// runtime identity.
+fn change_image(config: &Config, env: &Environment) -> Result<Option<Identity>, Error> {
+    let root = Path::new("/");
+    let privileged = nix::unistd::geteuid().is_root();
+    let (plan, problems) = plan::plan(config, env, root, privileged, false);
+    if let Some(first) = problems.into_iter().next() {
+        return Err(first);
+    }
+    let runtime = plan::apply_identity(&plan, root)?;
+    write_templates(&plan.templates)?;
+    let dir = mooring::safe_fs::Dir::base(root).map_err(|e| Error::io(root, &e, 71))?;
+    for (v, owner) in config.volumes.iter().zip(&plan.volume_owners) {
+        let r = volume::prepare(&dir, v, *owner)?;
         info!(
             path = %v.path.display(),
             created = r.created,
@@ -154,19 +170,24 @@ fn prepare_as(global: &Global, beside: bool) -> Result<Prepared, Error> {
             tracing::warn!(path = %v.path.display(), "left alone: {} more entries", r.skipped_total - r.skipped.len() as u64);
         }
     }
-    wait_configured(&config, &env)?;
-    let default_user = match &global.user {
-        Some(spec) => account::identity_for(&config::parse_user_spec(spec).map_err(Error::Usage)?)?,
-        None => runtime,
-    };
-    let no_new_privs = config.user.as_ref().is_some_and(|u| u.no_new_privileges);
-    Ok(Prepared { env, config, default_user, no_new_privs })
+    Ok(runtime)
 }
 
-/// Phase 3: every template rendered and written (all or nothing), one line each.
+/// `init render`: phase 3 alone, every template rendered and written (all
+/// or nothing), owners resolved as boot would resolve them (after `[user]`).
 pub fn render_templates(config: &Config, env: &Environment) -> Result<(), Error> {
-    let plan = render::plan(&config.templates, env, Path::new("/"), false)?;
-    render::write(&plan)?;
+    let mut templates = render::plan(&config.templates, env, false)?;
+    let privileged = nix::unistd::geteuid().is_root();
+    let (_, db) = plan::users(config.user.as_ref(), Path::new("/"), privileged)?;
+    if let Some(first) = templates.resolve_owners(&db).into_iter().next() {
+        return Err(Error::UnknownUser(first));
+    }
+    write_templates(&templates)
+}
+
+/// Writes the rendered templates, one line each.
+fn write_templates(plan: &render::Plan) -> Result<(), Error> {
+    render::write(plan)?;
     for f in &plan.files {
         match f.keep {
             true => info!(dest = %f.dest.display(), "kept (overwrite = false)"),

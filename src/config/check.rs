@@ -26,11 +26,14 @@ pub struct Check<'a> {
     problems: Vec<(usize, String)>,
     /// `[[wait]]`s switched off by an empty target, one line each.
     pub skipped: Vec<String>,
+    /// Services and tasks by name, for the checks across them.
+    named: Vec<services::Named>,
 }
 
 impl<'a> Check<'a> {
     pub fn new(path: &'a Path, text: &'a str) -> Self {
-        Check { path, text, env: Environment::default(), problems: Vec::new(), skipped: Vec::new() }
+        let (problems, skipped, named) = (Vec::new(), Vec::new(), Vec::new());
+        Check { path, text, env: Environment::default(), problems, skipped, named }
     }
 
     pub fn set_env(&mut self, env: &Environment) {
@@ -52,11 +55,8 @@ impl<'a> Check<'a> {
         self.problem(e.span().unwrap_or(0..0), message);
     }
 
-    /// Every problem, in file order, or nothing.
-    pub fn finish(mut self) -> Result<(), Error> {
-        if self.problems.is_empty() {
-            return Ok(());
-        }
+    /// Every problem, in file order, as `path:line:col: message`.
+    pub fn finish(mut self) -> Vec<String> {
         self.problems.sort_by_key(|(at, _)| *at);
         let mut lines = Lines::new(self.text);
         let path = self.path.display();
@@ -64,7 +64,7 @@ impl<'a> Check<'a> {
             let (line, col) = lines.at(floor_char_boundary(self.text, at));
             format!("{path}:{line}:{col}: {message}")
         });
-        Err(Error::Invalid(located.collect()))
+        located.collect()
     }
 
     /// Reads a single table into its raw struct.
@@ -328,6 +328,9 @@ impl<'a> Check<'a> {
 
     pub fn task(&mut self, raw: &RawTask) -> Option<Task> {
         let name = self.parsed(&raw.name, parse_service_name);
+        if let Some(name) = &name {
+            self.task_named(name, span_of(&raw.name).start);
+        }
         let command = self.command(&raw.name, &raw.command, &raw.shell);
         let user = raw.user.as_ref().map(|u| self.user_spec(u));
         let env = self.env_table(&raw.env);

@@ -184,14 +184,33 @@ fn append_line(text: &str, line: &str) -> String {
 /// Applies `[user]` under `root`: edits the files (only those that change)
 /// and makes sure the home directory exists and is owned by the user.
 pub fn apply(root: &Path, want: &RuntimeUser) -> Result<Edit, Error> {
+    let (edit, _) = plan_at(root, want)?;
+    write(root, &edit)?;
+    Ok(edit)
+}
+
+/// The edit `[user]` needs under `root`, and the user database as it will
+/// be once written (owners and users are resolved against it: README.md,
+/// "Identity"); nothing is written.
+pub fn plan_at(root: &Path, want: &RuntimeUser) -> Result<(Edit, Db), Error> {
     // Config checking refused these already; checked again here, where the
-    // files are written, so no other caller can inject a line.
+    // edit to be written is made, so no other caller can inject a line.
     entries::runtime_user(want).map_err(|e| Error::Invalid(vec![e]))?;
     let read = |f: &str| fs::read_to_string(root.join(f));
     let passwd = read("etc/passwd").unwrap_or_default();
     let group = read("etc/group").unwrap_or_default();
     let shadow = read("etc/shadow").ok();
     let edit = plan(&passwd, &group, shadow.as_deref(), want).map_err(Error::UnknownUser)?;
+    let db = Db {
+        passwd: parse_passwd(edit.passwd.as_deref().unwrap_or(&passwd)),
+        groups: parse_group(edit.group.as_deref().unwrap_or(&group)),
+    };
+    Ok((edit, db))
+}
+
+/// Writes an edit made by `plan_at` (only the files that change) and
+/// makes sure the home directory exists and is owned by the user.
+pub fn write(root: &Path, edit: &Edit) -> Result<(), Error> {
     for (file, text) in
         [("etc/group", &edit.group), ("etc/passwd", &edit.passwd), ("etc/shadow", &edit.shadow)]
     {
@@ -200,9 +219,9 @@ pub fn apply(root: &Path, want: &RuntimeUser) -> Result<Edit, Error> {
         }
     }
     if edit.home != Path::new("/") && edit.home.is_absolute() {
-        make_home(root, &edit)?;
+        make_home(root, edit)?;
     }
-    Ok(edit)
+    Ok(())
 }
 
 /// Creates the home directory (missing parents 0755) and gives it to the
@@ -233,33 +252,6 @@ fn replace_file(path: &Path, text: &str) -> Result<(), Error> {
     let owner = meta.as_ref().map(|m| (m.uid(), m.gid()));
     let (dir, name) = Dir::base(Path::new("/")).and_then(|b| b.resolve_parent(path, None)).map_err(fail)?;
     dir.write_file(&name, text.as_bytes(), mode, owner, true).map_err(fail)
-}
-
-/// Who children run as: the runtime user made to exist (as root), or, not
-/// root, init's own identity when it already is that user (a WARN), else 77.
-/// `None`: no switch is needed.
-pub fn runtime_identity(want: &RuntimeUser) -> Result<Option<Identity>, Error> {
-    let root = Path::new("/");
-    if nix::unistd::geteuid().is_root() {
-        let edit = apply(root, want)?;
-        for action in &edit.actions {
-            tracing::info!("{action}");
-        }
-        let spec = UserSpec { user: want.name.clone(), group: None };
-        return resolve(&Db::load(root), &spec, 0).map(Some).map_err(Error::UnknownUser);
-    }
-    let me = nix::unistd::getuid().as_raw();
-    let db = Db::load(root);
-    let wanted = want.uid.or_else(|| db.passwd.iter().find(|u| u.name == want.name).map(|u| u.uid));
-    if wanted == Some(me) {
-        tracing::warn!(user = %want.name, uid = me, "not root: [user] left as the image has it (init already runs as it)");
-        return Ok(None);
-    }
-    Err(Error::NotPermitted(format!(
-        "cannot create or switch to user {:?}{}: init runs as uid {me}, not root",
-        want.name,
-        wanted.map(|u| format!(" (uid {u})")).unwrap_or_default()
-    )))
 }
 
 /// The identity for `spec`, or `None` when it is init's own (no switch).

@@ -24,57 +24,55 @@ pub fn load(
     env: &mut Environment,
     read: impl Fn(&Path) -> std::io::Result<Vec<u8>>,
 ) -> Result<Config, Error> {
-    let config = match path {
-        Some(path) => load_file(path, env, read),
-        None => Ok(Config::default()),
-    };
-    match (config, crate::config::adhoc::from_env(env)) {
-        (Ok(mut config), Ok(waits)) => {
-            config.waits.extend(waits);
-            Ok(config)
-        }
-        (Ok(_), Err(problems)) => Err(Error::Invalid(problems)),
-        (Err(Error::Invalid(mut problems)), Err(more)) => {
-            problems.extend(more);
-            Err(Error::Invalid(problems))
-        }
-        (Err(e), _) => Err(e),
+    match load_all(path, env, read)? {
+        (config, problems) if problems.is_empty() => Ok(config),
+        (_, problems) => Err(Error::Invalid(problems)),
     }
+}
+
+/// As `load`, keeping every valid entry beside the problems, for `init
+/// check` to plan the later phases with (README.md, "Command line"). An
+/// error is a config file that cannot be read at all.
+pub fn load_all(
+    path: Option<&Path>,
+    env: &mut Environment,
+    read: impl Fn(&Path) -> std::io::Result<Vec<u8>>,
+) -> Result<(Config, Vec<String>), Error> {
+    let (mut config, mut problems) = match path {
+        Some(path) => load_file(path, env, read)?,
+        None => (Config::default(), Vec::new()),
+    };
+    match crate::config::adhoc::from_env(env) {
+        Ok(waits) => config.waits.extend(waits),
+        Err(more) => problems.extend(more),
+    }
+    Ok((config, problems))
 }
 
 fn load_file(
     path: &Path,
     env: &mut Environment,
     read: impl Fn(&Path) -> std::io::Result<Vec<u8>>,
-) -> Result<Config, Error> {
+) -> Result<(Config, Vec<String>), Error> {
     let source = Source::read(path)?;
     let in_strings = source.placeholders();
     let mut problems =
         secrets::apply(env, in_strings.iter().map(String::as_str), &read).err().unwrap_or_default();
     let before_env = env.clone();
-    let config = source.parse(env);
-    let more: Vec<String> = match &config {
-        Ok(config) => render::placeholder_names(&config.templates)
-            .into_iter()
-            .filter(|n| !in_strings.contains(n) && before_env.contains(format!("{n}_FILE")))
-            .collect(),
-        Err(_) => Vec::new(),
-    };
-    let config = if more.is_empty() {
-        config
-    } else {
-        *env = before_env;
-        problems
-            .extend(secrets::apply(env, more.iter().map(String::as_str), &read).err().unwrap_or_default());
-        source.parse(env)
-    };
-    match config {
-        Ok(config) if problems.is_empty() => Ok(config),
-        Ok(_) => Err(Error::Invalid(problems)),
-        Err(Error::Invalid(more)) => Err(Error::Invalid(problems.into_iter().chain(more).collect())),
-        Err(e) if problems.is_empty() => Err(e),
-        Err(_) => Err(Error::Invalid(problems)),
+    let (config, more_problems) = source.parse_all(env);
+    let more: Vec<String> = render::placeholder_names(&config.templates)
+        .into_iter()
+        .filter(|n| !in_strings.contains(n) && before_env.contains(format!("{n}_FILE")))
+        .collect();
+    if more.is_empty() {
+        problems.extend(more_problems);
+        return Ok((config, problems));
     }
+    *env = before_env;
+    problems.extend(secrets::apply(env, more.iter().map(String::as_str), &read).err().unwrap_or_default());
+    let (config, more_problems) = source.parse_all(env);
+    problems.extend(more_problems);
+    Ok((config, problems))
 }
 
 #[cfg(test)]

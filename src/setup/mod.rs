@@ -1,9 +1,10 @@
-//! The one-shot phases before the workload runs: secrets, templates (and,
-//! with later issues, identity, volumes and waits).
+//! The one-shot phases before the workload runs: secrets, templates,
+//! identity, volumes and waits; `plan` is what boot and `init check` share.
 
 pub mod account;
 pub mod entries;
 pub mod load;
+pub mod plan;
 pub mod render;
 pub mod secrets;
 pub mod template;

@@ -11,12 +11,12 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use crate::config::Template;
+use crate::config::{Template, UserSpec};
 use crate::env::Environment;
 use crate::error::Error;
 use crate::safe_fs::{Dir, Dirs, Temp};
 use crate::setup::template::{self, NearMiss};
-use crate::setup::user;
+use crate::setup::user::{self, Db};
 
 /// A template file larger than this is refused: config files are small, and
 /// a huge one is a mistake (a log or a database file named as a source).
@@ -29,6 +29,8 @@ pub struct Rendered {
     pub dest: PathBuf,
     pub text: String,
     pub mode: u32,
+    /// `owner` as written, and the ids `Plan::resolve_owners` found for it.
+    pub owner_spec: Option<UserSpec>,
     pub owner: Option<(u32, u32)>,
     /// `overwrite = false` and the destination exists: left alone.
     pub keep: bool,
@@ -45,20 +47,40 @@ pub struct Plan {
     pub files: Vec<Rendered>,
 }
 
-/// Renders every template in memory; `root` is where /etc/passwd is read
-/// for owners; `lint` also looks for near-miss placeholders (for `init
-/// check`). Collects every problem.
-pub fn plan(templates: &[Template], env: &Environment, root: &Path, lint: bool) -> Result<Plan, Error> {
+impl Plan {
+    /// Gives each file the ids of its `owner`, looked up in `db`: the user
+    /// database as the runtime user leaves it, so `owner = "app"` follows
+    /// `USER_UID` (README.md, "Identity"). One problem per unknown owner.
+    pub fn resolve_owners(&mut self, db: &Db) -> Vec<String> {
+        let mut problems = Vec::new();
+        for f in &mut self.files {
+            let Some(spec) = &f.owner_spec else { continue };
+            match user::resolve(db, spec, 0) {
+                Ok(id) => f.owner = Some((id.uid, id.gid)),
+                Err(e) => problems.push(format!("{}: owner {e}", f.dest.display())),
+            }
+        }
+        problems
+    }
+}
+
+/// Renders every template in memory (owners are resolved later, by
+/// `Plan::resolve_owners`); `lint` also looks for near-miss placeholders
+/// (for `init check`). Collects every problem.
+pub fn plan(templates: &[Template], env: &Environment, lint: bool) -> Result<Plan, Error> {
+    match plan_all(templates, env, lint) {
+        (plan, problems) if problems.is_empty() => Ok(plan),
+        (_, problems) => Err(Error::Invalid(problems)),
+    }
+}
+
+/// As `plan`, keeping the files that rendered beside the problems (for
+/// `init check`, which goes on to check their owners).
+pub fn plan_all(templates: &[Template], env: &Environment, lint: bool) -> (Plan, Vec<String>) {
     let mut plan = Plan::default();
     let mut problems = Vec::new();
     for t in templates {
-        let owner = match &t.owner {
-            None => None,
-            Some(spec) => match user::resolve_owner(root, spec) {
-                Ok(ids) => Some(ids),
-                Err(e) => return Err(Error::UnknownUser(e)),
-            },
-        };
+        let owner = t.owner.clone();
         let meta = match fs::metadata(&t.src) {
             Ok(m) => m,
             Err(e) => {
@@ -84,7 +106,7 @@ pub fn plan(templates: &[Template], env: &Environment, root: &Path, lint: bool) 
                 let out = Out {
                     dest,
                     mode: t.mode.unwrap_or(mode),
-                    owner,
+                    owner: owner.clone(),
                     overwrite: t.overwrite,
                     explicit: t.mode.is_some(),
                 };
@@ -97,7 +119,7 @@ pub fn plan(templates: &[Template], env: &Environment, root: &Path, lint: bool) 
             render_one(&t.src, meta.len(), out, env, lint, &mut plan, &mut problems);
         }
     }
-    if problems.is_empty() { Ok(plan) } else { Err(Error::Invalid(problems)) }
+    (plan, problems)
 }
 
 /// The variables every template source refers to, read the way `plan`
@@ -128,7 +150,7 @@ pub fn placeholder_names(templates: &[Template]) -> BTreeSet<String> {
 struct Out {
     dest: PathBuf,
     mode: u32,
-    owner: Option<(u32, u32)>,
+    owner: Option<UserSpec>,
     overwrite: bool,
     /// `mode` was given in init.toml (not taken from the source).
     explicit: bool,
@@ -162,8 +184,19 @@ fn render_one(
                 ));
             }
             let near_misses = if lint { template::near_misses(&text) } else { Vec::new() };
-            let (src, Out { dest, mode, owner, .. }) = (src.to_path_buf(), out);
-            plan.files.push(Rendered { src, dest, text: r.text, mode, owner, keep, secrets, near_misses });
+            let (src, Out { dest, mode, owner: owner_spec, .. }) = (src.to_path_buf(), out);
+            let text = r.text;
+            plan.files.push(Rendered {
+                src,
+                dest,
+                text,
+                mode,
+                owner_spec,
+                owner: None,
+                keep,
+                secrets,
+                near_misses,
+            });
         }
         Err(missing) => {
             for m in missing {

@@ -45,30 +45,54 @@ fn fail(path: &Path, e: &std::io::Error) -> Error {
     Error::io(path, e, 71)
 }
 
-/// Prepares one volume under `root` (`/` in a container); `owner` is the
-/// resolved (uid, gid), if any.
-pub fn prepare(root: &Dir, v: &Volume, owner: Option<(u32, u32)>) -> Result<Report, Error> {
-    let mut report = Report::default();
-    let absent = match crate::safe_fs::split(&v.path) {
+/// Whether the volume's path does not exist yet.
+fn absent(root: &Dir, v: &Volume) -> bool {
+    match crate::safe_fs::split(&v.path) {
         Ok((parent, name)) => {
             root.resolve_dir(parent, None).and_then(|d| d.stat_at(name)).map_or(true, |s| s.is_none())
         }
         Err(_) => false,
-    };
+    }
+}
+
+/// A missing volume that may not be created is a config error (78).
+fn refuse_absent(v: &Volume) -> Error {
+    Error::Destination { path: v.path.clone(), reason: "does not exist (create = false)".into(), code: 78 }
+}
+
+/// A volume whose real path is a system directory is refused (78).
+fn refuse_system_dir(root: &Dir, dir: &Dir, v: &Volume) -> Result<(), Error> {
+    let real = Path::new("/").join(dir.path().strip_prefix(root.path()).unwrap_or(dir.path()));
+    match crate::sysdirs::is_system_dir(&real) {
+        Some(why) => {
+            let reason = format!("resolves to {} ({why}) and cannot be a volume", real.display());
+            Err(Error::Destination { path: v.path.clone(), reason, code: 78 })
+        }
+        None => Ok(()),
+    }
+}
+
+/// What `prepare` would refuse about the volume's path, found without
+/// changing anything (the plan that `init check` and boot share).
+pub fn check(root: &Dir, v: &Volume) -> Result<(), Error> {
+    if absent(root, v) {
+        return if v.create { Ok(()) } else { Err(refuse_absent(v)) };
+    }
+    let dir = root.resolve_dir(&v.path, None).map_err(|e| fail(&v.path, &e))?;
+    refuse_system_dir(root, &dir, v)
+}
+
+/// Prepares one volume under `root` (`/` in a container); `owner` is the
+/// resolved (uid, gid), if any.
+pub fn prepare(root: &Dir, v: &Volume, owner: Option<(u32, u32)>) -> Result<Report, Error> {
+    let mut report = Report::default();
+    let absent = absent(root, v);
     if absent && !v.create {
-        return Err(Error::Destination {
-            path: v.path.clone(),
-            reason: "does not exist (create = false)".into(),
-            code: 78,
-        });
+        return Err(refuse_absent(v));
     }
     let dir = root.resolve_dir(&v.path, v.create.then_some(0o755)).map_err(|e| fail(&v.path, &e))?;
     report.created = absent;
-    let real = Path::new("/").join(dir.path().strip_prefix(root.path()).unwrap_or(dir.path()));
-    if let Some(why) = crate::sysdirs::is_system_dir(&real) {
-        let reason = format!("resolves to {} ({why}) and cannot be a volume", real.display());
-        return Err(Error::Destination { path: v.path.clone(), reason, code: 78 });
-    }
+    refuse_system_dir(root, &dir, v)?;
     let st = dir.stat().map_err(|e| fail(&v.path, &e))?;
     if let Some(seed) = &v.seed {
         report.seeded = seed::seed_if_empty(seed, &dir)?;

@@ -10,7 +10,7 @@ impl Check<'_> {
         let user = raw.user.as_ref().map(|u| self.user_spec(u));
         let env = self.env_table(&raw.env);
         let workdir = raw.workdir.as_ref().map(|w| self.abs_path(w));
-        let after = raw.after.as_deref().map(|a| self.texts(a)).unwrap_or(Some(Vec::new()));
+        let after = self.after(raw, name.as_deref());
         let ready = raw.ready.as_ref().map(|r| self.wait(r.get_ref(), false));
         let semaphore = raw.semaphore.as_ref().map(|s| self.abs_path(s));
         let heartbeat = self.duration_or(&raw.heartbeat, Some(DEFAULT_HEARTBEAT));
@@ -113,44 +113,50 @@ impl Check<'_> {
         ok.then_some(out)
     }
 
-    /// Checks across services and tasks; marks the main service.
-    pub fn services_together(&mut self, services: &mut [Service], tasks: &[Task]) {
-        let mut seen: Vec<(&str, &str)> = Vec::new();
-        let names = services
-            .iter()
-            .map(|s| (s.name.as_str(), "service"))
-            .chain(tasks.iter().map(|t| (t.name.as_str(), "task")));
-        let mut duplicates = Vec::new();
-        for (name, kind) in names {
-            match seen.iter().find(|(n, _)| *n == name) {
-                Some((_, first)) => {
-                    duplicates.push(format!("{kind} name {name:?} is already used by a {first}"))
-                }
-                None => seen.push((name, kind)),
+    /// `after`'s names, each kept with its position for the checks across
+    /// services; the service is recorded even when another of its fields
+    /// is wrong, so that one bad value does not hide (or fake) a reference
+    /// problem elsewhere.
+    fn after(&mut self, raw: &RawService, name: Option<&str>) -> Option<Vec<String>> {
+        let items: Vec<(Option<String>, usize)> =
+            raw.after.iter().flatten().map(|a| (self.text(a), span_of(a).start)).collect();
+        if let Some(name) = name {
+            let after = items.iter().filter_map(|(t, at)| t.clone().map(|t| (t, *at))).collect();
+            let main = raw.main.as_ref().is_some_and(|m| *m.get_ref());
+            let at = span_of(&raw.name).start;
+            self.named.push(Named { kind: "service", name: name.to_string(), at, after, main });
+        }
+        items.into_iter().map(|(t, _)| t).collect()
+    }
+
+    /// Checks across services and tasks (every entry whose name is valid,
+    /// see `after`), each problem at the line that causes it; marks the
+    /// main service.
+    pub fn services_together(&mut self, services: &mut [Service]) {
+        let named = std::mem::take(&mut self.named);
+        for (i, n) in named.iter().enumerate() {
+            if let Some(first) = named[..i].iter().find(|f| f.name == n.name) {
+                let message = format!("{} name {:?} is already used by a {}", n.kind, n.name, first.kind);
+                self.problem_at(n.at, message);
             }
         }
-        for d in duplicates {
-            self.problem_at(self.text.len(), d);
-        }
-        let index: Index = services.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
-        let mut unknown = Vec::new();
-        for s in services.iter() {
-            for a in &s.after {
-                if !index.contains_key(a.as_str()) {
-                    unknown
-                        .push(format!("service {:?}: `after` names {a:?}, which is not a service", s.name));
+        let services_named: Vec<&Named> = named.iter().filter(|n| n.kind == "service").collect();
+        for s in &services_named {
+            for (a, at) in &s.after {
+                if !services_named.iter().any(|n| &n.name == a) {
+                    let message =
+                        format!("service {:?}: `after` names {a:?}, which is not a service", s.name);
+                    self.problem_at(*at, message);
                 }
             }
         }
-        for u in unknown {
-            self.problem_at(self.text.len(), u);
+        if let Some((cycle, at)) = find_cycle(&services_named) {
+            self.problem_at(at, format!("`after` forms a cycle: {}", cycle.join(" -> ")));
         }
-        if let Some(cycle) = find_cycle(services, &index) {
-            self.problem_at(self.text.len(), format!("`after` forms a cycle: {}", cycle.join(" -> ")));
-        }
-        let mains: Vec<_> = services.iter().filter(|s| s.main).map(|s| s.name.clone()).collect();
-        if mains.len() > 1 {
-            self.problem_at(self.text.len(), format!("more than one main service: {}", mains.join(", ")));
+        let mains: Vec<&&Named> = services_named.iter().filter(|s| s.main).collect();
+        if let [_, second, ..] = mains.as_slice() {
+            let names: Vec<&str> = mains.iter().map(|s| s.name.as_str()).collect();
+            self.problem_at(second.at, format!("more than one main service: {}", names.join(", ")));
         } else if mains.is_empty()
             && let Some(first) = services.iter_mut().find(|s| !s.oneshot)
         {
@@ -159,49 +165,48 @@ impl Check<'_> {
     }
 }
 
-/// Service name → position (a handful of services: a linear scan is enough).
-struct Index<'a>(Vec<(&'a str, usize)>);
+/// A service or task as far as the checks across entries need it: its
+/// name's position, and `after`'s names with theirs.
+pub struct Named {
+    kind: &'static str,
+    name: String,
+    at: usize,
+    after: Vec<(String, usize)>,
+    main: bool,
+}
 
-impl<'a> FromIterator<(&'a str, usize)> for Index<'a> {
-    fn from_iter<I: IntoIterator<Item = (&'a str, usize)>>(iter: I) -> Self {
-        Index(iter.into_iter().collect())
+impl Check<'_> {
+    /// Records a task's name for the duplicate check.
+    pub(super) fn task_named(&mut self, name: &str, at: usize) {
+        let (kind, name) = ("task", name.to_string());
+        self.named.push(Named { kind, name, at, after: Vec::new(), main: false });
     }
 }
 
-impl Index<'_> {
-    fn get(&self, name: &str) -> Option<&usize> {
-        self.0.iter().find(|(n, _)| *n == name).map(|(_, i)| i)
-    }
-
-    fn contains_key(&self, name: &str) -> bool {
-        self.get(name).is_some()
-    }
-}
-
-/// A dependency cycle through `after`, as the names along it.
-fn find_cycle(services: &[Service], index: &Index) -> Option<Vec<String>> {
+/// A dependency cycle through `after`: the names along it, and the
+/// position of the `after` entry that closes it.
+fn find_cycle(services: &[&Named]) -> Option<(Vec<String>, usize)> {
     // 0 = unvisited, 1 = on the current path, 2 = done
     let mut state = vec![0u8; services.len()];
     let mut path = Vec::new();
     fn visit(
         i: usize,
-        services: &[Service],
-        index: &Index,
+        services: &[&Named],
         state: &mut [u8],
         path: &mut Vec<usize>,
-    ) -> Option<Vec<String>> {
+    ) -> Option<(Vec<String>, usize)> {
         state[i] = 1;
         path.push(i);
-        for a in &services[i].after {
-            let Some(&j) = index.get(a.as_str()) else { continue };
+        for (a, at) in &services[i].after {
+            let Some(j) = services.iter().position(|s| &s.name == a) else { continue };
             if state[j] == 1 {
                 let from = path.iter().position(|&p| p == j).unwrap_or(0);
                 let mut names: Vec<_> = path[from..].iter().map(|&p| services[p].name.clone()).collect();
                 names.push(services[j].name.clone());
-                return Some(names);
+                return Some((names, *at));
             }
             if state[j] == 0
-                && let Some(c) = visit(j, services, index, state, path)
+                && let Some(c) = visit(j, services, state, path)
             {
                 return Some(c);
             }
@@ -211,5 +216,5 @@ fn find_cycle(services: &[Service], index: &Index) -> Option<Vec<String>> {
         None
     }
     (0..services.len())
-        .find_map(|i| if state[i] == 0 { visit(i, services, index, &mut state, &mut path) } else { None })
+        .find_map(|i| if state[i] == 0 { visit(i, services, &mut state, &mut path) } else { None })
 }

@@ -1,0 +1,106 @@
+//! `init check` through the real binary: every problem boot would refuse,
+//! reported in one run at the line that causes it, with exit 78 — and the
+//! same problems at boot (67 for users, groups and owners).
+
+mod common;
+
+use std::fs;
+use std::process::Output;
+
+use common::{TempDir, init_cmd, stderr_of, stdout_of};
+
+/// `init -c DIR/init.toml ARGS`, `{dir}` in the config replaced by DIR.
+fn init(dir: &TempDir, config: &str, args: &[&str]) -> Output {
+    let d = dir.path().display().to_string();
+    fs::write(dir.join("init.toml"), config.replace("{dir}", &d)).unwrap();
+    let mut cmd = init_cmd();
+    cmd.arg("-c").arg(dir.join("init.toml")).args(args).env("INIT_RUN_DIR", dir.join("run"));
+    cmd.output().unwrap()
+}
+
+/// The ERROR lines of stderr, without the level.
+fn errors(out: &Output) -> Vec<String> {
+    let err = stderr_of(out);
+    err.lines().filter_map(|l| l.split_once("ERROR ").map(|(_, m)| m.to_string())).collect()
+}
+
+#[test]
+fn a_bad_signal_hides_neither_a_missing_variable_nor_an_undefined_after() {
+    let dir = TempDir::new("check-all");
+    let d = dir.path().display().to_string();
+    fs::write(dir.join("app.tmpl"), "port=<<PORT>>\n").unwrap();
+    let config = "[[template]]\nsrc = \"app.tmpl\"\ndest = \"{dir}/app.conf\"\n\
+                  [[service]]\nname = \"web\"\ncommand = [\"x\"]\nstop_signal = \"SIGWHAT\"\n\
+                  after = [\"db\"]\n";
+    let out = init(&dir, config, &["check"]);
+    assert_eq!(out.status.code(), Some(78), "{}", stderr_of(&out));
+    assert_eq!(
+        errors(&out),
+        [
+            format!("{d}/init.toml:7:15: unknown signal \"SIGWHAT\""),
+            format!("{d}/init.toml:8:10: service \"web\": `after` names \"db\", which is not a service"),
+            format!("{d}/app.tmpl:1:6: PORT is not set"),
+        ]
+    );
+    assert!(!dir.join("app.conf").exists(), "check writes nothing");
+}
+
+#[test]
+fn a_cycle_and_a_second_main_point_at_their_own_lines() {
+    let dir = TempDir::new("check-cycle");
+    let d = dir.path().display().to_string();
+    let config = "[[service]]\nname = \"a\"\ncommand = [\"a\"]\nafter = [\"b\"]\nmain = true\n\
+                  [[service]]\nname = \"b\"\ncommand = [\"b\"]\nafter = [\"a\"]\nmain = true\n";
+    let out = init(&dir, config, &["check"]);
+    assert_eq!(out.status.code(), Some(78));
+    assert_eq!(
+        errors(&out),
+        [
+            format!("{d}/init.toml:7:8: more than one main service: a, b"),
+            format!("{d}/init.toml:9:10: `after` forms a cycle: a -> b -> a"),
+        ]
+    );
+}
+
+const UNKNOWN: &str = "[user]\nname = \"mooring-check\"\nuid = 4711\ngroups = [\"nogroup-xyz\"]\n\
+                       [[volume]]\npath = \"{dir}/data\"\nowner = \"nobody-here\"\n\
+                       [[task]]\nname = \"t\"\ncommand = [\"true\"]\nuser = \"ghost\"\n";
+
+#[test]
+fn check_resolves_every_owner_user_and_group_and_changes_nothing() {
+    let dir = TempDir::new("check-users");
+    let d = dir.path().display().to_string();
+    let passwd = fs::read_to_string("/etc/passwd").unwrap();
+    let out = init(&dir, UNKNOWN, &["check"]);
+    assert_eq!(out.status.code(), Some(78), "{}", stderr_of(&out));
+    assert_eq!(
+        errors(&out),
+        [
+            "group \"nogroup-xyz\" (in [user] groups) not found in /etc/group".to_string(),
+            format!(
+                "volume {d}/data: owner user \"nobody-here\" not found in /etc/passwd (spec nobody-here)"
+            ),
+            "task t: user \"ghost\" not found in /etc/passwd (spec ghost)".to_string(),
+        ]
+    );
+    assert_eq!(fs::read_to_string("/etc/passwd").unwrap(), passwd, "check creates no user");
+    assert!(!dir.join("data").exists(), "check creates no volume");
+    assert!(stdout_of(&out).contains(&format!("volume   {d}/data owner nobody-here, recursive\n")));
+}
+
+#[test]
+fn boot_refuses_the_same_owner_and_user_with_67() {
+    let dir = TempDir::new("boot-users");
+    let d = dir.path().display().to_string();
+    let volume = "[[volume]]\npath = \"{dir}/data\"\nowner = \"nobody-here\"\n";
+    let out = init(&dir, volume, &["--", "true"]);
+    assert_eq!(out.status.code(), Some(67), "{}", stderr_of(&out));
+    let want =
+        format!("volume {d}/data: owner user \"nobody-here\" not found in /etc/passwd (spec nobody-here)");
+    assert_eq!(errors(&out), [want]);
+    assert!(!dir.join("data").exists(), "nothing is created before every owner is known");
+    let task = "[[task]]\nname = \"t\"\ncommand = [\"true\"]\nuser = \"ghost\"\n";
+    let out = init(&dir, task, &["run", "t"]);
+    assert_eq!(out.status.code(), Some(67), "{}", stderr_of(&out));
+    assert_eq!(errors(&out), ["user \"ghost\" not found in /etc/passwd (spec ghost)"]);
+}
