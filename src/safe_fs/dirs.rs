@@ -44,6 +44,12 @@ impl Dirs {
         Ok((self.dir(parent, create)?, name))
     }
 
+    /// As `Dir::read_input`, with the file's directory resolved once per batch.
+    pub fn read_input(&mut self, path: &Path, cap: usize) -> io::Result<Vec<u8>> {
+        let (file, st) = self.open_input(path)?;
+        super::read_bounded(file, &st, cap)
+    }
+
     /// As `Dir::open_input`, with the file's directory resolved once per batch.
     pub fn open_input(&mut self, path: &Path) -> io::Result<(File, FileStat)> {
         let (dir, name) = self.parent(path, None)?;

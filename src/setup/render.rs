@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use crate::config::{Template, UserSpec};
 use crate::env::Environment;
 use crate::error::Error;
-use crate::safe_fs::{Dir, Dirs, Temp};
+use crate::safe_fs::{Dirs, Temp};
 use crate::setup::template::{self, NearMiss};
 use crate::setup::user::{self, Db};
 
@@ -79,6 +79,11 @@ pub fn plan(templates: &[Template], env: &Environment, lint: bool) -> Result<Pla
 pub fn plan_all(templates: &[Template], env: &Environment, lint: bool) -> (Plan, Vec<String>) {
     let mut plan = Plan::default();
     let mut problems = Vec::new();
+    let mut batch = match Dirs::at_root() {
+        Ok(d) => d,
+        Err(e) => return (plan, vec![format!("/: {e}")]),
+    };
+    let input = Input { env, lint };
     for t in templates {
         let owner = t.owner.clone();
         let meta = match fs::metadata(&t.src) {
@@ -110,13 +115,13 @@ pub fn plan_all(templates: &[Template], env: &Environment, lint: bool) -> (Plan,
                     overwrite: t.overwrite,
                     explicit: t.mode.is_some(),
                 };
-                render_one(&src, size, out, env, lint, &mut plan, &mut problems);
+                render_one(&mut batch, (&src, size), out, &input, &mut plan, &mut problems);
             }
         } else {
             let mode = t.mode.unwrap_or(meta.mode() & 0o7777);
             let out =
                 Out { dest: t.dest.clone(), mode, owner, overwrite: t.overwrite, explicit: t.mode.is_some() };
-            render_one(&t.src, meta.len(), out, env, lint, &mut plan, &mut problems);
+            render_one(&mut batch, (&t.src, meta.len()), out, &input, &mut plan, &mut problems);
         }
     }
     (plan, problems)
@@ -128,8 +133,9 @@ pub fn plan_all(templates: &[Template], env: &Environment, lint: bool) -> (Plan,
 /// are read (README.md, "Secrets").
 pub fn placeholder_names(templates: &[Template]) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
+    let Ok(mut batch) = Dirs::at_root() else { return names };
     let mut add = |src: &Path, size: u64| {
-        if let Ok(text) = read_template(src, size) {
+        if let Ok(text) = read_template(&mut batch, src, size) {
             names.extend(template::names(&text).into_iter().map(str::to_string));
         }
     };
@@ -156,16 +162,23 @@ struct Out {
     explicit: bool,
 }
 
-fn render_one(
-    src: &Path,
-    size: u64,
-    out: Out,
-    env: &Environment,
+/// What every template is rendered with.
+struct Input<'a> {
+    env: &'a Environment,
+    /// Also look for near-miss placeholders (`init check`).
     lint: bool,
+}
+
+fn render_one(
+    dirs: &mut Dirs,
+    (src, size): (&Path, u64),
+    out: Out,
+    input: &Input<'_>,
     plan: &mut Plan,
     problems: &mut Vec<String>,
 ) {
-    let text = match read_template(src, size) {
+    let (env, lint) = (input.env, input.lint);
+    let text = match read_template(dirs, src, size) {
         Ok(t) => t,
         Err(e) => return problems.push(e),
     };
@@ -210,7 +223,7 @@ fn render_one(
 /// Reads a template source: text, UTF-8, not binary, not huge; through
 /// the safe layer (a ConfigMap's root-owned links are followed, no one
 /// else's; a FIFO is refused, not waited on).
-fn read_template(src: &Path, size: u64) -> Result<String, String> {
+fn read_template(dirs: &mut Dirs, src: &Path, size: u64) -> Result<String, String> {
     let limit = |size: String| {
         format!("{}: {size}over the {} MiB limit for a template", src.display(), MAX_TEMPLATE_BYTES >> 20)
     };
@@ -218,8 +231,7 @@ fn read_template(src: &Path, size: u64) -> Result<String, String> {
         return Err(limit(format!("{size} bytes is ")));
     }
     let fail = |e: std::io::Error| format!("{}: {e}", src.display());
-    let root = Dir::base(Path::new("/")).map_err(fail)?;
-    let bytes = root.read_input(src, MAX_TEMPLATE_BYTES as usize).map_err(|e| match e.kind() {
+    let bytes = dirs.read_input(src, MAX_TEMPLATE_BYTES as usize).map_err(|e| match e.kind() {
         std::io::ErrorKind::InvalidData => limit(String::new()),
         _ => fail(e),
     })?;
