@@ -68,7 +68,7 @@ fn render_only(global: &Global, stdout: bool) -> Result<u8, Error> {
         prepare::render_templates(&config, &env)?;
         return Ok(0);
     }
-    let plan = render::plan(&config.templates, &env, false)?;
+    let plan = render::plan(&config, &env, false)?;
     let mut out = String::new();
     for f in &plan.files {
         if plan.files.len() > 1 {

@@ -168,6 +168,9 @@ pub struct Config {
     pub skipped_waits: Vec<String>,
     pub services: Vec<Service>,
     pub tasks: Vec<Task>,
+    /// The template sources' text as read when the config was loaded (to
+    /// learn which secrets they need), so each is read once.
+    pub sources: std::collections::BTreeMap<PathBuf, String>,
 }
 
 /// The config file to load: an explicit path must exist; the default one may

@@ -176,7 +176,7 @@ fn change_image(config: &Config, env: &Environment) -> Result<Option<Identity>, 
 /// `init render`: phase 3 alone, every template rendered and written (all
 /// or nothing), owners resolved as boot would resolve them (after `[user]`).
 pub fn render_templates(config: &Config, env: &Environment) -> Result<(), Error> {
-    let mut templates = render::plan(&config.templates, env, false)?;
+    let mut templates = render::plan(config, env, false)?;
     let privileged = nix::unistd::geteuid().is_root();
     let (_, db) = plan::users(config.user.as_ref(), Path::new("/"), privileged)?;
     if let Some(first) = templates.resolve_owners(&db).into_iter().next() {

@@ -59,19 +59,30 @@ fn load_file(
     let mut problems =
         secrets::apply(env, in_strings.iter().map(String::as_str), &read).err().unwrap_or_default();
     let before_env = env.clone();
-    let (config, more_problems) = source.parse_all(env);
-    let more: Vec<String> = render::placeholder_names(&config.templates)
-        .into_iter()
-        .filter(|n| !in_strings.contains(n) && before_env.contains(format!("{n}_FILE")))
-        .collect();
+    let (mut config, more_problems) = source.parse_all(env);
+    let sources = render::read_sources(&config.templates);
+    // Templates are scanned for names only when some `X_FILE` could still
+    // supply one (the common case, no `_FILE` at all, costs no scan).
+    let open_files = before_env.vars().iter().any(|(k, _)| {
+        k.to_str().and_then(|k| k.strip_suffix("_FILE")).is_some_and(|n| !in_strings.contains(n))
+    });
+    let more: Vec<String> = match open_files {
+        false => Vec::new(),
+        true => render::placeholder_names(&sources)
+            .into_iter()
+            .filter(|n| !in_strings.contains(n) && before_env.contains(format!("{n}_FILE")))
+            .collect(),
+    };
     if more.is_empty() {
         problems.extend(more_problems);
+        config.sources = sources;
         return Ok((config, problems));
     }
     *env = before_env;
     problems.extend(secrets::apply(env, more.iter().map(String::as_str), &read).err().unwrap_or_default());
-    let (config, more_problems) = source.parse_all(env);
+    let (mut config, more_problems) = source.parse_all(env);
     problems.extend(more_problems);
+    config.sources = sources;
     Ok((config, problems))
 }
 

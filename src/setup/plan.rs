@@ -45,7 +45,7 @@ pub fn plan(
     lint: bool,
 ) -> (Plan, Vec<Error>) {
     let mut problems = Vec::new();
-    let (mut templates, template_problems) = render::plan_all(&config.templates, env, lint);
+    let (mut templates, template_problems) = render::plan_all(config, env, lint);
     if !template_problems.is_empty() {
         problems.push(Error::Invalid(template_problems));
     }

@@ -6,12 +6,12 @@
 //! the rendering), and only then are they renamed into place. A failed run
 //! leaves every destination as it was and no temporary file behind.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use crate::config::{Template, UserSpec};
+use crate::config::{Config, Template, UserSpec};
 use crate::env::Environment;
 use crate::error::Error;
 use crate::safe_fs::{Dirs, Temp};
@@ -67,8 +67,8 @@ impl Plan {
 /// Renders every template in memory (owners are resolved later, by
 /// `Plan::resolve_owners`); `lint` also looks for near-miss placeholders
 /// (for `init check`). Collects every problem.
-pub fn plan(templates: &[Template], env: &Environment, lint: bool) -> Result<Plan, Error> {
-    match plan_all(templates, env, lint) {
+pub fn plan(config: &Config, env: &Environment, lint: bool) -> Result<Plan, Error> {
+    match plan_all(config, env, lint) {
         (plan, problems) if problems.is_empty() => Ok(plan),
         (_, problems) => Err(Error::Invalid(problems)),
     }
@@ -76,14 +76,15 @@ pub fn plan(templates: &[Template], env: &Environment, lint: bool) -> Result<Pla
 
 /// As `plan`, keeping the files that rendered beside the problems (for
 /// `init check`, which goes on to check their owners).
-pub fn plan_all(templates: &[Template], env: &Environment, lint: bool) -> (Plan, Vec<String>) {
+pub fn plan_all(config: &Config, env: &Environment, lint: bool) -> (Plan, Vec<String>) {
+    let templates = &config.templates;
     let mut plan = Plan::default();
     let mut problems = Vec::new();
     let mut batch = match Dirs::at_root() {
         Ok(d) => d,
         Err(e) => return (plan, vec![format!("/: {e}")]),
     };
-    let input = Input { env, lint };
+    let input = Input { env, lint, sources: &config.sources };
     for t in templates {
         let owner = t.owner.clone();
         let meta = match fs::metadata(&t.src) {
@@ -127,29 +128,33 @@ pub fn plan_all(templates: &[Template], env: &Environment, lint: bool) -> (Plan,
     (plan, problems)
 }
 
-/// The variables every template source refers to, read the way `plan`
-/// reads them; a source that cannot be read is skipped here and reported
-/// by `plan`. Known before rendering, so that only needed `_FILE` secrets
-/// are read (README.md, "Secrets").
-pub fn placeholder_names(templates: &[Template]) -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
-    let Ok(mut batch) = Dirs::at_root() else { return names };
-    let mut add = |src: &Path, size: u64| {
-        if let Ok(text) = read_template(&mut batch, src, size) {
-            names.extend(template::names(&text).into_iter().map(str::to_string));
+/// Every template source that can be read, by path; one that cannot is
+/// left out here and reported by `plan`.
+pub fn read_sources(templates: &[Template]) -> BTreeMap<PathBuf, String> {
+    let mut texts = BTreeMap::new();
+    let Ok(mut batch) = Dirs::at_root() else { return texts };
+    let mut add = |src: PathBuf, size: u64| {
+        if let Ok(text) = read_template(&mut batch, &src, size) {
+            texts.insert(src, text);
         }
     };
     for t in templates {
         let Ok(meta) = fs::metadata(&t.src) else { continue };
         if meta.is_file() {
-            add(&t.src, meta.len());
+            add(t.src.clone(), meta.len());
         } else if meta.is_dir() {
             let (mut files, mut dirs) = (Vec::new(), Vec::new());
             let _ = walk(&t.src, Path::new(""), &mut files, &mut dirs);
-            files.iter().for_each(|(rel, _, size)| add(&t.src.join(rel), *size));
+            files.into_iter().for_each(|(rel, _, size)| add(t.src.join(rel), size));
         }
     }
-    names
+    texts
+}
+
+/// The variables the sources refer to. Known before rendering, so that
+/// only needed `_FILE` secrets are read (README.md, "Secrets").
+pub fn placeholder_names(sources: &BTreeMap<PathBuf, String>) -> BTreeSet<String> {
+    sources.values().flat_map(|text| template::names(text)).map(str::to_string).collect()
 }
 
 /// Where and how one rendered file is written.
@@ -167,6 +172,8 @@ struct Input<'a> {
     env: &'a Environment,
     /// Also look for near-miss placeholders (`init check`).
     lint: bool,
+    /// Sources already read when the config was loaded.
+    sources: &'a BTreeMap<PathBuf, String>,
 }
 
 fn render_one(
@@ -178,7 +185,11 @@ fn render_one(
     problems: &mut Vec<String>,
 ) {
     let (env, lint) = (input.env, input.lint);
-    let text = match read_template(dirs, src, size) {
+    let read = match input.sources.get(src) {
+        Some(text) => Ok(text.clone()),
+        None => read_template(dirs, src, size),
+    };
+    let text = match read {
         Ok(t) => t,
         Err(e) => return problems.push(e),
     };

@@ -57,7 +57,7 @@ struct Placeholder<'a> {
 /// one stopped.
 pub fn render<'v>(input: &str, lookup: impl Fn(&str) -> Option<&'v str>) -> Result<Rendered, Vec<Missing>> {
     let mut out = Rendered { text: String::with_capacity(input.len()), used: Vec::new() };
-    let mut seen = BTreeSet::new();
+    let mut seen = Seen::default();
     let mut missing = Vec::new();
     let mut lines = Lines::new(input);
     let mut done = 0; // input[..done] is handled
@@ -94,12 +94,45 @@ pub fn render<'v>(input: &str, lookup: impl Fn(&str) -> Option<&'v str>) -> Resu
 /// what a text needs, so that `_FILE` secrets are read only for variables
 /// the configuration uses (README.md, "Secrets").
 pub fn names(input: &str) -> BTreeSet<&str> {
-    Pieces::new(input)
-        .filter_map(|p| match p {
-            Piece::Placeholder(_, ph) => Some(ph.name),
-            Piece::Escape(_) => None,
-        })
-        .collect()
+    let mut seen = Seen::default();
+    for piece in Pieces::new(input) {
+        if let Piece::Placeholder(_, ph) = piece {
+            seen.insert(ph.name);
+        }
+    }
+    seen.into_set()
+}
+
+/// Names met so far. A template uses a handful of names thousands of times:
+/// up to `FEW` distinct ones a scan of a short list beats any tree; past
+/// that a set keeps many distinct names linear-logarithmic.
+#[derive(Default)]
+struct Seen<'a> {
+    few: Vec<&'a str>,
+    many: BTreeSet<&'a str>,
+}
+
+const FEW: usize = 16;
+
+impl<'a> Seen<'a> {
+    /// Whether `name` is new.
+    fn insert(&mut self, name: &'a str) -> bool {
+        if self.few.len() < FEW {
+            if self.few.contains(&name) {
+                return false;
+            }
+            self.few.push(name);
+            return true;
+        }
+        if self.many.is_empty() {
+            self.many.extend(self.few.iter().copied());
+        }
+        self.many.insert(name)
+    }
+
+    fn into_set(self) -> BTreeSet<&'a str> {
+        if self.many.is_empty() { self.few.into_iter().collect() } else { self.many }
+    }
 }
 
 /// What the scanner finds in a text, in order: `\<<` at a byte offset, or a
