@@ -77,11 +77,20 @@ fn run_with(
             Err(e) => warn!(error = %e, "not PID 1 and cannot become a subreaper; orphans go elsewhere"),
         }
     }
-    let child = spawn::spawn(cmd, signals.original_mask)?;
+    // Written before the spawn: a child that runs `init status` or `init
+    // run` at once must find init live (README.md, "Status").
+    let status = keep_status.then(|| SingleStatus::new(cmd, me));
+    if let Some(st) = &status {
+        st.write_with(None, "starting", false);
+    }
+    let child = spawn::spawn(cmd, signals.original_mask).inspect_err(|_| {
+        if let Some(st) = &status {
+            st.remove();
+        }
+    })?;
     info!(pid = child.as_raw(), command = %display_argv(cmd), "started");
     let mut state = Single::new(child, me, opts);
     state.watcher = Watcher::new(waits, checker, signals.original_mask);
-    let status = keep_status.then(|| SingleStatus::new(cmd, me));
     let mut shown = None;
     // A child that ended before the loop started is collected here too.
     state.reap();
@@ -134,11 +143,17 @@ impl SingleStatus {
     }
 
     fn write(&self, state: &Single) {
+        let name = if state.stopping { "stopping" } else { "ready" };
+        self.write_with(Some(state.child.as_raw()), name, !state.stopping);
+    }
+
+    /// Rewrites the file: the command in `state`, with its pid once it has one.
+    fn write_with(&self, pid: Option<i32>, state: &str, ready: bool) {
         let service = status::ServiceStatus {
             name: self.name.clone(),
-            state: if state.stopping { "stopping" } else { "ready" }.into(),
-            pid: Some(state.child.as_raw()),
-            ready: !state.stopping,
+            state: state.into(),
+            pid,
+            ready,
             restarts: 0,
             since: status::now_secs(),
             last_exit: None,
