@@ -11,6 +11,7 @@ use crate::cli::{Cli, Command, Global, RunArgs, SignalScope};
 use crate::run::single::{self, Options, Scope};
 use crate::run::supervisor;
 use crate::sys;
+use tracing::info;
 use mooring::config::{self};
 use mooring::error::Error;
 use mooring::setup::render;
@@ -86,6 +87,11 @@ fn render_only(global: &Global, stdout: bool) -> Result<u8, Error> {
 
 /// `init CMD` (boot: status file, watched waits stay watched) or `init run -- CMD` (one-off).
 fn run_command(prepared: Prepared, argv: Vec<OsString>, opts: &Options, boot: bool) -> Result<u8, Error> {
+    if boot && !prepared.config.services.is_empty() {
+        // Said once, at INFO: the operator expected the services (README.md, "Logging").
+        let words: Vec<_> = argv.iter().map(|a| a.to_string_lossy()).collect();
+        info!("the configured services do not start: running {} instead", words.join(" "));
+    }
     let cmd = prepared.command(argv, None, &[], None)?;
     match boot {
         true => single::boot(&cmd, opts, &prepared.config.waits, &prepared.checker()),

@@ -88,7 +88,8 @@ fn run_with(
             st.remove();
         }
     })?;
-    info!(pid = child.as_raw(), command = %display_argv(cmd), "started");
+    // Quiet where the program speaks: its start and clean exit are DEBUG (README.md, "Logging").
+    debug!(pid = child.as_raw(), command = %display_argv(cmd), "started");
     let mut state = Single::new(child, me, opts);
     state.watcher = Watcher::new(waits, checker, signals.original_mask);
     let mut shown = None;
@@ -99,7 +100,7 @@ fn run_with(
             if let Some(st) = &status {
                 st.remove();
             }
-            info!(code, "exiting");
+            debug!(code, "exiting");
             return Ok(code);
         }
         if let Some(st) = &status
@@ -287,6 +288,7 @@ impl<'a> Single<'a> {
         }
         let Some(exit) = main_exit else { return };
         match exit {
+            Exit::Code(0) => debug!(pid = child.as_raw(), code = 0, "main command exited"),
             Exit::Code(code) => info!(pid = child.as_raw(), code, "main command exited"),
             Exit::Signal(s) => info!(pid = child.as_raw(), signal = %signals::name(s), "main command killed"),
         }
