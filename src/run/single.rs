@@ -70,15 +70,9 @@ fn run_with(
 ) -> Result<u8, Error> {
     let signals = Signals::block_all()?;
     let me = getpid();
-    let pid1 = me.as_raw() == 1;
-    if !pid1 {
-        match nix::sys::prctl::set_child_subreaper(true) {
-            Ok(()) => debug!(pid = me.as_raw(), "not PID 1: made init a child subreaper"),
-            Err(e) => warn!(error = %e, "not PID 1 and cannot become a subreaper; orphans go elsewhere"),
-        }
-    }
+    become_subreaper(me);
     // Written before the spawn: a child that runs `init status` or `init
-    // run` at once must find init live (README.md, "Status").
+    // run` at once must find init live (README.md, "Services", Status).
     let status = keep_status.then(|| SingleStatus::new(cmd, me));
     if let Some(st) = &status {
         st.write_with(None, "starting", false);
@@ -125,6 +119,18 @@ fn run_with(
             }
             Err(e) => error!(error = %e, "waiting for signals failed; going on"),
         }
+    }
+}
+
+/// Not PID 1 (`docker run --init`, a shell): orphans of init's tree must
+/// still come to init to be reaped.
+fn become_subreaper(me: Pid) {
+    if me.as_raw() == 1 {
+        return;
+    }
+    match nix::sys::prctl::set_child_subreaper(true) {
+        Ok(()) => debug!(pid = me.as_raw(), "not PID 1: made init a child subreaper"),
+        Err(e) => warn!(error = %e, "not PID 1 and cannot become a subreaper; orphans go elsewhere"),
     }
 }
 
