@@ -11,10 +11,10 @@ use crate::cli::{Cli, Command, Global, RunArgs, SignalScope};
 use crate::run::single::{self, Options, Scope};
 use crate::run::supervisor;
 use crate::sys;
-use tracing::info;
 use mooring::config::{self};
 use mooring::error::Error;
 use mooring::setup::render;
+use tracing::info;
 
 mod check;
 mod prepare;

@@ -61,7 +61,10 @@ fn run_and_shell_beside_a_live_init_that_is_not_pid1_skip_templates_and_waits() 
     assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
     assert_eq!(stdout_of(&o), "hello from the task\n");
     let said = stderr_of(&o);
-    assert!(said.contains("beside a running init") && said.contains(&format!("pid={}", init.pid())), "{said}");
+    assert!(
+        said.contains("beside a running init") && said.contains(&format!("pid={}", init.pid())),
+        "{said}"
+    );
     let o = exec_beside(&init, &["shell"], "echo from the shell\n");
     assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
     assert_eq!(stdout_of(&o), "from the shell\n");
@@ -101,8 +104,10 @@ fn a_single_command_reads_the_live_status_the_moment_it_starts() {
 #[test]
 fn a_service_reads_the_live_status_the_moment_it_starts() {
     let toml = format!("[[service]]\nname = \"app\"\ncommand = [\"{INIT}\", \"status\", \"--json\"]\n");
-    let mut init =
-        Builder::new("status-first-svc", Mode::Pid1).file("init.toml", &toml).args(["-c", "{dir}/init.toml"]).start();
+    let mut init = Builder::new("status-first-svc", Mode::Pid1)
+        .file("init.toml", &toml)
+        .args(["-c", "{dir}/init.toml"])
+        .start();
     assert_eq!(init.wait(), 0, "{}", init.stderr());
     assert!(init.stdout().starts_with("{\"pid\":1,"), "{}", init.stdout());
     assert!(init.stdout().contains("\"name\":\"app\""), "{}", init.stdout());

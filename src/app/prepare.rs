@@ -109,7 +109,7 @@ pub fn prepare(global: &Global) -> Result<Prepared, Error> {
 /// `shareProcessNamespace`), and not this process — the phases it already did
 /// (templates, identity, volumes) and the waits are skipped, and its
 /// semaphores and status are left alone: a debugging shell is most needed
-/// while a dependency is down (README.md, "Beside a running init"). In a
+/// while a dependency is down (README.md, "Services", Beside a running init). In a
 /// fresh container everything runs.
 pub fn prepare_oneoff(global: &Global) -> Result<Prepared, Error> {
     let me = nix::unistd::getpid().as_raw();
