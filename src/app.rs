@@ -14,6 +14,7 @@ use crate::sys;
 use mooring::config::{self};
 use mooring::error::Error;
 use mooring::setup::render;
+use tracing::info;
 
 mod check;
 mod prepare;
@@ -86,6 +87,11 @@ fn render_only(global: &Global, stdout: bool) -> Result<u8, Error> {
 
 /// `init CMD` (boot: status file, watched waits stay watched) or `init run -- CMD` (one-off).
 fn run_command(prepared: Prepared, argv: Vec<OsString>, opts: &Options, boot: bool) -> Result<u8, Error> {
+    if boot && !prepared.config.services.is_empty() {
+        // Said once, at INFO: the operator expected the services (README.md, "Logging").
+        let words: Vec<_> = argv.iter().map(|a| a.to_string_lossy()).collect();
+        info!("the configured services do not start: running {} instead", words.join(" "));
+    }
     let cmd = prepared.command(argv, None, &[], None)?;
     match boot {
         true => single::boot(&cmd, opts, &prepared.config.waits, &prepared.checker()),
@@ -105,28 +111,38 @@ fn supervise(prepared: &Prepared, opts: &Options) -> Result<u8, Error> {
     supervisor::run(specs, &prepared.config.waits, &prepared.checker(), opts)
 }
 
-/// `init run NAME [ARGS]`: a task, or a service's command, run once.
+/// `init run NAME [ARGS]`: a task, or a service's command, run once. The
+/// name is looked up before any phase runs, so a mistyped one is reported
+/// (64) at once, not after every wait (README.md, "Command line").
 fn run_named(global: &Global, name_and_args: Vec<OsString>, opts: &Options) -> Result<u8, Error> {
     let Some((name, args)) = name_and_args.split_first() else {
         return Err(Error::Usage("init run needs a task NAME or -- CMD".into()));
     };
     let name = name.to_string_lossy();
+    find_task(&load(global)?.1, &name)?;
     let prepared = prepare_oneoff(global)?;
-    let config = &prepared.config;
-    let found = config
-        .tasks
-        .iter()
-        .find(|t| t.name == name)
-        .map(|t| (&t.command, &t.env, &t.workdir, &t.user))
-        .or_else(|| {
-            config.services.iter().find(|s| s.name == name).map(|s| (&s.command, &s.env, &s.workdir, &s.user))
-        });
-    let Some((command, env, workdir, user)) = found else {
-        return Err(Error::UnknownTask(name.into_owned()));
-    };
-    let argv = command.iter().map(OsString::from).chain(args.iter().cloned()).collect();
-    let cmd = prepared.command(argv, user.as_ref(), env, workdir.clone())?;
+    let task = find_task(&prepared.config, &name)?;
+    let argv = task.command.iter().map(OsString::from).chain(args.iter().cloned()).collect();
+    let cmd = prepared.command(argv, task.user.as_ref(), task.env, task.workdir.clone())?;
     run_once(&cmd, opts)
+}
+
+/// What `init run NAME` runs: the `[[task]]`, else the `[[service]]`, named NAME.
+struct Task<'a> {
+    command: &'a [String],
+    env: &'a [(String, String)],
+    workdir: &'a Option<std::path::PathBuf>,
+    user: &'a Option<config::UserSpec>,
+}
+
+fn find_task<'a>(config: &'a config::Config, name: &str) -> Result<Task<'a>, Error> {
+    let task = config.tasks.iter().find(|t| t.name == name);
+    let found = task.map(|t| Task { command: &t.command, env: &t.env, workdir: &t.workdir, user: &t.user });
+    let service = || config.services.iter().find(|s| s.name == name);
+    let found = found.or_else(|| {
+        service().map(|s| Task { command: &s.command, env: &s.env, workdir: &s.workdir, user: &s.user })
+    });
+    found.ok_or_else(|| Error::UnknownTask(name.into()))
 }
 
 /// `init run` and `init shell`: the child runs directly, unless init is root

@@ -101,8 +101,9 @@ impl Drop for Container {
 
 #[test]
 fn podman_stop_returns_promptly_with_the_child_exit_code() {
-    let c = Container::run_detached("stop", image(), &["sleep", "1000"]);
-    c.wait_for_log("init: INFO started");
+    // The child says it runs: init's own start line is DEBUG (README.md, "Logging").
+    let c = Container::run_detached("stop", image(), &["sh", "-c", "echo ready; exec sleep 1000"]);
+    c.wait_for_log("ready");
     let took = c.stop(10);
     assert_eq!(c.exit_code(), 143, "sleep killed by the forwarded SIGTERM: {}", c.logs());
     // Far below the 10 s after which podman would have sent SIGKILL.

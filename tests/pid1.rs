@@ -305,7 +305,6 @@ fn remap_exit_turns_the_given_code_into_zero() {
     let mut init =
         Init::pid1("remap2", ["--remap-exit", "143", "--", "sh", "-c", "touch $DIR/ready; exec sleep 100"]);
     init.wait_for_file("ready");
-    init.wait_for_log("started");
     init.signal(Signal::SIGTERM);
     assert_eq!(init.wait(), 0);
     let mut init = Init::pid1("remap3", ["--remap-exit", "3", "--", "sh", "-c", "exit 4"]);
@@ -337,7 +336,6 @@ fn logs_name_the_pid_and_signal_and_json_is_one_object_a_line() {
         .args(["--", "sh", "-c", "touch $DIR/ready; exec sleep 100"])
         .start();
     init.wait_for_file("ready");
-    init.wait_for_log("started");
     init.signal(Signal::SIGTERM);
     assert_eq!(init.wait(), 143);
     let log = init.stderr();
@@ -359,16 +357,17 @@ fn pid1_on_tty(args: &[&str]) -> OnTty {
 
 #[test]
 fn ctrl_c_on_a_terminal_ends_a_sleep_child_with_130() {
-    let mut tty = pid1_on_tty(&["--", "sleep", "100"]);
-    tty.wait_for_output("init: INFO started");
+    // -v: the child's start is a DEBUG line, the sign it owns the terminal.
+    let mut tty = pid1_on_tty(&["-v", "--", "sleep", "100"]);
+    tty.wait_for_output("init: DEBUG started");
     tty.type_in(b"\x03");
     assert_eq!(tty.wait(), 130, "{}", tty.output());
 }
 
 #[test]
 fn on_a_terminal_the_child_is_the_foreground_group_and_bash_job_control_works() {
-    let mut tty = pid1_on_tty(&["--", "bash", "--norc", "--noprofile", "-i"]);
-    tty.wait_for_output("init: INFO started");
+    let mut tty = pid1_on_tty(&["-v", "--", "bash", "--norc", "--noprofile", "-i"]);
+    tty.wait_for_output("init: DEBUG started");
     tty.type_in(b"set -- $(cut -d' ' -f5,8 /proc/$$/stat); [ \"$1\" = \"$2\" ] && echo FORE''GROUND\n");
     tty.wait_for_output("FOREGROUND");
     tty.type_in(b"sleep 100 &\njobs\n");

@@ -104,16 +104,31 @@ pub fn prepare(global: &Global) -> Result<Prepared, Error> {
     prepare_as(global, false)
 }
 
-/// For `init run` and `init shell`: beside a running mooring PID 1 (its
-/// status file names a live pid 1) the phases it already did — templates,
-/// identity, volumes — are skipped; in a fresh container everything runs.
+/// For `init run` and `init shell`: beside a live init — the pid its status
+/// file names, alive and mooring, not necessarily pid 1 (`docker run --init`,
+/// `shareProcessNamespace`), and not this process — the phases it already did
+/// (templates, identity, volumes) and the waits are skipped, and its
+/// semaphores and status are left alone: a debugging shell is most needed
+/// while a dependency is down (README.md, "Services", Beside a running init). In a
+/// fresh container everything runs.
 pub fn prepare_oneoff(global: &Global) -> Result<Prepared, Error> {
-    let beside = nix::unistd::getpid().as_raw() != 1
-        && crate::run::status::read_live(&crate::run::status::status_path()).is_ok_and(|s| s.pid == 1);
-    if beside {
-        info!("beside a running init (PID 1): templates, identity and volumes left as it made them");
-    }
-    prepare_as(global, beside)
+    let me = nix::unistd::getpid().as_raw();
+    let live = crate::run::status::read_live(&crate::run::status::status_path()).map(|s| s.pid);
+    let Some(pid) = live.ok().filter(|&pid| pid != me) else {
+        return prepare_as(global, false);
+    };
+    info!(pid, "beside a running init: templates, identity, volumes and waits left as it made them");
+    let (env, config) = load(global)?;
+    let runtime = match &config.user {
+        Some(u) => account::identity_for(&UserSpec { user: u.name.clone(), group: None })?,
+        None => None,
+    };
+    let default_user = match &global.user {
+        Some(spec) => account::identity_for(&config::parse_user_spec(spec).map_err(Error::Usage)?)?,
+        None => runtime,
+    };
+    let no_new_privs = config.user.as_ref().is_some_and(|u| u.no_new_privileges);
+    Ok(Prepared { env, config, default_user, no_new_privs })
 }
 
 fn prepare_as(global: &Global, beside: bool) -> Result<Prepared, Error> {

@@ -70,18 +70,22 @@ fn run_with(
 ) -> Result<u8, Error> {
     let signals = Signals::block_all()?;
     let me = getpid();
-    let pid1 = me.as_raw() == 1;
-    if !pid1 {
-        match nix::sys::prctl::set_child_subreaper(true) {
-            Ok(()) => debug!(pid = me.as_raw(), "not PID 1: made init a child subreaper"),
-            Err(e) => warn!(error = %e, "not PID 1 and cannot become a subreaper; orphans go elsewhere"),
-        }
+    become_subreaper(me);
+    // Written before the spawn: a child that runs `init status` or `init
+    // run` at once must find init live (README.md, "Services", Status).
+    let status = keep_status.then(|| SingleStatus::new(cmd, me));
+    if let Some(st) = &status {
+        st.write_with(None, "starting", false);
     }
-    let child = spawn::spawn(cmd, signals.original_mask)?;
-    info!(pid = child.as_raw(), command = %display_argv(cmd), "started");
+    let child = spawn::spawn(cmd, signals.original_mask).inspect_err(|_| {
+        if let Some(st) = &status {
+            st.remove();
+        }
+    })?;
+    // Quiet where the program speaks: its start and clean exit are DEBUG (README.md, "Logging").
+    debug!(pid = child.as_raw(), command = %display_argv(cmd), "started");
     let mut state = Single::new(child, me, opts);
     state.watcher = Watcher::new(waits, checker, signals.original_mask);
-    let status = keep_status.then(|| SingleStatus::new(cmd, me));
     let mut shown = None;
     // A child that ended before the loop started is collected here too.
     state.reap();
@@ -90,7 +94,7 @@ fn run_with(
             if let Some(st) = &status {
                 st.remove();
             }
-            info!(code, "exiting");
+            debug!(code, "exiting");
             return Ok(code);
         }
         if let Some(st) = &status
@@ -118,6 +122,18 @@ fn run_with(
     }
 }
 
+/// Not PID 1 (`docker run --init`, a shell): orphans of init's tree must
+/// still come to init to be reaped.
+fn become_subreaper(me: Pid) {
+    if me.as_raw() == 1 {
+        return;
+    }
+    match nix::sys::prctl::set_child_subreaper(true) {
+        Ok(()) => debug!(pid = me.as_raw(), "not PID 1: made init a child subreaper"),
+        Err(e) => warn!(error = %e, "not PID 1 and cannot become a subreaper; orphans go elsewhere"),
+    }
+}
+
 /// The status file of the boot form: the command as the one, critical service.
 struct SingleStatus {
     path: std::path::PathBuf,
@@ -134,11 +150,17 @@ impl SingleStatus {
     }
 
     fn write(&self, state: &Single) {
+        let name = if state.stopping { "stopping" } else { "ready" };
+        self.write_with(Some(state.child.as_raw()), name, !state.stopping);
+    }
+
+    /// Rewrites the file: the command in `state`, with its pid once it has one.
+    fn write_with(&self, pid: Option<i32>, state: &str, ready: bool) {
         let service = status::ServiceStatus {
             name: self.name.clone(),
-            state: if state.stopping { "stopping" } else { "ready" }.into(),
-            pid: Some(state.child.as_raw()),
-            ready: !state.stopping,
+            state: state.into(),
+            pid,
+            ready,
             restarts: 0,
             since: status::now_secs(),
             last_exit: None,
@@ -272,6 +294,7 @@ impl<'a> Single<'a> {
         }
         let Some(exit) = main_exit else { return };
         match exit {
+            Exit::Code(0) => debug!(pid = child.as_raw(), code = 0, "main command exited"),
             Exit::Code(code) => info!(pid = child.as_raw(), code, "main command exited"),
             Exit::Signal(s) => info!(pid = child.as_raw(), signal = %signals::name(s), "main command killed"),
         }

@@ -63,6 +63,9 @@ pub fn run(specs: Vec<Spec>, watches: &[Wait], checker: &Command, opts: &Options
     }
     let mut sv = Supervisor::new(specs, (watches, checker), opts, signals.original_mask, me);
     sv.clear_stale_semaphores();
+    // Before the first spawn: a service that runs `init status` or `init run`
+    // at once must find init live (README.md, "Services", Status).
+    sv.write_status();
     loop {
         let now = Instant::now();
         sv.tick(now);

@@ -1,0 +1,36 @@
+//! Helpers for the service-mode tests: init as PID 1 with a config, `init`
+//! run inside its namespaces, and log lines in order.
+
+use std::process::Output;
+
+use super::{Builder, INIT, Init, Mode};
+
+/// init as PID 1 with `toml` as its config ({dir}: the test's temp dir).
+pub fn services(tag: &str, toml: &str) -> Init {
+    Builder::new(tag, Mode::Pid1).file("init.toml", toml).args(["-c", "{dir}/init.toml"]).start()
+}
+
+/// `init ARGS` run inside init's namespaces, as `docker exec` does.
+pub fn exec_in(init: &Init, args: &[&str]) -> Output {
+    std::process::Command::new("nsenter")
+        .args(["-t", &init.pid().to_string(), "-p", "-m", "--", INIT])
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("INIT_RUN_DIR", init.dir.join("run"))
+        .output()
+        .expect("nsenter runs")
+}
+
+/// Positions of `needles` in `haystack`, asserting each is there.
+pub fn positions(haystack: &str, needles: &[&str]) -> Vec<usize> {
+    needles
+        .iter()
+        .map(|n| haystack.find(n).unwrap_or_else(|| panic!("{n:?} missing from:\n{haystack}")))
+        .collect()
+}
+
+pub fn assert_in_order(haystack: &str, needles: &[&str]) {
+    let pos = positions(haystack, needles);
+    assert!(pos.windows(2).all(|w| w[0] < w[1]), "not in order {needles:?}:\n{haystack}");
+}

@@ -1,0 +1,89 @@
+//! Service mode as PID 1: status and health from inside the namespace
+//! (nsenter), tasks run beside the running PID 1.
+
+mod common;
+
+use std::fs;
+
+use common::services::{exec_in, services};
+use common::{Builder, DEADLINE, Mode, wait_until};
+use nix::sys::signal::Signal;
+
+#[test]
+fn status_and_health_follow_readiness_from_inside_the_container() {
+    let mut init = services(
+        "health",
+        r#"
+[[service]]
+name = "api"
+shell = "exec sleep 60"
+ready = { file = "{dir}/api.ready" }
+
+[[service]]
+name = "setup"
+oneshot = true
+shell = "true"
+"#,
+    );
+    wait_until("status file", DEADLINE, || exec_in(&init, &["status"]).status.success());
+    let unhealthy = exec_in(&init, &["health"]);
+    assert_eq!(unhealthy.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unhealthy.stderr).contains("unhealthy: api (starting)"));
+    fs::write(init.dir.join("api.ready"), "").unwrap();
+    wait_until("health 0", DEADLINE, || exec_in(&init, &["health"]).status.code() == Some(0));
+    let json = String::from_utf8_lossy(&exec_in(&init, &["status", "--json"]).stdout).to_string();
+    assert!(json.starts_with("{\"pid\":1,\"pid_start\":"), "{json}");
+    assert!(json.contains("\"name\":\"api\",\"state\":\"ready\""), "{json}");
+    assert!(json.contains("\"name\":\"setup\",\"state\":\"exited\",\"pid\":null,\"ready\":true"), "{json}");
+    init.signal(Signal::SIGTERM);
+    assert_eq!(init.wait(), 143);
+    // No init left: status says so and fails.
+    let after = common::init_cmd().arg("status").env("INIT_RUN_DIR", init.dir.join("run")).output().unwrap();
+    assert_eq!(after.status.code(), Some(1));
+}
+
+#[test]
+fn a_task_run_beside_the_running_pid1_skips_preparation() {
+    // Service mode, and a single command as PID 1 (which keeps a status file too).
+    for command in [&[][..], &["--", "sleep", "60"][..]] {
+        let mut init = Builder::new("beside", Mode::Pid1)
+            .file("t.tmpl", "x\n")
+            .file(
+                "init.toml",
+                r#"
+[[template]]
+src = "{dir}/t.tmpl"
+dest = "{dir}/t.out"
+
+[[service]]
+name = "app"
+shell = "exec sleep 60"
+
+[[task]]
+name = "hello"
+shell = "echo hello from the task"
+"#,
+            )
+            .args(["-c", "{dir}/init.toml"])
+            .args(command)
+            .start();
+        wait_until("the status file", DEADLINE, || init.dir.join("run/status.json").exists());
+        assert_eq!(exec_in(&init, &["health"]).status.code(), Some(0), "{command:?}");
+        // A command on the command line replaces the configured services.
+        let table = String::from_utf8_lossy(&exec_in(&init, &["status"]).stdout).to_string();
+        let first = if command.is_empty() { "app " } else { "sleep " };
+        assert!(table.lines().nth(2).is_some_and(|l| l.starts_with(first)), "{table}");
+        assert_eq!(table.lines().count(), 3, "one service: {table}");
+        fs::remove_file(init.dir.join("t.out")).unwrap();
+        let config = format!("{}/init.toml", init.dir.path().display());
+        let o = exec_in(&init, &["-c", &config, "run", "hello"]);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "hello from the task\n");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("beside a running init"));
+        assert!(!init.dir.join("t.out").exists(), "templates were not rendered again");
+        assert_eq!(exec_in(&init, &["-c", &config, "run", "nope"]).status.code(), Some(64));
+        init.signal(Signal::SIGTERM);
+        assert_eq!(init.wait(), 143);
+        assert!(!init.dir.join("run/status.json").exists(), "no status file outlives init");
+    }
+}
