@@ -101,7 +101,16 @@ pub fn checker(env: &Environment) -> spawn::Command {
 
 /// Full preparation (phases 1-6), as PID 1 of a fresh container does it.
 pub fn prepare(global: &Global) -> Result<Prepared, Error> {
-    prepare_as(global, false)
+    let (mut env, config) = load(global)?;
+    let runtime = change_image(&config, &env)?;
+    if !nix::unistd::geteuid().is_root() && config.user.is_none() {
+        let home = account::ensure_own_entry(Path::new("/"));
+        if !env.contains("HOME") {
+            env.set("HOME", home.as_os_str());
+        }
+    }
+    wait_configured(&config, &env)?;
+    prepared(global, env, config, runtime)
 }
 
 /// For `init run` and `init shell`: beside a live init — the pid its status
@@ -115,7 +124,7 @@ pub fn prepare_oneoff(global: &Global) -> Result<Prepared, Error> {
     let me = nix::unistd::getpid().as_raw();
     let live = crate::run::status::read_live(&crate::run::status::status_path()).map(|s| s.pid);
     let Some(pid) = live.ok().filter(|&pid| pid != me) else {
-        return prepare_as(global, false);
+        return prepare(global);
     };
     info!(pid, "beside a running init: templates, identity, volumes and waits left as it made them");
     let (env, config) = load(global)?;
@@ -123,28 +132,17 @@ pub fn prepare_oneoff(global: &Global) -> Result<Prepared, Error> {
         Some(u) => account::identity_for(&UserSpec { user: u.name.clone(), group: None })?,
         None => None,
     };
-    let default_user = match &global.user {
-        Some(spec) => account::identity_for(&config::parse_user_spec(spec).map_err(Error::Usage)?)?,
-        None => runtime,
-    };
-    let no_new_privs = config.user.as_ref().is_some_and(|u| u.no_new_privileges);
-    Ok(Prepared { env, config, default_user, no_new_privs })
+    prepared(global, env, config, runtime)
 }
 
-fn prepare_as(global: &Global, beside: bool) -> Result<Prepared, Error> {
-    let (mut env, config) = load(global)?;
-    let runtime = match &config.user {
-        Some(u) if beside => account::identity_for(&UserSpec { user: u.name.clone(), group: None })?,
-        _ if beside => None,
-        _ => change_image(&config, &env)?,
-    };
-    if !beside && !nix::unistd::geteuid().is_root() && config.user.is_none() {
-        let home = account::ensure_own_entry(Path::new("/"));
-        if !env.contains("HOME") {
-            env.set("HOME", home.as_os_str());
-        }
-    }
-    wait_configured(&config, &env)?;
+/// Who children run as (`--user`, else the runtime user) and the rest of
+/// what they need.
+fn prepared(
+    global: &Global,
+    env: Environment,
+    config: Config,
+    runtime: Option<Identity>,
+) -> Result<Prepared, Error> {
     let default_user = match &global.user {
         Some(spec) => account::identity_for(&config::parse_user_spec(spec).map_err(Error::Usage)?)?,
         None => runtime,
@@ -170,14 +168,14 @@ fn change_image(config: &Config, env: &Environment) -> Result<Option<Identity>, 
     let dir = mooring::safe_fs::Dir::base(root).map_err(|e| Error::io(root, &e, 71))?;
     for (v, owner) in config.volumes.iter().zip(&plan.volume_owners) {
         let r = volume::prepare(&dir, v, *owner)?;
-        info!(
-            path = %v.path.display(),
-            created = r.created,
-            seeded = r.seeded,
-            scanned = r.scanned,
-            chowned = r.changed,
-            "volume ready"
-        );
+        // An action that changed something is INFO; a volume as it was, DEBUG.
+        let changed = r.created || r.seeded > 0 || r.changed > 0;
+        let (path, created, seeded, scanned, chowned) =
+            (v.path.display(), r.created, r.seeded, r.scanned, r.changed);
+        match changed {
+            true => info!(path = %path, created, seeded, scanned, chowned, "volume ready"),
+            false => tracing::debug!(path = %path, scanned, "volume ready, nothing to change"),
+        }
         for (path, why) in &r.skipped {
             tracing::warn!(path = %path.display(), "left alone: {why}");
         }
@@ -205,7 +203,7 @@ fn write_templates(plan: &render::Plan) -> Result<(), Error> {
     render::write(plan)?;
     for f in &plan.files {
         match f.keep {
-            true => info!(dest = %f.dest.display(), "kept (overwrite = false)"),
+            true => tracing::debug!(dest = %f.dest.display(), "kept (overwrite = false)"),
             false => info!(dest = %f.dest.display(), src = %f.src.display(), "rendered"),
         }
     }
