@@ -1,4 +1,4 @@
-//! The only place that knows the phase order (SPEC.md section 2): refuse a
+//! The only place that knows the phase order (docs/reference.md, "Boot sequence"): refuse a
 //! set-uid start, prepare (app/prepare.rs: secrets, init.toml with its
 //! `[env]`, templates, identity, volumes), then run. Waits and services slot
 //! in as issue #5 lands; until then a config that asks for them is refused
@@ -88,7 +88,7 @@ fn render_only(global: &Global, stdout: bool) -> Result<u8, Error> {
 /// `init CMD` (boot: status file, watched waits stay watched) or `init run -- CMD` (one-off).
 fn run_command(prepared: Prepared, argv: Vec<OsString>, opts: &Options, boot: bool) -> Result<u8, Error> {
     if boot && !prepared.config.services.is_empty() {
-        // Said once, at INFO: the operator expected the services (README.md, "Logging").
+        // Said once, at INFO: the operator expected the services (docs/reference.md, "Logging").
         let words: Vec<_> = argv.iter().map(|a| a.to_string_lossy()).collect();
         info!("the configured services do not start: running {} instead", words.join(" "));
     }
@@ -113,7 +113,7 @@ fn supervise(prepared: &Prepared, opts: &Options) -> Result<u8, Error> {
 
 /// `init run NAME [ARGS]`: a task, or a service's command, run once. The
 /// name is looked up before any phase runs, so a mistyped one is reported
-/// (64) at once, not after every wait (README.md, "Command line").
+/// (64) at once, not after every wait (docs/reference.md, "Command line").
 fn run_named(global: &Global, name_and_args: Vec<OsString>, opts: &Options) -> Result<u8, Error> {
     let Some((name, args)) = name_and_args.split_first() else {
         return Err(Error::Usage("init run needs a task NAME or -- CMD".into()));
@@ -148,7 +148,7 @@ fn find_task<'a>(config: &'a config::Config, name: &str) -> Result<Task<'a>, Err
 /// `init run` and `init shell`: the child runs directly, unless init is root
 /// and switches it to another user while any of fds 0-2 is a terminal —
 /// then it gets a fresh pty relayed by init, so it cannot push keystrokes
-/// into root's terminal with TIOCSTI (SPEC.md section 11).
+/// into root's terminal with TIOCSTI (docs/security.md).
 fn run_once(cmd: &crate::run::spawn::Command, opts: &Options) -> Result<u8, Error> {
     let other_user = cmd.ids.as_ref().map(|ids| ids.uid).filter(|&uid| uid != 0);
     match other_user {

@@ -26,7 +26,7 @@ use check::Check;
 
 /// Where init looks for its config when none is given.
 pub const DEFAULT_CONFIG: &str = "/opt/config/init.toml";
-/// Defaults, in one place (SPEC.md sections 5, 7, 8, 9).
+/// Defaults, in one place (docs/reference.md).
 pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(300);
 pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(5);
 pub const DEFAULT_RESTART_DELAY: Duration = Duration::from_millis(100);
@@ -190,7 +190,7 @@ pub fn locate(explicit: Option<&Path>) -> Result<Option<PathBuf>, Error> {
 pub const MAX_CONFIG_BYTES: usize = 4 << 20;
 
 /// init.toml as read, not yet parsed: its placeholder names are needed
-/// before it is parsed, to know which `_FILE` secrets to read (README.md,
+/// before it is parsed, to know which `_FILE` secrets to read (docs/reference.md,
 /// "Secrets").
 #[derive(Debug, Clone)]
 pub struct Source {

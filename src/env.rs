@@ -3,7 +3,7 @@
 //! a sorted index for template lookups (a render may look up hundreds of
 //! thousands of names; a B-tree over a few dozen is as fast as a hash and
 //! costs no hasher in the binary). Every lookup and insert is O(log n), so
-//! even a huge environment is built in n log n (SPEC.md section 11).
+//! even a huge environment is built in n log n (docs/security.md).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::{OsStr, OsString};

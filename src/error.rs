@@ -1,5 +1,5 @@
 //! The one error type of mooring. Each variant's message names the value at
-//! fault; its exit code is fixed here (SPEC.md section 4) and nowhere else.
+//! fault; its exit code is fixed here (docs/reference.md, "Exit codes") and nowhere else.
 
 use nix::errno::Errno;
 use std::path::PathBuf;

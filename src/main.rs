@@ -52,7 +52,7 @@ pub(crate) fn main_with_args(args: Vec<OsString>) -> i32 {
 
 /// Drops a first argument `init`: with `ENTRYPOINT ["init"]`, `docker
 /// compose run app init run TASK` reaches us as `init init run TASK`, which
-/// means `init run TASK`, not a second init under the first (README,
+/// means `init run TASK`, not a second init under the first (docs/reference.md,
 /// "Command line").
 fn without_repeated_init(mut args: Vec<OsString>) -> Vec<OsString> {
     if args.get(1).is_some_and(|a| a == "init") {

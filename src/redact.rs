@@ -1,4 +1,4 @@
-//! Secrets never appear in log lines (SPEC.md section 11): a value read from
+//! Secrets never appear in log lines (docs/security.md): a value read from
 //! a `_FILE` secret can reach a log line inside a wait's command, a probe, an
 //! `[env]` value built from it or an error naming a target, so every line is
 //! passed through `redact` with the secrets' values before it is written.

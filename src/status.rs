@@ -1,4 +1,4 @@
-//! The status of a running PID 1 (SPEC.md section 9) as values: what
+//! The status of a running PID 1 (docs/reference.md, "Services") as values: what
 //! status.json holds, its JSON text both ways, and the RFC 3339 times in it.
 //! Pure; the file itself is the binary's business (src/run/status.rs).
 
@@ -25,7 +25,7 @@ pub struct Status {
     /// When `pid` started: field 22 of /proc/PID/stat (clock ticks since
     /// boot). A reader trusts the file only when that process still has it,
     /// so a file left by a killed init never speaks for a process that later
-    /// took its pid (SPEC.md section 11).
+    /// took its pid (docs/security.md).
     pub pid_start: Option<u64>,
     pub started: u64,
     pub services: Vec<ServiceStatus>,

@@ -1,7 +1,7 @@
 //! The system directories init must never take over: `/` and the trees an
 //! image's programs, libraries and kernel interfaces live in. A home (or a
 //! volume) there would be created, chowned or walked as root and hand the
-//! image to an unprivileged user (SPEC.md section 11, "Hostile paths").
+//! image to an unprivileged user (docs/security.md, "Hostile paths").
 //! One list, so config checking and setup cannot drift apart.
 
 use std::path::{Component, Path, PathBuf};

@@ -2,7 +2,7 @@
 //! file written, no user created, no connection made). Prints the plan on
 //! stdout and every problem at once; exits 78 when there is any. The
 //! templates, identity and volumes are planned by `setup::plan`, the plan
-//! boot applies, so the two cannot drift (README.md, "Command line").
+//! boot applies, so the two cannot drift (docs/reference.md, "Command line").
 
 use std::fmt::Write as _;
 use std::path::Path;

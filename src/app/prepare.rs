@@ -1,4 +1,4 @@
-//! Phases 1-6 before the workload (SPEC.md section 2), in order: secrets and
+//! Phases 1-6 before the workload (docs/reference.md, "Boot sequence"), in order: secrets and
 //! init.toml (with `[env]`), templates, identity, volumes, waits.
 
 use std::path::Path;
@@ -88,7 +88,7 @@ impl Prepared {
 }
 
 /// What a wait's or watch's `command` target runs as: init's own user,
-/// with the environment children get (README.md, "Waits").
+/// with the environment children get (docs/reference.md, "Waits").
 pub fn checker(env: &Environment) -> spawn::Command {
     spawn::Command {
         argv: Vec::new(),
@@ -118,7 +118,7 @@ pub fn prepare(global: &Global) -> Result<Prepared, Error> {
 /// `shareProcessNamespace`), and not this process — the phases it already did
 /// (templates, identity, volumes) and the waits are skipped, and its
 /// semaphores and status are left alone: a debugging shell is most needed
-/// while a dependency is down (README.md, "Services", Beside a running init). In a
+/// while a dependency is down (docs/reference.md, "Services", Beside a running init). In a
 /// fresh container everything runs.
 pub fn prepare_oneoff(global: &Global) -> Result<Prepared, Error> {
     let me = nix::unistd::getpid().as_raw();
@@ -154,7 +154,7 @@ fn prepared(
 /// Phases 3-5: templates, identity and volumes planned together, nothing
 /// changed while any problem remains (the first is the error); then
 /// `[user]` applied, templates written with owners resolved against the
-/// users it leaves, volumes prepared (README.md, "Identity"). Returns the
+/// users it leaves, volumes prepared (docs/reference.md, "Identity"). Returns the
 /// runtime identity.
 fn change_image(config: &Config, env: &Environment) -> Result<Option<Identity>, Error> {
     let root = Path::new("/");

@@ -1,5 +1,5 @@
 //! `INIT_WAIT`: waits an operator adds from the environment, without
-//! touching the image's init.toml (README.md, "Waits"). The targets use the
+//! touching the image's init.toml (docs/reference.md, "Waits"). The targets use the
 //! `init wait TARGET` syntax, separated by whitespace; `INIT_WAIT_TIMEOUT`
 //! (default 5m, `0` = none) is the timeout of each.
 

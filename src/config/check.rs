@@ -263,7 +263,7 @@ impl<'a> Check<'a> {
 
     /// The `file`, `tcp`, `unix` or `http` target (`Some(None)`: a command).
     /// A `[[wait]]` whose target renders empty is switched off and recorded
-    /// in `skipped` (README.md, "Waits"): `None` with no problem.
+    /// in `skipped` (docs/reference.md, "Waits"): `None` with no problem.
     fn target(&mut self, raw: &RawProbe, is_wait: bool) -> Option<Option<Target>> {
         let fields = [("file", &raw.file), ("tcp", &raw.tcp), ("unix", &raw.unix), ("http", &raw.http)];
         let Some((kind, field)) = fields.into_iter().find_map(|(k, f)| f.as_ref().map(|f| (k, f))) else {

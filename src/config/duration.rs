@@ -1,6 +1,6 @@
 //! Durations as init.toml and the command line write them: `500ms`, `10s`,
 //! `5m`, `1h`, or `0` for "no limit", and the arithmetic every deadline and
-//! back-off goes through. Bounded and overflow-free (SPEC.md section 11): a
+//! back-off goes through. Bounded and overflow-free (docs/security.md): a
 //! value over a year is surely a mistake, and refusing it keeps every
 //! deadline computed from one far from the ends of the clock; the sums and
 //! products below still never overflow, whatever they are given.

@@ -1,5 +1,5 @@
 //! The variables init.toml's string values refer to, found before anything
-//! is rendered: only those may be taken from `X_FILE` (README.md, "Secrets").
+//! is rendered: only those may be taken from `X_FILE` (docs/reference.md, "Secrets").
 
 use std::collections::BTreeSet;
 

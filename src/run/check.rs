@@ -33,7 +33,7 @@ pub enum Started {
 /// Starts checking `target`. `like` is the command a `command` target runs
 /// as: its environment, user and workdir. Waits and watches run with the
 /// children's environment (`[env]`, secrets) as init's own user, a ready
-/// probe as its service (README.md, "Waits").
+/// probe as its service (docs/reference.md, "Waits").
 pub fn start(target: &Target, like: &Command, mask: SigSet) -> Started {
     match target {
         Target::File(_) => Started::Done(wait::check(target)),

@@ -2,8 +2,7 @@
 //! 0-2 is a terminal (`init shell`, `init run` with a user): it gets a fresh
 //! pseudo-terminal whose session it leads, and init relays bytes between it
 //! and init's own stdio. The child never holds a descriptor of root's
-//! terminal, so it cannot push keystrokes into it (TIOCSTI; SPEC.md section
-//! 11). Window size changes and Ctrl-C pass through; init exits with the
+//! terminal, so it cannot push keystrokes into it (TIOCSTI; docs/security.md). Window size changes and Ctrl-C pass through; init exits with the
 //! child's code. When stdin is not a terminal (`< file`, `</dev/null`, a
 //! pipe) it is copied to the pty until its end, which the child then reads
 //! as end of file; the pty does not echo it back into the output.

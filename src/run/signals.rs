@@ -34,7 +34,7 @@ impl Signals {
         static ORIGINAL: std::sync::OnceLock<SigSet> = std::sync::OnceLock::new();
         // Fault signals (SEGV, BUS, ILL, FPE, ABRT, TRAP, SYS) are blocked too:
         // sent with kill(2) (`docker kill -s ABRT`) they are the workload's, to
-        // forward (README.md, "Signals and processes"). A real fault in init
+        // forward (docs/reference.md, "Signals and processes"). A real fault in init
         // still kills it: the kernel delivers a synchronous fault signal by
         // force, unblocking it and resetting it to the default action (and
         // lifting PID 1's protection) when it is blocked, so it never waits in
@@ -101,7 +101,7 @@ impl Signals {
     }
 }
 
-/// What a received signal means to the supervisor (service mode, README.md
+/// What a received signal means to the supervisor (service mode, docs/reference.md,
 /// "Shutdown"): TERM, INT and QUIT stop the container, a second TERM or INT
 /// is the impatient user's SIGKILL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

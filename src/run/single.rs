@@ -72,7 +72,7 @@ fn run_with(
     let me = getpid();
     become_subreaper(me);
     // Written before the spawn: a child that runs `init status` or `init
-    // run` at once must find init live (README.md, "Services", Status).
+    // run` at once must find init live (docs/reference.md, "Services", Status).
     let status = keep_status.then(|| SingleStatus::new(cmd, me));
     if let Some(st) = &status {
         st.write_with(None, "starting", false);
@@ -82,7 +82,7 @@ fn run_with(
             st.remove();
         }
     })?;
-    // Quiet where the program speaks: its start and clean exit are DEBUG (README.md, "Logging").
+    // Quiet where the program speaks: its start and clean exit are DEBUG (docs/reference.md, "Logging").
     debug!(pid = child.as_raw(), command = %display_argv(cmd), "started");
     let mut state = Single::new(child, me, opts);
     state.watcher = Watcher::new(waits, checker, signals.original_mask);

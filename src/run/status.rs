@@ -48,7 +48,7 @@ const MAX_STATUS_BYTES: u64 = 1 << 20;
 /// The status of the running init: its file read without blocking (a FIFO
 /// planted there is refused, not waited on) and bounded, then trusted only
 /// when the pid it names is alive, is mooring, owns the file and started
-/// when the file says (SPEC.md sections 9 and 11).
+/// when the file says (docs/security.md).
 pub fn read_live(path: &Path) -> Result<Status, Error> {
     let no_status = |why: String| Error::NoStatus { path: path.into(), why };
     let (text, owner) = read_small(path).map_err(no_status)?;

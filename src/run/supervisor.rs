@@ -1,4 +1,4 @@
-//! Service mode (`[[service]]`, SPEC.md section 9): one single-threaded
+//! Service mode (`[[service]]`, docs/reference.md, "Services"): one single-threaded
 //! event loop over the signalfd, the services' output pipes and timers.
 //! Services start in file order once their `after` dependencies are ready,
 //! restart with doubling back-off, and a critical or main service that ends
@@ -38,7 +38,7 @@ use output::Source;
 use state::{Event, State};
 
 /// Back-off ceiling, uptime after which the back-off starts over, and the
-/// window `max_restarts` counts in (SPEC.md section 9).
+/// window `max_restarts` counts in (docs/reference.md, "Services").
 const MAX_DELAY: Duration = Duration::from_secs(30);
 const RESET_AFTER: Duration = Duration::from_secs(10);
 const RESTART_WINDOW: Duration = Duration::from_secs(60);
@@ -64,7 +64,7 @@ pub fn run(specs: Vec<Spec>, watches: &[Wait], checker: &Command, opts: &Options
     let mut sv = Supervisor::new(specs, (watches, checker), opts, signals.original_mask, me);
     sv.clear_stale_semaphores();
     // Before the first spawn: a service that runs `init status` or `init run`
-    // at once must find init live (README.md, "Services", Status).
+    // at once must find init live (docs/reference.md, "Services", Status).
     sv.write_status();
     loop {
         let now = Instant::now();

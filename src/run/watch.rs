@@ -1,4 +1,4 @@
-//! `watch = true` on a `[[wait]]` (SPEC.md section 8): after boot the
+//! `watch = true` on a `[[wait]]` (docs/reference.md, "Waits"): after boot the
 //! target is checked every second, and three failures in a row mean the
 //! dependency has gone, so the container stops with 75 and the orchestrator
 //! restarts it. Checks run as children (run/check.rs), so a dead DNS server

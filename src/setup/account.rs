@@ -190,7 +190,7 @@ pub fn apply(root: &Path, want: &RuntimeUser) -> Result<Edit, Error> {
 }
 
 /// The edit `[user]` needs under `root`, and the user database as it will
-/// be once written (owners and users are resolved against it: README.md,
+/// be once written (owners and users are resolved against it: docs/reference.md,
 /// "Identity"); nothing is written.
 pub fn plan_at(root: &Path, want: &RuntimeUser) -> Result<(Edit, Db), Error> {
     // Config checking refused these already; checked again here, where the

@@ -1,7 +1,7 @@
 //! Phases 1-2 together: init.toml and the `_FILE` secrets it needs. Which
 //! secrets are needed is known only from the config's string values and
 //! from its template sources, whose paths come out of the parsed config
-//! (README.md, "Secrets"). So: the string values' names are taken from the
+//! (docs/reference.md, "Secrets"). So: the string values' names are taken from the
 //! TOML first and their secrets applied, then the config is parsed; if a
 //! template source needs a secret no string value did, that one is applied
 //! too and the config parsed again from the same environment, so that a
@@ -31,7 +31,7 @@ pub fn load(
 }
 
 /// As `load`, keeping every valid entry beside the problems, for `init
-/// check` to plan the later phases with (README.md, "Command line"). An
+/// check` to plan the later phases with (docs/reference.md, "Command line"). An
 /// error is a config file that cannot be read at all.
 pub fn load_all(
     path: Option<&Path>,

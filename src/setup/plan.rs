@@ -1,11 +1,11 @@
 //! One plan for the phases that change the image — templates, identity,
 //! volumes — shared by boot and `init check`: check is the plan alone,
 //! boot is the plan and then `apply_identity`, `render::write` and the
-//! volumes, so whatever boot refuses, check reports (README.md, "Command
+//! volumes, so whatever boot refuses, check reports (docs/reference.md, "Command
 //! line"). Nothing is changed while planning: templates are rendered in
 //! memory, `[user]`'s edit of /etc/passwd and /etc/group is planned as text,
 //! and every owner is resolved against those files as the edit leaves them,
-//! so `owner = "app"` follows `USER_UID` (README.md, "Identity").
+//! so `owner = "app"` follows `USER_UID` (docs/reference.md, "Identity").
 
 use std::path::Path;
 
@@ -81,7 +81,7 @@ fn spec(want: &RuntimeUser) -> UserSpec {
 }
 
 /// Not root: init's own identity when it already is the runtime user (a
-/// WARN), else 77 (README.md, "Identity"). `None`: no switch is needed.
+/// WARN), else 77 (docs/reference.md, "Identity"). `None`: no switch is needed.
 fn own_runtime(want: &RuntimeUser, db: &Db) -> Result<Option<Identity>, Error> {
     let me = nix::unistd::getuid().as_raw();
     let wanted = want.uid.or_else(|| db.passwd.iter().find(|u| u.name == want.name).map(|u| u.uid));

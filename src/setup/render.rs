@@ -50,7 +50,7 @@ pub struct Plan {
 impl Plan {
     /// Gives each file the ids of its `owner`, looked up in `db`: the user
     /// database as the runtime user leaves it, so `owner = "app"` follows
-    /// `USER_UID` (README.md, "Identity"). One problem per unknown owner.
+    /// `USER_UID` (docs/reference.md, "Identity"). One problem per unknown owner.
     pub fn resolve_owners(&mut self, db: &Db) -> Vec<String> {
         let mut problems = Vec::new();
         for f in &mut self.files {
@@ -152,7 +152,7 @@ pub fn read_sources(templates: &[Template]) -> BTreeMap<PathBuf, String> {
 }
 
 /// The variables the sources refer to. Known before rendering, so that
-/// only needed `_FILE` secrets are read (README.md, "Secrets").
+/// only needed `_FILE` secrets are read (docs/reference.md, "Secrets").
 pub fn placeholder_names(sources: &BTreeMap<PathBuf, String>) -> BTreeSet<String> {
     sources.values().flat_map(|text| template::names(text)).map(str::to_string).collect()
 }

@@ -5,7 +5,7 @@
 //! those entrypoints refuse `X` and `X_FILE` together. Done first, as root,
 //! so the files are readable before privileges drop.
 //!
-//! Only needed names are looked at (README.md, "Secrets"): `SSL_CERT_FILE`,
+//! Only needed names are looked at (docs/reference.md, "Secrets"): `SSL_CERT_FILE`,
 //! `TF_CLI_CONFIG_FILE` or a `POSTGRES_PASSWORD_FILE` meant for the image's
 //! own entrypoint are not init's business, so they are never read, dropped
 //! or warned about. For a needed name, a problem is an error.

@@ -52,8 +52,7 @@ struct Placeholder<'a> {
 }
 
 /// Renders `input`, looking variables up with `lookup`. Every missing
-/// variable is reported, not just the first. Linear in the input (SPEC.md
-/// section 11): every search below is remembered or starts where the last
+/// variable is reported, not just the first. Linear in the input (docs/security.md): every search below is remembered or starts where the last
 /// one stopped.
 pub fn render<'v>(input: &str, lookup: impl Fn(&str) -> Option<&'v str>) -> Result<Rendered, Vec<Missing>> {
     let mut out = Rendered { text: String::with_capacity(input.len()), used: Vec::new() };
@@ -92,7 +91,7 @@ pub fn render<'v>(input: &str, lookup: impl Fn(&str) -> Option<&'v str>) -> Resu
 
 /// The names of every placeholder in `input`, once each, without rendering:
 /// what a text needs, so that `_FILE` secrets are read only for variables
-/// the configuration uses (README.md, "Secrets").
+/// the configuration uses (docs/reference.md, "Secrets").
 pub fn names(input: &str) -> BTreeSet<&str> {
     let mut seen = Seen::default();
     for piece in Pieces::new(input) {

@@ -1,4 +1,4 @@
-//! A service's life as an explicit state machine (SPEC.md section 9): the
+//! A service's life as an explicit state machine (docs/reference.md, "Services"): the
 //! states `init status` shows and the one table of the transitions allowed
 //! between them. The supervisor decides *which* event happened (is a restart
 //! due, did the probe pass); this table decides where that leads, and refuses
