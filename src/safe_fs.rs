@@ -24,8 +24,10 @@ use nix::sys::stat::{FileStat, Mode, SFlag, fchmod, fstat, fstatat, mkdirat};
 use nix::unistd::{Gid, Uid, UnlinkatFlags, fchown, unlinkat};
 
 mod dirs;
+mod step;
 mod temp;
 pub use dirs::Dirs;
+use step::{Step, step, trusted_link};
 pub use temp::Temp;
 
 /// Symlinks followed while resolving one path, as the kernel allows.
@@ -198,62 +200,51 @@ impl Dir {
     /// missing components with `create`'s mode when given. The result's path
     /// is the real one (links expanded).
     pub fn resolve_dir(&self, path: &Path, create: Option<u32>) -> io::Result<Dir> {
-        let mut stack = vec![(self.fd.try_clone()?, PathBuf::new())];
+        // Directories entered so far (the base is `self`), with their real
+        // path and whether the descriptor may be read (not O_PATH).
+        let mut stack: Vec<(OwnedFd, PathBuf, bool)> = Vec::new();
         let mut todo: VecDeque<OsString> = components(&self.anchored(path));
-        let mut links = 0;
-        let mut creates = 0;
+        let (mut links, mut creates) = (0, 0);
         while let Some(name) = todo.pop_front() {
             if name.as_bytes() == b".." {
-                if stack.len() > 1 {
-                    stack.pop();
-                }
+                stack.pop();
                 continue;
             }
-            let (top, real) = stack.last().expect("the base is never popped");
+            let (top, real) =
+                stack.last().map_or((self.fd.as_fd(), Path::new("")), |(fd, r, _)| (fd.as_fd(), r));
             let shown = || self.path.join(real).join(&name);
-            let fd = match openat(top, name.as_os_str(), PATH_FLAGS, Mode::empty()) {
-                Ok(fd) => fd,
-                Err(Errno::ENOENT) if create.is_some() && creates < MAX_LINKS => {
+            match step(top, &name, &shown)? {
+                Step::Dir(fd, readable) => {
+                    let real = real.join(&name);
+                    stack.push((fd, real, readable));
+                }
+                Step::Absent if create.is_some() && creates < MAX_LINKS => {
                     creates += 1;
                     match mkdirat(top, name.as_os_str(), Mode::from_bits_truncate(create.unwrap_or(0o755))) {
-                        Ok(()) | Err(Errno::EEXIST) => {}
+                        Ok(()) | Err(Errno::EEXIST) => todo.push_front(name),
                         Err(e) => return Err(context(&shown(), sys(e))),
                     }
-                    todo.push_front(name);
-                    continue;
                 }
-                Err(e) => return Err(context(&shown(), sys(e))),
-            };
-            let st = fstat(&fd).map_err(sys)?;
-            match kind(&st) {
-                SFlag::S_IFDIR => {
-                    let real = real.join(&name);
-                    stack.push((fd, real));
-                }
-                SFlag::S_IFLNK => {
+                Step::Absent => return Err(context(&shown(), sys(Errno::ENOENT))),
+                Step::Link(target) => {
                     links += 1;
                     if links > MAX_LINKS {
                         return Err(context(&shown(), sys(Errno::ELOOP)));
                     }
-                    trusted_link(top.as_fd(), &st, &shown())?;
-                    let target = readlinkat(top, name.as_os_str()).map_err(sys)?;
                     if Path::new(&target).is_absolute() {
-                        stack.truncate(1);
+                        stack.clear();
                     }
                     for (i, c) in components(Path::new(&target)).into_iter().enumerate() {
                         todo.insert(i, c);
                     }
                 }
-                _ => {
-                    let why = format!("{} is {}, not a directory", shown().display(), kind_name(&st));
-                    return Err(refused(io::ErrorKind::InvalidInput, why));
-                }
             }
         }
-        let (top, real) = stack.pop().expect("the base is never popped");
-        let fd = openat(&top, ".", DIR_FLAGS, Mode::empty()).map_err(sys)?;
-        let path = if real.as_os_str().is_empty() { self.path.clone() } else { self.path.join(real) };
-        Ok(Dir { fd, path })
+        let Some((fd, real, readable)) = stack.pop() else {
+            return Ok(Dir { fd: self.fd.try_clone()?, path: self.path.clone() });
+        };
+        let fd = if readable { fd } else { openat(&fd, ".", DIR_FLAGS, Mode::empty()).map_err(sys)? };
+        Ok(Dir { fd, path: self.path.join(real) })
     }
 
     /// `path` as resolution takes it: from the root `/`, a relative path
@@ -331,32 +322,6 @@ fn read_bounded(file: File, st: &FileStat, cap: usize) -> io::Result<Vec<u8>> {
         return Err(refused(io::ErrorKind::InvalidData, format!("larger than the {cap}-byte limit")));
     }
     Ok(bytes)
-}
-
-/// A symlink may be followed only when root (or init's own uid) owns it and
-/// the directory holding it, and no one else may write that directory
-/// (unless it is on a read-only mount).
-fn trusted_link(dir: BorrowedFd<'_>, link: &FileStat, shown: &Path) -> io::Result<()> {
-    let me = nix::unistd::geteuid().as_raw();
-    let ours = |uid: u32| uid == 0 || uid == me;
-    let parent = fstat(dir).map_err(sys)?;
-    let read_only = || {
-        nix::sys::statvfs::fstatvfs(dir)
-            .is_ok_and(|v| v.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
-    };
-    let why = if !ours(link.st_uid) {
-        format!("owned by uid {}", link.st_uid)
-    } else if !ours(parent.st_uid) {
-        format!("in a directory owned by uid {}", parent.st_uid)
-    } else if parent.st_mode & 0o022 != 0 && !read_only() {
-        format!("in a directory others may write (mode {:o})", parent.st_mode & 0o7777)
-    } else {
-        return Ok(());
-    };
-    Err(refused(
-        io::ErrorKind::PermissionDenied,
-        format!("{} is a symlink {why}; init follows only root's links", shown.display()),
-    ))
 }
 
 /// An OS error on `path`, saying where.

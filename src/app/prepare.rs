@@ -157,6 +157,10 @@ fn prepared(
 /// users it leaves, volumes prepared (docs/reference.md, "Identity"). Returns the
 /// runtime identity.
 fn change_image(config: &Config, env: &Environment) -> Result<Option<Identity>, Error> {
+    // The plain PID 1 (no init.toml, or none of these tables) reads nothing.
+    if config.user.is_none() && config.templates.is_empty() && config.volumes.is_empty() {
+        return Ok(None);
+    }
     let root = Path::new("/");
     let privileged = nix::unistd::geteuid().is_root();
     let (plan, problems) = plan::plan(config, env, root, privileged, false);
