@@ -1,8 +1,7 @@
-//! The only place that knows the phase order (docs/reference.md, "Boot sequence"): refuse a
-//! set-uid start, prepare (app/prepare.rs: secrets, init.toml with its
-//! `[env]`, templates, identity, volumes), then run. Waits and services slot
-//! in as issue #5 lands; until then a config that asks for them is refused
-//! rather than half-served.
+//! The only place that knows the phase order (docs/reference.md, "Boot
+//! sequence"): refuse a set-uid start, prepare (app/prepare.rs: secrets,
+//! init.toml with its `[env]`, templates, identity, volumes, waits), then
+//! run one command (run/single.rs) or the services (run/supervisor.rs).
 
 use std::ffi::OsString;
 use std::path::Path;
