@@ -185,9 +185,10 @@ fn render_one(
     problems: &mut Vec<String>,
 ) {
     let (env, lint) = (input.env, input.lint);
+    // Sources read when the config was loaded are used as they are, not copied.
     let read = match input.sources.get(src) {
-        Some(text) => Ok(text.clone()),
-        None => read_template(dirs, src, size),
+        Some(text) => Ok(std::borrow::Cow::Borrowed(text.as_str())),
+        None => read_template(dirs, src, size).map(std::borrow::Cow::Owned),
     };
     let text = match read {
         Ok(t) => t,

@@ -45,13 +45,12 @@ fn fail(path: &Path, e: &std::io::Error) -> Error {
     Error::io(path, e, 71)
 }
 
-/// Whether the volume's path does not exist yet.
-fn absent(root: &Dir, v: &Volume) -> bool {
-    match crate::safe_fs::split(&v.path) {
-        Ok((parent, name)) => {
-            root.resolve_dir(parent, None).and_then(|d| d.stat_at(name)).map_or(true, |s| s.is_none())
-        }
-        Err(_) => false,
+/// The volume's directory, resolved once; `None` when it does not exist yet.
+fn existing(root: &Dir, v: &Volume) -> Result<Option<Dir>, Error> {
+    match root.resolve_dir(&v.path, None) {
+        Ok(dir) => Ok(Some(dir)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(fail(&v.path, &e)),
     }
 }
 
@@ -75,23 +74,25 @@ fn refuse_system_dir(root: &Dir, dir: &Dir, v: &Volume) -> Result<(), Error> {
 /// What `prepare` would refuse about the volume's path, found without
 /// changing anything (the plan that `init check` and boot share).
 pub fn check(root: &Dir, v: &Volume) -> Result<(), Error> {
-    if absent(root, v) {
-        return if v.create { Ok(()) } else { Err(refuse_absent(v)) };
+    match existing(root, v)? {
+        Some(dir) => refuse_system_dir(root, &dir, v),
+        None if v.create => Ok(()),
+        None => Err(refuse_absent(v)),
     }
-    let dir = root.resolve_dir(&v.path, None).map_err(|e| fail(&v.path, &e))?;
-    refuse_system_dir(root, &dir, v)
 }
 
 /// Prepares one volume under `root` (`/` in a container); `owner` is the
 /// resolved (uid, gid), if any.
 pub fn prepare(root: &Dir, v: &Volume, owner: Option<(u32, u32)>) -> Result<Report, Error> {
     let mut report = Report::default();
-    let absent = absent(root, v);
-    if absent && !v.create {
-        return Err(refuse_absent(v));
-    }
-    let dir = root.resolve_dir(&v.path, v.create.then_some(0o755)).map_err(|e| fail(&v.path, &e))?;
-    report.created = absent;
+    let dir = match existing(root, v)? {
+        Some(dir) => dir,
+        None if !v.create => return Err(refuse_absent(v)),
+        None => {
+            report.created = true;
+            root.resolve_dir(&v.path, Some(0o755)).map_err(|e| fail(&v.path, &e))?
+        }
+    };
     refuse_system_dir(root, &dir, v)?;
     let st = dir.stat().map_err(|e| fail(&v.path, &e))?;
     if let Some(seed) = &v.seed {
