@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::services::services;
 use common::{Builder, Mode};
 use nix::sys::signal::Signal;
 
@@ -16,8 +17,7 @@ shell = "exec sleep 60"
 semaphore = "{dir}/shared/not/yet/db.ready"
 heartbeat = "1s"
 "#;
-    let mut init =
-        Builder::new("semdir", Mode::Pid1).file("init.toml", toml).args(["-c", "{dir}/init.toml"]).start();
+    let mut init = services("semdir", toml);
     let sem = init.wait_for_file("shared/not/yet/db.ready");
     assert!(sem.contains("service=db\n"), "{sem}");
     init.signal(Signal::SIGTERM);
