@@ -202,9 +202,8 @@ impl Source {
     /// Reads `path`: bounded and never a FIFO, like every read of init's.
     pub fn read(path: &Path) -> Result<Source, Error> {
         let fail = |e: std::io::Error| Error::Config { path: path.into(), reason: e.to_string() };
-        let bytes = crate::safe_fs::Dir::base(Path::new("/"))
-            .and_then(|r| r.read_input(path, MAX_CONFIG_BYTES))
-            .map_err(fail)?;
+        let bytes =
+            crate::safe_fs::root().and_then(|r| r.read_input(path, MAX_CONFIG_BYTES)).map_err(fail)?;
         let text = String::from_utf8(bytes).map_err(|e| Error::Config {
             path: path.into(),
             reason: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),

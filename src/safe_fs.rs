@@ -70,6 +70,11 @@ pub fn kind_name(st: &FileStat) -> &'static str {
 const DIR_FLAGS: OFlag = OFlag::O_RDONLY.union(OFlag::O_DIRECTORY).union(OFlag::O_CLOEXEC);
 const PATH_FLAGS: OFlag = OFlag::O_PATH.union(OFlag::O_NOFOLLOW).union(OFlag::O_CLOEXEC);
 
+/// The container's root, where absolute paths start.
+pub fn root() -> io::Result<Dir> {
+    Dir::base(Path::new("/"))
+}
+
 impl Dir {
     /// `path` opened as the start of later resolutions: `/`, or a test's
     /// root. Trusted as given (it is init's configuration, not an input).

@@ -57,11 +57,6 @@ pub fn hostname() -> String {
         .map_or_else(|_| "unknown".into(), |h| h.trim().to_string())
 }
 
-/// The container's root, where semaphore paths start.
-pub fn root() -> io::Result<Dir> {
-    Dir::base(Path::new("/"))
-}
-
 /// The contents that say who made the semaphore and how often it is refreshed.
 pub fn contents(service: &str, host: &str, pid: i32, started: u64, heartbeat: Duration) -> String {
     format!(

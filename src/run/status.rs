@@ -28,16 +28,14 @@ pub fn status_path() -> PathBuf {
 /// needed) through the safe layer: a run directory on a volume others may
 /// write cannot turn the write against another file.
 pub fn write(path: &Path, status: &Status) -> std::io::Result<()> {
-    let root = mooring::safe_fs::Dir::base(Path::new("/"))?;
+    let root = mooring::safe_fs::root()?;
     let (dir, name) = root.resolve_parent(path, Some(0o755))?;
     dir.write_file(&name, status.to_json().as_bytes(), 0o644, None, false)
 }
 
 /// Removes the status file (nothing runs any more), through the safe layer.
 pub fn remove(path: &Path) {
-    if let Ok((dir, name)) =
-        mooring::safe_fs::Dir::base(Path::new("/")).and_then(|r| r.resolve_parent(path, None))
-    {
+    if let Ok((dir, name)) = mooring::safe_fs::root().and_then(|r| r.resolve_parent(path, None)) {
         let _ = dir.remove(&name);
     }
 }
@@ -60,7 +58,7 @@ pub fn read_live(path: &Path) -> Result<Status, Error> {
 /// The file's text and owner uid: a regular file of at most 1 MiB, read
 /// through the safe layer (no blocking open, only root's links followed).
 fn read_small(path: &Path) -> Result<(String, u32), String> {
-    let opened = mooring::safe_fs::Dir::base(Path::new("/")).and_then(|root| root.open_input(path));
+    let opened = mooring::safe_fs::root().and_then(|root| root.open_input(path));
     let (file, st) = opened.map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => "absent: is init running services here?".to_string(),
         _ => e.to_string(),

@@ -203,7 +203,8 @@ impl<'a> Supervisor<'a> {
     fn clear_stale_semaphores(&self) {
         for s in &self.svcs {
             let Some(path) = &s.spec.semaphore else { continue };
-            let prepared = semaphore::root().and_then(|root| semaphore::make_dir(&root, path).map(|()| root));
+            let prepared =
+                mooring::safe_fs::root().and_then(|root| semaphore::make_dir(&root, path).map(|()| root));
             match prepared {
                 Ok(root) => {
                     if let Some(why) = semaphore::clear_stale(&root, path, &self.host) {

@@ -19,7 +19,7 @@ pub struct Dirs {
 impl Dirs {
     /// A batch resolving from `/`.
     pub fn at_root() -> io::Result<Dirs> {
-        Ok(Dirs { root: Dir::base(Path::new("/"))?, known: BTreeMap::new() })
+        Ok(Dirs { root: super::root()?, known: BTreeMap::new() })
     }
 
     pub fn root(&self) -> &Dir {

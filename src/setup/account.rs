@@ -250,7 +250,7 @@ fn replace_file(path: &Path, text: &str) -> Result<(), Error> {
     let meta = fs::metadata(path).ok();
     let mode = meta.as_ref().map_or(0o644, |m| m.mode() & 0o7777);
     let owner = meta.as_ref().map(|m| (m.uid(), m.gid()));
-    let (dir, name) = Dir::base(Path::new("/")).and_then(|b| b.resolve_parent(path, None)).map_err(fail)?;
+    let (dir, name) = crate::safe_fs::root().and_then(|b| b.resolve_parent(path, None)).map_err(fail)?;
     dir.write_file(&name, text.as_bytes(), mode, owner, true).map_err(fail)
 }
 

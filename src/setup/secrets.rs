@@ -25,7 +25,7 @@ pub const MAX_SECRET_BYTES: usize = 64 << 10;
 /// secret may hold is read.
 pub fn read_secret(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let (file, _) = crate::safe_fs::Dir::base(Path::new("/"))?.open_input(path)?;
+    let (file, _) = crate::safe_fs::root()?.open_input(path)?;
     let mut bytes = Vec::new();
     file.take(MAX_SECRET_BYTES as u64 + 1).read_to_end(&mut bytes)?;
     Ok(bytes)

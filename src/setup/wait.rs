@@ -38,7 +38,7 @@ pub fn check(target: &Target) -> Result<(), String> {
 /// A file is ready when it exists and, if it is a semaphore, is fresh
 /// (read through the safe layer: bounded, never a FIFO).
 pub fn check_file(path: &Path, now: SystemTime) -> Result<(), String> {
-    let root = crate::safe_fs::Dir::base(Path::new("/")).map_err(|e| e.to_string())?;
+    let root = crate::safe_fs::root().map_err(|e| e.to_string())?;
     crate::semaphore::check(&root, path, now).map(drop)
 }
 

@@ -125,19 +125,20 @@ impl Supervisor<'_> {
         let s = &self.svcs[i];
         let (Some(path), Some(pid)) = (&s.spec.semaphore, s.pid) else { return Ok(()) };
         let text = semaphore::contents(&s.spec.name, &self.host, pid.as_raw(), s.since, s.spec.heartbeat);
-        semaphore::create(&semaphore::root()?, path, &text)
+        semaphore::create(&mooring::safe_fs::root()?, path, &text)
     }
 
     pub(super) fn heartbeat(&mut self, i: usize, now: Instant) {
         let s = &mut self.svcs[i];
         s.heartbeat_at = Some(later(now, s.spec.heartbeat));
         let Some(path) = s.spec.semaphore.clone() else { return };
-        let result =
-            semaphore::root().and_then(|root| semaphore::touch(&root, &path)).or_else(|e| match e.kind() {
+        let result = mooring::safe_fs::root().and_then(|root| semaphore::touch(&root, &path)).or_else(|e| {
+            match e.kind() {
                 // Someone removed it while the service runs: it is still ready.
                 std::io::ErrorKind::NotFound => self.write_semaphore(i),
                 _ => Err(e),
-            });
+            }
+        });
         if let Err(e) = result {
             tracing::error!(service = %self.svcs[i].spec.name, path = %path.display(), error = %e, "cannot write semaphore (retried every heartbeat)");
         }
@@ -149,7 +150,7 @@ impl Supervisor<'_> {
         if let Some(path) = &s.spec.semaphore
             && path.exists()
         {
-            match semaphore::root().and_then(|root| semaphore::remove(&root, path)) {
+            match mooring::safe_fs::root().and_then(|root| semaphore::remove(&root, path)) {
                 Ok(()) => info!(service = %s.spec.name, path = %path.display(), "semaphore removed"),
                 Err(e) => {
                     warn!(service = %s.spec.name, path = %path.display(), error = %e, "cannot remove semaphore")
