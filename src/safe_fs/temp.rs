@@ -82,11 +82,6 @@ impl Temp {
         self.file.sync_all()
     }
 
-    /// Syncs the whole filesystem the file is on (one call for a batch).
-    pub fn syncfs(&self) -> io::Result<()> {
-        nix::unistd::syncfs(&self.file).map_err(sys)
-    }
-
     /// Renames the file over its destination.
     pub fn commit(mut self) -> io::Result<()> {
         renameat(&self.dir, self.name.as_os_str(), &self.dir, self.dest.as_os_str()).map_err(sys)?;

@@ -304,29 +304,23 @@ pub fn write(plan: &Plan) -> Result<(), Error> {
         temps.push((temp, &file.dest, dir.stat().map_err(fail)?.st_dev));
     }
     // Unfinished temporaries are removed as `temps` drops on an error.
-    sync_filesystems(&temps)?;
-    let done: Vec<(&Path, u64)> = temps
-        .into_iter()
-        .map(|(temp, dest, dev)| temp.commit().map(|()| (dest, dev)).map_err(|e| dest_error(dest, &e)))
-        .collect::<Result<_, _>>()?;
-    // The renames themselves, durable too (the directories' entries).
-    let mut synced: Vec<u64> = Vec::new();
-    for (dest, dev) in done {
-        if !synced.contains(&dev) {
-            let (dir, _) = dirs.parent(dest, None).map_err(|e| dest_error(dest, &e))?;
-            nix::unistd::syncfs(dir.fd()).map_err(|e| dest_error(dest, &std::io::Error::from(e)))?;
-            synced.push(dev);
-        }
+    let dests: Vec<(&Path, u64)> = temps.iter().map(|(_, dest, dev)| (*dest, *dev)).collect();
+    sync_filesystems(&mut dirs, &dests)?;
+    for (temp, dest, _) in temps {
+        temp.commit().map_err(|e| dest_error(dest, &e))?;
     }
-    Ok(())
+    // The renames themselves, durable too (the directories' entries).
+    sync_filesystems(&mut dirs, &dests)
 }
 
-/// One `syncfs` per filesystem the temporary files are on.
-fn sync_filesystems(temps: &[(Temp, &Path, u64)]) -> Result<(), Error> {
+/// One `syncfs` per filesystem the destinations' directories are on (a
+/// temporary file sits in its destination's directory, so this covers it).
+fn sync_filesystems(dirs: &mut Dirs, dests: &[(&Path, u64)]) -> Result<(), Error> {
     let mut synced: Vec<u64> = Vec::new();
-    for (temp, dest, dev) in temps {
+    for (dest, dev) in dests {
         if !synced.contains(dev) {
-            temp.syncfs().map_err(|e| dest_error(dest, &e))?;
+            let (dir, _) = dirs.parent(dest, None).map_err(|e| dest_error(dest, &e))?;
+            nix::unistd::syncfs(dir.fd()).map_err(|e| dest_error(dest, &std::io::Error::from(e)))?;
             synced.push(*dev);
         }
     }
