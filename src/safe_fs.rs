@@ -13,7 +13,7 @@
 use std::collections::VecDeque;
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Component, Path, PathBuf};
@@ -351,11 +351,6 @@ pub fn split(path: &Path) -> io::Result<(&Path, &OsStr)> {
         (Some(parent), Some(name)) if !path.ends_with("..") => Ok((parent, name)),
         _ => Err(refused(io::ErrorKind::InvalidInput, format!("{}: names no file", path.display()))),
     }
-}
-
-/// Writes all of `bytes` to `file`.
-pub(crate) fn write_all(mut file: &File, bytes: &[u8]) -> io::Result<()> {
-    file.write_all(bytes)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::hash::{BuildHasher, Hasher};
-use std::io;
+use std::io::{self, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 
@@ -15,7 +15,7 @@ use nix::fcntl::renameat;
 use nix::sys::stat::{Mode, fchmod};
 use nix::unistd::{Gid, Uid, UnlinkatFlags, fchown, unlinkat};
 
-use super::{Dir, sys, write_all};
+use super::{Dir, sys};
 
 /// Attempts at an unused random name before giving up.
 const TRIES: usize = 16;
@@ -68,7 +68,7 @@ impl Temp {
             };
             let temp =
                 Temp { dir: dir.fd.try_clone()?, name, dest: dest.to_os_string(), file, committed: false };
-            write_all(&temp.file, bytes)?;
+            (&temp.file).write_all(bytes)?;
             if let Some((uid, gid)) = owner {
                 fchown(&temp.file, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid))).map_err(sys)?;
             }
