@@ -91,7 +91,7 @@ fn run_command(prepared: Prepared, argv: Vec<OsString>, opts: &Options, boot: bo
         let words: Vec<_> = argv.iter().map(|a| a.to_string_lossy()).collect();
         info!("the configured services do not start: running {} instead", words.join(" "));
     }
-    let cmd = prepared.command(argv, None, &[], None)?;
+    let cmd = prepared.command(argv, (None, ""), &[], None)?;
     match boot {
         true => single::boot(&cmd, opts, &prepared.config.waits, &prepared.checker()),
         false => run_once(&cmd, opts),
@@ -104,7 +104,12 @@ fn supervise(prepared: &Prepared, opts: &Options) -> Result<u8, Error> {
     let mut specs = Vec::new();
     for s in &prepared.config.services {
         let argv = s.command.iter().map(OsString::from).collect();
-        let cmd = prepared.command(argv, s.user.as_ref(), &s.env, s.workdir.clone())?;
+        let cmd = prepared.command(
+            argv,
+            (s.user.as_ref(), &format!("service {}", s.name)),
+            &s.env,
+            s.workdir.clone(),
+        )?;
         specs.push(supervisor::Spec { service: s.clone(), cmd });
     }
     supervisor::run(specs, &prepared.config.waits, &prepared.checker(), opts)
@@ -122,7 +127,12 @@ fn run_named(global: &Global, name_and_args: Vec<OsString>, opts: &Options) -> R
     let prepared = prepare_oneoff(global)?;
     let task = find_task(&prepared.config, &name)?;
     let argv = task.command.iter().map(OsString::from).chain(args.iter().cloned()).collect();
-    let cmd = prepared.command(argv, task.user.as_ref(), task.env, task.workdir.clone())?;
+    let cmd = prepared.command(
+        argv,
+        (task.user.as_ref(), &format!("task {name}")),
+        task.env,
+        task.workdir.clone(),
+    )?;
     run_once(&cmd, opts)
 }
 
@@ -184,7 +194,10 @@ fn wait_command(global: &Global, timeout: Option<config::Limit>, targets: Vec<St
 fn shell(global: &Global, user: Option<String>, opts: &Options) -> Result<u8, Error> {
     let prepared = prepare_oneoff(global)?;
     let identity = match &user {
-        Some(u) => mooring::setup::account::identity_for(&config::parse_user_spec(u).map_err(Error::Usage)?)?,
+        Some(u) => mooring::setup::account::identity_for(
+            &config::parse_user_spec(u).map_err(Error::Usage)?,
+            "the shell",
+        )?,
         None => prepared.default_user.clone(),
     };
     let login_shell = identity

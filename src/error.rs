@@ -60,6 +60,12 @@ pub enum Error {
     Os { call: &'static str, errno: Errno },
 }
 
+/// Not permitted: permission denied, or a read-only filesystem.
+fn not_permitted(e: &std::io::Error) -> bool {
+    matches!(e.kind(), std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem)
+        || e.raw_os_error() == Some(libc::EPERM)
+}
+
 fn exec_reason(errno: Errno) -> String {
     match errno {
         Errno::ENOENT => "command not found".to_string(),
@@ -74,10 +80,21 @@ impl Error {
         Error::Os { call, errno }
     }
 
-    /// An I/O failure on `path`: 77 when it was not permitted, else `otherwise`.
+    /// An I/O failure on `path`: 77 when it was not permitted (or the
+    /// filesystem is read-only), else `otherwise`.
     pub fn io(path: &std::path::Path, e: &std::io::Error, otherwise: u8) -> Error {
-        let code = if e.kind() == std::io::ErrorKind::PermissionDenied { 77 } else { otherwise };
+        let code = if not_permitted(e) { 77 } else { otherwise };
         Error::Destination { path: path.to_path_buf(), reason: e.to_string(), code }
+    }
+
+    /// A write to `path` that failed: when it was not permitted or the
+    /// filesystem is read-only, 77 with `hint` saying what to make
+    /// writable (docs/running-restricted.md); else `otherwise`.
+    pub fn unwritable(path: &std::path::Path, e: &std::io::Error, otherwise: u8, hint: &str) -> Error {
+        match not_permitted(e) {
+            true => Error::Destination { path: path.to_path_buf(), reason: format!("{e}: {hint}"), code: 77 },
+            false => Error::io(path, e, otherwise),
+        }
     }
 
     /// The exit code init ends with when this error stops it.

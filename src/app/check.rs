@@ -13,6 +13,7 @@ use crate::cli::Global;
 use mooring::config::{self, Config, Service, UserSpec, Wait};
 use mooring::env::Environment;
 use mooring::error::Error;
+use mooring::setup::nonroot::Me;
 use mooring::setup::user::{self, Db};
 use mooring::setup::{plan, render, secrets};
 
@@ -32,9 +33,10 @@ pub fn run(global: &Global) -> Result<u8, Error> {
         ),
     }
     .expect("writing to a String cannot fail");
-    // As boot would run as root: what `[user]` would make of the files is
-    // planned, and every owner and user resolved against that.
-    let (plan, errors) = plan::plan(&config, &env, Path::new("/"), true, true);
+    // As boot would run under this identity: as root, what `[user]` would
+    // make of the files is planned, and every owner and user resolved
+    // against that; not root, what boot would skip is listed.
+    let (plan, errors) = plan::plan(&config, &env, Path::new("/"), Me::current(), true);
     for e in errors {
         match e {
             Error::Invalid(p) => problems.extend(p),
@@ -52,6 +54,9 @@ pub fn run(global: &Global) -> Result<u8, Error> {
         }
     }
     describe_templates(&plan.templates, &mut out);
+    for step in plan.skipped.iter().chain(&plan.skipped_later) {
+        let _ = writeln!(out, "skip     {step}");
+    }
     describe(&config, &plan.db, &mut out);
     // The plan shows commands and targets, which may hold a secret's value.
     print!("{}", crate::log::masked(&out));

@@ -14,6 +14,7 @@ use mooring::config::Wait;
 use mooring::config::{self, Config, UserSpec, duration};
 use mooring::env::Environment;
 use mooring::error::Error;
+use mooring::setup::nonroot::{self, Me};
 use mooring::setup::user::Identity;
 use mooring::setup::{account, plan, render, secrets, volume};
 
@@ -49,12 +50,12 @@ impl Prepared {
     pub fn command(
         &self,
         argv: Vec<std::ffi::OsString>,
-        user: Option<&UserSpec>,
+        (user, what): (Option<&UserSpec>, &str),
         extra: &[(String, String)],
         workdir: Option<std::path::PathBuf>,
     ) -> Result<spawn::Command, Error> {
         let identity = match user {
-            Some(spec) => account::identity_for(spec)?,
+            Some(spec) => account::identity_for(spec, what)?,
             None => self.default_user.clone(),
         };
         Ok(self.command_as(argv, identity, extra, workdir))
@@ -82,7 +83,12 @@ impl Prepared {
                 env.set("SHELL", shell);
             }
         }
-        let ids = identity.map(|id| Ids { uid: id.uid, gid: id.gid, groups: id.groups });
+        // Not root, children run as init: the identity only names them.
+        let ids = identity.filter(|_| Me::current().is_root()).map(|id| Ids {
+            uid: id.uid,
+            gid: id.gid,
+            groups: id.groups,
+        });
         spawn::Command { argv, env: env.vars().to_vec(), workdir, ids, no_new_privs: self.no_new_privs }
     }
 }
@@ -103,11 +109,11 @@ pub fn checker(env: &Environment) -> spawn::Command {
 pub fn prepare(global: &Global) -> Result<Prepared, Error> {
     let (mut env, config) = load(global)?;
     let runtime = change_image(&config, &env)?;
-    if !nix::unistd::geteuid().is_root() && config.user.is_none() {
-        let home = account::ensure_own_entry(Path::new("/"));
-        if !env.contains("HOME") {
-            env.set("HOME", home.as_os_str());
-        }
+    // Not root and no `[user]`: the environment is the orchestrator's, with
+    // a HOME when it gave none (docs/running-restricted.md).
+    if runtime.is_none() && !Me::current().is_root() && !env.contains("HOME") {
+        let db = mooring::setup::user::Db::load(Path::new("/"));
+        env.set("HOME", nonroot::own_identity(&db, Me::current(), None).home.as_os_str());
     }
     wait_configured(&config, &env)?;
     prepared(global, env, config, runtime)
@@ -122,14 +128,19 @@ pub fn prepare(global: &Global) -> Result<Prepared, Error> {
 /// fresh container everything runs.
 pub fn prepare_oneoff(global: &Global) -> Result<Prepared, Error> {
     let me = nix::unistd::getpid().as_raw();
-    let live = crate::run::status::read_live(&crate::run::status::status_path()).map(|s| s.pid);
+    let live = crate::run::status::find_live().map(|s| s.pid);
     let Some(pid) = live.ok().filter(|&pid| pid != me) else {
         return prepare(global);
     };
     info!(pid, "beside a running init: templates, identity, volumes and waits left as it made them");
     let (env, config) = load(global)?;
+    let me = Me::current();
     let runtime = match &config.user {
-        Some(u) => account::identity_for(&UserSpec { user: u.name.clone(), group: None })?,
+        // Not root, the init beside already said what it skipped.
+        Some(_) if !me.is_root() => {
+            Some(nonroot::own_identity(&mooring::setup::user::Db::load(Path::new("/")), me, None))
+        }
+        Some(u) => account::identity_for(&UserSpec { user: u.name.clone(), group: None }, "[user]")?,
         None => None,
     };
     prepared(global, env, config, runtime)
@@ -144,7 +155,7 @@ fn prepared(
     runtime: Option<Identity>,
 ) -> Result<Prepared, Error> {
     let default_user = match &global.user {
-        Some(spec) => account::identity_for(&config::parse_user_spec(spec).map_err(Error::Usage)?)?,
+        Some(spec) => account::identity_for(&config::parse_user_spec(spec).map_err(Error::Usage)?, "--user")?,
         None => runtime,
     };
     let no_new_privs = config.user.as_ref().is_some_and(|u| u.no_new_privileges);
@@ -157,47 +168,58 @@ fn prepared(
 /// users it leaves, volumes prepared (docs/reference.md, "Identity"). Returns the
 /// runtime identity.
 fn change_image(config: &Config, env: &Environment) -> Result<Option<Identity>, Error> {
-    // The plain PID 1 (no init.toml, or none of these tables) reads nothing.
-    if config.user.is_none() && config.templates.is_empty() && config.volumes.is_empty() {
+    let me = Me::current();
+    // The plain PID 1 (no init.toml, or none of these tables) reads nothing
+    // as root; not root, it may add a passwd entry for its own uid.
+    if config.user.is_none() && config.templates.is_empty() && config.volumes.is_empty() && me.is_root() {
         return Ok(None);
     }
     let root = Path::new("/");
-    let privileged = nix::unistd::geteuid().is_root();
-    let (plan, problems) = plan::plan(config, env, root, privileged, false);
+    let (plan, problems) = plan::plan(config, env, root, me, false);
     if let Some(first) = problems.into_iter().next() {
         return Err(first);
     }
-    let runtime = plan::apply_identity(&plan, root)?;
+    let runtime = plan::apply_identity(&plan, root, me)?;
     write_templates(&plan.templates)?;
     let dir = mooring::safe_fs::Dir::base(root).map_err(|e| Error::io(root, &e, 71))?;
-    for (v, owner) in config.volumes.iter().zip(&plan.volume_owners) {
-        let r = volume::prepare(&dir, v, *owner)?;
-        // An action that changed something is INFO; a volume as it was, DEBUG.
-        let changed = r.created || r.seeded > 0 || r.changed > 0;
-        let (path, created, seeded, scanned, chowned) =
-            (v.path.display(), r.created, r.seeded, r.scanned, r.changed);
-        match changed {
-            true => info!(path = %path, created, seeded, scanned, chowned, "volume ready"),
-            false => tracing::debug!(path = %path, scanned, "volume ready, nothing to change"),
-        }
-        for (path, why) in &r.skipped {
-            tracing::warn!(path = %path.display(), "left alone: {why}");
-        }
-        if r.skipped_total > r.skipped.len() as u64 {
-            tracing::warn!(path = %v.path.display(), "left alone: {} more entries", r.skipped_total - r.skipped.len() as u64);
-        }
+    for (v, apply) in config.volumes.iter().zip(&plan.volumes) {
+        let r = volume::prepare(&dir, v, *apply)?;
+        log_volume(v, &r);
     }
     Ok(runtime)
+}
+
+/// One line for a prepared volume: INFO when it changed something, else
+/// DEBUG; a WARN for what was left alone.
+fn log_volume(v: &config::Volume, r: &volume::Report) {
+    let changed = r.created || r.seeded > 0 || r.changed > 0;
+    let (path, created, seeded, scanned, chowned) =
+        (v.path.display(), r.created, r.seeded, r.scanned, r.changed);
+    match changed {
+        true => info!(path = %path, created, seeded, scanned, chowned, "volume ready"),
+        false => tracing::debug!(path = %path, scanned, "volume ready, nothing to change"),
+    }
+    for (path, why) in &r.skipped {
+        tracing::warn!(path = %path.display(), "left alone: {why}");
+    }
+    if r.skipped_total > r.skipped.len() as u64 {
+        tracing::warn!(path = %v.path.display(), "left alone: {} more entries", r.skipped_total - r.skipped.len() as u64);
+    }
 }
 
 /// `init render`: phase 3 alone, every template rendered and written (all
 /// or nothing), owners resolved as boot would resolve them (after `[user]`).
 pub fn render_templates(config: &Config, env: &Environment) -> Result<(), Error> {
     let mut templates = render::plan(config, env, false)?;
-    let privileged = nix::unistd::geteuid().is_root();
-    let (_, db) = plan::users(config.user.as_ref(), Path::new("/"), privileged)?;
+    let me = Me::current();
+    let (_, db) = plan::users(config.user.as_ref(), Path::new("/"), me.is_root())?;
     if let Some(first) = templates.resolve_owners(&db).into_iter().next() {
         return Err(Error::UnknownUser(first));
+    }
+    if !me.is_root()
+        && let Some(step) = plan::drop_template_owners(&mut templates, me)
+    {
+        tracing::warn!("{step}");
     }
     write_templates(&templates)
 }

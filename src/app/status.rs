@@ -1,13 +1,12 @@
 //! `init status [--json]` and `init health`: read the running PID 1's
-//! status file ($INIT_RUN_DIR/status.json).
+//! status file ($INIT_RUN_DIR/status.json, or a fallback: run/status.rs).
 
 use crate::run::status::{self, Status, now_secs};
 use mooring::error::Error;
 
 /// Prints the services of the running init: a table, or the file's JSON.
 pub fn show(json: bool) -> Result<u8, Error> {
-    let path = status::status_path();
-    let st = status::read_live(&path)?;
+    let st = status::find_live()?;
     let text = if json { st.to_json() } else { table(&st, now_secs()) };
     print!("{text}");
     Ok(0)
@@ -15,7 +14,7 @@ pub fn show(json: bool) -> Result<u8, Error> {
 
 /// 0 when every critical service runs and is ready (a oneshot: exited 0), else 1.
 pub fn health() -> Result<u8, Error> {
-    let st = status::read_live(&status::status_path())?;
+    let st = status::find_live()?;
     let unhealthy: Vec<String> = st
         .services
         .iter()

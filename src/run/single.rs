@@ -136,7 +136,7 @@ fn become_subreaper(me: Pid) {
 
 /// The status file of the boot form: the command as the one, critical service.
 struct SingleStatus {
-    path: std::path::PathBuf,
+    file: std::cell::OnceCell<status::StatusFile>,
     name: String,
     started: u64,
     me: Pid,
@@ -146,7 +146,7 @@ impl SingleStatus {
     fn new(cmd: &Command, me: Pid) -> SingleStatus {
         let program = cmd.argv.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_default();
         let name = program.rsplit('/').next().unwrap_or("main").to_string();
-        SingleStatus { path: status::status_path(), name, started: status::now_secs(), me }
+        SingleStatus { file: std::cell::OnceCell::new(), name, started: status::now_secs(), me }
     }
 
     fn write(&self, state: &Single) {
@@ -173,13 +173,18 @@ impl SingleStatus {
             started: self.started,
             services: vec![service],
         };
-        if let Err(e) = status::write(&self.path, &st) {
-            debug!(path = %self.path.display(), error = %e, "cannot write status");
+        match self.file.get() {
+            Some(file) => file.write(&st),
+            None => {
+                let _ = self.file.set(status::StatusFile::create(&st));
+            }
         }
     }
 
     fn remove(&self) {
-        status::remove(&self.path);
+        if let Some(file) = self.file.get() {
+            file.remove();
+        }
     }
 }
 

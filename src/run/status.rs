@@ -15,29 +15,120 @@ pub use mooring::status::{ServiceStatus, Status};
 
 pub const DEFAULT_RUN_DIR: &str = "/run/init";
 
+/// Where init goes when the run directory cannot be written (a read-only
+/// root filesystem, not root): docs/reference.md, "Status".
+const FALLBACK_DIRS: [&str; 2] = ["/dev/shm/init", "/tmp/init"];
+
 /// The run directory: `INIT_RUN_DIR`, else /run/init.
 pub fn run_dir() -> PathBuf {
     std::env::var_os("INIT_RUN_DIR").filter(|v| !v.is_empty()).map_or(DEFAULT_RUN_DIR.into(), PathBuf::from)
 }
 
-pub fn status_path() -> PathBuf {
-    run_dir().join("status.json")
+/// Every place a status file may be, in the order init tries them.
+pub fn places() -> Vec<PathBuf> {
+    let mut dirs = vec![run_dir()];
+    for d in FALLBACK_DIRS.map(PathBuf::from) {
+        if !dirs.contains(&d) {
+            dirs.push(d);
+        }
+    }
+    dirs.into_iter().map(|d| d.join("status.json")).collect()
+}
+
+/// The status file this init keeps: at the first place it could write.
+pub struct StatusFile {
+    path: Option<PathBuf>,
+}
+
+impl StatusFile {
+    /// Writes `first` at the first place that takes it, with one WARN when
+    /// that is a fallback or when no place did.
+    pub fn create(first: &Status) -> StatusFile {
+        let mut refused = Vec::new();
+        for path in places() {
+            match write(&path, first) {
+                Ok(()) => {
+                    if !refused.is_empty() {
+                        tracing::warn!(path = %path.display(), "status file moved: {}", refused.join("; "));
+                    }
+                    return StatusFile { path: Some(path) };
+                }
+                Err(e) => refused.push(format!("{}: {e}", parent(&path).display())),
+            }
+        }
+        tracing::warn!(
+            "no status file ({}): init status and init health cannot find this init",
+            refused.join("; ")
+        );
+        StatusFile { path: None }
+    }
+
+    /// Rewrites the file (a failure is DEBUG: the next change retries).
+    pub fn write(&self, status: &Status) {
+        if let Some(path) = &self.path
+            && let Err(e) = write(path, status)
+        {
+            tracing::debug!(path = %path.display(), error = %e, "cannot write status");
+        }
+    }
+
+    /// Nothing runs any more: no status file may claim otherwise.
+    pub fn remove(&self) {
+        if let Some(path) = &self.path {
+            remove(path);
+        }
+    }
+}
+
+fn parent(path: &Path) -> &Path {
+    path.parent().unwrap_or(path)
 }
 
 /// Writes `status` to `path` atomically (the directory is created if
 /// needed) through the safe layer: a run directory on a volume others may
-/// write cannot turn the write against another file.
-pub fn write(path: &Path, status: &Status) -> std::io::Result<()> {
+/// write cannot turn the write against another file. The directory must be
+/// init's or root's and writable by no one else, or others could remove or
+/// replace the file (the fallbacks live in world-writable /dev/shm and /tmp).
+fn write(path: &Path, status: &Status) -> std::io::Result<()> {
     let root = mooring::safe_fs::root()?;
     let (dir, name) = root.resolve_parent(path, Some(0o755))?;
+    let st = dir.stat()?;
+    let me = nix::unistd::geteuid().as_raw();
+    if st.st_uid != me && st.st_uid != 0 {
+        return Err(std::io::Error::other(format!("is owned by uid {}", st.st_uid)));
+    }
+    if st.st_mode & 0o022 != 0 {
+        return Err(std::io::Error::other(format!(
+            "may be written by others (mode {:04o})",
+            st.st_mode & 0o7777
+        )));
+    }
     dir.write_file(&name, status.to_json().as_bytes(), 0o644, None, false)
 }
 
 /// Removes the status file (nothing runs any more), through the safe layer.
-pub fn remove(path: &Path) {
+fn remove(path: &Path) {
     if let Ok((dir, name)) = mooring::safe_fs::root().and_then(|r| r.resolve_parent(path, None)) {
         let _ = dir.remove(&name);
     }
+}
+
+/// The status of the live init, from the first place that has one. When
+/// none does, the first problem other than an absent file, else the run
+/// directory's "absent".
+pub fn find_live() -> Result<Status, Error> {
+    let mut problem = None;
+    let mut absent = None;
+    for path in places() {
+        match read_live(&path) {
+            Ok(status) => return Ok(status),
+            Err(e) if std::fs::symlink_metadata(&path).is_err() => absent = absent.or(Some(e)),
+            Err(e) => problem = problem.or(Some(e)),
+        }
+    }
+    Err(problem
+        .or(absent)
+        .unwrap_or_else(|| Error::NoStatus { path: run_dir().join("status.json"), why: "absent".into() }))
 }
 
 /// Status files are small; anything larger is not one of ours.
@@ -47,7 +138,7 @@ const MAX_STATUS_BYTES: u64 = 1 << 20;
 /// planted there is refused, not waited on) and bounded, then trusted only
 /// when the pid it names is alive, is mooring, owns the file and started
 /// when the file says (docs/security.md).
-pub fn read_live(path: &Path) -> Result<Status, Error> {
+fn read_live(path: &Path) -> Result<Status, Error> {
     let no_status = |why: String| Error::NoStatus { path: path.into(), why };
     let (text, owner) = read_small(path).map_err(no_status)?;
     let status = Status::from_json(&text).map_err(no_status)?;

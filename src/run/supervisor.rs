@@ -14,7 +14,6 @@ mod output;
 mod start;
 pub mod state;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::SigSet;
@@ -27,7 +26,7 @@ use crate::run::reap::{self, Exit};
 use crate::run::signals::{self, Signals};
 use crate::run::single::Options;
 use crate::run::spawn::{self, Command};
-use crate::run::status::{self, ServiceStatus, Status};
+use crate::run::status::{self, ServiceStatus, Status, StatusFile};
 use crate::run::watch::Watcher;
 use crate::sys;
 use events::rewrite;
@@ -71,7 +70,9 @@ pub fn run(specs: Vec<Spec>, watches: &[Wait], checker: &Command, opts: &Options
         sv.tick(now);
         if let Some(code) = sv.finished() {
             // Nothing runs any more: no status file may claim otherwise.
-            status::remove(&sv.status_path);
+            if let Some(file) = &sv.status_file {
+                file.remove();
+            }
             info!(code, "exiting");
             return Ok(code);
         }
@@ -143,7 +144,8 @@ struct Supervisor<'a> {
     leftovers_signalled: bool,
     none_left: bool,
     changed: bool,
-    status_path: PathBuf,
+    /// Created by the first write (`None` before it).
+    status_file: Option<StatusFile>,
     oom: OomWatch,
 }
 
@@ -192,7 +194,7 @@ impl<'a> Supervisor<'a> {
             leftovers_signalled: false,
             none_left: false,
             changed: true,
-            status_path: status::status_path(),
+            status_file: None,
             oom: OomWatch::new(),
         }
     }
@@ -324,8 +326,9 @@ impl<'a> Supervisor<'a> {
             .collect();
         let st =
             Status { pid: self.me.as_raw(), pid_start: status::own_start(), started: self.started, services };
-        if let Err(e) = status::write(&self.status_path, &st) {
-            debug!(path = %self.status_path.display(), error = %e, "cannot write status");
+        match &self.status_file {
+            Some(file) => file.write(&st),
+            None => self.status_file = Some(StatusFile::create(&st)),
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::config::{RuntimeUser, UserSpec};
 use crate::error::Error;
 use crate::safe_fs::Dir;
 use crate::setup::entries;
+use crate::setup::nonroot::{self, Me};
 use crate::setup::user::{Db, Identity, PasswdEntry, parse_group, parse_passwd, resolve};
 use crate::sysdirs::is_system_dir;
 
@@ -246,7 +247,8 @@ fn make_home(root: &Path, edit: &Edit) -> Result<(), Error> {
 
 /// Writes `text` to `path` atomically, keeping the file's mode and owner.
 fn replace_file(path: &Path, text: &str) -> Result<(), Error> {
-    let fail = |e: std::io::Error| Error::io(path, &e, 71);
+    let hint = "build the user into the image (as [user] has it), or run with a writable /etc";
+    let fail = |e: std::io::Error| Error::unwritable(path, &e, 71, hint);
     let meta = fs::metadata(path).ok();
     let mode = meta.as_ref().map_or(0o644, |m| m.mode() & 0o7777);
     let owner = meta.as_ref().map(|m| (m.uid(), m.gid()));
@@ -254,51 +256,20 @@ fn replace_file(path: &Path, text: &str) -> Result<(), Error> {
     dir.write_file(&name, text.as_bytes(), mode, owner, true).map_err(fail)
 }
 
-/// The identity for `spec`, or `None` when it is init's own (no switch).
-/// Not root, any other identity is refused (77).
-pub fn identity_for(spec: &UserSpec) -> Result<Option<Identity>, Error> {
-    let (uid, gid) = (nix::unistd::getuid().as_raw(), nix::unistd::getgid().as_raw());
-    let id = resolve(&Db::load(Path::new("/")), spec, gid).map_err(Error::UnknownUser)?;
-    if nix::unistd::geteuid().is_root() {
+/// The identity for `spec` (`what` names who asked for it: a service,
+/// `--user`). Not root, anyone but init itself is a skipped step: one WARN,
+/// and the child runs as init (docs/running-restricted.md).
+pub fn identity_for(spec: &UserSpec, what: &str) -> Result<Option<Identity>, Error> {
+    let me = Me::current();
+    let db = Db::load(Path::new("/"));
+    let id = resolve(&db, spec, nix::unistd::getgid().as_raw()).map_err(Error::UnknownUser)?;
+    if me.is_root() {
         return Ok(Some(id));
     }
-    if (id.uid, id.gid) == (uid, gid) {
-        tracing::warn!(user = %spec, "not root: already running as {spec}, no switch needed");
-        return Ok(None);
+    if let Some(step) = nonroot::switch_step(what, spec, Some((id.uid, id.gid)), me) {
+        tracing::warn!("{step}");
     }
-    Err(Error::NotPermitted(format!(
-        "cannot switch to {spec} ({}:{}): init runs as uid {uid}, not root",
-        id.uid, id.gid
-    )))
-}
-
-/// Started without root under a uid that has no passwd entry (OpenShift,
-/// Kubernetes `runAsUser`): adds one when /etc/passwd is writable, so tools
-/// that look the user up work. Returns the HOME children should get.
-pub fn ensure_own_entry(root: &Path) -> PathBuf {
-    let (uid, gid) = (nix::unistd::getuid().as_raw(), nix::unistd::getgid().as_raw());
-    let db = Db::load(root);
-    if let Some(e) = db.user_by_uid(uid) {
-        return PathBuf::from(&e.home);
-    }
-    let path = root.join("etc/passwd");
-    let writable = nix::unistd::access(&path, nix::unistd::AccessFlags::W_OK).is_ok();
-    if writable {
-        let name = if db.passwd.iter().any(|u| u.name == "default") {
-            format!("uid{uid}")
-        } else {
-            "default".into()
-        };
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
-        let line = format!("{name}:x:{uid}:{gid}:runtime user:/:/bin/sh");
-        // In place, not through a temporary file: such images make /etc/passwd
-        // writable, not /etc, so a rename could not work.
-        match std::fs::write(&path, append_line(&text, &line)) {
-            Ok(()) => tracing::info!(uid, user = %name, "added a passwd entry for init's own uid"),
-            Err(e) => tracing::warn!(uid, error = %e, "could not add a passwd entry for init's own uid"),
-        }
-    }
-    PathBuf::from("/")
+    Ok(Some(nonroot::own_identity(&db, me, None)))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod entries;
 pub mod load;
+pub mod nonroot;
 pub mod plan;
 pub mod render;
 pub mod secrets;

@@ -14,6 +14,7 @@ use crate::env::Environment;
 use crate::error::Error;
 use crate::safe_fs::Dir;
 use crate::setup::account::{self, Edit};
+use crate::setup::nonroot::{self, Me, OwnEntry};
 use crate::setup::user::{Db, Identity, resolve};
 use crate::setup::{render, volume};
 
@@ -25,46 +26,67 @@ pub struct Plan {
     pub edit: Option<Edit>,
     /// The user database as it will be once `edit` is written.
     pub db: Db,
-    /// Who children run as by default (`None`: init's own identity).
+    /// Who children run as by default (`None`: init's own identity, as root).
     pub runtime: Option<Identity>,
-    /// Each `[[volume]]`'s owner, in order (`None`: left as it is).
-    pub volume_owners: Vec<Option<(u32, u32)>>,
+    /// What each `[[volume]]` gets, in order.
+    pub volumes: Vec<volume::Apply>,
+    /// Not root: the passwd entry added for init's own uid.
+    pub own_entry: Option<OwnEntry>,
+    /// Steps skipped because init is not root, one WARN line each
+    /// (docs/running-restricted.md); `init check` lists them.
+    pub skipped: Vec<String>,
+    /// Not root: the `user`s of services and tasks that will run as init
+    /// instead (WARNed when each is prepared; `init check` lists them).
+    pub skipped_later: Vec<String>,
     /// Problems boot meets only when it starts the service or task (its
     /// `user`), or uses `--user`: `init check` reports them with the rest.
     pub later: Vec<String>,
 }
 
-/// Plans templates, identity and volumes under `root`; `privileged`: as
-/// root, `[user]` is made to exist (not root, the files are left alone).
+/// Plans templates, identity and volumes under `root` for init running as
+/// `me`: as root, `[user]` is made to exist; not root, the files are left
+/// alone and what only root may do is skipped (`Plan::skipped`).
 /// Every problem, in phase order: boot stops at the first, check shows all.
-pub fn plan(
-    config: &Config,
-    env: &Environment,
-    root: &Path,
-    privileged: bool,
-    lint: bool,
-) -> (Plan, Vec<Error>) {
+pub fn plan(config: &Config, env: &Environment, root: &Path, me: Me, lint: bool) -> (Plan, Vec<Error>) {
     let mut problems = Vec::new();
+    let mut skipped = Vec::new();
     let (mut templates, template_problems) = render::plan_all(config, env, lint);
     if !template_problems.is_empty() {
         problems.push(Error::Invalid(template_problems));
     }
-    let (edit, db) = users(config.user.as_ref(), root, privileged).unwrap_or_else(|e| {
+    let (edit, db) = users(config.user.as_ref(), root, me.is_root()).unwrap_or_else(|e| {
         problems.push(e);
         (None, Db::load(root))
     });
-    let runtime = match (&config.user, &edit) {
-        (Some(want), Some(_)) => Some(resolve(&db, &spec(want), 0).map_err(Error::UnknownUser)),
-        (Some(want), None) if !privileged => own_runtime(want, &db).transpose(),
-        _ => None,
-    };
-    let runtime = runtime.and_then(|r| r.map_err(|e| problems.push(e)).ok());
     let owners = templates.resolve_owners(&db);
     problems.extend(owners.into_iter().map(Error::UnknownUser));
-    let default_owner = runtime.as_ref().map(|id| (id.uid, id.gid));
-    let volume_owners = volumes(config, &db, root, default_owner, &mut problems);
-    let later = later(config, &db);
-    (Plan { templates, edit, db, runtime, volume_owners, later }, problems)
+    let (runtime, own_entry) = if me.is_root() {
+        let runtime = match (&config.user, &edit) {
+            (Some(want), Some(_)) => {
+                resolve(&db, &spec(want), 0).map_err(|e| problems.push(Error::UnknownUser(e))).ok()
+            }
+            _ => None,
+        };
+        (runtime, None)
+    } else {
+        skipped.extend(config.user.as_ref().and_then(|want| nonroot::runtime_user_step(want, &db, me)));
+        skipped.extend(drop_template_owners(&mut templates, me));
+        let entry = nonroot::own_entry(&db, me, config.user.as_ref(), |p| nonroot::may_write(root, p));
+        if let Some(e) = entry.as_ref().filter(|e| !e.append && config.user.is_some()) {
+            skipped.push(format!(
+                "not root: uid {} has no passwd entry and /etc/passwd may not be written; children get HOME={}",
+                me.uid,
+                e.home.display()
+            ));
+        }
+        let runtime = config.user.as_ref().map(|_| nonroot::own_identity(&db, me, entry.as_ref()));
+        (runtime, entry)
+    };
+    let default_owner = runtime.as_ref().filter(|_| me.is_root()).map(|id| (id.uid, id.gid));
+    let volumes = volumes(config, &db, root, (default_owner, me), &mut problems, &mut skipped);
+    let mut skipped_later = Vec::new();
+    let later = later(config, &db, me, &mut skipped_later);
+    (Plan { templates, edit, db, runtime, volumes, own_entry, skipped, skipped_later, later }, problems)
 }
 
 /// `[user]`'s planned edit and the user database it leaves; without one
@@ -80,77 +102,119 @@ fn spec(want: &RuntimeUser) -> UserSpec {
     UserSpec { user: want.name.clone(), group: None }
 }
 
-/// Not root: init's own identity when it already is the runtime user (a
-/// WARN), else 77 (docs/reference.md, "Identity"). `None`: no switch is needed.
-fn own_runtime(want: &RuntimeUser, db: &Db) -> Result<Option<Identity>, Error> {
-    let me = nix::unistd::getuid().as_raw();
-    let wanted = want.uid.or_else(|| db.passwd.iter().find(|u| u.name == want.name).map(|u| u.uid));
-    if wanted == Some(me) {
-        tracing::warn!(user = %want.name, uid = me, "not root: [user] left as the image has it (init already runs as it)");
-        return Ok(None);
-    }
-    Err(Error::NotPermitted(format!(
-        "cannot create or switch to user {:?}{}: init runs as uid {me}, not root",
-        want.name,
-        wanted.map(|u| format!(" (uid {u})")).unwrap_or_default()
-    )))
+/// Not root: files init writes are its own, so template owners are dropped;
+/// those naming someone else are the skipped step.
+pub fn drop_template_owners(templates: &mut render::Plan, me: Me) -> Option<String> {
+    let wanted: Vec<(&Path, (u32, u32))> =
+        templates.files.iter().filter_map(|f| Some((f.dest.as_path(), f.owner?))).collect();
+    let step = nonroot::owners_step("template owners", &wanted, me);
+    templates.files.iter_mut().for_each(|f| f.owner = None);
+    step
 }
 
-/// Each volume's path checked and its owner resolved (default: the
-/// runtime user's ids).
+/// Each volume's path checked and what it gets: its owner resolved
+/// (default: the runtime user's ids, as root) and its mode; not root, an
+/// owner or mode init may not set is a skipped step instead.
 fn volumes(
     config: &Config,
     db: &Db,
     root: &Path,
-    default_owner: Option<(u32, u32)>,
+    (default_owner, me): (Option<(u32, u32)>, Me),
     problems: &mut Vec<Error>,
-) -> Vec<Option<(u32, u32)>> {
-    let dir = match Dir::base(root) {
-        Ok(dir) => Some(dir),
-        Err(e) => {
-            problems.push(Error::io(root, &e, 71));
-            None
-        }
-    };
-    let mut owners = Vec::new();
+    skipped: &mut Vec<String>,
+) -> Vec<volume::Apply> {
+    let dir = Dir::base(root).map_err(|e| problems.push(Error::io(root, &e, 71))).ok();
+    let mut applies = Vec::new();
+    let mut not_given = Vec::new();
     for v in &config.volumes {
-        if let Some(Err(e)) = dir.as_ref().map(|d| volume::check(d, v)) {
-            problems.push(e);
-        }
+        let existing = match dir.as_ref().map(|d| volume::check(d, v)) {
+            Some(Ok(st)) => st,
+            Some(Err(e)) => {
+                problems.push(e);
+                None
+            }
+            None => None,
+        };
         let owner = match &v.owner {
             Some(spec) => resolve(db, spec, 0)
                 .map(|id| Some((id.uid, id.gid)))
                 .map_err(|e| Error::UnknownUser(format!("volume {}: owner {e}", v.path.display()))),
             None => Ok(default_owner),
         };
-        owners.push(owner.unwrap_or_else(|e| {
+        let owner = owner.unwrap_or_else(|e| {
             problems.push(e);
             None
-        }));
+        });
+        let mut apply = volume::Apply { owner, mode: v.mode };
+        if !me.is_root() {
+            let now = existing.map_or((me.uid, me.gid), |st| (st.st_uid, st.st_gid));
+            if let Some(o) = apply.owner.take().filter(|&o| o != now) {
+                not_given.push((v.path.as_path(), o));
+            }
+            if let (Some(mode), Some(st)) = (v.mode, existing)
+                && st.st_uid != me.uid
+                && st.st_mode & 0o7777 != mode
+            {
+                apply.mode = None;
+                skipped.push(format!(
+                    "not root: mode {mode:04o} of {} not set (owned by uid {})",
+                    v.path.display(),
+                    st.st_uid
+                ));
+            }
+        }
+        applies.push(apply);
     }
-    owners
+    skipped.extend(nonroot::owners_step("volume owners", &not_given, me));
+    applies
 }
 
-/// The services' and tasks' `user`s, resolved against the planned database.
-fn later(config: &Config, db: &Db) -> Vec<String> {
+/// The services' and tasks' `user`s, resolved against the planned
+/// database; not root, one naming someone else is a skipped step (it runs
+/// as init).
+fn later(config: &Config, db: &Db, me: Me, skipped: &mut Vec<String>) -> Vec<String> {
     let services = config.services.iter().map(|s| ("service", &s.name, &s.user));
     let tasks = config.tasks.iter().map(|t| ("task", &t.name, &t.user));
-    services
-        .chain(tasks)
-        .filter_map(|(kind, name, user)| {
-            let err = resolve(db, user.as_ref()?, 0).err()?;
-            Some(format!("{kind} {name}: {err}"))
-        })
-        .collect()
+    let mut problems = Vec::new();
+    for (kind, name, user) in services.chain(tasks) {
+        let Some(spec) = user else { continue };
+        match resolve(db, spec, me.gid) {
+            Err(e) => problems.push(format!("{kind} {name}: {e}")),
+            Ok(id) if !me.is_root() => {
+                skipped.extend(nonroot::switch_step(
+                    &format!("{kind} {name}"),
+                    spec,
+                    Some((id.uid, id.gid)),
+                    me,
+                ));
+            }
+            Ok(_) => {}
+        }
+    }
+    problems
 }
 
-/// Boot's identity step: writes `[user]`'s planned edit (as root) and
-/// logs each change; the runtime identity as planned.
-pub fn apply_identity(plan: &Plan, root: &Path) -> Result<Option<Identity>, Error> {
+/// Boot's identity step: as root, writes `[user]`'s planned edit and logs
+/// each change; not root, logs each skipped step and adds the passwd entry
+/// for init's own uid where the image lets it. The runtime identity as planned.
+pub fn apply_identity(plan: &Plan, root: &Path, me: Me) -> Result<Option<Identity>, Error> {
     if let Some(edit) = &plan.edit {
         account::write(root, edit)?;
         for action in &edit.actions {
             tracing::info!("{action}");
+        }
+    }
+    for step in &plan.skipped {
+        tracing::warn!("{step}");
+    }
+    if let Some(entry) = plan.own_entry.as_ref().filter(|e| e.append) {
+        match nonroot::append_entry(root, entry, me) {
+            Ok(()) => {
+                tracing::info!(uid = me.uid, user = %entry.name, home = %entry.home.display(), "added a passwd entry for init's own uid")
+            }
+            Err(e) => {
+                tracing::warn!(uid = me.uid, error = %e, "not root: no passwd entry for init's own uid (HOME={})", entry.home.display())
+            }
         }
     }
     Ok(plan.runtime.clone())

@@ -327,7 +327,9 @@ fn sync_filesystems(dirs: &mut Dirs, dests: &[(&Path, u64)]) -> Result<(), Error
     Ok(())
 }
 
-/// A destination that cannot be written is a template error (78), or 77.
+/// A destination that cannot be written is a template error (78), or 77
+/// with the directory to make writable when it was not permitted.
 fn dest_error(dest: &Path, e: &std::io::Error) -> Error {
-    Error::io(dest, e, 78)
+    let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(dest);
+    Error::unwritable(dest, e, 78, &format!("mount a writable volume or tmpfs at {}", dir.display()))
 }

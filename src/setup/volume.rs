@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::config::Volume;
 use crate::error::Error;
 use crate::safe_fs::Dir;
+use nix::sys::stat::FileStat;
 
 mod seed;
 mod walk;
@@ -72,25 +73,37 @@ fn refuse_system_dir(root: &Dir, dir: &Dir, v: &Volume) -> Result<(), Error> {
 }
 
 /// What `prepare` would refuse about the volume's path, found without
-/// changing anything (the plan that `init check` and boot share).
-pub fn check(root: &Dir, v: &Volume) -> Result<(), Error> {
+/// changing anything (the plan that `init check` and boot share); the
+/// directory's status when it exists.
+pub fn check(root: &Dir, v: &Volume) -> Result<Option<FileStat>, Error> {
     match existing(root, v)? {
-        Some(dir) => refuse_system_dir(root, &dir, v),
-        None if v.create => Ok(()),
+        Some(dir) => {
+            refuse_system_dir(root, &dir, v)?;
+            dir.stat().map(Some).map_err(|e| fail(&v.path, &e))
+        }
+        None if v.create => Ok(None),
         None => Err(refuse_absent(v)),
     }
 }
 
-/// Prepares one volume under `root` (`/` in a container); `owner` is the
-/// resolved (uid, gid), if any.
-pub fn prepare(root: &Dir, v: &Volume, owner: Option<(u32, u32)>) -> Result<Report, Error> {
+/// What boot gives one volume, as planned: the owner's resolved (uid, gid)
+/// and the mode of the path itself (`None`: left as it is).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Apply {
+    pub owner: Option<(u32, u32)>,
+    pub mode: Option<u32>,
+}
+
+/// Prepares one volume under `root` (`/` in a container) as planned.
+pub fn prepare(root: &Dir, v: &Volume, apply: Apply) -> Result<Report, Error> {
     let mut report = Report::default();
     let dir = match existing(root, v)? {
         Some(dir) => dir,
         None if !v.create => return Err(refuse_absent(v)),
         None => {
             report.created = true;
-            root.resolve_dir(&v.path, Some(0o755)).map_err(|e| fail(&v.path, &e))?
+            let hint = "create it in the image, or mount a writable volume there";
+            root.resolve_dir(&v.path, Some(0o755)).map_err(|e| Error::unwritable(&v.path, &e, 71, hint))?
         }
     };
     refuse_system_dir(root, &dir, v)?;
@@ -98,7 +111,7 @@ pub fn prepare(root: &Dir, v: &Volume, owner: Option<(u32, u32)>) -> Result<Repo
     if let Some(seed) = &v.seed {
         report.seeded = seed::seed_if_empty(seed, &dir)?;
     }
-    if let Some((uid, gid)) = owner {
+    if let Some((uid, gid)) = apply.owner {
         if (st.st_uid, st.st_gid) != (uid, gid) {
             dir.chown(uid, gid).map_err(|e| fail(&v.path, &e))?;
             report.changed += 1;
@@ -108,7 +121,7 @@ pub fn prepare(root: &Dir, v: &Volume, owner: Option<(u32, u32)>) -> Result<Repo
             walk::chown_tree(&dir, &v.path, st.st_dev, v.one_filesystem, (uid, gid), &mut report)?;
         }
     }
-    if let Some(mode) = v.mode
+    if let Some(mode) = apply.mode
         && st.st_mode & 0o7777 != mode
     {
         dir.chmod(mode).map_err(|e| fail(&v.path, &e))?;
