@@ -104,3 +104,66 @@ fn boot_refuses_the_same_owner_and_user_with_67() {
     assert_eq!(out.status.code(), Some(67), "{}", stderr_of(&out));
     assert_eq!(errors(&out), ["user \"ghost\" not found in /etc/passwd (spec ghost)"]);
 }
+
+#[test]
+fn not_root_check_lists_what_boot_skips_and_boot_warns_the_same() {
+    let dir = TempDir::new("check-nonroot");
+    let d = dir.path().display().to_string();
+    fs::write(dir.join("a.tmpl"), "a\n").unwrap();
+    for sub in ["out", "data", "run"] {
+        fs::create_dir(dir.join(sub)).unwrap();
+    }
+    let uid = Some(nix::unistd::Uid::from_raw(4242));
+    for sub in ["out", "run"] {
+        nix::unistd::chown(&dir.join(sub), uid, None).unwrap();
+    }
+    let config = "[user]\nname = \"app\"\nuid = 1000\n\
+                  [[template]]\nsrc = \"a.tmpl\"\ndest = \"{dir}/out/a.conf\"\nowner = \"1000:1000\"\n\
+                  [[volume]]\npath = \"{dir}/data\"\nowner = \"1000:1000\"\nmode = \"0750\"\n\
+                  [[service]]\nname = \"db\"\ncommand = [\"x\"]\nuser = \"1000\"\n";
+    fs::write(dir.join("init.toml"), config.replace("{dir}", &d)).unwrap();
+    let as_4242 = |args: &[&str]| {
+        std::process::Command::new("setpriv")
+            .args([
+                "--reuid",
+                "4242",
+                "--regid",
+                "4242",
+                "--clear-groups",
+                common::INIT,
+                "-c",
+                &format!("{d}/init.toml"),
+            ])
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("INIT_RUN_DIR", dir.join("run"))
+            .output()
+            .unwrap()
+    };
+    let skipped = [
+        "not root: user \"app\" (uid 1000) not created; children run as init's own uid 4242:4242".to_string(),
+        format!(
+            "not root: template owners left as they are, uid 4242 may not give them away: {d}/out/a.conf (1000:1000)"
+        ),
+        "not root: uid 4242 has no passwd entry and /etc/passwd may not be written; children get HOME=/tmp"
+            .into(),
+        format!("not root: mode 0750 of {d}/data not set (owned by uid 0)"),
+        format!(
+            "not root: volume owners left as they are, uid 4242 may not give them away: {d}/data (1000:1000)"
+        ),
+    ];
+    let out = as_4242(&["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let stdout = stdout_of(&out);
+    let listed: Vec<&str> = stdout.lines().filter_map(|l| l.strip_prefix("skip     ")).collect();
+    let service = "not root: service db runs as init's own uid 4242:4242, not as 1000";
+    assert_eq!(listed, skipped.iter().map(String::as_str).chain([service]).collect::<Vec<_>>());
+    // Boot says the same, one WARN each, and runs the command as init.
+    let out = as_4242(&["--", "sh", "-c", &format!("id -u; echo $HOME; stat -c %u {d}/out/a.conf")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let warns: Vec<String> =
+        stderr_of(&out).lines().filter_map(|l| l.strip_prefix("init: WARN ")).map(String::from).collect();
+    assert_eq!(warns, skipped, "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), "4242\n/tmp\n4242\n", "the template is init's own file");
+}

@@ -5,98 +5,24 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Output};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{DEADLINE, TempDir, wait_until};
+use common::TempDir;
+use common::podman::{BASE, Container, podman, podman_ok};
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const IMAGE: &str = "localhost/mooring-test:latest";
-const BASE: &str = "localhost/mooring-busybox:base";
 
-fn podman(args: &[&str]) -> Output {
-    Command::new(format!("{ROOT}/scripts/podman.sh"))
-        .arg("podman")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("podman {args:?}: {e}"))
-}
-
-fn podman_ok(args: &[&str]) -> String {
-    let out = podman(args);
-    assert!(out.status.success(), "podman {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-/// Sets up the store and builds the test image once per test run.
+/// Builds the test image once per test run.
 fn image() -> &'static str {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let init = Path::new(ROOT).join("dist/init");
-        assert!(init.exists(), "dist/init is missing: run `make build` (make test does)");
-        let setup = Command::new(format!("{ROOT}/scripts/podman.sh")).arg("setup").status().unwrap();
-        assert!(setup.success(), "scripts/podman.sh setup failed");
-        let ctx = TempDir::new("image");
-        std::fs::copy(&init, ctx.join("init")).unwrap();
-        std::fs::write(
-            ctx.join("Containerfile"),
-            format!(
-                "FROM {BASE}\nCOPY init /usr/local/bin/init\nENTRYPOINT [\"/usr/local/bin/init\"]\nCMD []\n"
-            ),
-        )
-        .unwrap();
-        podman_ok(&["build", "-q", "-t", IMAGE, ctx.path().to_str().unwrap()]);
+        let containerfile = format!(
+            "FROM {BASE}\nCOPY init /usr/local/bin/init\nENTRYPOINT [\"/usr/local/bin/init\"]\nCMD []\n"
+        );
+        common::podman::build(IMAGE, &containerfile, &[]);
     });
     IMAGE
-}
-
-/// A named container, removed on drop.
-struct Container(String);
-
-impl Container {
-    fn name(tag: &str) -> Container {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        Container(format!("mooring-{tag}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)))
-    }
-
-    fn run_detached(tag: &str, image: &str, args: &[&str]) -> Container {
-        let c = Container::name(tag);
-        let mut all = vec!["run", "-d", "--name", &c.0, image];
-        all.extend_from_slice(args);
-        podman_ok(&all);
-        c
-    }
-
-    fn logs(&self) -> String {
-        let out = podman(&["logs", &self.0]);
-        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-    }
-
-    fn wait_for_log(&self, needle: &str) {
-        wait_until(&format!("{needle:?} in the logs of {}", self.0), DEADLINE, || {
-            self.logs().contains(needle)
-        });
-    }
-
-    fn exit_code(&self) -> i32 {
-        podman_ok(&["wait", &self.0]).parse().expect("podman wait prints the exit code")
-    }
-
-    /// `podman stop -t TIMEOUT` and how long it took.
-    fn stop(&self, timeout_s: u32) -> Duration {
-        let t0 = Instant::now();
-        podman_ok(&["stop", "-t", &timeout_s.to_string(), &self.0]);
-        t0.elapsed()
-    }
-}
-
-impl Drop for Container {
-    fn drop(&mut self) {
-        let _ = podman(&["rm", "-f", "-t", "0", &self.0]);
-    }
 }
 
 #[test]

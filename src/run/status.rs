@@ -53,7 +53,7 @@ impl StatusFile {
                     }
                     return StatusFile { path: Some(path) };
                 }
-                Err(e) => refused.push(format!("{}: {e}", parent(&path).display())),
+                Err(e) => refused.push(e.to_string()),
             }
         }
         tracing::warn!(
@@ -94,14 +94,13 @@ fn write(path: &Path, status: &Status) -> std::io::Result<()> {
     let (dir, name) = root.resolve_parent(path, Some(0o755))?;
     let st = dir.stat()?;
     let me = nix::unistd::geteuid().as_raw();
+    let shown = parent(path).display();
     if st.st_uid != me && st.st_uid != 0 {
-        return Err(std::io::Error::other(format!("is owned by uid {}", st.st_uid)));
+        return Err(std::io::Error::other(format!("{shown}: owned by uid {}", st.st_uid)));
     }
     if st.st_mode & 0o022 != 0 {
-        return Err(std::io::Error::other(format!(
-            "may be written by others (mode {:04o})",
-            st.st_mode & 0o7777
-        )));
+        let mode = st.st_mode & 0o7777;
+        return Err(std::io::Error::other(format!("{shown}: others may write it (mode {mode:04o})")));
     }
     dir.write_file(&name, status.to_json().as_bytes(), 0o644, None, false)
 }

@@ -238,9 +238,13 @@ fn make_home(root: &Path, edit: &Edit) -> Result<(), Error> {
         tracing::warn!(home = %edit.home.display(), "home resolves to {} ({why}): its owner is left alone", real.display());
         return Ok(());
     }
+    // A home the user already owns is left as it is: its group may be 0 on
+    // purpose (an image that also runs as OpenShift's random uid), and a
+    // read-only root must not need a write (docs/running-restricted.md).
     let st = dir.stat().map_err(fail)?;
-    if (st.st_uid, st.st_gid) != (edit.uid, edit.gid) {
-        dir.chown(edit.uid, edit.gid).map_err(|e| Error::io(&edit.home, &e, 77))?;
+    if st.st_uid != edit.uid {
+        let hint = "build the home into the image owned by the user, or mount a writable volume there";
+        dir.chown(edit.uid, edit.gid).map_err(|e| Error::unwritable(&edit.home, &e, 77, hint))?;
     }
     Ok(())
 }
