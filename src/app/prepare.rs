@@ -6,7 +6,7 @@ use std::path::Path;
 use tracing::info;
 
 use crate::cli::Global;
-use crate::run::check::{self, Pending, Started};
+use crate::run::probe_child::{self, ProbeChild, Started};
 use crate::run::reap;
 use crate::run::signals::Signals;
 use crate::run::spawn::{self, Ids};
@@ -250,13 +250,13 @@ pub fn wait_configured(config: &Config, env: &Environment) -> Result<(), Error> 
 /// `docker stop`) ends the wait at once with 128+N.
 pub fn wait(waits: &[Wait], checker: &spawn::Command) -> Result<(), Error> {
     let signals = crate::run::signals::Signals::block_all()?;
-    let mut probe = |target: &config::Target, until: Option<std::time::Instant>| match check::start(
+    let mut probe = |target: &config::Target, until: Option<std::time::Instant>| match probe_child::start(
         target,
         checker,
         signals.original_mask,
     ) {
         Started::Done(result) => Ok(result),
-        Started::Running(pending) => finish(pending, &signals, until),
+        Started::Child(pending) => finish(pending, &signals, until),
     };
     mooring::setup::wait::wait_all(waits, |d| signals.pause(d), &mut probe)
 }
@@ -267,7 +267,7 @@ const CHECK_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 /// Waits for a check's child: its result, `Err(signal)` when a stop signal
 /// came first, a failure when `until` passed (the child is then killed).
 fn finish(
-    pending: Pending,
+    pending: ProbeChild,
     signals: &Signals,
     until: Option<std::time::Instant>,
 ) -> Result<Result<(), String>, i32> {

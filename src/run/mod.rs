@@ -1,7 +1,8 @@
 //! The long-lived PID 1 part: spawning, signals, reaping, supervision.
 
-pub mod check;
+pub mod budget;
 pub mod oom;
+pub mod probe_child;
 pub mod reap;
 pub mod shell;
 pub mod signals;

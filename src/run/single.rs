@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use nix::unistd::{Pid, getpid};
 use tracing::{debug, error, info, warn};
 
+use crate::run::budget::{self, Budget};
 use crate::run::oom::{self, OomWatch};
 use crate::run::reap::{self, Exit};
 use crate::run::signals::{self, Action, Phase, Received, Signals};
@@ -16,12 +17,7 @@ use crate::run::status;
 use crate::run::watch::Watcher;
 use crate::sys;
 use mooring::config::Wait;
-use mooring::config::duration::{deadline, later, millis};
 use mooring::error::Error;
-
-/// How often leftovers are SIGKILLed again once the budget is spent, for
-/// processes forked after the previous round (only matters as a subreaper).
-const REKILL_INTERVAL: Duration = Duration::from_millis(100);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
@@ -56,7 +52,7 @@ pub fn run(cmd: &Command, opts: &Options) -> Result<u8, Error> {
 /// true` wait's target goes away, and keeping $INIT_RUN_DIR/status.json
 /// (the command as one service) for `init status`, `init health` and for
 /// `init run` beside it.
-/// `checker` is what a watched `command` target runs as (run/check.rs).
+/// `checker` is what a watched `command` target runs as (run/probe_child.rs).
 pub fn boot(cmd: &Command, opts: &Options, waits: &[Wait], checker: &Command) -> Result<u8, Error> {
     run_with(cmd, opts, waits, checker, true)
 }
@@ -70,7 +66,7 @@ fn run_with(
 ) -> Result<u8, Error> {
     let signals = Signals::block_all()?;
     let me = getpid();
-    become_subreaper(me);
+    budget::become_subreaper(me);
     // Written before the spawn: a child that runs `init status` or `init
     // run` at once must find init live (docs/reference.md, "Services", Status).
     let status = keep_status.then(|| SingleStatus::new(cmd, me));
@@ -98,19 +94,19 @@ fn run_with(
             return Ok(code);
         }
         if let Some(st) = &status
-            && shown != Some(state.stopping)
+            && shown != Some(state.budget.started())
         {
-            shown = Some(state.stopping);
+            shown = Some(state.budget.started());
             st.write(&state);
         }
-        let watch_at = state.watcher.as_ref().filter(|_| !state.stopping).map(|w| w.next);
-        let wake = match (state.deadline, watch_at) {
+        let watch_at = state.watcher.as_ref().filter(|_| !state.budget.started()).map(|w| w.next);
+        let wake = match (state.budget.deadline(), watch_at) {
             (Some(d), Some(w)) => Some(d.min(w)),
             (d, w) => d.or(w),
         };
         match signals.wait(wake) {
             Ok(Some(sig)) => state.on_signal(sig),
-            Ok(None) if state.deadline.is_some_and(|d| Instant::now() >= d) => state.on_deadline(),
+            Ok(None) if state.budget.due(Instant::now()) => state.on_deadline(),
             Ok(None) => {
                 let gone = state.watcher.as_mut().and_then(|w| w.check(Instant::now()));
                 if gone.is_some() {
@@ -119,18 +115,6 @@ fn run_with(
             }
             Err(e) => error!(error = %e, "waiting for signals failed; going on"),
         }
-    }
-}
-
-/// Not PID 1 (`docker run --init`, a shell): orphans of init's tree must
-/// still come to init to be reaped.
-fn become_subreaper(me: Pid) {
-    if me.as_raw() == 1 {
-        return;
-    }
-    match nix::sys::prctl::set_child_subreaper(true) {
-        Ok(()) => debug!(pid = me.as_raw(), "not PID 1: made init a child subreaper"),
-        Err(e) => warn!(error = %e, "not PID 1 and cannot become a subreaper; orphans go elsewhere"),
     }
 }
 
@@ -150,8 +134,8 @@ impl SingleStatus {
     }
 
     fn write(&self, state: &Single) {
-        let name = if state.stopping { "stopping" } else { "ready" };
-        self.write_with(Some(state.child.as_raw()), name, !state.stopping);
+        let name = if state.budget.started() { "stopping" } else { "ready" };
+        self.write_with(Some(state.child.as_raw()), name, !state.budget.started());
     }
 
     /// Rewrites the file: the command in `state`, with its pid once it has one.
@@ -199,13 +183,10 @@ struct Single<'a> {
     opts: &'a Options,
     /// How the main child ended, once it has.
     main_exit: Option<Exit>,
-    /// A stop is under way (a stop signal came, or the main child ended).
-    stopping: bool,
-    /// SIGKILL has been sent to everything.
-    killed: bool,
+    /// The stop budget: started by a stop signal or the main child's end.
+    budget: Budget,
     /// No child of init is left.
     none_left: bool,
-    deadline: Option<Instant>,
     /// The cgroup's OOM-kill counter, to explain a SIGKILL.
     oom: OomWatch,
     /// The code to end with whatever the child's (a watched dependency went away: 75).
@@ -221,10 +202,8 @@ impl<'a> Single<'a> {
             me,
             opts,
             main_exit: None,
-            stopping: false,
-            killed: false,
+            budget: Budget::default(),
             none_left: false,
-            deadline: None,
             oom: OomWatch::new(),
             exit_override: None,
             watcher: None,
@@ -233,7 +212,7 @@ impl<'a> Single<'a> {
 
     /// Where the run stands, for the signal decision.
     fn phase(&self) -> Phase {
-        match (self.main_exit, self.stopping) {
+        match (self.main_exit, self.budget.started()) {
             (Some(_), _) => Phase::MainGone,
             (None, true) => Phase::Stopping,
             (None, false) => Phase::Running,
@@ -255,12 +234,7 @@ impl<'a> Single<'a> {
 
     /// Starts the stop budget; at its end everything left gets SIGKILL.
     fn start_stop(&mut self, reason: &str) {
-        self.stopping = true;
-        self.deadline = self.opts.stop_timeout.and_then(|budget| deadline(Instant::now(), budget));
-        match self.opts.stop_timeout {
-            Some(budget) => info!(reason, budget_ms = millis(budget), "stopping"),
-            None => info!(reason, "stopping, no time limit"),
-        }
+        self.budget.start(self.opts.stop_timeout, reason);
     }
 
     fn forward(&self, signo: i32, name: &str) {
@@ -294,7 +268,7 @@ impl<'a> Single<'a> {
                 debug!(pid = pid.as_raw(), "reaped orphan");
             }
         });
-        if gone.is_some() && !self.stopping {
+        if gone.is_some() && !self.budget.started() {
             self.dependency_gone();
         }
         let Some(exit) = main_exit else { return };
@@ -325,27 +299,16 @@ impl<'a> Single<'a> {
     /// The main child is gone but other processes remain: they get SIGTERM
     /// and the budget runs on (once it is spent, the SIGKILL rounds go on).
     fn end_leftovers(&mut self) {
-        if !self.stopping {
-            self.start_stop("main command exited");
-        }
+        self.start_stop("main command exited");
         // After SIGKILL the re-kill timer already covers what is left.
-        if !self.killed {
+        if !self.budget.killed() {
             self.signal_everything(libc::SIGTERM);
         }
     }
 
     fn on_deadline(&mut self) {
-        if !self.killed {
-            warn!("stop budget spent: SIGKILL to everything left");
-        }
-        self.kill_everything();
-    }
-
-    fn kill_everything(&mut self) {
-        self.killed = true;
-        self.stopping = true;
+        self.budget.spent();
         self.signal_everything(libc::SIGKILL);
-        self.deadline = Some(later(Instant::now(), REKILL_INTERVAL));
     }
 
     /// Signals the main child's group and every other process init is

@@ -63,6 +63,11 @@ impl StatusFile {
         StatusFile { path: None }
     }
 
+    /// The directory it is in (`None`: it could not be written anywhere).
+    pub fn dir(&self) -> Option<&Path> {
+        self.path.as_deref().map(parent)
+    }
+
     /// Rewrites the file (a failure is DEBUG: the next change retries).
     pub fn write(&self, status: &Status) {
         if let Some(path) = &self.path

@@ -1,16 +1,24 @@
 //! Service mode (`[[service]]`, docs/reference.md, "Services"): one single-threaded
-//! event loop over the signalfd, the services' output pipes and timers.
-//! Services start in file order once their `after` dependencies are ready,
-//! restart with doubling back-off, and a critical or main service that ends
-//! for good stops the container. Shutdown spends one budget: services stop
-//! in reverse dependency order (stop_delay, then their stop signal), then
-//! everything left gets SIGTERM, and SIGKILL when the budget is spent.
-//! Every exit status is matched against the pid map before it counts as an
-//! orphan's, so the reaper never takes a supervised child's status.
+//! event loop over the signalfd, the services' output pipes, the control
+//! socket and timers. What to do is decided by pure functions (decide.rs)
+//! over states that carry their own data (state.rs); this module and its
+//! parts only carry the decisions out: spawn, signal, write semaphores and
+//! the status file. Services start in file order once their `after`
+//! dependencies are ready, restart with doubling back-off, and a critical or
+//! main service that ends for good stops the container. Shutdown spends one
+//! budget: services stop in reverse dependency order (stop_delay, then their
+//! stop signal), then everything left gets SIGTERM, and SIGKILL when the
+//! budget is spent. Every exit status is matched against the pid map before
+//! it counts as an orphan's, so the reaper never takes a supervised child's
+//! status.
 
-mod ends;
+mod control;
+mod decide;
 mod events;
+mod exits;
+mod operate;
 mod output;
+mod shutdown;
 mod start;
 pub mod state;
 
@@ -20,8 +28,9 @@ use nix::sys::signal::SigSet;
 use nix::unistd::{Pid, getpid};
 use tracing::{debug, error, info, warn};
 
-use crate::run::check::{self, Pending, Started};
+use crate::run::budget::{self, Budget};
 use crate::run::oom::{self, OomWatch};
+use crate::run::probe_child::{self, Started};
 use crate::run::reap::{self, Exit};
 use crate::run::signals::{self, Signals};
 use crate::run::single::Options;
@@ -29,22 +38,19 @@ use crate::run::spawn::{self, Command};
 use crate::run::status::{self, ServiceStatus, Status, StatusFile};
 use crate::run::watch::Watcher;
 use crate::sys;
+use decide::View;
 use events::rewrite;
-use mooring::config::{Output, Restart, Service, Wait};
+use mooring::config::{Output, Service, Wait};
 use mooring::error::Error;
 use mooring::semaphore;
 use output::Source;
-use state::{Event, State};
+use state::{Event, Kind, Proc, ReadyProbe, State, StopStep};
 
-/// Back-off ceiling, uptime after which the back-off starts over, and the
-/// window `max_restarts` counts in (docs/reference.md, "Services").
-const MAX_DELAY: Duration = Duration::from_secs(30);
-const RESET_AFTER: Duration = Duration::from_secs(10);
+/// The window `max_restarts` counts in (docs/reference.md, "Services").
 const RESTART_WINDOW: Duration = Duration::from_secs(60);
 /// Probe back-off, as for waits.
 const PROBE_FIRST: Duration = Duration::from_millis(50);
 const PROBE_MAX: Duration = Duration::from_secs(1);
-const REKILL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// A service to supervise: its configuration and its prepared command.
 pub struct Spec {
@@ -53,26 +59,23 @@ pub struct Spec {
 }
 
 /// Runs the services until the container stops; returns init's exit code.
-/// `checker` is what a watched `command` target runs as (run/check.rs).
+/// `checker` is what a watched `command` target runs as (run/probe_child.rs).
 pub fn run(specs: Vec<Spec>, watches: &[Wait], checker: &Command, opts: &Options) -> Result<u8, Error> {
     let signals = Signals::block_all()?;
     let me = getpid();
-    if me.as_raw() != 1 {
-        let _ = nix::sys::prctl::set_child_subreaper(true);
-    }
+    budget::become_subreaper(me);
     let mut sv = Supervisor::new(specs, (watches, checker), opts, signals.original_mask, me);
     sv.clear_stale_semaphores();
     // Before the first spawn: a service that runs `init status` or `init run`
     // at once must find init live (docs/reference.md, "Services", Status).
     sv.write_status();
+    sv.control = sv.status_file.as_ref().and_then(StatusFile::dir).and_then(control::Control::open);
     loop {
         let now = Instant::now();
         sv.tick(now);
+        sv.answer_requests();
         if let Some(code) = sv.finished() {
-            // Nothing runs any more: no status file may claim otherwise.
-            if let Some(file) = &sv.status_file {
-                file.remove();
-            }
+            sv.close();
             info!(code, "exiting");
             return Ok(code);
         }
@@ -85,43 +88,43 @@ struct Svc {
     spec: Service,
     cmd: Command,
     state: State,
-    pid: Option<Pid>,
     /// Seconds since the epoch of the last state change.
     since: u64,
-    started_at: Instant,
     restarts: u32,
     /// When recent restarts happened (for max_restarts).
     recent: Vec<Instant>,
     /// The next back-off delay.
     delay: Duration,
-    /// Backoff: when to restart. Stopping: when to send the stop signal
-    /// (after stop_delay), then when to SIGKILL (after stop_timeout).
-    timer: Option<Instant>,
-    signalled: bool,
-    probe: Probe,
-    heartbeat_at: Option<Instant>,
     last_exit: Option<Exit>,
 }
 
 impl Svc {
+    fn kind(&self) -> Kind {
+        self.state.kind()
+    }
+
     /// Ready for its dependents and for `init health`: a service once its
     /// probe passed, a oneshot once it exited 0.
     fn ready(&self) -> bool {
         match self.spec.oneshot {
-            true => self.state == State::Exited && self.last_exit == Some(Exit::Code(0)),
-            false => self.state == State::Ready,
+            true => self.kind() == Kind::Exited && self.last_exit == Some(Exit::Code(0)),
+            false => self.kind() == Kind::Ready,
         }
     }
 }
 
+/// How the container's stop stands (docs/reference.md, "Shutdown").
 #[derive(Default)]
-struct Probe {
-    next: Option<Instant>,
-    backoff: Duration,
-    deadline: Option<Instant>,
-    /// A check under way in a child (run/check.rs).
-    pending: Option<Pending>,
-    why: String,
+struct Shutdown {
+    /// Started by a stop signal or an end that stops the container.
+    budget: Budget,
+    /// The code the container ends with, once something decided it (a
+    /// critical service's end, a failed watch); else the main service's.
+    decided: Option<u8>,
+    /// 128+N of the stop signal, for when no main service ever ran.
+    signal_code: Option<u8>,
+    /// Everything left after the services got SIGTERM.
+    leftovers_signalled: bool,
 }
 
 struct Supervisor<'a> {
@@ -133,19 +136,11 @@ struct Supervisor<'a> {
     me: Pid,
     host: String,
     started: u64,
-    stopping: bool,
-    /// The code the container ends with, once something decided it (a
-    /// critical service's end, a failed watch); else the main service's.
-    exit_code: Option<u8>,
-    /// 128+N of the stop signal, for when no main service ever ran.
-    signal_code: Option<u8>,
-    deadline: Option<Instant>,
-    killed: bool,
-    leftovers_signalled: bool,
-    none_left: bool,
+    shutdown: Shutdown,
     changed: bool,
     /// Created by the first write (`None` before it).
     status_file: Option<StatusFile>,
+    control: Option<control::Control>,
     oom: OomWatch,
 }
 
@@ -157,7 +152,6 @@ impl<'a> Supervisor<'a> {
         mask: SigSet,
         me: Pid,
     ) -> Self {
-        let now = Instant::now();
         let svcs = specs
             .into_iter()
             .map(|Spec { service, cmd }| Svc {
@@ -165,15 +159,9 @@ impl<'a> Supervisor<'a> {
                 spec: service,
                 cmd,
                 state: State::Waiting,
-                pid: None,
                 since: status::now_secs(),
-                started_at: now,
                 restarts: 0,
                 recent: Vec::new(),
-                timer: None,
-                signalled: false,
-                probe: Probe::default(),
-                heartbeat_at: None,
                 last_exit: None,
             })
             .collect();
@@ -186,17 +174,24 @@ impl<'a> Supervisor<'a> {
             me,
             host: semaphore::hostname(),
             started: status::now_secs(),
-            stopping: false,
-            exit_code: None,
-            signal_code: None,
-            deadline: None,
-            killed: false,
-            leftovers_signalled: false,
-            none_left: false,
+            shutdown: Shutdown::default(),
             changed: true,
             status_file: None,
+            control: None,
             oom: OomWatch::new(),
         }
+    }
+
+    fn stopping(&self) -> bool {
+        self.shutdown.budget.started()
+    }
+
+    /// The services as the decisions see them.
+    fn views(&self) -> Vec<View<'_>> {
+        self.svcs
+            .iter()
+            .map(|s| View { name: &s.spec.name, after: &s.spec.after, kind: s.kind(), ready: s.ready() })
+            .collect()
     }
 
     /// At boot: each semaphore's directory made (0755), so dependents never
@@ -220,85 +215,84 @@ impl<'a> Supervisor<'a> {
         }
     }
 
-    fn set_state(&mut self, i: usize, event: Event) {
+    /// Moves service `i` to `to` on `event`, when the transition table
+    /// allows it (a refusal is a bug, logged). What the old state held goes
+    /// with it: a probe still running is stopped, a semaphore removed.
+    fn enter(&mut self, i: usize, event: Event, to: State) {
         let s = &mut self.svcs[i];
-        match state::next(s.state, event) {
-            Some(to) => {
-                debug!(service = %s.spec.name, from = s.state.as_str(), to = to.as_str(), "state");
-                s.state = to;
-                s.since = status::now_secs();
-                self.changed = true;
-            }
-            None => {
-                error!(service = %s.spec.name, state = s.state.as_str(), event = ?event, "transition refused (a bug)")
-            }
+        let from = s.kind();
+        if state::next(from, event) != Some(to.kind()) {
+            let to = to.kind().as_str();
+            return error!(service = %s.spec.name, state = from.as_str(), to, event = ?event, "transition refused (a bug)");
+        }
+        debug!(service = %s.spec.name, from = from.as_str(), to = to.kind().as_str(), "state");
+        let old = std::mem::replace(&mut s.state, to);
+        s.since = status::now_secs();
+        self.changed = true;
+        if let State::Starting { probe: ReadyProbe { child: Some(child), .. }, .. } = old {
+            child.cancel();
+        }
+        if from == Kind::Ready {
+            self.drop_semaphore(i);
         }
     }
 
     /// Everything due at `now`: starts, probes, heartbeats, restarts, watches, shutdown steps.
     fn tick(&mut self, now: Instant) {
-        if self.stopping {
+        if self.stopping() {
             return self.progress_shutdown(now);
         }
         // Starting one service may make it ready at once, which may let the next start.
         let mut progress = true;
-        while progress && !self.stopping {
+        while progress && !self.stopping() {
             progress = false;
             for i in 0..self.svcs.len() {
-                let s = &self.svcs[i];
-                let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
-                match s.state {
-                    State::Waiting if self.deps_ready(i) => {
-                        self.start(i, now);
-                        progress = true;
-                    }
-                    State::Backoff if due(s.timer) => {
-                        self.start(i, now);
-                        progress = true;
-                    }
-                    State::Starting if due(s.probe.next) && s.probe.pending.is_none() => {
-                        progress |= self.probe(i, now);
-                    }
-                    State::Starting if due(s.probe.deadline) && s.probe.pending.is_some() => {
-                        // A probe command still running at the timeout fails the start.
-                        self.end_probe(i);
-                        self.probe_result(i, Err("the probe command was still running".into()), now);
-                    }
-                    State::Ready if due(s.heartbeat_at) => self.heartbeat(i, now),
-                    _ => {}
-                }
-                if self.stopping {
+                progress |= self.tick_one(i, now);
+                if self.stopping() {
                     return;
                 }
             }
         }
         if self.watcher.as_ref().is_some_and(|w| now >= w.next) {
-            self.check_watches(now);
+            let gone = self.watcher.as_mut().and_then(|w| w.check(now));
+            self.stop_if_gone(gone);
         }
-        if !self.stopping && self.svcs.iter().all(|s| s.state.is_final()) {
+        if !self.stopping() && self.svcs.iter().all(|s| s.kind().is_final()) && !self.all_down_on_purpose() {
             self.begin_shutdown("no service left running", None);
         }
     }
 
-    /// Every `after` dependency is ready.
-    fn deps_ready(&self, i: usize) -> bool {
-        self.svcs[i]
-            .spec
-            .after
-            .iter()
-            .all(|name| self.svcs.iter().find(|d| &d.spec.name == name).is_some_and(Svc::ready))
-    }
-
-    fn check_watches(&mut self, now: Instant) {
-        let gone = self.watcher.as_mut().and_then(|w| w.check(now));
-        self.stop_if_gone(gone);
-    }
-
-    /// A watched dependency went away (the watcher said what): stop with 75.
-    fn stop_if_gone(&mut self, gone: Option<String>) {
-        if gone.is_some() {
-            self.begin_shutdown("a watched dependency went away", Some(75));
+    /// What is due for service `i`; true when it started or became ready.
+    fn tick_one(&mut self, i: usize, now: Instant) -> bool {
+        let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
+        let backoff_over = matches!(self.svcs[i].state, State::Backoff { restart_at } if restart_at <= now);
+        if decide::should_start(i, &self.views(), backoff_over) {
+            self.start(i, now);
+            return true;
         }
+        match &self.svcs[i].state {
+            State::Starting { probe, .. } if probe.child.is_none() && due(probe.next) => self.probe(i, now),
+            State::Starting { probe, .. } if probe.child.is_some() && due(probe.deadline) => {
+                // A probe command still running at the timeout fails the start.
+                self.probe_result(i, Err("the probe command was still running".into()), now)
+            }
+            State::Ready { heartbeat_at, .. } if due(*heartbeat_at) => {
+                self.heartbeat(i, now);
+                false
+            }
+            // An operator's stop, under way while the container runs on.
+            State::Stopping { .. } => {
+                self.stop_service(i, now, true);
+                false
+            }
+            _ => false,
+        }
+    }
+
+    /// Every service is down, and at least one because an operator said so:
+    /// the container stays up for `init start`.
+    fn all_down_on_purpose(&self) -> bool {
+        self.svcs.iter().any(|s| s.kind() == Kind::Stopped)
     }
 
     fn write_status_if_changed(&mut self) {
@@ -314,8 +308,8 @@ impl<'a> Supervisor<'a> {
             .iter()
             .map(|s| ServiceStatus {
                 name: s.spec.name.clone(),
-                state: s.state.as_str().into(),
-                pid: s.pid.map(Pid::as_raw),
+                state: s.kind().as_str().into(),
+                pid: s.state.pid().map(Pid::as_raw),
                 ready: s.ready(),
                 restarts: s.restarts,
                 since: s.since,
@@ -329,6 +323,16 @@ impl<'a> Supervisor<'a> {
         match &self.status_file {
             Some(file) => file.write(&st),
             None => self.status_file = Some(StatusFile::create(&st)),
+        }
+    }
+
+    /// Nothing runs any more: no status file or control socket may claim otherwise.
+    fn close(&mut self) {
+        if let Some(control) = self.control.take() {
+            control.close();
+        }
+        if let Some(file) = &self.status_file {
+            file.remove();
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `watch = true` on a `[[wait]]` (docs/reference.md, "Waits"): after boot the
 //! target is checked every second, and three failures in a row mean the
 //! dependency has gone, so the container stops with 75 and the orchestrator
-//! restarts it. Checks run as children (run/check.rs), so a dead DNS server
+//! restarts it. Checks run as children (run/probe_child.rs), so a dead DNS server
 //! or a host that drops packets never holds up the loop. Used by both the
 //! single-command and the service loop, which hand it the statuses of its
 //! children.
@@ -12,7 +12,7 @@ use nix::sys::signal::SigSet;
 use nix::unistd::Pid;
 use tracing::{error, warn};
 
-use crate::run::check::{self, Pending, Started};
+use crate::run::probe_child::{self, ProbeChild, Started};
 use crate::run::reap::Exit;
 use crate::run::spawn::Command;
 use mooring::config::Wait;
@@ -24,7 +24,7 @@ const FAILURES: u32 = 3;
 struct Item<'w> {
     wait: &'w Wait,
     failures: u32,
-    pending: Option<Pending>,
+    pending: Option<ProbeChild>,
 }
 
 pub struct Watcher<'w> {
@@ -32,7 +32,7 @@ pub struct Watcher<'w> {
     /// When the next round of checks is due.
     pub next: Instant,
     mask: SigSet,
-    /// What a `command` target runs as (run/check.rs).
+    /// What a `command` target runs as (run/probe_child.rs).
     like: Command,
 }
 
@@ -51,8 +51,8 @@ impl<'w> Watcher<'w> {
         self.next = later(now, EVERY);
         let mut gone = None;
         for item in self.items.iter_mut().filter(|i| i.pending.is_none()) {
-            match check::start(&item.wait.target, &self.like, self.mask) {
-                Started::Running(p) => item.pending = Some(p),
+            match probe_child::start(&item.wait.target, &self.like, self.mask) {
+                Started::Child(p) => item.pending = Some(p),
                 Started::Done(result) => gone = gone.or(item.record(result)),
             }
         }

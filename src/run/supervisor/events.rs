@@ -13,14 +13,16 @@ use crate::run::signals::{Meaning, Received};
 impl Supervisor<'_> {
     pub(super) fn on_signal(&mut self, sig: Received) {
         let name = signals::name(sig.signo);
-        match Meaning::of(sig.signo, self.stopping) {
-            Meaning::ChildEnded => self.reap(),
+        match Meaning::of(sig.signo, self.stopping()) {
+            Meaning::ChildEnded => {
+                self.reap();
+            }
             Meaning::KillNow => {
                 info!(signal = %name, from = sig.sender, "second stop signal: SIGKILL now");
                 self.kill_everything();
             }
             Meaning::Stop => {
-                self.signal_code = Some(128 + sig.signo as u8);
+                self.shutdown.signal_code = Some(128 + sig.signo as u8);
                 self.begin_shutdown(&name, None);
             }
             Meaning::Other => self.broadcast(sig.signo, &name),
@@ -29,8 +31,8 @@ impl Supervisor<'_> {
 
     /// HUP, USR1, … to every running service's group, through its rewrite table.
     fn broadcast(&self, signo: i32, name: &str) {
-        for s in self.svcs.iter().filter(|s| s.state.is_live()) {
-            let Some(pid) = s.pid else { continue };
+        for s in &self.svcs {
+            let Some(pid) = s.state.pid() else { continue };
             match rewrite(&s.spec, signo) {
                 Some(to) => {
                     let _ = sys::kill(-pid.as_raw(), to);
@@ -41,61 +43,59 @@ impl Supervisor<'_> {
         }
     }
 
-    /// The earliest timer, for the poll timeout.
+    /// The earliest timer, for the poll timeout: each state's own, the
+    /// stop budget's and the watches'.
     pub(super) fn next_timer(&self) -> Option<Instant> {
-        let mut next = self.deadline;
-        let mut consider = |t: Option<Instant>| {
-            if let Some(t) = t {
-                next = Some(next.map_or(t, |n: Instant| n.min(t)));
-            }
-        };
-        for s in &self.svcs {
-            match s.state {
-                State::Backoff | State::Stopping => consider(s.timer),
-                State::Starting => {
-                    consider(s.probe.next);
-                    consider(s.probe.deadline.filter(|_| s.probe.pending.is_some()));
-                }
-                State::Ready => consider(s.heartbeat_at),
-                _ => {}
-            }
-        }
-        if !self.stopping {
-            consider(self.watcher.as_ref().map(|w| w.next));
-        }
-        next
+        let timers = self.svcs.iter().flat_map(|s| match &s.state {
+            State::Backoff { restart_at } => [Some(*restart_at), None],
+            State::Stopping { step: StopStep::Delay(t), .. } => [Some(*t), None],
+            State::Stopping { step: StopStep::Signalled(kill_at), .. } => [*kill_at, None],
+            State::Starting { probe, .. } => [probe.next, probe.deadline.filter(|_| probe.child.is_some())],
+            State::Ready { heartbeat_at, .. } => [*heartbeat_at, None],
+            _ => [None, None],
+        });
+        let watch = self.watcher.as_ref().filter(|_| !self.stopping()).map(|w| w.next);
+        timers.chain([self.shutdown.budget.deadline(), watch]).flatten().min()
     }
 
-    /// Waits for a signal, output or the next timer; handles what came.
+    /// Waits for a signal, a control request, output or the next timer;
+    /// handles what came. Signals first: output, however much, never
+    /// delays a stop.
     pub(super) fn wait_for_events(&mut self, signals: &Signals) {
         let timeout = self.next_timer().map(|t| t.saturating_duration_since(Instant::now()));
-        let ready: Vec<(usize, PollFlags)> = {
+        let timeout = timeout.map_or(PollTimeout::NONE, |d| {
+            PollTimeout::try_from(d.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32)
+                .unwrap_or(PollTimeout::MAX)
+        });
+        let control = self.control.as_ref().map_or(0, |c| c.fds().len());
+        let ready: Vec<usize> = {
             let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
+            if let Some(c) = &self.control {
+                fds.extend(c.fds().into_iter().map(|fd| PollFd::new(fd, PollFlags::POLLIN)));
+            }
             fds.extend(self.sources.iter().map(|s| PollFd::new(s.fd.as_fd(), PollFlags::POLLIN)));
-            let timeout = timeout.map_or(PollTimeout::NONE, |d| {
-                PollTimeout::try_from(d.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32)
-                    .unwrap_or(PollTimeout::MAX)
-            });
             match poll(&mut fds, timeout) {
                 Ok(0) | Err(_) => return,
-                Ok(_) => fds.iter().enumerate().filter_map(|(i, f)| f.revents().map(|r| (i, r))).collect(),
+                Ok(_) => {
+                    (0..fds.len()).filter(|&i| fds[i].revents().is_some_and(|r| !r.is_empty())).collect()
+                }
             }
         };
-        // Signals first: output, however much, never delays a stop.
-        if ready.iter().any(|&(i, r)| i == 0 && !r.is_empty()) {
+        if ready.first() == Some(&0) {
             match signals.read() {
                 Ok(sig) => self.on_signal(sig),
                 Err(e) => error!(error = %e, "reading signals failed; going on"),
             }
         }
+        if ready.iter().any(|&i| (1..=control).contains(&i)) {
+            self.on_control();
+        }
         let mut closed = Vec::new();
-        for &(i, r) in ready.iter().filter(|(i, r)| *i > 0 && !r.is_empty()) {
-            let src = &mut self.sources[i - 1];
-            let name = &self.svcs[src.service].spec.name;
-            if !src.pump(name) {
-                closed.push(i - 1);
+        for src in ready.into_iter().filter_map(|i| i.checked_sub(1 + control)) {
+            let name = &self.svcs[self.sources[src].service].spec.name;
+            if !self.sources[src].pump(name) {
+                closed.push(src);
             }
-            let _ = r;
         }
         for i in closed.into_iter().rev() {
             self.sources.remove(i);

@@ -27,32 +27,29 @@ impl Supervisor<'_> {
         }
         let s = &mut self.svcs[i];
         let oneshot = s.spec.oneshot;
-        match result {
-            Ok(pid) => {
-                s.pid = Some(pid);
-                s.started_at = now;
-                s.signalled = false;
-                let deadline = s.spec.ready.as_ref().and_then(|r| r.timeout).and_then(|t| deadline(now, t));
-                s.probe = Probe {
-                    next: Some(now),
-                    backoff: PROBE_FIRST,
-                    deadline,
-                    pending: None,
-                    why: String::new(),
-                };
-                info!(service = %s.spec.name, pid = pid.as_raw(), restarts = s.restarts, "started");
-                self.set_state(i, Event::Spawned { oneshot });
-                if !oneshot && self.svcs[i].spec.ready.is_none() {
-                    self.became_ready(i, now);
-                }
-            }
+        let pid = match result {
+            Ok(pid) => pid,
             Err(e) => {
                 error!(service = %s.spec.name, error = %e, "cannot start");
-                let code = e.exit_code();
-                s.last_exit = Some(Exit::Code(i32::from(code)));
-                self.set_state(i, Event::SpawnFailed);
-                self.ended_for_good(i, false);
+                s.last_exit = Some(Exit::Code(i32::from(e.exit_code())));
+                self.enter(i, Event::SpawnFailed, State::Failed);
+                return self.ended_for_good(i, false, false);
             }
+        };
+        info!(service = %s.spec.name, pid = pid.as_raw(), restarts = s.restarts, "started");
+        let proc = Proc { pid, started_at: now };
+        let to = match (oneshot, &s.spec.ready) {
+            (true, _) => State::Running { proc },
+            (false, ready) => {
+                let deadline = ready.as_ref().and_then(|r| r.timeout).and_then(|t| deadline(now, t));
+                let probe =
+                    ReadyProbe { next: Some(now), backoff: PROBE_FIRST, deadline, ..ReadyProbe::default() };
+                State::Starting { proc, probe }
+            }
+        };
+        self.enter(i, Event::Spawned { oneshot }, to);
+        if !oneshot && self.svcs[i].spec.ready.is_none() {
+            self.became_ready(i, now);
         }
     }
 
@@ -60,77 +57,77 @@ impl Supervisor<'_> {
     pub(super) fn probe(&mut self, i: usize, now: Instant) -> bool {
         let s = &mut self.svcs[i];
         let Some(ready) = &s.spec.ready else { return false };
-        match check::start(&ready.target, &s.cmd, self.mask) {
+        match probe_child::start(&ready.target, &s.cmd, self.mask) {
             Started::Done(result) => self.probe_result(i, result, now),
-            Started::Running(pending) => {
-                s.probe.pending = Some(pending);
-                s.probe.next = None;
+            Started::Child(child) => {
+                if let State::Starting { probe, .. } = &mut s.state {
+                    probe.child = Some(child);
+                    probe.next = None;
+                }
                 false
             }
         }
     }
 
+    /// What a probe said; true when the service became ready.
     pub(super) fn probe_result(&mut self, i: usize, result: Result<(), String>, now: Instant) -> bool {
         let s = &mut self.svcs[i];
-        match result {
-            Ok(()) => {
-                self.became_ready(i, now);
-                true
-            }
-            Err(why) => {
-                if s.probe.deadline.is_some_and(|d| now >= d) {
-                    error!(service = %s.spec.name, why, "not ready in time: SIGKILL");
-                    s.probe.next = None;
-                    if let Some(pid) = s.pid {
-                        let _ = sys::kill(-pid.as_raw(), libc::SIGKILL);
-                    }
-                    return false;
-                }
-                if why != s.probe.why {
-                    debug!(service = %s.spec.name, why, "not ready yet");
-                }
-                s.probe.why = why;
-                s.probe.next = Some(later(now, s.probe.backoff));
-                s.probe.backoff = doubled(s.probe.backoff, PROBE_MAX);
-                false
-            }
+        let State::Starting { proc, probe } = &mut s.state else { return false };
+        if let Some(child) = probe.child.take() {
+            child.cancel();
         }
+        let why = match result {
+            Ok(()) => return self.became_ready(i, now),
+            Err(why) => why,
+        };
+        if probe.deadline.is_some_and(|d| now >= d) {
+            error!(service = %s.spec.name, why, "not ready in time: SIGKILL");
+            probe.next = None;
+            probe.deadline = None;
+            let _ = sys::kill(-proc.pid.as_raw(), libc::SIGKILL);
+            return false;
+        }
+        if why != probe.why {
+            debug!(service = %s.spec.name, why, "not ready yet");
+        }
+        probe.why = why;
+        probe.next = Some(later(now, probe.backoff));
+        probe.backoff = doubled(probe.backoff, PROBE_MAX);
+        false
     }
 
-    /// Stops a probe still running (its status is then an orphan's).
-    pub(super) fn end_probe(&mut self, i: usize) {
-        if let Some(pending) = self.svcs[i].probe.pending.take() {
-            pending.cancel();
-        }
-    }
-
-    pub(super) fn became_ready(&mut self, i: usize, now: Instant) {
-        self.set_state(i, Event::Probed);
-        let s = &mut self.svcs[i];
-        s.probe.next = None;
-        info!(service = %s.spec.name, after_ms = millis(now.duration_since(s.started_at)), "ready");
-        let Some(path) = s.spec.semaphore.clone() else { return };
-        s.heartbeat_at = Some(later(now, s.spec.heartbeat));
+    /// Starting → Ready: the semaphore written, its heartbeat planned.
+    pub(super) fn became_ready(&mut self, i: usize, now: Instant) -> bool {
+        let s = &self.svcs[i];
+        let Some(proc) = s.state.proc() else { return false };
+        let heartbeat_at = s.spec.semaphore.as_ref().map(|_| later(now, s.spec.heartbeat));
+        self.enter(i, Event::Probed, State::Ready { proc, heartbeat_at });
+        let s = &self.svcs[i];
+        info!(service = %s.spec.name, after_ms = millis(now.duration_since(proc.started_at)), "ready");
+        let Some(path) = s.spec.semaphore.clone() else { return true };
         match self.write_semaphore(i) {
-            Ok(()) => info!(service = %self.svcs[i].spec.name, path = %path.display(), "semaphore created"),
+            Ok(()) => info!(service = %s.spec.name, path = %path.display(), "semaphore created"),
             Err(e) => {
-                tracing::error!(service = %self.svcs[i].spec.name, path = %path.display(), error = %e, "cannot create semaphore (retried every heartbeat)")
+                error!(service = %s.spec.name, path = %path.display(), error = %e, "cannot create semaphore (retried every heartbeat)")
             }
         }
+        true
     }
 
     /// Writes service `i`'s semaphore: who made it, since when it is ready
     /// (its last state change), and its heartbeat.
     fn write_semaphore(&self, i: usize) -> std::io::Result<()> {
         let s = &self.svcs[i];
-        let (Some(path), Some(pid)) = (&s.spec.semaphore, s.pid) else { return Ok(()) };
+        let (Some(path), Some(pid)) = (&s.spec.semaphore, s.state.pid()) else { return Ok(()) };
         let text = semaphore::contents(&s.spec.name, &self.host, pid.as_raw(), s.since, s.spec.heartbeat);
         semaphore::create(&mooring::safe_fs::root()?, path, &text)
     }
 
     pub(super) fn heartbeat(&mut self, i: usize, now: Instant) {
         let s = &mut self.svcs[i];
-        s.heartbeat_at = Some(later(now, s.spec.heartbeat));
+        if let State::Ready { heartbeat_at, .. } = &mut s.state {
+            *heartbeat_at = Some(later(now, s.spec.heartbeat));
+        }
         let Some(path) = s.spec.semaphore.clone() else { return };
         let result = mooring::safe_fs::root().and_then(|root| semaphore::touch(&root, &path)).or_else(|e| {
             match e.kind() {
@@ -140,16 +137,15 @@ impl Supervisor<'_> {
             }
         });
         if let Err(e) = result {
-            tracing::error!(service = %self.svcs[i].spec.name, path = %path.display(), error = %e, "cannot write semaphore (retried every heartbeat)");
+            error!(service = %self.svcs[i].spec.name, path = %path.display(), error = %e, "cannot write semaphore (retried every heartbeat)");
         }
     }
 
+    /// Removes service `i`'s semaphore (it is no longer ready).
     pub(super) fn drop_semaphore(&mut self, i: usize) {
-        let s = &mut self.svcs[i];
-        s.heartbeat_at = None;
-        if let Some(path) = &s.spec.semaphore
-            && path.exists()
-        {
+        let s = &self.svcs[i];
+        let Some(path) = &s.spec.semaphore else { return };
+        if path.exists() {
             match mooring::safe_fs::root().and_then(|root| semaphore::remove(&root, path)) {
                 Ok(()) => info!(service = %s.spec.name, path = %path.display(), "semaphore removed"),
                 Err(e) => {

@@ -1,4 +1,4 @@
-//! Checks of wait targets that never hold up PID 1's loop. A file is
+//! Probes of wait targets that never hold up PID 1's loop. A file is
 //! checked in place (one stat). Everything that can block — a DNS lookup, a
 //! connect to a host that drops packets, an HTTP read, a command — runs in
 //! a child process: a forked copy of init for the network kinds, the
@@ -18,7 +18,7 @@ use mooring::config::Target;
 use mooring::setup::wait;
 
 /// A check under way in a child.
-pub struct Pending {
+pub struct ProbeChild {
     pub pid: Pid,
     /// Where a forked network check writes why it failed (none for commands).
     reason: Option<OwnedFd>,
@@ -27,7 +27,7 @@ pub struct Pending {
 /// What starting a check gave: the answer at once (a file), or a child to reap.
 pub enum Started {
     Done(Result<(), String>),
-    Running(Pending),
+    Child(ProbeChild),
 }
 
 /// Starts checking `target`. `like` is the command a `command` target runs
@@ -41,7 +41,7 @@ pub fn start(target: &Target, like: &Command, mask: SigSet) -> Started {
             let mut cmd = like.clone();
             cmd.argv = argv.iter().map(Into::into).collect();
             match spawn::spawn_service(&cmd, mask, None) {
-                Ok(pid) => Started::Running(Pending { pid, reason: None }),
+                Ok(pid) => Started::Child(ProbeChild { pid, reason: None }),
                 Err(e) => Started::Done(Err(e.to_string())),
             }
         }
@@ -59,14 +59,14 @@ pub fn start(target: &Target, like: &Command, mask: SigSet) -> Started {
             });
             drop(wr);
             match forked {
-                Ok(pid) => Started::Running(Pending { pid, reason: Some(rd) }),
+                Ok(pid) => Started::Child(ProbeChild { pid, reason: Some(rd) }),
                 Err(e) => Started::Done(Err(format!("fork: {e}"))),
             }
         }
     }
 }
 
-impl Pending {
+impl ProbeChild {
     /// The result, from how the child ended.
     pub fn result(self, exit: Exit) -> Result<(), String> {
         match (exit, self.reason) {

@@ -1,0 +1,215 @@
+//! Runtime control (docs/reference.md, "Runtime control"): `init start|stop|
+//! restart SERVICE` and `init signal SERVICE SIG` reach the running init
+//! through a unix socket beside its status file (mode 0600; only root and
+//! init's own uid are served, by the peer's credentials). One line asks,
+//! one line answers once the action is done: `0 ok`, or a code and why.
+//! The socket and its connections are non-blocking and polled by the loop;
+//! a request is bounded to one short line.
+
+use std::io::{ErrorKind, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+
+use super::*;
+
+/// The socket's name in the status file's directory.
+pub const SOCKET_NAME: &str = "control.sock";
+/// Longest request line.
+const MAX_REQUEST: usize = 256;
+/// Most connections served at once; more wait in the listen backlog.
+const MAX_CONNECTIONS: usize = 16;
+
+/// What an operator asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    Start(String),
+    Stop(String),
+    Restart(String),
+    Signal(String, i32),
+}
+
+/// Parses one request line (`stop web`, `signal web 10`).
+pub fn parse(line: &str) -> Result<Request, String> {
+    let words: Vec<&str> = line.split_ascii_whitespace().collect();
+    match words.as_slice() {
+        ["start", name] => Ok(Request::Start(name.to_string())),
+        ["stop", name] => Ok(Request::Stop(name.to_string())),
+        ["restart", name] => Ok(Request::Restart(name.to_string())),
+        ["signal", name, sig] => match sig.parse::<i32>() {
+            Ok(n) if (1..=64).contains(&n) => Ok(Request::Signal(name.to_string(), n)),
+            _ => Err(format!("not a signal number: {sig:?}")),
+        },
+        _ => Err(format!("not a request: {line:?}")),
+    }
+}
+
+/// Where an accepted request stands.
+enum Step {
+    /// Reading the request line.
+    Reading(Vec<u8>),
+    /// Acted on; answered once service `i` gets where `want` says.
+    Waiting { i: usize, want: Want },
+    /// Answered: closed at the next `sweep`.
+    Done,
+}
+
+/// What a request waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// Down, as an operator stopped it.
+    Stopped,
+    /// Down, then to be started again.
+    StoppedThenStart,
+    /// Ready (a oneshot: exited 0); a failure ends the wait too.
+    Ready,
+}
+
+struct Conn {
+    stream: UnixStream,
+    step: Step,
+}
+
+pub struct Control {
+    path: PathBuf,
+    listener: UnixListener,
+    conns: Vec<Conn>,
+}
+
+impl Control {
+    /// Listens in `dir` (the status file's directory); `None`, with a WARN,
+    /// when it cannot.
+    pub fn open(dir: &Path) -> Option<Control> {
+        let path = dir.join(SOCKET_NAME);
+        // The directory is init's or root's and no one else's (run/status.rs):
+        // a name left there is a socket of an init that is gone.
+        let _ = std::fs::remove_file(&path);
+        let bound = UnixListener::bind(&path).and_then(|l| {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+            l.set_nonblocking(true)?;
+            Ok(l)
+        });
+        match bound {
+            Ok(listener) => Some(Control { path, listener, conns: Vec::new() }),
+            Err(e) => {
+                warn!(path = %path.display(), error = %e, "no control socket: init start/stop/restart/signal will not reach this init");
+                None
+            }
+        }
+    }
+
+    /// The descriptors to poll: the listener, then each connection still reading.
+    pub fn fds(&self) -> Vec<BorrowedFd<'_>> {
+        let reading = self.conns.iter().filter(|c| matches!(c.step, Step::Reading(_)));
+        std::iter::once(self.listener.as_fd()).chain(reading.map(|c| c.stream.as_fd())).collect()
+    }
+
+    /// Accepts new connections (refusing peers other than root and init's
+    /// uid) and reads what came; returns the requests now complete, each
+    /// with its connection's index.
+    pub fn read(&mut self) -> Vec<(usize, Result<Request, String>)> {
+        self.accept();
+        let mut complete = Vec::new();
+        for (k, c) in self.conns.iter_mut().enumerate() {
+            let Step::Reading(buf) = &mut c.step else { continue };
+            let mut chunk = [0u8; MAX_REQUEST];
+            match c.stream.read(&mut chunk) {
+                Ok(0) => complete.push((k, Err("closed before a full request".into()))),
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+                Err(e) => complete.push((k, Err(e.to_string()))),
+            }
+            if let Some(end) = buf.iter().position(|&b| b == b'\n') {
+                complete.push((k, parse(&String::from_utf8_lossy(&buf[..end]))));
+            } else if buf.len() > MAX_REQUEST {
+                complete.push((k, Err("request too long".into())));
+            }
+        }
+        complete
+    }
+
+    fn accept(&mut self) {
+        let me = nix::unistd::geteuid().as_raw();
+        while self.conns.len() < MAX_CONNECTIONS {
+            let Ok((stream, _)) = self.listener.accept() else { return };
+            let uid = nix::sys::socket::getsockopt(&stream, nix::sys::socket::sockopt::PeerCredentials)
+                .map(|c| c.uid());
+            let mut conn = Conn { stream, step: Step::Reading(Vec::new()) };
+            match uid {
+                Ok(uid) if uid == 0 || uid == me => {
+                    let _ = conn.stream.set_nonblocking(true);
+                    self.conns.push(conn);
+                }
+                Ok(uid) => {
+                    warn!(uid, "control: refused a request from another user");
+                    answer(
+                        &mut conn,
+                        77,
+                        &format!("uid {uid} may not control this init (root or uid {me} only)"),
+                    );
+                }
+                Err(e) => answer(&mut conn, 1, &e.to_string()),
+            }
+        }
+    }
+
+    /// Connection `k` waits for service `i` to get where `want` says.
+    pub fn wait_for(&mut self, k: usize, i: usize, want: Want) {
+        self.conns[k].step = Step::Waiting { i, want };
+    }
+
+    /// The requests waiting on services.
+    pub fn waiting(&self) -> Vec<(usize, usize, Want)> {
+        let each = self.conns.iter().enumerate();
+        each.filter_map(|(k, c)| match c.step {
+            Step::Waiting { i, want } => Some((k, i, want)),
+            _ => None,
+        })
+        .collect()
+    }
+
+    /// Answers connection `k` (it is closed at the next `sweep`).
+    pub fn answer(&mut self, k: usize, code: u8, message: &str) {
+        answer(&mut self.conns[k], code, message);
+        self.conns[k].step = Step::Done;
+    }
+
+    /// Drops the connections answered.
+    pub fn sweep(&mut self) {
+        self.conns.retain(|c| !matches!(c.step, Step::Done));
+    }
+
+    /// Init is ending: every waiting request is told, the socket removed.
+    pub fn close(mut self) {
+        for k in 0..self.conns.len() {
+            if matches!(self.conns[k].step, Step::Waiting { .. }) {
+                answer(&mut self.conns[k], 1, "init is stopping");
+            }
+        }
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Writes the one answer line (a short write to a gone client is ignored).
+fn answer(conn: &mut Conn, code: u8, message: &str) {
+    let _ = conn.stream.set_nonblocking(false);
+    let _ = conn.stream.set_write_timeout(Some(Duration::from_millis(100)));
+    let _ = conn.stream.write_all(format!("{code} {message}\n").as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_parse_and_anything_else_is_refused() {
+        assert_eq!(parse("stop web"), Ok(Request::Stop("web".into())));
+        assert_eq!(parse("restart  db "), Ok(Request::Restart("db".into())));
+        assert_eq!(parse("signal web 10"), Ok(Request::Signal("web".into(), 10)));
+        assert!(parse("signal web 99").is_err());
+        assert!(parse("signal web HUP").is_err());
+        assert!(parse("stop").is_err());
+        assert!(parse("rm -rf /").is_err());
+    }
+}

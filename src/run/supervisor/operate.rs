@@ -1,0 +1,124 @@
+//! What an operator's request does (docs/reference.md, "Runtime control"):
+//! a service stopped with `init stop` stays down (not restarted, its
+//! semaphore removed) and never stops the container, even when critical;
+//! `init start` brings it back through Waiting, so its `after` still holds;
+//! `init restart` is both; `init signal` reaches its process group. Each
+//! request is answered once its service got where it asked.
+
+use super::control::{Request, Want};
+use super::*;
+
+impl Supervisor<'_> {
+    /// Reads the control socket and acts on each complete request.
+    pub(super) fn on_control(&mut self) {
+        let Some(control) = self.control.as_mut() else { return };
+        for (k, request) in control.read() {
+            match request {
+                Ok(request) => self.act(k, request),
+                Err(why) => self.reply(k, 2, &why),
+            }
+        }
+    }
+
+    fn act(&mut self, k: usize, request: Request) {
+        let (Request::Start(name) | Request::Stop(name) | Request::Restart(name) | Request::Signal(name, _)) =
+            &request;
+        let Some(i) = self.svcs.iter().position(|s| &s.spec.name == name) else {
+            return self.reply(k, 64, &format!("no service named {name:?}"));
+        };
+        if self.stopping() {
+            return self.reply(k, 1, "the container is stopping");
+        }
+        info!(service = %name, request = ?request, "operator request");
+        let want = match request {
+            Request::Stop(_) => {
+                self.halt(i);
+                Want::Stopped
+            }
+            Request::Restart(_) if self.svcs[i].kind().is_live() => {
+                self.halt(i);
+                Want::StoppedThenStart
+            }
+            Request::Start(_) | Request::Restart(_) => {
+                self.resume(i);
+                Want::Ready
+            }
+            Request::Signal(_, sig) => return self.send_signal(k, i, sig),
+        };
+        if let Some(control) = self.control.as_mut() {
+            control.wait_for(k, i, want);
+        }
+    }
+
+    /// `init stop`: a live service through its stop (stop_delay, signal,
+    /// stop_timeout); one that is not running goes down at once.
+    fn halt(&mut self, i: usize) {
+        match self.svcs[i].kind() {
+            Kind::Starting | Kind::Running | Kind::Ready => self.stop_service(i, Instant::now(), true),
+            Kind::Waiting | Kind::Backoff | Kind::Exited | Kind::Failed => {
+                self.enter(i, Event::Halt, State::Stopped)
+            }
+            Kind::Stopping | Kind::Stopped => {}
+        }
+    }
+
+    /// `init start`: a service that is down waits for its `after` again
+    /// (restart counters untouched).
+    fn resume(&mut self, i: usize) {
+        if self.svcs[i].kind().is_final() {
+            self.enter(i, Event::Resume, State::Waiting);
+        }
+    }
+
+    fn send_signal(&mut self, k: usize, i: usize, sig: i32) {
+        let s = &self.svcs[i];
+        match s.state.pid() {
+            Some(pid) => {
+                let _ = sys::kill(-pid.as_raw(), sig);
+                info!(service = %s.spec.name, pid = pid.as_raw(), signal = %signals::name(sig), "signalled by an operator");
+                let done = format!("sent {} to {} (pid {})", signals::name(sig), s.spec.name, pid);
+                self.reply(k, 0, &done);
+            }
+            None => {
+                let why = format!("{} is not running ({})", s.spec.name, s.kind().as_str());
+                self.reply(k, 1, &why);
+            }
+        }
+    }
+
+    /// Answers every request whose service got where it waits for.
+    pub(super) fn answer_requests(&mut self) {
+        let Some(control) = self.control.as_ref() else { return };
+        for (k, i, want) in control.waiting() {
+            let s = &self.svcs[i];
+            let (kind, name) = (s.kind(), s.spec.name.clone());
+            match want {
+                Want::Stopped if kind == Kind::Stopped => self.reply(k, 0, &format!("{name} stopped")),
+                Want::StoppedThenStart if kind == Kind::Stopped => {
+                    self.resume(i);
+                    if let Some(control) = self.control.as_mut() {
+                        control.wait_for(k, i, Want::Ready);
+                    }
+                }
+                Want::Ready if s.ready() => self.reply(k, 0, &format!("{name} {}", kind.as_str())),
+                Want::Ready if kind.is_final() => {
+                    let how = s.last_exit.map_or(kind.as_str().to_string(), |e| match e {
+                        Exit::Code(c) => format!("{} (exit code {c})", kind.as_str()),
+                        Exit::Signal(sig) => format!("{} (killed by {})", kind.as_str(), signals::name(sig)),
+                    });
+                    self.reply(k, 1, &format!("{name} {how}"));
+                }
+                _ => {}
+            }
+        }
+        if let Some(control) = self.control.as_mut() {
+            control.sweep();
+        }
+    }
+
+    fn reply(&mut self, k: usize, code: u8, message: &str) {
+        if let Some(control) = self.control.as_mut() {
+            control.answer(k, code, message);
+        }
+    }
+}
