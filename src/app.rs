@@ -6,7 +6,7 @@
 use std::ffi::OsString;
 use std::path::Path;
 
-use crate::cli::{Cli, Command, Global, RunArgs, SignalScope};
+use crate::cli::{self, Cli, Command, Global, RunArgs, SignalScope};
 use crate::run::single::{self, Options, Scope};
 use crate::run::supervisor;
 use crate::sys;
@@ -16,6 +16,7 @@ use mooring::setup::render;
 use tracing::info;
 
 mod check;
+mod control;
 mod prepare;
 mod status;
 
@@ -45,7 +46,20 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             run_command(prepare_oneoff(global)?, cmd, &opts, false)
         }
         Some(Command::Run(RunArgs { name_and_args, .. })) => run_named(global, name_and_args, &opts),
-        None | Some(Command::Start) => {
+        Some(Command::Start(cli::MaybeService { service: Some(name), timeout })) => {
+            control::request(&format!("start {name}"), timeout)
+        }
+        Some(Command::Stop(a)) => control::request(&format!("stop {}", a.service), a.timeout),
+        Some(Command::Restart(a)) => control::request(&format!("restart {}", a.service), a.timeout),
+        Some(Command::Signal { target, signal }) => {
+            let signo = config::parse_signal(&signal).or_else(|e| match signal.parse::<i32>() {
+                Ok(n) if (1..=64).contains(&n) => Ok(n),
+                _ => Err(e),
+            });
+            let signo = signo.map_err(Error::Usage)?;
+            control::request(&format!("signal {} {signo}", target.service), target.timeout)
+        }
+        None | Some(Command::Start(_)) => {
             let prepared = prepare(global)?;
             if !prepared.config.services.is_empty() {
                 return supervise(&prepared, &opts);

@@ -64,9 +64,24 @@ pub enum SignalScope {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Boot: prepare, wait, run the configured services (the default)
-    #[command(override_usage = "init start [OPTIONS]")]
-    Start,
+    /// Boot: prepare, wait, run the configured services (the default); with
+    /// SERVICE: start that service of the running init
+    #[command(override_usage = "init start [OPTIONS] [SERVICE]")]
+    Start(MaybeService),
+    /// Stop SERVICE of the running init; it stays down until `init start SERVICE`
+    #[command(override_usage = "init stop [OPTIONS] SERVICE")]
+    Stop(ServiceArgs),
+    /// Stop, then start SERVICE of the running init
+    #[command(override_usage = "init restart [OPTIONS] SERVICE")]
+    Restart(ServiceArgs),
+    /// Send SIG (HUP, SIGUSR1, 10) to the process group of SERVICE of the running init
+    #[command(override_usage = "init signal [OPTIONS] SERVICE SIG")]
+    Signal {
+        #[command(flatten)]
+        target: ServiceArgs,
+        #[arg(value_name = "SIG")]
+        signal: String,
+    },
     /// One-shot: prepare + wait, run task NAME (ARGS appended) or `-- CMD`, exit with its code
     #[command(override_usage = "init run [OPTIONS] NAME [ARGS]... | init run [OPTIONS] -- CMD [ARGS]...")]
     Run(RunArgs),
@@ -104,6 +119,26 @@ pub enum Command {
     Version,
     #[command(external_subcommand)]
     External(Vec<OsString>),
+}
+
+/// A service of the running init, and how long to wait for the action.
+#[derive(Args, Debug)]
+pub struct ServiceArgs {
+    #[arg(value_name = "SERVICE")]
+    pub service: String,
+    /// Give up waiting after DUR (exit 75)
+    #[arg(long, value_name = "DUR", default_value = "90s", value_parser = Limit::parse)]
+    pub timeout: Limit,
+}
+
+/// `init start`'s optional service.
+#[derive(Args, Debug)]
+pub struct MaybeService {
+    #[arg(value_name = "SERVICE")]
+    pub service: Option<String>,
+    /// With SERVICE: give up waiting after DUR (exit 75)
+    #[arg(long, value_name = "DUR", default_value = "90s", value_parser = Limit::parse)]
+    pub timeout: Limit,
 }
 
 #[derive(Args, Debug)]

@@ -17,7 +17,7 @@ use std::time::Duration;
 use toml::Spanned;
 use toml::de::DeTable;
 
-pub use check::{parse_target, parse_user_spec, valid_var_name};
+pub use check::{parse_signal, parse_target, parse_user_spec, valid_var_name};
 pub use duration::{Limit, MAX_DURATION, parse_duration};
 
 use crate::env::Environment;

@@ -41,6 +41,11 @@ pub enum Error {
     #[error("no task or service named {0:?}")]
     UnknownTask(String),
 
+    /// The running init refused or could not do what `init start|stop|
+    /// restart|signal` asked; its own code and reason.
+    #[error("{message}")]
+    Refused { message: String, code: u8 },
+
     #[error("{program}: {}", exec_reason(*.errno))]
     Exec { program: String, errno: Errno },
 
@@ -103,6 +108,7 @@ impl Error {
             Error::Usage(_) => 2,
             Error::UnknownTask(_) => 64,
             Error::NoStatus { .. } => 1,
+            Error::Refused { code, .. } => *code,
             Error::WaitTimeout { .. } => 75,
             Error::Interrupted(sig) => u8::try_from(128 + sig).unwrap_or(u8::MAX),
             Error::UnknownUser(_) => 67,

@@ -12,13 +12,15 @@ pub fn show(json: bool) -> Result<u8, Error> {
     Ok(0)
 }
 
-/// 0 when every critical service runs and is ready (a oneshot: exited 0), else 1.
+/// 0 when every critical service runs and is ready (a oneshot: exited 0;
+/// one an operator stopped does not count), else 1.
 pub fn health() -> Result<u8, Error> {
     let st = status::find_live()?;
     let unhealthy: Vec<String> = st
         .services
         .iter()
-        .filter(|s| s.critical && !s.ready)
+        // One an operator stopped (`init stop`) is down on purpose.
+        .filter(|s| s.critical && !s.ready && s.state != "stopped")
         .map(|s| format!("{} ({})", s.name, s.state))
         .collect();
     if unhealthy.is_empty() {

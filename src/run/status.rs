@@ -121,11 +121,16 @@ fn remove(path: &Path) {
 /// none does, the first problem other than an absent file, else the run
 /// directory's "absent".
 pub fn find_live() -> Result<Status, Error> {
+    find_live_at().map(|(status, _)| status)
+}
+
+/// As `find_live`, with the path of the status file.
+pub fn find_live_at() -> Result<(Status, PathBuf), Error> {
     let mut problem = None;
     let mut absent = None;
     for path in places() {
         match read_live(&path) {
-            Ok(status) => return Ok(status),
+            Ok(status) => return Ok((status, path)),
             Err(e) if std::fs::symlink_metadata(&path).is_err() => absent = absent.or(Some(e)),
             Err(e) => problem = problem.or(Some(e)),
         }

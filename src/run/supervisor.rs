@@ -14,6 +14,7 @@
 
 mod control;
 mod decide;
+pub use control::SOCKET_NAME;
 mod events;
 mod exits;
 mod operate;
@@ -71,9 +72,10 @@ pub fn run(specs: Vec<Spec>, watches: &[Wait], checker: &Command, opts: &Options
     sv.write_status();
     sv.control = sv.status_file.as_ref().and_then(StatusFile::dir).and_then(control::Control::open);
     loop {
-        let now = Instant::now();
-        sv.tick(now);
-        sv.answer_requests();
+        sv.tick(Instant::now());
+        if sv.answer_requests() {
+            continue;
+        }
         if let Some(code) = sv.finished() {
             sv.close();
             info!(code, "exiting");

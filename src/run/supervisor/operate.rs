@@ -86,9 +86,11 @@ impl Supervisor<'_> {
         }
     }
 
-    /// Answers every request whose service got where it waits for.
-    pub(super) fn answer_requests(&mut self) {
-        let Some(control) = self.control.as_ref() else { return };
+    /// Answers every request whose service got where it waits for; true
+    /// when one was started again (the loop then ticks once more).
+    pub(super) fn answer_requests(&mut self) -> bool {
+        let mut resumed = false;
+        let Some(control) = self.control.as_ref() else { return false };
         for (k, i, want) in control.waiting() {
             let s = &self.svcs[i];
             let (kind, name) = (s.kind(), s.spec.name.clone());
@@ -96,6 +98,7 @@ impl Supervisor<'_> {
                 Want::Stopped if kind == Kind::Stopped => self.reply(k, 0, &format!("{name} stopped")),
                 Want::StoppedThenStart if kind == Kind::Stopped => {
                     self.resume(i);
+                    resumed = true;
                     if let Some(control) = self.control.as_mut() {
                         control.wait_for(k, i, Want::Ready);
                     }
@@ -114,6 +117,7 @@ impl Supervisor<'_> {
         if let Some(control) = self.control.as_mut() {
             control.sweep();
         }
+        resumed
     }
 
     fn reply(&mut self, k: usize, code: u8, message: &str) {

@@ -1,0 +1,68 @@
+//! The client side of runtime control (docs/reference.md, "Runtime
+//! control"): `init start|stop|restart SERVICE` and `init signal SERVICE
+//! SIG` find the live init as `init status` does, send one request line to
+//! its control socket and wait for the one answer line (the init answers
+//! once the action is done), at most `timeout` (then 75).
+
+use std::io::{BufRead, BufReader, ErrorKind, Write};
+use std::os::unix::net::UnixStream;
+
+use crate::run::status;
+use crate::run::supervisor::SOCKET_NAME;
+use mooring::config::Limit;
+use mooring::error::Error;
+
+/// Longest answer read.
+const MAX_ANSWER: u64 = 4096;
+
+/// Sends `request` (`stop web`) and returns the init's code; its message
+/// goes to stdout on success, as the error otherwise.
+pub fn request(request: &str, timeout: Limit) -> Result<u8, Error> {
+    let (st, path) = status::find_live_at()?;
+    let socket = path.with_file_name(SOCKET_NAME);
+    let refused = |message: String, code: u8| Error::Refused { message, code };
+    let mut stream = UnixStream::connect(&socket).map_err(|e| match e.kind() {
+        ErrorKind::NotFound => refused(
+            format!("init (pid {}) has no control socket: it runs one command, not services", st.pid),
+            1,
+        ),
+        ErrorKind::PermissionDenied => {
+            let uid = nix::unistd::geteuid();
+            refused(
+                format!(
+                    "{}: uid {uid} may not control this init (root or its own uid only)",
+                    socket.display()
+                ),
+                77,
+            )
+        }
+        _ => refused(format!("{}: {e}", socket.display()), 1),
+    })?;
+    stream
+        .set_read_timeout(timeout.0)
+        .and_then(|()| stream.write_all(format!("{request}\n").as_bytes()))
+        .map_err(|e| refused(format!("{}: {e}", socket.display()), 1))?;
+    let mut line = String::new();
+    let read = BufReader::new(std::io::Read::take(&stream, MAX_ANSWER)).read_line(&mut line);
+    match read {
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+            let after = timeout.0.map_or(String::new(), |t| format!(" after {}s", t.as_secs_f32()));
+            Err(Error::WaitTimeout { target: format!("`{request}`"), why: format!("no answer{after}") })
+        }
+        Err(e) => Err(refused(format!("{}: {e}", socket.display()), 1)),
+        Ok(_) => answer(line.trim_end()),
+    }
+}
+
+/// `0 web stopped` → 0 (the message printed); `64 no service named "x"` → that error.
+fn answer(line: &str) -> Result<u8, Error> {
+    let (code, message) = line.split_once(' ').unwrap_or((line, ""));
+    match code.parse::<u8>() {
+        Ok(0) => {
+            println!("{message}");
+            Ok(0)
+        }
+        Ok(code) => Err(Error::Refused { message: message.to_string(), code }),
+        Err(_) => Err(Error::Refused { message: format!("init answered {line:?}"), code: 1 }),
+    }
+}
