@@ -6,12 +6,15 @@
 #![deny(unsafe_code)]
 
 pub mod config;
+pub mod entries;
 pub mod env;
 pub mod error;
 pub mod json;
+pub mod probe;
 pub mod redact;
 pub mod safe_fs;
 pub mod semaphore;
 pub mod setup;
 pub mod status;
 pub mod sysdirs;
+pub mod template;

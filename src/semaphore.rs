@@ -67,7 +67,7 @@ pub fn contents(service: &str, host: &str, pid: i32, started: u64, heartbeat: Du
 }
 
 /// Why a semaphore (or plain file) at `path` is not ready at `now`, if it is not.
-pub fn check(root: &Dir, path: &Path, now: SystemTime) -> Result<Parsed, String> {
+pub fn read_fresh(root: &Dir, path: &Path, now: SystemTime) -> Result<Parsed, String> {
     let (mut file, st) = root.open_input(path).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => "file absent".to_string(),
         _ => e.to_string(),
@@ -124,7 +124,7 @@ pub fn remove(root: &Dir, path: &Path) -> io::Result<()> {
 /// stale or was written by this very host (an earlier run of this
 /// container, since nothing of ours runs yet). Returns why it was removed.
 pub fn clear_stale(root: &Dir, path: &Path, host: &str) -> Option<String> {
-    let why = match check(root, path, SystemTime::now()) {
+    let why = match read_fresh(root, path, SystemTime::now()) {
         Err(absent) if absent == "file absent" => return None,
         Err(stale) => stale,
         Ok(p) if p.hostname.as_deref() == Some(host) => "left by an earlier run of this container".into(),

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mooring::setup::template;
+use mooring::template;
 
 fn lookup(name: &str) -> Option<&'static str> {
     match name.len() % 3 {

@@ -15,7 +15,7 @@ use super::raw::{
     StrTable, strings_in_file_order,
 };
 use super::*;
-use crate::setup::template::{self, Lines};
+use crate::template::{self, Lines};
 use parse::{parse_http, parse_service_name, parse_tcp};
 pub use parse::{parse_signal, parse_target, parse_user_spec, valid_var_name};
 

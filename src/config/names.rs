@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use toml::de::{DeTable, DeValue};
 
-use crate::setup::template;
+use crate::template;
 
 /// Placeholder names in every string value of `text`, in every table and
 /// array. Keys are names, not templates, and are skipped.

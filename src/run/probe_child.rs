@@ -15,7 +15,7 @@ use crate::run::reap::Exit;
 use crate::run::spawn::{self, Command};
 use crate::sys;
 use mooring::config::Target;
-use mooring::setup::wait;
+use mooring::probe;
 
 /// A check under way in a child.
 pub struct ProbeChild {
@@ -36,7 +36,7 @@ pub enum Started {
 /// probe as its service (docs/reference.md, "Waits").
 pub fn start(target: &Target, like: &Command, mask: SigSet) -> Started {
     match target {
-        Target::File(_) => Started::Done(wait::check(target)),
+        Target::File(_) => Started::Done(probe::once(target)),
         Target::Command(argv) => {
             let mut cmd = like.clone();
             cmd.argv = argv.iter().map(Into::into).collect();
@@ -50,7 +50,7 @@ pub fn start(target: &Target, like: &Command, mask: SigSet) -> Started {
                 Ok(pair) => pair,
                 Err(e) => return Started::Done(Err(format!("pipe: {e}"))),
             };
-            let forked = sys::fork_call(|| match wait::check(network) {
+            let forked = sys::fork_call(|| match probe::once(network) {
                 Ok(()) => 0,
                 Err(why) => {
                     let _ = nix::unistd::write(&wr, why.as_bytes());

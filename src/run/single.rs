@@ -108,7 +108,7 @@ fn run_with(
             Ok(Some(sig)) => state.on_signal(sig),
             Ok(None) if state.budget.due(Instant::now()) => state.on_deadline(),
             Ok(None) => {
-                let gone = state.watcher.as_mut().and_then(|w| w.check(Instant::now()));
+                let gone = state.watcher.as_mut().and_then(|w| w.poll(Instant::now()));
                 if gone.is_some() {
                     state.dependency_gone();
                 }

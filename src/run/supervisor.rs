@@ -256,7 +256,7 @@ impl<'a> Supervisor<'a> {
             }
         }
         if self.watcher.as_ref().is_some_and(|w| now >= w.next) {
-            let gone = self.watcher.as_mut().and_then(|w| w.check(now));
+            let gone = self.watcher.as_mut().and_then(|w| w.poll(now));
             self.stop_if_gone(gone);
         }
         if !self.stopping() && self.svcs.iter().all(|s| s.kind().is_final()) && !self.all_down_on_purpose() {

@@ -47,7 +47,7 @@ impl<'w> Watcher<'w> {
 
     /// Starts a round of checks (a target whose last check still runs is
     /// left to it); returns what has gone, if a file check already says so.
-    pub fn check(&mut self, now: Instant) -> Option<String> {
+    pub fn poll(&mut self, now: Instant) -> Option<String> {
         self.next = later(now, EVERY);
         let mut gone = None;
         for item in self.items.iter_mut().filter(|i| i.pending.is_none()) {

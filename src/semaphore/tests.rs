@@ -24,7 +24,7 @@ fn a_created_semaphore_is_fresh_names_its_maker_and_is_cleared_only_when_ours() 
     let text = contents("db", "host-a", 42, 0, Duration::from_secs(2));
     create(&root, Path::new("/sub/db.ready"), &text).unwrap();
     let path = dir.join("sub/db.ready");
-    assert!(check(&root, Path::new("/sub/db.ready"), SystemTime::now()).is_ok());
+    assert!(read_fresh(&root, Path::new("/sub/db.ready"), SystemTime::now()).is_ok());
     let back = std::fs::read_to_string(&path).unwrap();
     assert!(
         back.contains("service=db\n") && back.contains("pid=42\n") && back.contains("heartbeat=2000ms\n")
@@ -44,13 +44,13 @@ fn staleness_follows_the_files_heartbeat_and_plain_files_never_go_stale() {
     std::fs::write(dir.join("sem5"), "pid=1\n").unwrap();
     std::fs::write(dir.join("plain"), "just some content\n").unwrap();
     let at = mtime(&dir.join("sem"));
-    assert!(check(&root, Path::new("/sem"), at + Duration::from_secs(5)).is_ok());
-    let err = check(&root, Path::new("/sem"), at + Duration::from_secs(7)).unwrap_err();
+    assert!(read_fresh(&root, Path::new("/sem"), at + Duration::from_secs(5)).is_ok());
+    let err = read_fresh(&root, Path::new("/sem"), at + Duration::from_secs(7)).unwrap_err();
     assert!(err.starts_with("stale semaphore: last heartbeat 7s ago"), "{err}");
     let later = SystemTime::now() + Duration::from_secs(16);
-    assert!(check(&root, Path::new("/sem5"), later).is_err());
-    assert!(check(&root, Path::new("/plain"), later).is_ok());
-    assert_eq!(check(&root, Path::new("/nonexistent/x"), UNIX_EPOCH).unwrap_err(), "file absent");
+    assert!(read_fresh(&root, Path::new("/sem5"), later).is_err());
+    assert!(read_fresh(&root, Path::new("/plain"), later).is_ok());
+    assert_eq!(read_fresh(&root, Path::new("/nonexistent/x"), UNIX_EPOCH).unwrap_err(), "file absent");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -62,7 +62,7 @@ fn a_huge_heartbeat_neither_panics_nor_keeps_a_dead_semaphore_alive() {
         let p = parse(&std::fs::read_to_string(dir.join("sem")).unwrap());
         assert!(p.heartbeat <= MAX_HEARTBEAT, "{hb}");
         let days_later = mtime(&dir.join("sem")) + Duration::from_secs(86_400);
-        assert!(check(&root, Path::new("/sem"), days_later).is_err(), "{hb}: stale a day later");
+        assert!(read_fresh(&root, Path::new("/sem"), days_later).is_err(), "{hb}: stale a day later");
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -71,11 +71,13 @@ fn a_huge_heartbeat_neither_panics_nor_keeps_a_dead_semaphore_alive() {
 fn a_fifo_a_device_link_or_a_planted_temp_link_is_never_opened_or_written_through() {
     let (dir, root) = scratch("hostile");
     nix::unistd::mkfifo(&dir.join("fifo"), nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
-    let fifo = check(&root, Path::new("/fifo"), SystemTime::now()).unwrap_err();
+    let fifo = read_fresh(&root, Path::new("/fifo"), SystemTime::now()).unwrap_err();
     assert!(fifo.contains("a FIFO, not a regular file"), "{fifo}");
     symlink("/dev/zero", dir.join("zero")).unwrap();
     std::os::unix::fs::lchown(dir.join("zero"), Some(1000), Some(1000)).unwrap();
-    assert!(check(&root, Path::new("/zero"), SystemTime::now()).unwrap_err().contains("owned by uid 1000"));
+    assert!(
+        read_fresh(&root, Path::new("/zero"), SystemTime::now()).unwrap_err().contains("owned by uid 1000")
+    );
     // The old writer's predictable temporary name, planted as a link to a victim.
     std::fs::write(dir.join("victim"), "root's").unwrap();
     symlink(dir.join("victim"), dir.join(".db.ready.tmp")).unwrap();

@@ -8,9 +8,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::config::{RuntimeUser, UserSpec};
+use crate::entries;
 use crate::error::Error;
 use crate::safe_fs::Dir;
-use crate::setup::entries;
 use crate::setup::nonroot::{self, Me};
 use crate::setup::user::{Db, Identity, PasswdEntry, parse_group, parse_passwd, resolve};
 use crate::sysdirs::is_system_dir;

@@ -2,13 +2,11 @@
 //! identity, volumes and waits; `plan` is what boot and `init check` share.
 
 pub mod account;
-pub mod entries;
 pub mod load;
 pub mod nonroot;
 pub mod plan;
 pub mod render;
 pub mod secrets;
-pub mod template;
 pub mod user;
 pub mod volume;
 pub mod wait;

@@ -10,7 +10,7 @@ use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::config::{RuntimeUser, UserSpec};
-use crate::setup::entries;
+use crate::entries;
 use crate::setup::user::{Db, Identity};
 
 /// Who init runs as.

@@ -127,7 +127,7 @@ fn volumes(
     let mut applies = Vec::new();
     let mut not_given = Vec::new();
     for v in &config.volumes {
-        let existing = match dir.as_ref().map(|d| volume::check(d, v)) {
+        let existing = match dir.as_ref().map(|d| volume::inspect(d, v)) {
             Some(Ok(st)) => st,
             Some(Err(e)) => {
                 problems.push(e);

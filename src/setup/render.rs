@@ -15,8 +15,8 @@ use crate::config::{Config, Template, UserSpec};
 use crate::env::Environment;
 use crate::error::Error;
 use crate::safe_fs::{Dirs, Temp};
-use crate::setup::template::{self, NearMiss};
 use crate::setup::user::{self, Db};
+use crate::template::{self, NearMiss};
 
 /// A template file larger than this is refused: config files are small, and
 /// a huge one is a mistake (a log or a database file named as a source).
@@ -24,7 +24,7 @@ pub const MAX_TEMPLATE_BYTES: u64 = 32 << 20;
 
 /// One file to write.
 #[derive(Debug)]
-pub struct Rendered {
+pub struct RenderedFile {
     pub src: PathBuf,
     pub dest: PathBuf,
     pub text: String,
@@ -44,7 +44,7 @@ pub struct Rendered {
 pub struct Plan {
     /// Directories to create (from directory sources), with their modes.
     pub dirs: Vec<(PathBuf, u32)>,
-    pub files: Vec<Rendered>,
+    pub files: Vec<RenderedFile>,
 }
 
 impl Plan {
@@ -211,7 +211,7 @@ fn render_one(
             let near_misses = if lint { template::near_misses(&text) } else { Vec::new() };
             let (src, Out { dest, mode, owner: owner_spec, .. }) = (src.to_path_buf(), out);
             let text = r.text;
-            plan.files.push(Rendered {
+            plan.files.push(RenderedFile {
                 src,
                 dest,
                 text,

@@ -75,7 +75,7 @@ fn refuse_system_dir(root: &Dir, dir: &Dir, v: &Volume) -> Result<(), Error> {
 /// What `prepare` would refuse about the volume's path, found without
 /// changing anything (the plan that `init check` and boot share); the
 /// directory's status when it exists.
-pub fn check(root: &Dir, v: &Volume) -> Result<Option<FileStat>, Error> {
+pub fn inspect(root: &Dir, v: &Volume) -> Result<Option<FileStat>, Error> {
     match existing(root, v)? {
         Some(dir) => {
             refuse_system_dir(root, &dir, v)?;

@@ -1,10 +1,10 @@
 //! Validation of `[user]`: its ids, and every value that init writes into
-//! /etc/passwd, /etc/group and /etc/shadow (setup/entries.rs says what may go
+//! /etc/passwd, /etc/group and /etc/shadow (entries.rs says what may go
 //! there), so a `home` or `shell` rendered from the environment cannot add a
 //! line of its own, and a home cannot be a system directory.
 
 use super::*;
-use crate::setup::entries;
+use crate::entries;
 
 impl Check<'_> {
     fn id(&mut self, n: &Num, what: &str) -> Option<(u32, Option<u32>)> {

@@ -2,7 +2,7 @@
 //! and linear scanning of inputs built to be slow.
 
 use super::*;
-use crate::setup::template::reference;
+use crate::template::reference;
 
 fn env(name: &str) -> Option<&'static str> {
     match name {
