@@ -7,7 +7,7 @@ mod common;
 use std::fs;
 use std::process::Output;
 
-use common::services::{exec_in, services};
+use common::services::{exec_in, services, state_of};
 use common::{DEADLINE, stderr_of, stdout_of, wait_until};
 use nix::sys::signal::Signal;
 
@@ -32,13 +32,6 @@ after = ["web"]
 shell = "trap 'echo got-USR1 >> {dir}/worker.log' USR1; while :; do sleep 0.05; done"
 "#;
 
-fn state_of(init: &common::Init, name: &str) -> String {
-    let status = stdout_of(&exec_in(init, &["status", "--json"]));
-    let needle = format!("\"name\":\"{name}\",\"state\":\"");
-    let at = status.find(&needle).map(|i| i + needle.len());
-    at.and_then(|i| status[i..].split('"').next().map(String::from)).unwrap_or_default()
-}
-
 fn ok(out: &Output) -> String {
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(out));
     stdout_of(out)
@@ -57,7 +50,10 @@ fn a_restarted_service_comes_back_while_its_dependents_keep_running() {
     let restarted = exec_in(&init, &["restart", "db"]);
     assert_eq!(restarted.status.code(), Some(0), "{}{}", stderr_of(&restarted), init.stderr());
     assert_eq!(stdout_of(&restarted), "db ready\n");
-    assert_ne!(init.read("db.pid"), db, "a new db process");
+    // Ready at its spawn (no probe): its shell writes the new pid just after.
+    wait_until("a new db process", DEADLINE, || {
+        !matches!(init.read("db.pid").as_str(), "" | "\n") && init.read("db.pid") != db
+    });
     assert_eq!(init.read("web.pid"), web, "web kept running");
     assert!(init.dir.join("db.ready").exists(), "its semaphore is back");
     let status = stdout_of(&exec_in(&init, &["status"]));

@@ -38,19 +38,20 @@ pub fn request(request: &str, timeout: Limit) -> Result<u8, Error> {
         }
         _ => refused(format!("{}: {e}", socket.display()), 1),
     })?;
-    stream
-        .set_read_timeout(timeout.0)
-        .and_then(|()| stream.write_all(format!("{request}\n").as_bytes()))
-        .map_err(|e| refused(format!("{}: {e}", socket.display()), 1))?;
+    let _ = stream.set_read_timeout(timeout.0);
+    // A refused peer may be answered and closed before its request is
+    // written: the answer is read even when the write failed.
+    let wrote = stream.write_all(format!("{request}\n").as_bytes());
     let mut line = String::new();
     let read = BufReader::new(std::io::Read::take(&stream, MAX_ANSWER)).read_line(&mut line);
-    match read {
-        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+    match (read, wrote) {
+        (Ok(n), _) if n > 0 => answer(line.trim_end()),
+        (Err(e), Ok(())) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
             let after = timeout.0.map_or(String::new(), |t| format!(" after {}s", t.as_secs_f32()));
             Err(Error::WaitTimeout { target: format!("`{request}`"), why: format!("no answer{after}") })
         }
-        Err(e) => Err(refused(format!("{}: {e}", socket.display()), 1)),
-        Ok(_) => answer(line.trim_end()),
+        (_, Err(e)) | (Err(e), _) => Err(refused(format!("{}: {e}", socket.display()), 1)),
+        (Ok(_), Ok(())) => Err(refused(format!("{}: closed without an answer", socket.display()), 1)),
     }
 }
 

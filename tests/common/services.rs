@@ -22,6 +22,15 @@ pub fn exec_in(init: &Init, args: &[&str]) -> Output {
         .expect("nsenter runs")
 }
 
+/// A service's state as `init status --json` (run inside init's
+/// namespaces) shows it; empty when there is no such service or status.
+pub fn state_of(init: &Init, name: &str) -> String {
+    let status = String::from_utf8_lossy(&exec_in(init, &["status", "--json"]).stdout).to_string();
+    let needle = format!("\"name\":\"{name}\",\"state\":\"");
+    let at = status.find(&needle).map(|i| i + needle.len());
+    at.and_then(|i| status[i..].split('"').next().map(String::from)).unwrap_or_default()
+}
+
 /// Positions of `needles` in `haystack`, asserting each is there.
 pub fn positions(haystack: &str, needles: &[&str]) -> Vec<usize> {
     needles
