@@ -73,6 +73,35 @@ pub fn kill(pid: i32, signo: c_int) -> Result<(), Errno> {
     Errno::result(rc).map(drop)
 }
 
+/// Takes one pending signal of the blocked `set`, waiting up to `timeout`
+/// (`None`: for ever): its number and sender pid (0 from the kernel), or
+/// `None` when the time ran out. As tini waits: one system call per signal.
+pub fn sigtimedwait(set: &nix::sys::signal::SigSet, timeout: Option<std::time::Duration>) -> Result<Option<(c_int, i32)>, Errno> {
+    let ts = timeout.map(|d| libc::timespec {
+        tv_sec: libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_nsec: libc::c_long::from(d.subsec_nanos() as i32),
+    });
+    let ts_ptr = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: an all-zero siginfo_t is a valid value for the kernel to fill in.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: `set` is a valid sigset_t, `info` a writable siginfo_t, and
+        // `ts_ptr` null or a timespec that outlives the call.
+        let rc = unsafe { libc::sigtimedwait(set.as_ref(), &mut info, ts_ptr) };
+        match Errno::result(rc) {
+            Ok(signo) => {
+                // SAFETY: si_pid reads the union member the kernel set for
+                // signals sent by a process or for SIGCHLD (0 otherwise).
+                let sender = unsafe { info.si_pid() };
+                return Ok(Some((signo, sender)));
+            }
+            Err(Errno::EAGAIN) => return Ok(None),
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// True when the kernel started this process in secure-exec mode: set-uid or
 /// set-gid bit, or file capabilities.
 pub fn secure_exec() -> bool {

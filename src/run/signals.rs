@@ -6,7 +6,6 @@ use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
@@ -22,6 +21,8 @@ pub struct Received {
 
 pub struct Signals {
     fd: SignalFd,
+    /// Every signal: all are blocked and taken here.
+    mask: SigSet,
     /// The mask init was started with; every child gets it back.
     pub original_mask: SigSet,
 }
@@ -45,25 +46,18 @@ impl Signals {
             .map_err(|e| Error::os("sigprocmask", e))?;
         let original_mask = *ORIGINAL.get_or_init(|| before);
         let fd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC).map_err(|e| Error::os("signalfd", e))?;
-        Ok(Signals { fd, original_mask })
+        Ok(Signals { fd, mask, original_mask })
     }
 
-    /// Waits until a signal arrives or `deadline` passes (`None`: no deadline).
-    /// Returns `None` on timeout. Without a deadline this is one blocking
-    /// read: the common case, once per SIGCHLD.
+    /// Waits until a signal arrives or `deadline` passes (`None`: no
+    /// deadline); `None` on timeout. One sigtimedwait(2) per signal, as tini
+    /// waits (the signalfd is for callers that poll other descriptors too).
     pub fn wait(&self, deadline: Option<Instant>) -> Result<Option<Received>, Error> {
-        let Some(at) = deadline else {
-            return self.read().map(Some);
-        };
-        loop {
-            let left = at.saturating_duration_since(Instant::now());
-            let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
-            match poll(&mut fds, poll_timeout(left)) {
-                Ok(n) if n > 0 => return self.read().map(Some),
-                Ok(_) if left.is_zero() => return Ok(None),
-                Ok(_) | Err(Errno::EINTR) => continue,
-                Err(e) => return Err(Error::os("poll", e)),
-            }
+        let left = deadline.map(|at| at.saturating_duration_since(Instant::now()));
+        match crate::sys::sigtimedwait(&self.mask, left) {
+            Ok(Some((signo, sender))) => Ok(Some(Received { signo, sender })),
+            Ok(None) => Ok(None),
+            Err(e) => Err(Error::os("sigtimedwait", e)),
         }
     }
 
@@ -163,12 +157,6 @@ impl Action {
             _ => Action::Forward,
         }
     }
-}
-
-/// Rounds up to whole milliseconds so a deadline is never woken early.
-fn poll_timeout(left: Duration) -> PollTimeout {
-    let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
-    PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)
 }
 
 /// The conventional name of signal number `signo`, e.g. `SIGTERM` or `SIGRTMIN+3`.
