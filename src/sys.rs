@@ -76,7 +76,10 @@ pub fn kill(pid: i32, signo: c_int) -> Result<(), Errno> {
 /// Takes one pending signal of the blocked `set`, waiting up to `timeout`
 /// (`None`: for ever): its number and sender pid (0 from the kernel), or
 /// `None` when the time ran out. As tini waits: one system call per signal.
-pub fn sigtimedwait(set: &nix::sys::signal::SigSet, timeout: Option<std::time::Duration>) -> Result<Option<(c_int, i32)>, Errno> {
+pub fn sigtimedwait(
+    set: &nix::sys::signal::SigSet,
+    timeout: Option<std::time::Duration>,
+) -> Result<Option<(c_int, i32)>, Errno> {
     let ts = timeout.map(|d| libc::timespec {
         tv_sec: libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX),
         tv_nsec: libc::c_long::from(d.subsec_nanos() as i32),

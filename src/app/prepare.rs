@@ -226,11 +226,12 @@ pub fn render_templates(config: &Config, env: &Environment) -> Result<(), Error>
 
 /// Writes the rendered templates, one line each.
 fn write_templates(plan: &render::Plan) -> Result<(), Error> {
-    render::write(plan)?;
-    for f in &plan.files {
-        match f.keep {
-            true => tracing::debug!(dest = %f.dest.display(), "kept (overwrite = false)"),
-            false => info!(dest = %f.dest.display(), src = %f.src.display(), "rendered"),
+    let written = render::write(plan)?;
+    for (f, written) in plan.files.iter().zip(written) {
+        match (f.keep, written) {
+            (true, _) => tracing::debug!(dest = %f.dest.display(), "kept (overwrite = false)"),
+            (false, true) => info!(dest = %f.dest.display(), src = %f.src.display(), "rendered"),
+            (false, false) => tracing::debug!(dest = %f.dest.display(), "unchanged"),
         }
     }
     Ok(())

@@ -287,8 +287,11 @@ fn walk(
 /// Writes the plan, all or nothing (see the module comment), through the
 /// safe filesystem layer: destination directories are reached without
 /// following anyone's symlinks but root's, and each file is written to an
-/// exclusive temporary file with an unpredictable name.
-pub fn write(plan: &Plan) -> Result<(), Error> {
+/// exclusive temporary file with an unpredictable name. A destination that
+/// already holds what would be written is left as it is (`unchanged`), so a
+/// restart with the same configuration writes nothing. Returns, per file of
+/// the plan, whether it was written.
+pub fn write(plan: &Plan) -> Result<Vec<bool>, Error> {
     let mut dirs = Dirs::at_root().map_err(|e| dest_error(Path::new("/"), &e))?;
     for (dir, mode) in &plan.dirs {
         if dirs.dir(dir, None).is_err() {
@@ -297,9 +300,19 @@ pub fn write(plan: &Plan) -> Result<(), Error> {
         }
     }
     let mut temps: Vec<(Temp, &Path, u64)> = Vec::new();
-    for file in plan.files.iter().filter(|f| !f.keep) {
+    let mut written = Vec::with_capacity(plan.files.len());
+    for file in &plan.files {
         let fail = |e: std::io::Error| dest_error(&file.dest, &e);
+        if file.keep {
+            written.push(false);
+            continue;
+        }
         let (dir, name) = dirs.parent(&file.dest, Some(0o755)).map_err(fail)?;
+        if unchanged(dir, &name, file) {
+            written.push(false);
+            continue;
+        }
+        written.push(true);
         let temp = Temp::write(dir, &name, file.text.as_bytes(), file.mode, file.owner).map_err(fail)?;
         temps.push((temp, &file.dest, dir.stat().map_err(fail)?.st_dev));
     }
@@ -310,7 +323,34 @@ pub fn write(plan: &Plan) -> Result<(), Error> {
         temp.commit().map_err(|e| dest_error(dest, &e))?;
     }
     // The renames themselves, durable too (the directories' entries).
-    sync_filesystems(&mut dirs, &dests)
+    sync_filesystems(&mut dirs, &dests)?;
+    Ok(written)
+}
+
+/// The destination already is what writing `file` would make it: a regular
+/// file with one link, the same bytes, and the owner asked for (init's own
+/// uid when none is). Its mode, if it differs, is then set in place. A file
+/// with another owner or more than one link is replaced, never changed in
+/// place: a hard link could be to a file elsewhere, and a writer holding it
+/// open would keep writing to a file init gave to someone else
+/// (docs/security.md).
+fn unchanged(dir: &crate::safe_fs::Dir, name: &std::ffi::OsStr, file: &RenderedFile) -> bool {
+    use std::io::Read;
+    let Ok((f, st)) = dir.open_regular(name) else { return false };
+    let owner_ok = match file.owner {
+        Some((uid, gid)) => (st.st_uid, st.st_gid) == (uid, gid),
+        None => st.st_uid == nix::unistd::geteuid().as_raw(),
+    };
+    if st.st_nlink != 1 || !owner_ok || usize::try_from(st.st_size).ok() != Some(file.text.len()) {
+        return false;
+    }
+    let mut bytes = Vec::with_capacity(file.text.len() + 1);
+    if (&f).take(file.text.len() as u64 + 1).read_to_end(&mut bytes).is_err() || bytes != file.text.as_bytes()
+    {
+        return false;
+    }
+    st.st_mode & 0o7777 == file.mode
+        || nix::sys::stat::fchmod(&f, nix::sys::stat::Mode::from_bits_truncate(file.mode)).is_ok()
 }
 
 /// One `syncfs` per filesystem the destinations' directories are on (a
