@@ -198,7 +198,8 @@ fn find_special(bytes: &[u8]) -> Option<usize> {
     let mut from = 0;
     loop {
         let i = from + bytes[from..].iter().position(|&b| b == b'<' || b == b'\\')?;
-        if bytes[i + 1..].starts_with(if bytes[i] == b'\\' { b"<<" } else { b"<" }) {
+        let next_is = |k: usize| bytes.get(i + k) == Some(&b'<');
+        if next_is(1) && (bytes[i] == b'<' || next_is(2)) {
             return Some(i);
         }
         from = i + 1;
@@ -225,10 +226,26 @@ impl<'a> Next<'a> {
     fn at_or_after(&mut self, at: usize) -> Option<usize> {
         if at < self.from || self.found.is_some_and(|f| f < at) {
             let rest = self.hay.get(at..).unwrap_or_default();
-            self.found = rest.windows(self.pat.len()).position(|w| w == self.pat).map(|i| at + i);
+            self.found = find(rest, self.pat).map(|i| at + i);
             self.from = at;
         }
         self.found
+    }
+}
+
+/// Where `pat` (one byte or more) first starts in `hay`: each candidate
+/// found by its first byte, the rest compared byte by byte (no call per
+/// position: this is the hot loop of rendering).
+fn find(hay: &[u8], pat: &[u8]) -> Option<usize> {
+    let (&first, tail) = pat.split_first()?;
+    let mut from = 0;
+    loop {
+        let i = from + hay.get(from..)?.iter().position(|&b| b == first)?;
+        let rest = hay.get(i + 1..i + 1 + tail.len())?;
+        if rest.iter().zip(tail).all(|(a, b)| a == b) {
+            return Some(i);
+        }
+        from = i + 1;
     }
 }
 
@@ -247,19 +264,19 @@ impl<'a> Scan<'a> {
 
     /// Parses a placeholder at `at` (where `<<` starts).
     fn placeholder(&mut self, at: usize) -> Option<Placeholder<'a>> {
-        let rest = self.input[at..].strip_prefix("<<")?;
+        let b = self.input.as_bytes();
+        if !matches!(b.get(at..at + 2), Some([b'<', b'<'])) {
+            return None;
+        }
+        let rest = &self.input[at + 2..];
         let name_len = name_len(rest)?;
         let (name, after) = rest.split_at(name_len);
-        let (op, op_len) = if after.starts_with(":-") {
-            (0, 2)
-        } else if after.starts_with(":?") {
-            (1, 2)
-        } else if after.starts_with('-') {
-            (2, 1)
-        } else if after.starts_with(">>") {
-            return Some(Placeholder { name, op: Op::Required, len: 2 + name_len + 2 });
-        } else {
-            return None;
+        let (op, op_len) = match after.as_bytes() {
+            [b':', b'-', ..] => (0, 2),
+            [b':', b'?', ..] => (1, 2),
+            [b'-', ..] => (2, 1),
+            [b'>', b'>', ..] => return Some(Placeholder { name, op: Op::Required, len: 2 + name_len + 2 }),
+            _ => return None,
         };
         let body = at + 2 + name_len + op_len;
         let end = self.closes.at_or_after(body)?;
