@@ -10,7 +10,8 @@ CARGO ?= cargo
 # panics compiled to a bare abort: std's panic message, backtrace and unwinder
 # machinery (~0.45 MB of a 1 MB budget) is then never linked. `make
 # build-stable` builds the same code on stable (0.99 MB before supervision).
-NIGHTLY ?= nightly
+# The nightly is pinned by date so every machine builds the same binary.
+NIGHTLY ?= nightly-2026-05-20
 RELEASE_RUSTFLAGS := -C relocation-model=static -C target-feature=+crt-static -C force-unwind-tables=no \
     -C link-arg=-Wl,-z,noseparate-code -Zunstable-options -Cpanic=immediate-abort
 
@@ -28,7 +29,7 @@ build-stable:
 	cp target/$(TARGET)/release/init $(BIN)
 
 deps-build:
-	@rustup toolchain list | grep -q '^$(NIGHTLY)' || rustup toolchain install $(NIGHTLY) --profile minimal
+	@rustup toolchain list | grep -q '^$(NIGHTLY)-' || rustup toolchain install $(NIGHTLY) --profile minimal
 	@rustup component list --toolchain $(NIGHTLY) --installed | grep -q '^rust-src' || rustup component add rust-src --toolchain $(NIGHTLY)
 	@rustup target list --toolchain $(NIGHTLY) --installed | grep -qx $(TARGET) || rustup target add $(TARGET) --toolchain $(NIGHTLY)
 
@@ -66,8 +67,8 @@ clean:
 
 # Fuzz the parsers (nightly + cargo-fuzz): FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 600
-fuzz:
+fuzz: deps-build
 	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
 	cd fuzz && for t in template config status duration semaphore; do \
-	    mkdir -p corpus/$$t && cargo +nightly fuzz run -O $$t corpus/$$t seeds/$$t -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536; \
+	    mkdir -p corpus/$$t && cargo +$(NIGHTLY) fuzz run -O $$t corpus/$$t seeds/$$t -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536; \
 	done
