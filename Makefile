@@ -2,9 +2,12 @@
 SHELL := /bin/bash
 TARGET := x86_64-unknown-linux-musl
 BIN := dist/init
+TARGET_AARCH64 := aarch64-unknown-linux-musl
+BIN_AARCH64 := dist/init-aarch64
 CARGO ?= cargo
 
-.PHONY: build build-stable deps-build deps-test test test-unit test-pid1 test-containers lint bench demo fuzz clean
+.PHONY: build build-x86_64 build-aarch64 build-stable deps-build deps-test test test-unit test-pid1 test-containers \
+    test-aarch64 image lint bench demo fuzz clean
 
 # The release binary is built by nightly with std rebuilt from source and
 # panics compiled to a bare abort: std's panic message, backtrace and unwinder
@@ -14,13 +17,29 @@ CARGO ?= cargo
 NIGHTLY ?= nightly-2026-05-20
 RELEASE_RUSTFLAGS := -C relocation-model=static -C target-feature=+crt-static -C force-unwind-tables=no \
     -C link-arg=-Wl,-z,noseparate-code -Zunstable-options -Cpanic=immediate-abort
+# aarch64: the same code generation, linked by the toolchain's rust-lld against
+# Debian's aarch64 musl (scripts/aarch64-musl.sh says why; it prints the directory, MUSL here),
+# its crt objects placed as a C compiler driver would place them.
+AARCH64_RUSTFLAGS = -C relocation-model=static -C target-feature=+crt-static -C force-unwind-tables=no \
+    -Zunstable-options -Cpanic=immediate-abort -C linker=rust-lld -C link-self-contained=no \
+    -L native=$$MUSL -Z pre-link-args=$$MUSL/crt1.o -Z pre-link-args=$$MUSL/crti.o \
+    -C link-arg=$$MUSL/crtn.o -C link-arg=-znoseparate-code
 
-build: deps-build
+build: build-x86_64 build-aarch64
+
+build-x86_64: deps-build
 	RUSTFLAGS="$(RELEASE_RUSTFLAGS)" $(CARGO) +$(NIGHTLY) build --release --locked --target $(TARGET) \
 	    -Z build-std=std,panic_abort --target-dir target/nightly
 	@mkdir -p dist
 	cp target/nightly/$(TARGET)/release/init $(BIN)
 	@ls -l $(BIN) | awk '{printf "dist/init: %d bytes (static musl, stripped)\n", $$5}'
+
+build-aarch64: deps-build
+	MUSL=$$(scripts/aarch64-musl.sh) && RUSTFLAGS="$(AARCH64_RUSTFLAGS)" $(CARGO) +$(NIGHTLY) build --release \
+	    --locked --target $(TARGET_AARCH64) -Z build-std=std,panic_abort --target-dir target/nightly
+	@mkdir -p dist
+	cp target/nightly/$(TARGET_AARCH64)/release/init $(BIN_AARCH64)
+	@ls -l $(BIN_AARCH64) | awk '{printf "dist/init-aarch64: %d bytes (static musl, stripped)\n", $$5}'
 
 build-stable:
 	@rustup target list --installed | grep -qx $(TARGET) || rustup target add $(TARGET)
@@ -28,6 +47,8 @@ build-stable:
 	@mkdir -p dist
 	cp target/$(TARGET)/release/init $(BIN)
 
+# No rust-std for aarch64 musl: std is rebuilt from rust-src (and that
+# component cannot be downloaded on our machines).
 deps-build:
 	@rustup toolchain list | grep -q '^$(NIGHTLY)-' || rustup toolchain install $(NIGHTLY) --profile minimal
 	@rustup component list --toolchain $(NIGHTLY) --installed | grep -q '^rust-src' || rustup component add rust-src --toolchain $(NIGHTLY)
@@ -44,10 +65,10 @@ test: deps-test build lint
 test-unit:
 	$(CARGO) test --locked --lib --bins
 
-test-pid1: deps-test build
+test-pid1: deps-test build-x86_64
 	$(CARGO) test --locked --test pid1
 
-test-containers: deps-test build
+test-containers: deps-test build-x86_64
 	$(CARGO) test --locked --test containers
 
 lint:
@@ -55,11 +76,11 @@ lint:
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	@scripts/check-unsafe.sh
 
-bench: deps-test build
+bench: deps-test build-x86_64
 	bench/run.sh
 	bench/supervise.sh
 
-demo: build
+demo: build-x86_64
 	config/demo/demo.sh
 
 clean:
