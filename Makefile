@@ -60,7 +60,7 @@ deps-test:
 
 # Unit tests, CLI tests, PID 1 tests (unshare) and container tests (podman) in
 # one run, then the CLI and PID 1 tests again against dist/init-aarch64.
-test: deps-test build lint
+test: deps-test build lint image
 	$(CARGO) test --locked --all-targets
 	$(TEST_AARCH64)
 
@@ -96,6 +96,13 @@ test-pid1: deps-test build-x86_64
 
 test-containers: deps-test build-x86_64
 	$(CARGO) test --locked --test containers
+
+# localhost/mooring:VERSION and :latest (amd64), :VERSION-arm64, in our own
+# podman store: images/mooring/Containerfile, FROM scratch (scripts/image.sh).
+image: build
+	@scripts/deps.sh
+	@scripts/podman.sh setup
+	scripts/image.sh
 
 lint:
 	$(CARGO) fmt --check
