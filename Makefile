@@ -18,8 +18,8 @@ NIGHTLY ?= nightly-2026-05-20
 RELEASE_RUSTFLAGS := -C relocation-model=static -C target-feature=+crt-static -C force-unwind-tables=no \
     -C link-arg=-Wl,-z,noseparate-code -Zunstable-options -Cpanic=immediate-abort
 # aarch64: the same code generation, linked by the toolchain's rust-lld against
-# Debian's aarch64 musl (scripts/aarch64-musl.sh says why; it prints the directory, MUSL here),
-# its crt objects placed as a C compiler driver would place them.
+# Debian's aarch64 musl in MUSL, the directory scripts/aarch64-musl.sh prints
+# (it says why), its crt objects placed as a C compiler driver places them.
 AARCH64_RUSTFLAGS = -C relocation-model=static -C target-feature=+crt-static -C force-unwind-tables=no \
     -Zunstable-options -Cpanic=immediate-abort -C linker=rust-lld -C link-self-contained=no \
     -L native=$$MUSL -Z pre-link-args=$$MUSL/crt1.o -Z pre-link-args=$$MUSL/crti.o \
