@@ -1,8 +1,8 @@
 //! The mooring image as users consume it: `make image` (scripts/image.sh,
 //! which `make test` runs before `cargo test`) builds localhost/mooring from
-//! images/mooring/Containerfile in mooring's own podman store
-//! (scripts/podman.sh); these tests check what it holds and build the
-//! README's Dockerfile snippet, as written, on the local busybox base.
+//! images/mooring/Containerfile in mooring's own podman store (scripts/podman.sh;
+//! helpers in tests/common/podman.rs); these tests check what it holds and
+//! build the README's Dockerfile snippet, as written, on the local busybox base.
 
 mod common;
 
@@ -13,26 +13,11 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use common::TempDir;
+use common::podman::{BASE, ROOT, podman, podman_ok};
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const IMAGE: &str = "localhost/mooring:latest";
-const BASE: &str = "localhost/mooring-busybox:base";
 const SNIPPET_COPY: &str = "COPY --from=mooring /init /usr/local/bin/init";
-
-fn podman(args: &[&str]) -> Output {
-    Command::new(format!("{ROOT}/scripts/podman.sh"))
-        .arg("podman")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("podman {args:?}: {e}"))
-}
-
-fn podman_ok(args: &[&str]) -> String {
-    let out = podman(args);
-    assert!(out.status.success(), "podman {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 /// The store's config and base image are set up, and `make image` has run.
 fn ready() {
