@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the tests, the demo and the benchmarks need, idempotently:
 # Debian packages (podman + runc for the container tests, the peers we compare
-# against) and the musl Rust target. Safe to run on every `make test`.
+# against, qemu-user for dist/init-aarch64) and the musl Rust target. Safe to
+# run on every `make test`.
 set -euo pipefail
 
 PACKAGES=(
     podman runc conmon catatonit containernetworking-plugins netavark aardvark-dns
     golang-github-containers-common busybox-static util-linux procps bash python3 bc debootstrap debian-archive-keyring
-    tini dumb-init gosu hyperfine gettext-base
+    tini dumb-init gosu hyperfine gettext-base qemu-user-static
 )
 
 missing=()
@@ -25,3 +26,14 @@ fi
 
 target=x86_64-unknown-linux-musl
 rustup target list --installed | grep -qx "$target" || rustup target add "$target"
+
+# `make test-aarch64` execs dist/init-aarch64 like a native binary: binfmt_misc
+# hands it to Debian's qemu-aarch64, registered with the package's own line
+# (flag F: the emulator is opened now, so it also runs in other mount
+# namespaces and chroots). No init system here registers it for us.
+binfmt=/proc/sys/fs/binfmt_misc
+if [ ! -e "$binfmt/qemu-aarch64" ]; then
+    [ -e "$binfmt/register" ] || mount -t binfmt_misc binfmt_misc "$binfmt" 2>/dev/null \
+        || { echo "deps: cannot mount binfmt_misc on $binfmt (needed to run dist/init-aarch64 under qemu)" >&2; exit 1; }
+    cat /usr/lib/binfmt.d/qemu-aarch64.conf > "$binfmt/register"
+fi

@@ -238,6 +238,7 @@ fn refuse_secure_exec() -> Result<(), Error> {
     Ok(())
 }
 
-fn build_target() -> &'static str {
-    if cfg!(target_env = "musl") { "x86_64-unknown-linux-musl" } else { "x86_64-unknown-linux-gnu" }
+fn build_target() -> String {
+    let libc = if cfg!(target_env = "musl") { "musl" } else { "gnu" };
+    format!("{}-unknown-linux-{libc}", std::env::consts::ARCH)
 }

@@ -23,7 +23,17 @@ mod tty;
 #[allow(unused_imports)] // not every test binary types on a terminal
 pub use tty::OnTty;
 
-pub const INIT: &str = env!("CARGO_BIN_EXE_init");
+/// The binary under test: cargo's build of `init`, or the absolute path in
+/// MOORING_INIT when the tests are compiled with it set (`make test-aarch64`
+/// points it at dist/init-aarch64, which binfmt_misc runs through qemu-user).
+pub const INIT: &str = match option_env!("MOORING_INIT") {
+    Some(path) => path,
+    None => env!("CARGO_BIN_EXE_init"),
+};
+// The tests run init from their own working directories.
+const _: () = if let Some(path) = option_env!("MOORING_INIT") {
+    assert!(matches!(path.as_bytes().first(), Some(b'/')), "MOORING_INIT must be an absolute path");
+};
 
 /// Generous upper bound for anything a test waits on; a hang fails, not blocks.
 pub const DEADLINE: Duration = Duration::from_secs(30);
