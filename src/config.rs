@@ -110,6 +110,35 @@ pub struct Wait {
     pub watch: bool,
 }
 
+/// A service's `ready` (docs/reference.md, "Services"): a probe of the
+/// `[[wait]]` kinds, or an announcement the service makes itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ready {
+    pub how: ReadyHow,
+    /// `None`: no limit.
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReadyHow {
+    /// Checked by init with back-off, as a wait is.
+    Probe(Target),
+    /// The s6 protocol: the service writes a line to its descriptor N.
+    Fd(i32),
+    /// The systemd protocol: `READY=1` on `NOTIFY_SOCKET`.
+    Notify,
+}
+
+impl std::fmt::Display for ReadyHow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadyHow::Probe(target) => write!(f, "{target}"),
+            ReadyHow::Fd(n) => write!(f, "it writes a line to fd {n}"),
+            ReadyHow::Notify => write!(f, "it sends READY=1 to NOTIFY_SOCKET"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Restart {
     Never,
@@ -132,7 +161,7 @@ pub struct Service {
     pub workdir: Option<PathBuf>,
     pub after: Vec<String>,
     pub oneshot: bool,
-    pub ready: Option<Wait>,
+    pub ready: Option<Ready>,
     pub semaphore: Option<PathBuf>,
     pub heartbeat: Duration,
     pub restart: Restart,

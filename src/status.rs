@@ -17,6 +17,8 @@ pub struct ServiceStatus {
     pub last_exit: Option<i32>,
     pub critical: bool,
     pub oneshot: bool,
+    /// What the service last said of itself (`STATUS=` of the notify protocol).
+    pub status: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +59,12 @@ impl Status {
                 s.critical,
                 s.oneshot,
             ));
+            if let Some(text) = &s.status {
+                out.insert_str(out.len() - 1, ",\"status\":");
+                let mut quoted = String::new();
+                json_string(&mut quoted, text);
+                out.insert_str(out.len() - 1, &quoted);
+            }
         }
         out.push_str("\n]}\n");
         out
@@ -80,6 +88,7 @@ impl Status {
                     last_exit: s.get("last_exit").and_then(Json::as_i64).map(|c| c as i32),
                     critical: s.get("critical") != Some(&Json::Bool(false)),
                     oneshot: s.get("oneshot") == Some(&Json::Bool(true)),
+                    status: s.get("status").and_then(Json::as_str).map(str::to_string),
                 })
             })
             .collect::<Result<Vec<_>, String>>()?;
@@ -187,6 +196,7 @@ mod tests {
                     last_exit: Some(-1),
                     critical: true,
                     oneshot: false,
+                    status: Some("accepting \"connections\"".into()),
                 },
                 ServiceStatus {
                     name: "migrate".into(),
@@ -198,6 +208,7 @@ mod tests {
                     last_exit: Some(0),
                     critical: false,
                     oneshot: true,
+                    status: None,
                 },
             ],
         };

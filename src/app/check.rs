@@ -141,7 +141,7 @@ fn describe_service(s: &Service) -> String {
         flags.push(format!("after {}", s.after.join(", ")));
     }
     if let Some(r) = &s.ready {
-        flags.push(format!("ready when {}", r.target));
+        flags.push(format!("ready when {}", r.how));
     }
     if let Some(p) = &s.semaphore {
         flags.push(format!("semaphore {}", p.display()));

@@ -54,6 +54,10 @@ fn table(st: &Status, now: u64) -> String {
             duration(now.saturating_sub(s.since)),
             s.last_exit.map_or("-".into(), |c| c.to_string()),
         ));
+        // What the service says of itself (notify protocol), after its row.
+        if let Some(text) = &s.status {
+            out.insert_str(out.len() - 1, &format!("  {text}"));
+        }
     }
     out
 }

@@ -212,6 +212,9 @@ pub struct RawProbe {
     pub command: Option<Vec<Str>>,
     pub timeout: Option<Num>,
     pub watch: Option<Spanned<bool>>,
+    /// A ready announcement (services only): `fd = N` or `notify = true`.
+    pub fd: Option<Spanned<i64>>,
+    pub notify: Option<Spanned<bool>>,
 }
 
 pub struct RawService {
@@ -303,6 +306,8 @@ pub fn read_probe(f: &mut Fields, with_watch: bool) -> Option<RawProbe> {
         command: f.strs("command"),
         timeout: f.num("timeout"),
         watch: if with_watch { f.bool("watch") } else { None },
+        fd: if with_watch { None } else { f.int("fd") },
+        notify: if with_watch { None } else { f.bool("notify") },
     })
 }
 

@@ -100,7 +100,10 @@ fn a_full_config_becomes_typed_values_with_defaults() {
         (web.heartbeat, web.restart_delay, web.max_restarts),
         (DEFAULT_HEARTBEAT, DEFAULT_RESTART_DELAY, 10)
     );
-    assert_eq!(web.ready.as_ref().unwrap().target, Target::Http("http://127.0.0.1:8000/health".into()));
+    assert_eq!(
+        web.ready.as_ref().unwrap().how,
+        ReadyHow::Probe(Target::Http("http://127.0.0.1:8000/health".into()))
+    );
     assert_eq!(c.tasks[0].workdir.as_deref(), Some(Path::new("/srv")));
     assert_eq!(e.get_str("DB_URL"), Some("postgres://db:5432/app"));
 }
@@ -351,4 +354,28 @@ fn a_wait_whose_target_renders_empty_is_skipped_and_recorded() {
 fn an_empty_ready_probe_target_is_still_an_error() {
     let text = "[[service]]\nname = \"db\"\ncommand = [\"db\"]\nready = { file = \"<<X:->>\" }\n";
     assert_eq!(problems(text), ["4:18: \"\" must be an absolute path"]);
+}
+
+#[test]
+fn announced_readiness_is_one_fd_from_3_or_notify_and_only_for_services() {
+    let svc =
+        |ready: &str| format!("[[service]]\nname = \"db\"\ncommand = [\"db\"]\nready = {{ {ready} }}\n");
+    let c = load_ok(&svc("fd = 3, timeout = \"10s\""), &mut env(&[]));
+    assert_eq!(
+        c.services[0].ready,
+        Some(Ready { how: ReadyHow::Fd(3), timeout: Some(Duration::from_secs(10)) })
+    );
+    let c = load_ok(&svc("notify = true"), &mut env(&[]));
+    assert_eq!(c.services[0].ready.as_ref().map(|r| &r.how), Some(&ReadyHow::Notify));
+    assert_eq!(
+        problems(&svc("fd = 1")),
+        ["4:16: `fd` must be from 3 to 255 (0, 1 and 2 are stdin, stdout and stderr)"]
+    );
+    assert_eq!(problems(&svc("notify = false")), ["4:20: `notify = false` announces nothing: leave it out"]);
+    assert_eq!(
+        problems(&svc("notify = true, tcp = \"db:1\"")),
+        ["4:20: give exactly one of file, tcp, unix, http, command, fd or notify"]
+    );
+    let wait = problems("[[wait]]\nfd = 3\n");
+    assert!(wait.iter().any(|p| p.contains("fd")), "{wait:?}");
 }

@@ -40,7 +40,7 @@ pub fn start(target: &Target, like: &Command, mask: SigSet) -> Started {
         Target::Command(argv) => {
             let mut cmd = like.clone();
             cmd.argv = argv.iter().map(Into::into).collect();
-            match spawn::spawn_service(&cmd, mask, None) {
+            match spawn::spawn_service(&cmd, mask, None, None) {
                 Ok(pid) => Started::Child(ProbeChild { pid, reason: None }),
                 Err(e) => Started::Done(Err(e.to_string())),
             }

@@ -150,6 +150,7 @@ impl SingleStatus {
             last_exit: None,
             critical: true,
             oneshot: false,
+            status: None,
         };
         let st = status::Status {
             pid: self.me.as_raw(),

@@ -61,10 +61,17 @@ fn spawn_error(cmd: &Command, program: String, e: SpawnError) -> Error {
 
 /// Starts a supervised service: its own process group, never the terminal's
 /// foreground (services share it), stdout and stderr to `output` when given.
-pub fn spawn_service(cmd: &Command, mask: SigSet, output: Option<(RawFd, RawFd)>) -> Result<Pid, Error> {
+pub fn spawn_service(
+    cmd: &Command,
+    mask: SigSet,
+    output: Option<(RawFd, RawFd)>,
+    ready_fd: Option<(RawFd, i32)>,
+) -> Result<Pid, Error> {
     let program = cmd.program().to_string_lossy().into_owned();
-    let plan =
-        plan(cmd, mask, false).ok_or_else(|| Error::NulInArgument(program.clone()))?.with_output(output);
+    let plan = plan(cmd, mask, false)
+        .ok_or_else(|| Error::NulInArgument(program.clone()))?
+        .with_output(output)
+        .with_ready_fd(ready_fd);
     sys::spawn(&plan).map_err(|e| spawn_error(cmd, program, e))
 }
 

@@ -12,17 +12,20 @@
 //! it counts as an orphan's, so the reaper never takes a supervised child's
 //! status.
 
+mod announce;
 mod control;
 mod decide;
 pub use control::SOCKET_NAME;
 mod events;
 mod exits;
+mod notify;
 mod operate;
 mod output;
 mod shutdown;
 mod start;
 pub mod state;
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::SigSet;
@@ -41,7 +44,7 @@ use crate::run::watch::Watcher;
 use crate::sys;
 use decide::View;
 use events::rewrite;
-use mooring::config::{Output, Service, Wait};
+use mooring::config::{Output, ReadyHow, Service, Wait};
 use mooring::error::Error;
 use mooring::semaphore;
 use output::Source;
@@ -71,6 +74,7 @@ pub fn run(specs: Vec<Spec>, watches: &[Wait], checker: &Command, opts: &Options
     // at once must find init live (docs/reference.md, "Services", Status).
     sv.write_status();
     sv.control = sv.status_file.as_ref().and_then(StatusFile::dir).and_then(control::Control::open);
+    sv.open_notify_sockets();
     loop {
         sv.tick(Instant::now());
         if sv.answer_requests() {
@@ -98,6 +102,11 @@ struct Svc {
     /// The next back-off delay.
     delay: Duration,
     last_exit: Option<Exit>,
+    /// `ready = { notify = true }`: its socket, the last `STATUS=` it sent,
+    /// and the `MAINPID=` it named.
+    notify: Option<notify::NotifySocket>,
+    status_text: Option<String>,
+    main_pid: Option<Pid>,
 }
 
 impl Svc {
@@ -165,6 +174,9 @@ impl<'a> Supervisor<'a> {
                 restarts: 0,
                 recent: Vec::new(),
                 last_exit: None,
+                notify: None,
+                status_text: None,
+                main_pid: None,
             })
             .collect();
         Supervisor {
@@ -278,6 +290,9 @@ impl<'a> Supervisor<'a> {
                 // A probe command still running at the timeout fails the start.
                 self.probe_result(i, Err("the probe command was still running".into()), now)
             }
+            State::Starting { probe, .. } if probe.next.is_none() && due(probe.deadline) => {
+                self.probe_result(i, Err("it did not announce it was ready".into()), now)
+            }
             State::Ready { heartbeat_at, .. } if due(*heartbeat_at) => {
                 self.heartbeat(i, now);
                 false
@@ -318,6 +333,7 @@ impl<'a> Supervisor<'a> {
                 last_exit: s.last_exit.map(Exit::code),
                 critical: s.spec.critical || s.spec.main,
                 oneshot: s.spec.oneshot,
+                status: s.status_text.clone(),
             })
             .collect();
         let st =
@@ -333,8 +349,21 @@ impl<'a> Supervisor<'a> {
         if let Some(control) = self.control.take() {
             control.close();
         }
+        for s in &mut self.svcs {
+            if let Some(socket) = s.notify.take() {
+                socket.close();
+            }
+        }
         if let Some(file) = &self.status_file {
             file.remove();
         }
+    }
+}
+
+/// Sends `sig` to a service's process group, or to its process alone when
+/// it has left that group (a forking service's main process, `MAINPID=`).
+fn signal_group(pid: Pid, sig: i32) {
+    if sys::kill(-pid.as_raw(), sig).is_err() {
+        let _ = sys::kill(pid.as_raw(), sig);
     }
 }

@@ -4,7 +4,7 @@
 //! and its errno to the parent through a close-on-exec pipe.
 
 use std::ffi::{CString, c_char, c_int};
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr;
 
 use nix::errno::Errno;
@@ -35,6 +35,8 @@ pub struct ExecPlan {
     pty: Option<RawFd>,
     /// Pipes to become the child's stdout and stderr (a service's `output = "prefix"`).
     output: Option<(RawFd, RawFd)>,
+    /// A pipe's write end to become the child's descriptor N (`ready = { fd = N }`).
+    ready_fd: Option<(RawFd, c_int)>,
 }
 
 /// uid, gid and the full group list of a privilege drop.
@@ -74,12 +76,19 @@ impl ExecPlan {
             no_new_privs: false,
             pty: None,
             output: None,
+            ready_fd: None,
         }
     }
 
     /// Runs the child with `out` and `err` as its stdout and stderr.
     pub fn with_output(mut self, output: Option<(RawFd, RawFd)>) -> Self {
         self.output = output;
+        self
+    }
+
+    /// Gives the child `src` as its descriptor `n`.
+    pub fn with_ready_fd(mut self, ready_fd: Option<(RawFd, c_int)>) -> Self {
+        self.ready_fd = ready_fd;
         self
     }
 
@@ -104,8 +113,17 @@ fn null_terminated(strings: &[CString]) -> Vec<*const c_char> {
 /// Forks and execs `plan` in a new process group. Returns the child's pid, or
 /// the errno of the failed exec (the child has then exited and been reaped).
 pub fn spawn(plan: &ExecPlan) -> Result<Pid, SpawnError> {
-    let (report_rd, report_wr) =
+    let (report_rd, mut report_wr) =
         nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| SpawnError::Fork(e, "pipe2"))?;
+    // The child's report must not land on the descriptor its ready fd takes.
+    if let Some((_, n)) = plan.ready_fd
+        && report_wr.as_raw_fd() == n
+    {
+        let moved = nix::fcntl::fcntl(&report_wr, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(n + 1))
+            .map_err(|e| SpawnError::Fork(e, "fcntl"))?;
+        // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that nothing else owns.
+        report_wr = unsafe { OwnedFd::from_raw_fd(moved) };
+    }
     // SAFETY: init is single-threaded when it forks (no thread pool outlives
     // setup), and the child only calls async-signal-safe functions on memory
     // prepared before the fork, then execs or `_exit`s.
@@ -221,13 +239,22 @@ fn enter_session_or_group(plan: &ExecPlan) -> Result<(), Failure> {
     Ok(())
 }
 
-/// A service's `output = "prefix"` pipes become its stdout and stderr.
+/// A service's `output = "prefix"` pipes become its stdout and stderr, and
+/// its ready pipe its descriptor N (kept open across exec).
 fn redirect_output(plan: &ExecPlan) -> Result<(), Failure> {
     if let Some((out, err)) = plan.output
         // SAFETY: dup2 takes plain integers and is async-signal-safe.
         && unsafe { libc::dup2(out, 1) < 0 || libc::dup2(err, 2) < 0 }
     {
         return Err((STAGE_IDS, errno()));
+    }
+    if let Some((src, n)) = plan.ready_fd {
+        // SAFETY: dup2 and fcntl take plain integers and are async-signal-safe;
+        // a descriptor dup2 makes has no close-on-exec flag.
+        let rc = unsafe { if src == n { libc::fcntl(n, libc::F_SETFD, 0) } else { libc::dup2(src, n) } };
+        if rc < 0 {
+            return Err((STAGE_IDS, errno()));
+        }
     }
     Ok(())
 }

@@ -35,7 +35,7 @@ impl Supervisor<'_> {
             let Some(pid) = s.state.pid() else { continue };
             match rewrite(&s.spec, signo) {
                 Some(to) => {
-                    let _ = sys::kill(-pid.as_raw(), to);
+                    signal_group(pid, to);
                     info!(service = %s.spec.name, signal = %name, sent = %signals::name(to), "forwarded");
                 }
                 None => info!(service = %s.spec.name, signal = %name, "dropped (signals table)"),
@@ -50,7 +50,8 @@ impl Supervisor<'_> {
             State::Backoff { restart_at } => [Some(*restart_at), None],
             State::Stopping { step: StopStep::Delay(t), .. } => [Some(*t), None],
             State::Stopping { step: StopStep::Signalled(kill_at), .. } => [*kill_at, None],
-            State::Starting { probe, .. } => [probe.next, probe.deadline.filter(|_| probe.child.is_some())],
+            // The deadline counts for a probe under way and for an announcement.
+            State::Starting { probe, .. } => [probe.next, probe.deadline.filter(|_| probe.next.is_none())],
             State::Ready { heartbeat_at, .. } => [*heartbeat_at, None],
             _ => [None, None],
         });
@@ -68,11 +69,13 @@ impl Supervisor<'_> {
                 .unwrap_or(PollTimeout::MAX)
         });
         let control = self.control.as_ref().map_or(0, |c| c.fds().len());
+        let announcers: Vec<usize> = self.announcement_fds().into_iter().map(|(i, _)| i).collect();
         let ready: Vec<usize> = {
             let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
             if let Some(c) = &self.control {
                 fds.extend(c.fds().into_iter().map(|fd| PollFd::new(fd, PollFlags::POLLIN)));
             }
+            fds.extend(self.announcement_fds().into_iter().map(|(_, fd)| PollFd::new(fd, PollFlags::POLLIN)));
             fds.extend(self.sources.iter().map(|s| PollFd::new(s.fd.as_fd(), PollFlags::POLLIN)));
             match poll(&mut fds, timeout) {
                 Ok(0) | Err(_) => return,
@@ -90,8 +93,12 @@ impl Supervisor<'_> {
         if ready.iter().any(|&i| (1..=control).contains(&i)) {
             self.on_control();
         }
+        let first_source = 1 + control + announcers.len();
+        for k in ready.iter().filter_map(|&i| i.checked_sub(1 + control)).filter(|&k| k < announcers.len()) {
+            self.on_announcement(announcers[k]);
+        }
         let mut closed = Vec::new();
-        for src in ready.into_iter().filter_map(|i| i.checked_sub(1 + control)) {
+        for src in ready.into_iter().filter_map(|i| i.checked_sub(first_source)) {
             let name = &self.svcs[self.sources[src].service].spec.name;
             if !self.sources[src].pump(name) {
                 closed.push(src);

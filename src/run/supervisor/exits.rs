@@ -46,6 +46,9 @@ impl Supervisor<'_> {
     /// Service `i`'s process ended: logged, then stopped on purpose, or the
     /// restart policy decides.
     fn exited(&mut self, i: usize, pid: Pid, exit: Exit) {
+        if self.follow_main_pid(i, pid, exit) {
+            return;
+        }
         let now = Instant::now();
         let s = &mut self.svcs[i];
         s.last_exit = Some(exit);
@@ -96,6 +99,29 @@ impl Supervisor<'_> {
                 self.ended_for_good(i, ok, false);
             }
         }
+    }
+
+    /// A forking service (`MAINPID=` of the notify protocol): when the
+    /// process init started exits 0 and the main process it named lives
+    /// on, that one is supervised from now on (as a subreaper, init reaps it).
+    fn follow_main_pid(&mut self, i: usize, pid: Pid, exit: Exit) -> bool {
+        let s = &mut self.svcs[i];
+        let Some(main) = s.main_pid.take().filter(|&m| m != pid && exit == Exit::Code(0)) else {
+            return false;
+        };
+        if sys::kill(main.as_raw(), 0).is_err() {
+            return false;
+        }
+        let new = Proc { pid: main, started_at: Instant::now() };
+        match &mut s.state {
+            State::Starting { proc, .. } | State::Ready { proc, .. } | State::Stopping { proc, .. } => {
+                *proc = new
+            }
+            _ => return false,
+        }
+        info!(service = %s.spec.name, pid = main.as_raw(), "its main process is now the one it named");
+        self.changed = true;
+        true
     }
 
     /// A service that will not run again: dependents that wait for it are

@@ -74,7 +74,7 @@ impl Supervisor<'_> {
         let s = &self.svcs[i];
         match s.state.pid() {
             Some(pid) => {
-                let _ = sys::kill(-pid.as_raw(), sig);
+                signal_group(pid, sig);
                 info!(service = %s.spec.name, pid = pid.as_raw(), signal = %signals::name(sig), "signalled by an operator");
                 let done = format!("sent {} to {} (pid {})", signals::name(sig), s.spec.name, pid);
                 self.reply(k, 0, &done);

@@ -68,7 +68,7 @@ impl Supervisor<'_> {
                 *step = StopStep::Signalled(s.spec.stop_timeout.and_then(|t| deadline(now, t)));
                 match rewrite(&s.spec, s.spec.stop_signal) {
                     Some(sig) => {
-                        let _ = sys::kill(-proc.pid.as_raw(), sig);
+                        signal_group(proc.pid, sig);
                         info!(service = %name, pid = proc.pid.as_raw(), signal = %signals::name(sig), "stop signal sent");
                     }
                     None => info!(service = %name, "stop signal dropped by its signals table; waiting"),
@@ -77,7 +77,7 @@ impl Supervisor<'_> {
             StopStep::Signalled(Some(kill_at)) if kill_at <= now => {
                 *step = StopStep::Signalled(None);
                 warn!(service = %name, "stop_timeout spent: SIGKILL");
-                let _ = sys::kill(-proc.pid.as_raw(), libc::SIGKILL);
+                signal_group(proc.pid, libc::SIGKILL);
             }
             _ => {}
         }
@@ -88,7 +88,7 @@ impl Supervisor<'_> {
     pub(super) fn kill_everything(&mut self) {
         self.shutdown.budget.kill_round();
         for pid in self.svcs.iter().filter_map(|s| s.state.pid()) {
-            let _ = sys::kill(-pid.as_raw(), libc::SIGKILL);
+            signal_group(pid, libc::SIGKILL);
         }
         reap::signal_everything(self.me, libc::SIGKILL);
     }

@@ -3,6 +3,8 @@
 //! as children, never blocking the loop), the semaphore written when ready
 //! and refreshed every heartbeat.
 
+use std::os::fd::AsRawFd;
+
 use super::*;
 use mooring::config::duration::{deadline, doubled, later, millis};
 
@@ -19,14 +21,17 @@ impl Supervisor<'_> {
             },
         };
         let fds = output.as_ref().map(output::Pipes::raw);
-        let result = spawn::spawn_service(&self.svcs[i].cmd, self.mask, fds);
+        let ready_pipe = self.ready_pipe(i);
+        let ready_fd = ready_pipe.as_ref().map(|(_, wr, n)| (wr.as_raw_fd(), *n));
+        let result = spawn::spawn_service(&self.svcs[i].cmd, self.mask, fds, ready_fd);
         if let Some(p) = output {
             // The write ends close here (the child has its copies); the read ends stay.
             self.sources.push(p.out);
             self.sources.push(p.err);
         }
+        // Likewise the ready pipe's write end: the child has it as descriptor N.
+        let ready_rd = ready_pipe.map(|(rd, _, _)| rd);
         let s = &mut self.svcs[i];
-        let oneshot = s.spec.oneshot;
         let pid = match result {
             Ok(pid) => pid,
             Err(e) => {
@@ -37,27 +42,54 @@ impl Supervisor<'_> {
             }
         };
         info!(service = %s.spec.name, pid = pid.as_raw(), restarts = s.restarts, "started");
-        let proc = Proc { pid, started_at: now };
-        let to = match (oneshot, &s.spec.ready) {
-            (true, _) => State::Running { proc },
-            (false, ready) => {
-                let deadline = ready.as_ref().and_then(|r| r.timeout).and_then(|t| deadline(now, t));
-                let probe =
-                    ReadyProbe { next: Some(now), backoff: PROBE_FIRST, deadline, ..ReadyProbe::default() };
-                State::Starting { proc, probe }
-            }
-        };
+        let oneshot = s.spec.oneshot;
+        let to = self.spawned_state(i, Proc { pid, started_at: now }, ready_rd, now);
         self.enter(i, Event::Spawned { oneshot }, to);
         if !oneshot && self.svcs[i].spec.ready.is_none() {
             self.became_ready(i, now);
         }
     }
 
+    /// What a spawned service is: a running oneshot, or a service starting
+    /// with its readiness to come (a probe init runs, or an announcement
+    /// it awaits, each within its timeout).
+    fn spawned_state(&self, i: usize, proc: Proc, fd: Option<std::os::fd::OwnedFd>, now: Instant) -> State {
+        let spec = &self.svcs[i].spec;
+        if spec.oneshot {
+            return State::Running { proc };
+        }
+        let ready = spec.ready.as_ref();
+        let deadline = ready.and_then(|r| r.timeout).and_then(|t| deadline(now, t));
+        let next = matches!(ready.map(|r| &r.how), Some(ReadyHow::Probe(_))).then_some(now);
+        State::Starting {
+            proc,
+            probe: ReadyProbe { next, backoff: PROBE_FIRST, deadline, fd, ..ReadyProbe::default() },
+        }
+    }
+
+    /// `ready = { fd = N }`: a pipe whose write end the child gets as N (the
+    /// read end non-blocking, polled by the loop). `None` otherwise, or when
+    /// no pipe could be made (the service then never announces: its
+    /// timeout applies).
+    fn ready_pipe(&self, i: usize) -> Option<(std::os::fd::OwnedFd, std::os::fd::OwnedFd, i32)> {
+        let Some(ReadyHow::Fd(n)) = self.svcs[i].spec.ready.as_ref().map(|r| &r.how) else { return None };
+        match nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
+            Ok((rd, wr)) => {
+                let _ = nix::fcntl::fcntl(&rd, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK));
+                Some((rd, wr, *n))
+            }
+            Err(e) => {
+                error!(service = %self.svcs[i].spec.name, error = %e, "no ready pipe");
+                None
+            }
+        }
+    }
+
     /// Runs the ready probe once; true when the service became ready.
     pub(super) fn probe(&mut self, i: usize, now: Instant) -> bool {
         let s = &mut self.svcs[i];
-        let Some(ready) = &s.spec.ready else { return false };
-        match probe_child::start(&ready.target, &s.cmd, self.mask) {
+        let Some(ReadyHow::Probe(target)) = s.spec.ready.as_ref().map(|r| &r.how) else { return false };
+        match probe_child::start(target, &s.cmd, self.mask) {
             Started::Done(result) => self.probe_result(i, result, now),
             Started::Child(child) => {
                 if let State::Starting { probe, .. } = &mut s.state {
@@ -84,7 +116,7 @@ impl Supervisor<'_> {
             error!(service = %s.spec.name, why, "not ready in time: SIGKILL");
             probe.next = None;
             probe.deadline = None;
-            let _ = sys::kill(-proc.pid.as_raw(), libc::SIGKILL);
+            signal_group(proc.pid, libc::SIGKILL);
             return false;
         }
         if why != probe.why {

@@ -31,6 +31,8 @@ pub struct ReadyProbe {
     pub deadline: Option<Instant>,
     /// A check under way in a child (run/probe_child.rs).
     pub child: Option<ProbeChild>,
+    /// `ready = { fd = N }`: the read end of the service's descriptor N.
+    pub fd: Option<std::os::fd::OwnedFd>,
     /// Why it failed last, logged only when it changes.
     pub why: String,
 }

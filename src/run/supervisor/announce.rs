@@ -1,0 +1,121 @@
+//! Readiness a service announces itself (docs/reference.md, "Services"):
+//! `ready = { fd = N }` (a line on its descriptor N, as s6 has it) and
+//! `ready = { notify = true }` (systemd's `READY=1`, with `STATUS=`,
+//! `STOPPING=1`, `RELOADING=1` and `MAINPID=`). The loop polls the pipes
+//! and sockets; whatever is read here is bounded and never blocks.
+
+use std::ffi::OsString;
+use std::os::fd::BorrowedFd;
+
+use super::notify::{Notice, NotifySocket};
+use super::*;
+
+/// Most bytes read from a ready pipe per wake-up.
+const READY_READ: usize = 512;
+
+impl Supervisor<'_> {
+    /// After the status file: a notification socket beside it for each
+    /// `notify = true` service, named in its `NOTIFY_SOCKET`.
+    pub(super) fn open_notify_sockets(&mut self) {
+        let Some(dir) = self.status_file.as_ref().and_then(StatusFile::dir).map(Path::to_path_buf) else {
+            return self.warn_no_socket("no status directory to put it in");
+        };
+        for s in &mut self.svcs {
+            if !matches!(s.spec.ready.as_ref().map(|r| &r.how), Some(ReadyHow::Notify)) {
+                continue;
+            }
+            let uid = s.cmd.ids.as_ref().map_or(nix::unistd::geteuid().as_raw(), |ids| ids.uid);
+            match NotifySocket::open(&dir, &s.spec.name, uid) {
+                Ok(socket) => {
+                    s.cmd.env.retain(|(k, _)| k != "NOTIFY_SOCKET");
+                    s.cmd.env.push((OsString::from("NOTIFY_SOCKET"), socket.path.clone().into_os_string()));
+                    s.notify = Some(socket);
+                }
+                Err(e) => {
+                    error!(service = %s.spec.name, error = %e, "no notification socket: it cannot announce readiness")
+                }
+            }
+        }
+    }
+
+    fn warn_no_socket(&self, why: &str) {
+        for s in self
+            .svcs
+            .iter()
+            .filter(|s| matches!(s.spec.ready.as_ref().map(|r| &r.how), Some(ReadyHow::Notify)))
+        {
+            error!(service = %s.spec.name, "no notification socket ({why}): it cannot announce readiness");
+        }
+    }
+
+    /// The descriptors announcements come on, with their services: each
+    /// notification socket, and the ready pipe of each starting service.
+    pub(super) fn announcement_fds(&self) -> Vec<(usize, BorrowedFd<'_>)> {
+        let mut fds = Vec::new();
+        for (i, s) in self.svcs.iter().enumerate() {
+            if let Some(socket) = &s.notify {
+                fds.push((i, socket.fd()));
+            }
+            if let State::Starting { probe: ReadyProbe { fd: Some(fd), .. }, .. } = &s.state {
+                fds.push((i, std::os::fd::AsFd::as_fd(fd)));
+            }
+        }
+        fds
+    }
+
+    /// Something came for service `i`: its notifications, or its ready line.
+    pub(super) fn on_announcement(&mut self, i: usize) {
+        let received = self.svcs[i].notify.as_ref().map(NotifySocket::receive).unwrap_or_default();
+        for message in received {
+            match message {
+                Ok(notices) => notices.into_iter().for_each(|n| self.on_notice(i, n)),
+                Err(uid) => {
+                    warn!(service = %self.svcs[i].spec.name, uid, "notification from another user ignored")
+                }
+            }
+        }
+        self.read_ready_fd(i);
+    }
+
+    fn on_notice(&mut self, i: usize, notice: Notice) {
+        let s = &mut self.svcs[i];
+        let name = s.spec.name.clone();
+        match notice {
+            Notice::Ready if s.kind() == Kind::Starting => {
+                self.became_ready(i, Instant::now());
+            }
+            Notice::Ready => {}
+            Notice::Status(text) => {
+                debug!(service = %name, status = %text, "status");
+                s.status_text = Some(text);
+                self.changed = true;
+            }
+            Notice::Stopping => info!(service = %name, "says it is stopping"),
+            Notice::Reloading => info!(service = %name, "says it is reloading"),
+            Notice::MainPid(pid) => {
+                debug!(service = %name, pid, "main pid");
+                s.main_pid = Some(Pid::from_raw(pid));
+            }
+        }
+    }
+
+    /// A starting service's ready pipe: a full line makes it ready; an end
+    /// without one leaves it to its timeout.
+    fn read_ready_fd(&mut self, i: usize) {
+        let name = self.svcs[i].spec.name.clone();
+        let State::Starting { probe, .. } = &mut self.svcs[i].state else { return };
+        let Some(fd) = &probe.fd else { return };
+        let mut buf = [0u8; READY_READ];
+        match nix::unistd::read(fd, &mut buf) {
+            Ok(n) if buf[..n].contains(&b'\n') => {
+                probe.fd = None;
+                self.became_ready(i, Instant::now());
+            }
+            Ok(0) => {
+                debug!(service = %name, "closed its ready fd without a line");
+                probe.fd = None;
+            }
+            Ok(_) | Err(_) => {}
+        }
+    }
+}
