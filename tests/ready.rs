@@ -46,19 +46,17 @@ shell = "test -f {dir}/db.prepared && touch {dir}/web.up; exec sleep 60"
 fn ready_1_on_notify_socket_makes_it_ready_and_status_is_shown() {
     let mut init = services(
         "ready-notify",
-        &format!(
-            r#"
+        r#"
 [[service]]
 name = "api"
-shell = "python3 {{dir}}/notify.py 'STATUS=warming up'; while [ ! -f {{dir}}/go ]; do sleep 0.02; done; python3 {{dir}}/notify.py 'READY=1\nSTATUS=serving 3 clients'; exec sleep 60"
-ready = {{ notify = true, timeout = "30s" }}
+shell = "python3 {dir}/notify.py 'STATUS=warming up'; while [ ! -f {dir}/go ]; do sleep 0.02; done; python3 {dir}/notify.py 'READY=1\nSTATUS=serving 3 clients'; exec sleep 60"
+ready = { notify = true, timeout = "30s" }
 
 [[service]]
 name = "client"
 after = ["api"]
-shell = "touch {{dir}}/client.up; exec sleep 60"
-"#
-        ),
+shell = "touch {dir}/client.up; exec sleep 60"
+"#,
     );
     fs::write(init.dir.join("notify.py"), NOTIFY_PY).unwrap();
     wait_until("STATUS shown", DEADLINE, || stdout_of(&exec_in(&init, &["status"])).contains("warming up"));
