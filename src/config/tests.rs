@@ -186,7 +186,7 @@ fn wrong_types_and_unknown_keys_are_all_reported_even_within_one_entry() {
             "4:12: `critical` must be true or false, not string",
             "5:16: `max_restarts` must be an integer, not string",
             "6:1: unknown field `typo` in [[service]], expected one of `name`, `command`, `shell`, `user`, `env`, `workdir`, `after`, `oneshot`, `ready`, `semaphore`, `heartbeat`, `restart`, `restart_delay`, `max_restarts`, `critical`, `main`, `stop_signal`, `stop_delay`, `stop_timeout`, `signals`, `output`",
-            "7:25: unknown field `watch` in a ready probe, expected one of `file`, `tcp`, `unix`, `http`, `command`, `timeout`",
+            "7:25: unknown field `watch` in a ready probe, expected one of `file`, `tcp`, `unix`, `http`, `command`, `timeout`, `fd`, `notify`",
             "8:1: [[template]] is missing `dest`",
         ]
     );
