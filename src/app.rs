@@ -51,6 +51,10 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         }
         Some(Command::Stop(a)) => control::request(&format!("stop {}", a.service), a.timeout),
         Some(Command::Restart(a)) => control::request(&format!("restart {}", a.service), a.timeout),
+        Some(Command::Reload(cli::MaybeService { service, timeout })) => {
+            let line = service.map_or("reload".to_string(), |s| format!("reload {s}"));
+            control::request(&line, timeout)
+        }
         Some(Command::Signal { target, signal }) => {
             let signo = config::parse_signal(&signal).or_else(|e| match signal.parse::<i32>() {
                 Ok(n) if (1..=64).contains(&n) => Ok(n),
@@ -126,7 +130,10 @@ fn supervise(prepared: &Prepared, opts: &Options) -> Result<u8, Error> {
         )?;
         specs.push(supervisor::Spec { service: s.clone(), cmd });
     }
-    supervisor::run(specs, &prepared.config.waits, &prepared.checker(), opts)
+    let config_path = prepared.config.path.clone();
+    let load: supervisor::Loader = Box::new(move || prepare::load_from(Some(&config_path)));
+    let reloader = supervisor::Reloader::new(load, &prepared.config, &prepared.env);
+    supervisor::run(specs, (&prepared.config.waits, &prepared.checker()), reloader, opts)
 }
 
 /// `init run NAME [ARGS]`: a task, or a service's command, run once. The

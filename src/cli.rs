@@ -74,6 +74,9 @@ pub enum Command {
     /// Stop, then start SERVICE of the running init
     #[command(override_usage = "init restart [OPTIONS] SERVICE")]
     Restart(ServiceArgs),
+    /// Re-render the templates that notify services and tell the services whose files changed
+    #[command(override_usage = "init reload [OPTIONS] [SERVICE]")]
+    Reload(MaybeService),
     /// Send SIG (HUP, SIGUSR1, 10) to the process group of SERVICE of the running init
     #[command(override_usage = "init signal [OPTIONS] SERVICE SIG")]
     Signal {

@@ -68,6 +68,9 @@ pub struct Template {
     pub mode: Option<u32>,
     pub owner: Option<UserSpec>,
     pub overwrite: bool,
+    /// Services told when this file's rendered content changes at a reload
+    /// (docs/reference.md, "Live reload").
+    pub notify: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -175,6 +178,8 @@ pub struct Service {
     /// Signal rewrites: received → sent (`None`: dropped).
     pub signals: Vec<(i32, Option<i32>)>,
     pub output: Output,
+    /// Sent when a template that notifies it changed; `None`: it is restarted.
+    pub reload_signal: Option<i32>,
 }
 
 #[derive(Debug, Clone)]
@@ -309,6 +314,7 @@ pub fn parse_all(path: &Path, text: &str, env: &mut Environment) -> (Config, Vec
         }
     }
     check.services_together(&mut config.services);
+    check.notified_services_exist(&config.services);
     config.skipped_waits = std::mem::take(&mut check.skipped);
     (config, check.finish())
 }

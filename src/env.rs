@@ -74,6 +74,11 @@ impl Environment {
         self.secrets.contains(name)
     }
 
+    /// The names of the variables read from `_FILE` secrets.
+    pub fn secret_names(&self) -> impl Iterator<Item = &str> {
+        self.secrets.iter().map(String::as_str)
+    }
+
     /// The values of the secrets, for masking in log lines.
     pub fn secret_values(&self) -> Vec<String> {
         self.secrets.iter().filter_map(|n| self.get_str(n)).map(str::to_string).collect()

@@ -21,8 +21,13 @@ use mooring::setup::{account, plan, render, secrets, volume};
 /// The environment and config after phases 1-2: init.toml loaded, the
 /// `_FILE` secrets it needs applied, its `[env]` merged.
 pub fn load(global: &Global) -> Result<(Environment, Config), Error> {
+    load_from(global.config.as_deref())
+}
+
+/// As `load`, for the config at `given` (`--config`), else the default.
+pub fn load_from(given: Option<&Path>) -> Result<(Environment, Config), Error> {
     let mut env = Environment::from_process();
-    let path = config::locate(global.config.as_deref())?;
+    let path = config::locate(given)?;
     let config = mooring::setup::load::load(path.as_deref(), &mut env, secrets::read_secret);
     // Before the error (if any) is printed: it may quote a secret's value.
     crate::log::hide(env.secret_values());

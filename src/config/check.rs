@@ -28,12 +28,14 @@ pub struct Check<'a> {
     pub skipped: Vec<String>,
     /// Services and tasks by name, for the checks across them.
     named: Vec<services::Named>,
+    /// The services templates name in `notify`, with their positions.
+    notified: Vec<(String, usize)>,
 }
 
 impl<'a> Check<'a> {
     pub fn new(path: &'a Path, text: &'a str) -> Self {
         let (problems, skipped, named) = (Vec::new(), Vec::new(), Vec::new());
-        Check { path, text, env: Environment::default(), problems, skipped, named }
+        Check { path, text, env: Environment::default(), problems, skipped, named, notified: Vec::new() }
     }
 
     pub fn set_env(&mut self, env: &Environment) {
@@ -197,12 +199,17 @@ impl<'a> Check<'a> {
         let dest = self.abs_path(&raw.dest);
         let mode = raw.mode.as_ref().map(|m| self.mode(m));
         let owner = raw.owner.as_ref().map(|o| self.user_spec(o));
+        let notify: Vec<(Option<String>, usize)> =
+            raw.notify.iter().flatten().map(|n| (self.text(n), span_of(n).start)).collect();
+        self.notified.extend(notify.iter().filter_map(|(n, at)| n.clone().map(|n| (n, *at))));
+        let notify = notify.into_iter().map(|(n, _)| n).collect::<Option<Vec<String>>>();
         Some(Template {
             src: src?,
             dest: dest?,
             mode: mode.map_or(Some(None), |m| m.map(Some))?,
             owner: owner.map_or(Some(None), |o| o.map(Some))?,
             overwrite: flag(&raw.overwrite, true),
+            notify: notify?,
         })
     }
 

@@ -191,6 +191,7 @@ pub struct RawTemplate {
     pub mode: Option<Str>,
     pub owner: Option<Str>,
     pub overwrite: Option<Spanned<bool>>,
+    pub notify: Option<Vec<Str>>,
 }
 
 pub struct RawVolume {
@@ -239,6 +240,7 @@ pub struct RawService {
     pub stop_timeout: Option<Num>,
     pub signals: Option<StrTable>,
     pub output: Option<Str>,
+    pub reload_signal: Option<Str>,
 }
 
 pub struct RawTask {
@@ -276,7 +278,8 @@ impl Read for RawTemplate {
     fn read(f: &mut Fields) -> Option<Self> {
         let (src, dest) = (f.required("src"), f.required("dest"));
         let (mode, owner, overwrite) = (f.str("mode"), f.str("owner"), f.bool("overwrite"));
-        Some(RawTemplate { src: src?, dest: dest?, mode, owner, overwrite })
+        let notify = f.strs("notify");
+        Some(RawTemplate { src: src?, dest: dest?, mode, owner, overwrite, notify })
     }
 }
 
@@ -343,6 +346,7 @@ impl Read for RawService {
             stop_timeout: f.num("stop_timeout"),
             signals: f.table("signals"),
             output: f.str("output"),
+            reload_signal: f.str("reload_signal"),
             name: name?,
         })
     }

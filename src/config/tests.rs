@@ -185,7 +185,7 @@ fn wrong_types_and_unknown_keys_are_all_reported_even_within_one_entry() {
             "3:11: `command` must be an array of strings, not string",
             "4:12: `critical` must be true or false, not string",
             "5:16: `max_restarts` must be an integer, not string",
-            "6:1: unknown field `typo` in [[service]], expected one of `name`, `command`, `shell`, `user`, `env`, `workdir`, `after`, `oneshot`, `ready`, `semaphore`, `heartbeat`, `restart`, `restart_delay`, `max_restarts`, `critical`, `main`, `stop_signal`, `stop_delay`, `stop_timeout`, `signals`, `output`",
+            "6:1: unknown field `typo` in [[service]], expected one of `name`, `command`, `shell`, `user`, `env`, `workdir`, `after`, `oneshot`, `ready`, `semaphore`, `heartbeat`, `restart`, `restart_delay`, `max_restarts`, `critical`, `main`, `stop_signal`, `stop_delay`, `stop_timeout`, `signals`, `output`, `reload_signal`",
             "7:25: unknown field `watch` in a ready probe, expected one of `file`, `tcp`, `unix`, `http`, `command`, `timeout`, `fd`, `notify`",
             "8:1: [[template]] is missing `dest`",
         ]
@@ -378,4 +378,16 @@ fn announced_readiness_is_one_fd_from_3_or_notify_and_only_for_services() {
     );
     let wait = problems("[[wait]]\nfd = 3\n");
     assert!(wait.iter().any(|p| p.contains("fd")), "{wait:?}");
+}
+
+#[test]
+fn a_template_notifies_services_that_exist_and_reload_signal_is_a_signal() {
+    let text = "[[template]]\nsrc = \"a\"\ndest = \"/etc/a\"\nnotify = [\"web\", \"nope\"]\n\
+                [[service]]\nname = \"web\"\ncommand = [\"w\"]\nreload_signal = \"HUP\"\n";
+    assert_eq!(problems(text), ["4:18: `notify` names \"nope\", which is not a service"]);
+    let c = load_ok(&text.replace(", \"nope\"", ""), &mut env(&[]));
+    assert_eq!(
+        (c.templates[0].notify.as_slice(), c.services[0].reload_signal),
+        (&["web".to_string()][..], Some(libc::SIGHUP))
+    );
 }

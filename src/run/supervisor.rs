@@ -16,11 +16,13 @@ mod announce;
 mod control;
 mod decide;
 pub use control::SOCKET_NAME;
+pub use reload::{Loader, Reloader};
 mod events;
 mod exits;
 mod notify;
 mod operate;
 mod output;
+mod reload;
 mod shutdown;
 mod start;
 pub mod state;
@@ -64,11 +66,17 @@ pub struct Spec {
 
 /// Runs the services until the container stops; returns init's exit code.
 /// `checker` is what a watched `command` target runs as (run/probe_child.rs).
-pub fn run(specs: Vec<Spec>, watches: &[Wait], checker: &Command, opts: &Options) -> Result<u8, Error> {
+pub fn run(
+    specs: Vec<Spec>,
+    (watches, checker): (&[Wait], &Command),
+    reloader: Option<Reloader>,
+    opts: &Options,
+) -> Result<u8, Error> {
     let signals = Signals::block_all()?;
     let me = getpid();
     budget::become_subreaper(me);
     let mut sv = Supervisor::new(specs, (watches, checker), opts, signals.original_mask, me);
+    sv.reloader = reloader;
     sv.clear_stale_semaphores();
     // Before the first spawn: a service that runs `init status` or `init run`
     // at once must find init live (docs/reference.md, "Services", Status).
@@ -107,6 +115,8 @@ struct Svc {
     notify: Option<notify::NotifySocket>,
     status_text: Option<String>,
     main_pid: Option<Pid>,
+    /// Stopped to be started again (a reload of a service without reload_signal).
+    resume_after_stop: bool,
 }
 
 impl Svc {
@@ -152,6 +162,8 @@ struct Supervisor<'a> {
     /// Created by the first write (`None` before it).
     status_file: Option<StatusFile>,
     control: Option<control::Control>,
+    /// Live reload of notifying templates (`None`: none notifies anyone).
+    reloader: Option<Reloader>,
     oom: OomWatch,
 }
 
@@ -177,6 +189,7 @@ impl<'a> Supervisor<'a> {
                 notify: None,
                 status_text: None,
                 main_pid: None,
+                resume_after_stop: false,
             })
             .collect();
         Supervisor {
@@ -192,6 +205,7 @@ impl<'a> Supervisor<'a> {
             changed: true,
             status_file: None,
             control: None,
+            reloader: None,
             oom: OomWatch::new(),
         }
     }
@@ -267,6 +281,12 @@ impl<'a> Supervisor<'a> {
                 }
             }
         }
+        // A failed render was logged (an ERROR) and changed nothing.
+        if self.reloader.as_mut().is_some_and(|r| r.due(now))
+            && let Ok(done) = self.reload(None)
+        {
+            info!(done, "templates changed");
+        }
         if self.watcher.as_ref().is_some_and(|w| now >= w.next) {
             let gone = self.watcher.as_mut().and_then(|w| w.poll(now));
             self.stop_if_gone(gone);
@@ -301,6 +321,12 @@ impl<'a> Supervisor<'a> {
             State::Stopping { .. } => {
                 self.stop_service(i, now, true);
                 false
+            }
+            // Stopped by a reload, to start again with its new files.
+            State::Stopped if self.svcs[i].resume_after_stop => {
+                self.svcs[i].resume_after_stop = false;
+                self.enter(i, Event::Resume, State::Waiting);
+                true
             }
             _ => false,
         }

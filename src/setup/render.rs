@@ -36,6 +36,8 @@ pub struct RenderedFile {
     pub keep: bool,
     /// Secret variables (from `_FILE`) the text contains.
     pub secrets: Vec<String>,
+    /// Its `[[template]]`'s `notify`: services told when it changes at a reload.
+    pub notify: Vec<String>,
     pub near_misses: Vec<NearMiss>,
 }
 
@@ -115,13 +117,20 @@ pub fn plan_all(config: &Config, env: &Environment, lint: bool) -> (Plan, Vec<St
                     owner: owner.clone(),
                     overwrite: t.overwrite,
                     explicit: t.mode.is_some(),
+                    notify: t.notify.clone(),
                 };
                 render_one(&mut batch, (&src, size), out, &input, &mut plan, &mut problems);
             }
         } else {
             let mode = t.mode.unwrap_or(meta.mode() & 0o7777);
-            let out =
-                Out { dest: t.dest.clone(), mode, owner, overwrite: t.overwrite, explicit: t.mode.is_some() };
+            let out = Out {
+                dest: t.dest.clone(),
+                mode,
+                owner,
+                overwrite: t.overwrite,
+                explicit: t.mode.is_some(),
+                notify: t.notify.clone(),
+            };
             render_one(&mut batch, (&t.src, meta.len()), out, &input, &mut plan, &mut problems);
         }
     }
@@ -165,6 +174,7 @@ struct Out {
     overwrite: bool,
     /// `mode` was given in init.toml (not taken from the source).
     explicit: bool,
+    notify: Vec<String>,
 }
 
 /// What every template is rendered with.
@@ -209,7 +219,7 @@ fn render_one(
                 ));
             }
             let near_misses = if lint { template::near_misses(&text) } else { Vec::new() };
-            let (src, Out { dest, mode, owner: owner_spec, .. }) = (src.to_path_buf(), out);
+            let (src, Out { dest, mode, owner: owner_spec, notify, .. }) = (src.to_path_buf(), out);
             let text = r.text;
             plan.files.push(RenderedFile {
                 src,
@@ -220,6 +230,7 @@ fn render_one(
                 owner: None,
                 keep,
                 secrets,
+                notify,
                 near_misses,
             });
         }

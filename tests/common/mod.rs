@@ -150,6 +150,7 @@ impl Builder {
         self
     }
 
+    /// Sets `k` for init (`{dir}` in `v` replaced).
     pub fn env(mut self, k: &str, v: &str) -> Builder {
         self.envs.push((k.into(), v.into()));
         self
@@ -195,7 +196,7 @@ impl Builder {
             .stdout(fs::File::create(dir.join("stdout")).expect("stdout file"))
             .stderr(fs::File::create(dir.join("stderr")).expect("stderr file"));
         for (k, v) in &self.envs {
-            cmd.env(k, v);
+            cmd.env(k, v.replace("{dir}", &dir_s));
         }
         if let Some(f) = self.pre_exec {
             // SAFETY: the closures tests pass only make async-signal-safe calls.

@@ -22,6 +22,7 @@ impl Check<'_> {
         let stop_timeout = self.duration_or(&raw.stop_timeout, None);
         let signals = self.rewrites(&raw.signals);
         let output = raw.output.as_ref().map(|o| self.output(o));
+        let reload_signal = raw.reload_signal.as_ref().map(|s| self.signal(s));
         let oneshot = self.oneshot(raw);
         Some(Service {
             name: name?,
@@ -44,6 +45,7 @@ impl Check<'_> {
             stop_timeout: stop_timeout?,
             signals: signals?,
             output: output.map_or(Some(Output::Inherit), |o| o)?,
+            reload_signal: reload_signal.map_or(Some(None), |s| s.map(Some))?,
         })
     }
 
@@ -217,6 +219,17 @@ fn find_cycle(services: &[&Named]) -> Option<(Vec<String>, usize)> {
     }
     (0..services.len())
         .find_map(|i| if state[i] == 0 { visit(i, services, &mut state, &mut path) } else { None })
+}
+
+impl Check<'_> {
+    /// Every service a template's `notify` names exists.
+    pub fn notified_services_exist(&mut self, services: &[Service]) {
+        for (name, at) in std::mem::take(&mut self.notified) {
+            if !services.iter().any(|s| s.name == name) {
+                self.problem_at(at, format!("`notify` names {name:?}, which is not a service"));
+            }
+        }
+    }
 }
 
 /// Descriptors a service may announce readiness on: not its stdio.

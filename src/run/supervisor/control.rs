@@ -28,6 +28,8 @@ pub enum Request {
     Stop(String),
     Restart(String),
     Signal(String, i32),
+    /// Re-render the notifying templates (of one service's, when named).
+    Reload(Option<String>),
 }
 
 /// Parses one request line (`stop web`, `signal web 10`).
@@ -37,6 +39,8 @@ pub fn parse(line: &str) -> Result<Request, String> {
         ["start", name] => Ok(Request::Start(name.to_string())),
         ["stop", name] => Ok(Request::Stop(name.to_string())),
         ["restart", name] => Ok(Request::Restart(name.to_string())),
+        ["reload"] => Ok(Request::Reload(None)),
+        ["reload", name] => Ok(Request::Reload(Some(name.to_string()))),
         ["signal", name, sig] => match sig.parse::<i32>() {
             Ok(n) if (1..=64).contains(&n) => Ok(Request::Signal(name.to_string(), n)),
             _ => Err(format!("not a signal number: {sig:?}")),

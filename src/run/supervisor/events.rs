@@ -56,7 +56,8 @@ impl Supervisor<'_> {
             _ => [None, None],
         });
         let watch = self.watcher.as_ref().filter(|_| !self.stopping()).map(|w| w.next);
-        timers.chain([self.shutdown.budget.deadline(), watch]).flatten().min()
+        let reload = self.reloader.as_ref().and_then(Reloader::next);
+        timers.chain([self.shutdown.budget.deadline(), watch, reload]).flatten().min()
     }
 
     /// Waits for a signal, a control request, output or the next timer;
@@ -69,13 +70,21 @@ impl Supervisor<'_> {
                 .unwrap_or(PollTimeout::MAX)
         });
         let control = self.control.as_ref().map_or(0, |c| c.fds().len());
-        let announcers: Vec<usize> = self.announcement_fds().into_iter().map(|(i, _)| i).collect();
+        let mut announcers: Vec<Option<usize>> =
+            self.announcement_fds().into_iter().map(|(i, _)| Some(i)).collect();
+        // The reloader's inotify descriptor rides along as one more, with no service.
+        if self.reloader.as_ref().and_then(Reloader::fd).is_some() {
+            announcers.push(None);
+        }
         let ready: Vec<usize> = {
             let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
             if let Some(c) = &self.control {
                 fds.extend(c.fds().into_iter().map(|fd| PollFd::new(fd, PollFlags::POLLIN)));
             }
             fds.extend(self.announcement_fds().into_iter().map(|(_, fd)| PollFd::new(fd, PollFlags::POLLIN)));
+            fds.extend(
+                self.reloader.as_ref().and_then(Reloader::fd).map(|fd| PollFd::new(fd, PollFlags::POLLIN)),
+            );
             fds.extend(self.sources.iter().map(|s| PollFd::new(s.fd.as_fd(), PollFlags::POLLIN)));
             match poll(&mut fds, timeout) {
                 Ok(0) | Err(_) => return,
@@ -95,7 +104,14 @@ impl Supervisor<'_> {
         }
         let first_source = 1 + control + announcers.len();
         for k in ready.iter().filter_map(|&i| i.checked_sub(1 + control)).filter(|&k| k < announcers.len()) {
-            self.on_announcement(announcers[k]);
+            match announcers[k] {
+                Some(i) => self.on_announcement(i),
+                None => {
+                    if let Some(r) = self.reloader.as_mut() {
+                        r.on_readable(Instant::now());
+                    }
+                }
+            }
         }
         let mut closed = Vec::new();
         for src in ready.into_iter().filter_map(|i| i.checked_sub(first_source)) {

@@ -21,8 +21,15 @@ impl Supervisor<'_> {
     }
 
     fn act(&mut self, k: usize, request: Request) {
+        if let Request::Reload(only) = &request {
+            let only = only.clone();
+            return self.act_reload(k, only.as_deref());
+        }
         let (Request::Start(name) | Request::Stop(name) | Request::Restart(name) | Request::Signal(name, _)) =
-            &request;
+            &request
+        else {
+            return;
+        };
         let Some(i) = self.svcs.iter().position(|s| &s.spec.name == name) else {
             return self.reply(k, 64, &format!("no service named {name:?}"));
         };
@@ -44,6 +51,7 @@ impl Supervisor<'_> {
                 Want::Ready
             }
             Request::Signal(_, sig) => return self.send_signal(k, i, sig),
+            Request::Reload(_) => return,
         };
         if let Some(control) = self.control.as_mut() {
             control.wait_for(k, i, want);
@@ -118,6 +126,59 @@ impl Supervisor<'_> {
             control.sweep();
         }
         resumed
+    }
+
+    /// `init reload [SERVICE]`: answered at once with what it did.
+    fn act_reload(&mut self, k: usize, only: Option<&str>) {
+        if let Some(name) = only
+            && !self.svcs.iter().any(|s| s.spec.name == name)
+        {
+            return self.reply(k, 64, &format!("no service named {name:?}"));
+        }
+        match self.reload(only) {
+            Ok(done) => self.reply(k, 0, &done),
+            Err(why) => self.reply(k, 1, &why),
+        }
+    }
+
+    /// Re-renders the notifying templates and tells each service whose
+    /// files changed, once: its reload_signal, or a restart when it has
+    /// none. A render that fails changes nothing and tells nobody (an ERROR).
+    pub(super) fn reload(&mut self, only: Option<&str>) -> Result<String, String> {
+        let Some(reloader) = self.reloader.as_ref() else {
+            return Err("no [[template]] names services in `notify`: nothing to reload".into());
+        };
+        let told =
+            reloader.reload(only).inspect_err(|why| error!(why, "reload: nothing written, nobody told"))?;
+        let mut done = Vec::new();
+        for name in told {
+            let Some(i) = self.svcs.iter().position(|s| s.spec.name == name) else { continue };
+            done.push(self.tell(i));
+        }
+        Ok(if done.is_empty() { "nothing changed".into() } else { format!("reloaded: {}", done.join(", ")) })
+    }
+
+    /// Tells a service its files changed: its reload_signal to its group,
+    /// or a restart; one not running reads them when it starts.
+    fn tell(&mut self, i: usize) -> String {
+        let s = &mut self.svcs[i];
+        let name = s.spec.name.clone();
+        let Some(pid) = s.state.pid().filter(|_| s.kind() != Kind::Stopping) else {
+            return format!("{name} (not running)");
+        };
+        match s.spec.reload_signal {
+            Some(sig) => {
+                signal_group(pid, sig);
+                info!(service = %name, signal = %signals::name(sig), "files changed: reload signal sent");
+                format!("{name} ({})", signals::name(sig))
+            }
+            None => {
+                info!(service = %name, "files changed: restarting it (no reload_signal)");
+                s.resume_after_stop = true;
+                self.stop_service(i, Instant::now(), true);
+                format!("{name} (restarted)")
+            }
+        }
     }
 
     fn reply(&mut self, k: usize, code: u8, message: &str) {

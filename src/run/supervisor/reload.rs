@@ -1,0 +1,161 @@
+//! Live reload of rendered configuration (docs/reference.md, "Live
+//! reload"): the sources of templates that `notify` services, and the
+//! `_FILE` secrets, are watched (inotify on their directories, which also
+//! sees Kubernetes' atomic `..data` symlink swap; a 2 s stat poll where
+//! inotify is missing). A change, or `init reload`, renders everything in
+//! memory; a failed render changes nothing; destinations whose content is
+//! unchanged are not rewritten; the services of the files that changed are
+//! returned, each once.
+
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+
+use mooring::config::Config;
+use mooring::config::duration::later;
+use mooring::env::Environment;
+use mooring::error::Error;
+use mooring::setup::nonroot::Me;
+use mooring::setup::user::Db;
+use mooring::setup::{plan, render};
+
+/// Events of one change (a ConfigMap swap makes several) are taken together.
+const SETTLE: Duration = Duration::from_millis(100);
+/// Without inotify: how often the watched files are looked at.
+const POLL_EVERY: Duration = Duration::from_secs(2);
+
+/// Loads init.toml and its secrets afresh (app/prepare.rs).
+pub type Loader = Box<dyn Fn() -> Result<(Environment, Config), Error>>;
+
+pub struct Reloader {
+    load: Loader,
+    inotify: Option<Inotify>,
+    /// The directories watched, and (for the poll) what their entries looked like.
+    dirs: Vec<PathBuf>,
+    seen: Vec<Option<(i64, i64, u64)>>,
+    /// When to reload: a change settles, or the next poll.
+    due: Option<Instant>,
+    poll_at: Option<Instant>,
+}
+
+impl Reloader {
+    /// `None` when no template notifies anyone: nothing to watch.
+    pub fn new(load: Loader, config: &Config, env: &Environment) -> Option<Reloader> {
+        let dirs = watched_dirs(config, env);
+        if dirs.is_empty() {
+            return None;
+        }
+        let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC).ok();
+        let flags = AddWatchFlags::IN_CLOSE_WRITE
+            | AddWatchFlags::IN_MOVED_TO
+            | AddWatchFlags::IN_CREATE
+            | AddWatchFlags::IN_DELETE
+            | AddWatchFlags::IN_ATTRIB;
+        let watching = inotify.filter(|i| dirs.iter().all(|d| i.add_watch(d.as_path(), flags).is_ok()));
+        let poll_at = watching.is_none().then(|| later(Instant::now(), POLL_EVERY));
+        if watching.is_none() {
+            tracing::warn!("inotify unavailable: template sources are looked at every 2 s");
+        }
+        let seen = dirs.iter().map(|d| stamp(d)).collect();
+        Some(Reloader { load, inotify: watching, dirs, seen, due: None, poll_at })
+    }
+
+    pub fn fd(&self) -> Option<BorrowedFd<'_>> {
+        self.inotify.as_ref().map(|i| i.as_fd())
+    }
+
+    /// Something changed in a watched directory: reload once it settles.
+    pub fn on_readable(&mut self, now: Instant) {
+        let Some(inotify) = &self.inotify else { return };
+        while inotify.read_events().is_ok_and(|e| !e.is_empty()) {}
+        self.due = Some(later(now, SETTLE));
+    }
+
+    /// When the loop must wake for it.
+    pub fn next(&self) -> Option<Instant> {
+        [self.due, self.poll_at].into_iter().flatten().min()
+    }
+
+    /// Whether a reload is due now.
+    pub fn due(&mut self, now: Instant) -> bool {
+        if self.poll_at.is_some_and(|t| t <= now) {
+            self.poll_at = Some(later(now, POLL_EVERY));
+            let seen: Vec<_> = self.dirs.iter().map(|d| stamp(d)).collect();
+            if seen != self.seen {
+                self.seen = seen;
+                return true;
+            }
+        }
+        if self.due.is_some_and(|t| t <= now) {
+            self.due = None;
+            return true;
+        }
+        false
+    }
+
+    /// Renders every notifying template (with `only`: those that notify
+    /// that service) and writes those whose content changed; returns the
+    /// services to tell, each once. On any problem nothing is written.
+    pub fn reload(&self, only: Option<&str>) -> Result<Vec<String>, String> {
+        let (env, config) = (self.load)().map_err(|e| e.to_string())?;
+        let mut plan = render::plan(&config, &env, false).map_err(|e| e.to_string())?;
+        plan.files.retain(|f| only.map_or(!f.notify.is_empty(), |o| f.notify.iter().any(|n| n == o)));
+        if let Some(problem) = plan.resolve_owners(&Db::load(Path::new("/"))).into_iter().next() {
+            return Err(problem);
+        }
+        let me = Me::current();
+        if !me.is_root() {
+            let _ = plan::drop_template_owners(&mut plan, me);
+        }
+        let written = render::write(&plan).map_err(|e| e.to_string())?;
+        let mut told: Vec<String> = Vec::new();
+        for (f, _) in plan.files.iter().zip(written).filter(|(_, w)| *w) {
+            tracing::info!(dest = %f.dest.display(), src = %f.src.display(), "re-rendered");
+            let names = f.notify.iter().filter(|n| only.is_none_or(|o| o == *n));
+            told.extend(names.filter(|n| !told.contains(n)).cloned().collect::<Vec<_>>());
+        }
+        Ok(told)
+    }
+}
+
+/// The directories holding the sources of notifying templates (a directory
+/// source itself) and the `_FILE` secrets the environment read.
+fn watched_dirs(config: &Config, env: &Environment) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    let mut add = |d: PathBuf| {
+        if !dirs.contains(&d) {
+            dirs.push(d);
+        }
+    };
+    let notifying = config.templates.iter().filter(|t| !t.notify.is_empty());
+    let mut any = false;
+    for t in notifying {
+        any = true;
+        match t.src.is_dir() {
+            true => add(t.src.clone()),
+            false => add(t.src.parent().unwrap_or(Path::new("/")).to_path_buf()),
+        }
+    }
+    if any {
+        for name in env.secret_names() {
+            if let Some(file) = std::env::var_os(format!("{name}_FILE")) {
+                add(Path::new(&file).parent().unwrap_or(Path::new("/")).to_path_buf());
+            }
+        }
+    }
+    dirs
+}
+
+/// A directory's change stamp for the poll: its mtime and ctime, and the
+/// count of its entries' own mtimes (a file rewritten in place).
+fn stamp(dir: &Path) -> Option<(i64, i64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(dir).ok()?;
+    let entries = std::fs::read_dir(dir).ok()?;
+    let sum = entries.flatten().filter_map(|e| e.metadata().ok()).fold(0u64, |acc, m| {
+        acc.wrapping_add(m.mtime() as u64).wrapping_add(m.mtime_nsec() as u64).wrapping_add(m.size())
+    });
+    Some((meta.mtime(), meta.ctime(), sum))
+}

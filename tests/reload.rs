@@ -1,0 +1,128 @@
+//! Live reload as PID 1 (docs/reference.md, "Live reload"): a template
+//! source swapped the way Kubernetes swaps a ConfigMap volume (`..data`
+//! symlink) re-renders its file and sends exactly one reload signal; a swap
+//! that leaves a variable missing keeps the old file and tells nobody; a
+//! rotated `_FILE` secret re-renders the files using it and restarts a
+//! service without reload_signal.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::Path;
+
+use common::services::exec_in;
+use common::{Builder, DEADLINE, Init, Mode, stderr_of, stdout_of, wait_until};
+use nix::sys::signal::Signal;
+
+/// A ConfigMap volume as the kubelet lays it out: `cm/..v1/app.tmpl`,
+/// `cm/..data -> ..v1`, `cm/app.tmpl -> ..data/app.tmpl`.
+fn configmap(dir: &Path, text: &str) {
+    fs::create_dir_all(dir.join("cm/..v1")).unwrap();
+    fs::write(dir.join("cm/..v1/app.tmpl"), text).unwrap();
+    symlink("..v1", dir.join("cm/..data")).unwrap();
+    symlink("..data/app.tmpl", dir.join("cm/app.tmpl")).unwrap();
+    fs::create_dir_all(dir.join("out")).unwrap();
+}
+
+/// The kubelet's update: a new timestamped directory, then `..data`
+/// renamed over in one step.
+fn swap(dir: &Path, version: &str, text: &str) {
+    fs::create_dir(dir.join(format!("cm/..{version}"))).unwrap();
+    fs::write(dir.join(format!("cm/..{version}/app.tmpl")), text).unwrap();
+    symlink(format!("..{version}"), dir.join("cm/..data_tmp")).unwrap();
+    fs::rename(dir.join("cm/..data_tmp"), dir.join("cm/..data")).unwrap();
+}
+
+const WEB: &str = r#"
+[[template]]
+src = "{dir}/cm/app.tmpl"
+dest = "{dir}/out/app.conf"
+notify = ["web"]
+
+[[service]]
+name = "web"
+shell = "trap 'echo hup >> {dir}/hups' HUP; touch {dir}/web.up; while :; do sleep 0.05; done"
+reload_signal = "SIGHUP"
+"#;
+
+fn web(tag: &str, text: &'static str) -> Init {
+    Builder::new(tag, Mode::Pid1)
+        .env("PORT", "8080")
+        .file("init.toml", WEB)
+        .before(move |d| configmap(d, text))
+        .args(["-c", "{dir}/init.toml"])
+        .start()
+}
+
+#[test]
+fn a_configmap_swap_re_renders_and_sends_exactly_one_reload_signal() {
+    let mut init = web("reload-swap", "listen <<PORT>>;\n");
+    init.wait_for_file("web.up");
+    assert_eq!(init.read("out/app.conf"), "listen 8080;\n");
+    swap(init.dir.path(), "v2", "listen <<PORT>>;\nworkers 4;\n");
+    wait_until("the new file", DEADLINE, || init.read("out/app.conf") == "listen 8080;\nworkers 4;\n");
+    wait_until("the reload signal", DEADLINE, || init.read("hups") == "hup\n");
+    // Nothing changed since: a reload asked now writes and tells nothing.
+    let again = exec_in(&init, &["reload"]);
+    assert_eq!(
+        (again.status.code(), stdout_of(&again).as_str()),
+        (Some(0), "nothing changed\n"),
+        "{}",
+        stderr_of(&again)
+    );
+    assert_eq!(init.read("hups"), "hup\n", "exactly one SIGHUP for one swap");
+    init.signal(Signal::SIGTERM);
+    assert_eq!(init.wait(), 143);
+}
+
+#[test]
+fn a_swap_that_leaves_a_variable_missing_keeps_the_old_file_and_tells_nobody() {
+    let mut init = web("reload-broken", "listen <<PORT>>;\n");
+    init.wait_for_file("web.up");
+    swap(init.dir.path(), "v2", "listen <<PORT>>;\nkey <<API_KEY>>;\n");
+    wait_until("the refusal", DEADLINE, || init.stderr().contains("reload: nothing written, nobody told"));
+    let asked = exec_in(&init, &["reload", "web"]);
+    assert_eq!(asked.status.code(), Some(1), "{}", stderr_of(&asked));
+    assert!(stderr_of(&asked).contains("API_KEY is not set"), "{}", stderr_of(&asked));
+    assert_eq!(init.read("out/app.conf"), "listen 8080;\n", "the running service keeps a whole file");
+    assert_eq!(init.read("hups"), "", "nobody told");
+    init.signal(Signal::SIGTERM);
+    assert_eq!(init.wait(), 143);
+}
+
+#[test]
+fn a_rotated_secret_re_renders_its_files_and_restarts_a_service_without_reload_signal() {
+    let config = r#"
+[[template]]
+src = "{dir}/db.tmpl"
+dest = "{dir}/out/db.conf"
+mode = "0600"
+notify = ["app"]
+
+[[service]]
+name = "app"
+shell = "echo $$ >> {dir}/app.pids; exec sleep 60"
+"#;
+    let mut init = Builder::new("reload-secret", Mode::Pid1)
+        .env("DB_PASSWORD_FILE", "{dir}/secrets/db")
+        .file("init.toml", config)
+        .file("db.tmpl", "password=<<DB_PASSWORD>>\n")
+        .before(|d| {
+            fs::create_dir_all(d.join("secrets")).unwrap();
+            fs::create_dir_all(d.join("out")).unwrap();
+            fs::write(d.join("secrets/db"), "first\n").unwrap();
+        })
+        .args(["-c", "{dir}/init.toml"])
+        .start();
+    wait_until("app started", DEADLINE, || init.read("app.pids").lines().count() == 1);
+    assert_eq!(init.read("out/db.conf"), "password=first\n");
+    // Rotated as a secret manager does: a new file renamed into place.
+    fs::write(init.dir.join("secrets/db.new"), "second\n").unwrap();
+    fs::rename(init.dir.join("secrets/db.new"), init.dir.join("secrets/db")).unwrap();
+    wait_until("the new password", DEADLINE, || init.read("out/db.conf") == "password=second\n");
+    wait_until("app restarted", DEADLINE, || init.read("app.pids").lines().count() == 2);
+    assert!(!init.stderr().contains("second"), "the secret never reaches the log: {}", init.stderr());
+    init.signal(Signal::SIGTERM);
+    assert_eq!(init.wait(), 143);
+}
