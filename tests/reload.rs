@@ -126,3 +126,38 @@ shell = "echo $$ >> {dir}/app.pids; exec sleep 60"
     init.signal(Signal::SIGTERM);
     assert_eq!(init.wait(), 143);
 }
+
+#[test]
+fn a_configmap_directory_as_a_source_renders_its_keys_and_a_swap_reloads_them() {
+    let config = r#"
+[[template]]
+src = "{dir}/cm"
+dest = "{dir}/out"
+notify = ["web"]
+
+[[service]]
+name = "web"
+shell = "trap 'echo hup >> {dir}/hups' HUP; touch {dir}/web.up; while :; do sleep 0.05; done"
+reload_signal = "SIGHUP"
+"#;
+    let mut init = Builder::new("reload-dir", Mode::Pid1)
+        .env("PORT", "8080")
+        .file("init.toml", config)
+        .before(|d| configmap(d, "listen <<PORT>>;\n"))
+        .args(["-c", "{dir}/init.toml"])
+        .start();
+    init.wait_for_file("web.up");
+    // The keys, not the kubelet's `..data` and `..v1`.
+    let mut names: Vec<String> = fs::read_dir(init.dir.join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["app.tmpl"]);
+    assert_eq!(init.read("out/app.tmpl"), "listen 8080;\n");
+    swap(init.dir.path(), "v2", "listen <<PORT>>;\ngzip on;\n");
+    wait_until("the reload signal", DEADLINE, || init.read("hups") == "hup\n");
+    assert_eq!(init.read("out/app.tmpl"), "listen 8080;\ngzip on;\n");
+    init.signal(Signal::SIGTERM);
+    assert_eq!(init.wait(), 143);
+}

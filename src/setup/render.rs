@@ -280,8 +280,16 @@ fn walk(
         .map_err(|e| format!("{}: {e}", dir.display()))?;
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
+        // A Kubernetes ConfigMap or Secret volume: its keys are links into
+        // `..data`, a link to a `..TIMESTAMP` directory; those are the
+        // kubelet's, not keys, and are left out (docs/reference.md, "Templates").
+        if entry.file_name().as_encoded_bytes().starts_with(b"..") {
+            continue;
+        }
         let path = rel.join(entry.file_name());
-        let meta = entry.metadata().map_err(|e| format!("{}: {e}", entry.path().display()))?;
+        // A key's link is followed to see what it is; its text is read
+        // through the safe layer, which follows only trusted links.
+        let meta = fs::metadata(entry.path()).map_err(|e| format!("{}: {e}", entry.path().display()))?;
         let mode = meta.mode() & 0o7777;
         if meta.is_dir() {
             dirs.push((path.clone(), mode));
