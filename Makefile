@@ -112,6 +112,7 @@ lint:
 bench: deps-test build-x86_64
 	bench/run.sh
 	bench/supervise.sh
+	bench/reload.sh
 
 demo: build-x86_64
 	config/demo/demo.sh

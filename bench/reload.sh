@@ -50,14 +50,15 @@ WAKES_PER_MIN=$(awk -v a="$s0" -v b="$s1" -v t="$IDLE" 'BEGIN { printf "%.1f", (
 CPU_MS=$(awk -v a="$c0" -v b="$c1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%d", (b - a) * 1000 / hz }')
 
 lat=()
+touch "$TMP/hups"
 for i in $(seq "$SWAPS"); do
-    before=$(wc -l < "$TMP/hups" 2>/dev/null || echo 0)
+    before=$(wc -l < "$TMP/hups")
     cm=$TMP/cm$((i % 10))
     mkdir "$cm/..v$i"
     for f in $(seq 0 9); do echo "value <<V:-$i>> $f" > "$cm/..v$i/f$f.conf"; done
     ln -s "..v$i" "$cm/..data_tmp"
     t0=$(date +%s%N); mv -T "$cm/..data_tmp" "$cm/..data"
-    for _ in $(seq 500); do [ "$(wc -l < "$TMP/hups" 2>/dev/null || echo 0)" -gt "$before" ] && break; sleep 0.01; done
+    for _ in $(seq 500); do [ "$(wc -l < "$TMP/hups")" -gt "$before" ] && break; sleep 0.01; done
     t1=$(tail -n 1 "$TMP/hups")
     lat+=($(( (t1 - t0) / 1000000 )))
 done
