@@ -15,7 +15,8 @@ SWAPS=${BENCH_SWAPS:-20}
 INIT=$PWD/dist/init
 OUT=bench/results.md
 TMP=$(mktemp -d /var/tmp/mooring-bench-reload.XXXXXX)
-trap 'kill "$UNSHARE" 2>/dev/null; rm -rf "$TMP"' EXIT
+# init is stopped as a container engine does it: SIGTERM to PID 1, then wait.
+trap 'kill "${PID:-0}" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
 [ -x "$INIT" ] || { echo "bench: dist/init missing (make build)" >&2; exit 1; }
 
 python3 - "$TMP" <<'PY'
@@ -38,6 +39,7 @@ open(f"{d}/init.toml", "w").write("\n".join(cfg))
 PY
 INIT_LOG=warn INIT_RUN_DIR=$TMP/run unshare --pid --fork --mount-proc --kill-child "$INIT" -c "$TMP/init.toml" &
 UNSHARE=$!
+PID=
 for _ in $(seq 100); do PID=$(cat /proc/$UNSHARE/task/$UNSHARE/children 2>/dev/null | tr -d ' '); [ -n "$PID" ] && break; sleep 0.05; done
 for _ in $(seq 100); do [ -S "$TMP/run/control.sock" ] && break; sleep 0.05; done
 sleep 1

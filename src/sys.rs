@@ -81,7 +81,7 @@ pub fn sigtimedwait(
     timeout: Option<std::time::Duration>,
 ) -> Result<Option<(c_int, i32)>, Errno> {
     let ts = timeout.map(|d| libc::timespec {
-        tv_sec: libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX) as _,
         tv_nsec: libc::c_long::from(d.subsec_nanos() as i32),
     });
     let ts_ptr = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
