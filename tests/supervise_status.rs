@@ -67,8 +67,8 @@ shell = "echo hello from the task"
             .args(["-c", "{dir}/init.toml"])
             .args(command)
             .start();
-        wait_until("the status file", DEADLINE, || init.dir.join("run/status.json").exists());
-        assert_eq!(exec_in(&init, &["health"]).status.code(), Some(0), "{command:?}");
+        // Written before the first spawn (still starting), then once it runs.
+        wait_until("healthy", DEADLINE, || exec_in(&init, &["health"]).status.code() == Some(0));
         // A command on the command line replaces the configured services.
         let table = String::from_utf8_lossy(&exec_in(&init, &["status"]).stdout).to_string();
         let first = if command.is_empty() { "app " } else { "sleep " };
