@@ -60,9 +60,9 @@ impl Supervisor<'_> {
         timers.chain([self.shutdown.budget.deadline(), watch, reload]).flatten().min()
     }
 
-    /// Waits for a signal, a control request, output or the next timer;
-    /// handles what came. Signals first: output, however much, never
-    /// delays a stop.
+    /// Waits for a signal, a control request, an announcement, output or
+    /// the next timer; handles what came. Signals first: output, however
+    /// much, never delays a stop.
     pub(super) fn wait_for_events(&mut self, signals: &Signals) {
         let timeout = self.next_timer().map(|t| t.saturating_duration_since(Instant::now()));
         let timeout = timeout.map_or(PollTimeout::NONE, |d| {
@@ -76,23 +76,7 @@ impl Supervisor<'_> {
         if self.reloader.as_ref().and_then(Reloader::fd).is_some() {
             announcers.push(None);
         }
-        let ready: Vec<usize> = {
-            let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
-            if let Some(c) = &self.control {
-                fds.extend(c.fds().into_iter().map(|fd| PollFd::new(fd, PollFlags::POLLIN)));
-            }
-            fds.extend(self.announcement_fds().into_iter().map(|(_, fd)| PollFd::new(fd, PollFlags::POLLIN)));
-            fds.extend(
-                self.reloader.as_ref().and_then(Reloader::fd).map(|fd| PollFd::new(fd, PollFlags::POLLIN)),
-            );
-            fds.extend(self.sources.iter().map(|s| PollFd::new(s.fd.as_fd(), PollFlags::POLLIN)));
-            match poll(&mut fds, timeout) {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {
-                    (0..fds.len()).filter(|&i| fds[i].revents().is_some_and(|r| !r.is_empty())).collect()
-                }
-            }
-        };
+        let Some(ready) = self.poll(signals, timeout) else { return };
         if ready.first() == Some(&0) {
             match signals.read() {
                 Ok(sig) => self.on_signal(sig),
@@ -102,7 +86,6 @@ impl Supervisor<'_> {
         if ready.iter().any(|&i| (1..=control).contains(&i)) {
             self.on_control();
         }
-        let first_source = 1 + control + announcers.len();
         for k in ready.iter().filter_map(|&i| i.checked_sub(1 + control)).filter(|&k| k < announcers.len()) {
             match announcers[k] {
                 Some(i) => self.on_announcement(i),
@@ -113,8 +96,35 @@ impl Supervisor<'_> {
                 }
             }
         }
+        let first_source = 1 + control + announcers.len();
+        self.pump_output(ready.into_iter().filter_map(|i| i.checked_sub(first_source)).collect());
+    }
+
+    /// One poll over the signalfd, the control socket, the announcements,
+    /// the reloader and the output pipes, in that order; the indices of the
+    /// descriptors that are ready (`None`: nothing came before the timeout).
+    fn poll(&self, signals: &Signals, timeout: PollTimeout) -> Option<Vec<usize>> {
+        let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
+        if let Some(c) = &self.control {
+            fds.extend(c.fds().into_iter().map(|fd| PollFd::new(fd, PollFlags::POLLIN)));
+        }
+        fds.extend(self.announcement_fds().into_iter().map(|(_, fd)| PollFd::new(fd, PollFlags::POLLIN)));
+        fds.extend(
+            self.reloader.as_ref().and_then(Reloader::fd).map(|fd| PollFd::new(fd, PollFlags::POLLIN)),
+        );
+        fds.extend(self.sources.iter().map(|s| PollFd::new(s.fd.as_fd(), PollFlags::POLLIN)));
+        match poll(&mut fds, timeout) {
+            Ok(0) | Err(_) => None,
+            Ok(_) => {
+                Some((0..fds.len()).filter(|&i| fds[i].revents().is_some_and(|r| !r.is_empty())).collect())
+            }
+        }
+    }
+
+    /// Passes on what the services' output pipes hold; closed pipes go.
+    fn pump_output(&mut self, ready: Vec<usize>) {
         let mut closed = Vec::new();
-        for src in ready.into_iter().filter_map(|i| i.checked_sub(first_source)) {
+        for src in ready {
             let name = &self.svcs[self.sources[src].service].spec.name;
             if !self.sources[src].pump(name) {
                 closed.push(src);
