@@ -7,7 +7,7 @@ BIN_AARCH64 := dist/init-aarch64
 CARGO ?= cargo
 
 .PHONY: build build-x86_64 build-aarch64 build-stable deps-build deps-test test test-unit test-pid1 test-containers \
-    test-aarch64 test-images image lint bench demo fuzz clean
+    test-aarch64 test-images image lint bench bench-images demo fuzz clean
 
 # The release binary is built by nightly with std rebuilt from source and
 # panics compiled to a bare abort: std's panic message, backtrace and unwinder
@@ -122,6 +122,11 @@ lint:
 bench: deps-test build-x86_64
 	bench/run.sh
 	bench/supervise.sh
+
+# The images of images/ beside plain Debian: sizes, and redis's stop latency
+# under mooring, catatonit (podman run --init) and no init (bench/images.md).
+bench-images: test-images
+	bench/images.sh
 
 demo: build-x86_64
 	config/demo/demo.sh

@@ -10,14 +10,15 @@
 # Containerfiles then say `FROM debian:bookworm-slim` as users write them: in
 # this store the short name resolves to the local image.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+self=$(realpath "$0")
+cd "$(dirname "$self")/.."
 
 IMAGE=localhost/debian:bookworm-slim
 SUITE=bookworm
 ROOTFS=${MOORING_DEBIAN_ROOTFS:-/var/tmp/mooring-debian-rootfs}
 podman() { scripts/podman.sh podman "$@"; }
 
-recipe=$(sha256sum "$0" | cut -c1-16)
+recipe=$(sha256sum "$self" | cut -c1-16)
 seen=$(podman image inspect --format '{{index .Labels "org.mooring.recipe"}}' "$IMAGE" 2>/dev/null || true)
 [ "$seen" = "$recipe" ] && exit 0
 
