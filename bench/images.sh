@@ -21,7 +21,7 @@ OUT=bench/images.md
 podman() { scripts/podman.sh podman "$@"; }
 TMP=$(mktemp -d /tmp/mooring-bench-images.XXXXXX)
 NAME=mooring-bench-redis-$$
-trap 'podman rm -f -t 0 "$NAME" >/dev/null 2>&1 || true; rm -rf "$TMP"' EXIT
+trap 'podman rm -f -v -t 0 "$NAME" >/dev/null 2>&1 || true; rm -rf "$TMP"' EXIT
 
 for name in base postgres redis nginx; do
     podman image exists "localhost/mooring-$name:latest" \
@@ -68,7 +68,7 @@ stop_once() {
     local t0 t1 finished code
     t0=$(date +%s%N); podman stop -t 10 "$NAME" >/dev/null 2>&1; t1=$(date +%s%N)
     read -r finished code <<<"$(podman inspect -f '{{.State.FinishedAt.UnixNano}} {{.State.ExitCode}}' "$NAME")"
-    podman rm -f -t 0 "$NAME" >/dev/null 2>&1
+    podman rm -f -v -t 0 "$NAME" >/dev/null 2>&1
     echo "$(( (t1 - t0) / 1000000 )) $(( (finished - t0) / 1000000 )) $code"
 }
 
