@@ -7,7 +7,7 @@ BIN_AARCH64 := dist/init-aarch64
 CARGO ?= cargo
 
 .PHONY: build build-x86_64 build-aarch64 build-stable deps-build deps-test test test-unit test-pid1 test-containers \
-    test-aarch64 image lint bench demo fuzz clean
+    test-aarch64 test-images image lint bench bench-images demo fuzz clean
 
 # The release binary is built by nightly with std rebuilt from source and
 # panics compiled to a bare abort: std's panic message, backtrace and unwinder
@@ -59,8 +59,9 @@ deps-test:
 	@scripts/debian-rootfs.sh
 
 # Unit tests, CLI tests, PID 1 tests (unshare) and container tests (podman) in
-# one run, then the CLI and PID 1 tests again against dist/init-aarch64.
-test: deps-test build lint image
+# one run, then the CLI and PID 1 tests again against dist/init-aarch64. The
+# images of images/ are built and run first, by test-images.
+test: deps-test build lint image test-images
 	$(CARGO) test --locked --all-targets
 	$(TEST_AARCH64)
 
@@ -97,6 +98,15 @@ test-pid1: deps-test build-x86_64
 test-containers: deps-test build-x86_64
 	$(CARGO) test --locked --test containers
 
+# images/base, postgres, redis and nginx built in our podman store and run as
+# their users run them (tests/images/, Cargo.toml keeps it out of --all-targets):
+# on localhost/debian:bookworm-slim, imported from the cached debootstrap rootfs
+# (scripts/debian-image.sh), and the mooring image. Builds install Debian
+# packages once; podman's layer cache serves them afterwards.
+test-images: deps-test image
+	scripts/debian-image.sh
+	$(CARGO) test --locked --test images
+
 # localhost/mooring:VERSION and :latest (amd64), :VERSION-arm64, in our own
 # podman store: images/mooring/Containerfile, FROM scratch (scripts/image.sh).
 image: build
@@ -106,13 +116,18 @@ image: build
 
 lint:
 	$(CARGO) fmt --check
-	$(CARGO) clippy --locked --all-targets -- -D warnings
+	$(CARGO) clippy --locked --all-targets --test images -- -D warnings
 	@scripts/check-unsafe.sh
 
 bench: deps-test build-x86_64
 	bench/run.sh
 	bench/supervise.sh
 	bench/reload.sh
+
+# The images of images/ beside plain Debian: sizes, and redis's stop latency
+# under mooring, catatonit (podman run --init) and no init (bench/images.md).
+bench-images: test-images
+	bench/images.sh
 
 demo: build-x86_64
 	config/demo/demo.sh

@@ -2,7 +2,7 @@
 //! (scripts/podman.sh: runc, no pulls, no network unless asked), images
 //! built from a context holding dist/init, and containers removed on drop.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -47,13 +47,18 @@ pub fn build(tag: &str, containerfile: &str, files: &[&str]) {
     podman_ok(&["build", "-q", "--format", "docker", "-t", tag, ctx.path().to_str().unwrap()]);
 }
 
+/// `mooring-TAG-PID-N`: a name no other test (or test run) uses.
+pub fn unique_name(tag: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!("mooring-{tag}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
+}
+
 /// A named container, removed on drop.
 pub struct Container(pub String);
 
 impl Container {
     pub fn name(tag: &str) -> Container {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        Container(format!("mooring-{tag}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)))
+        Container(unique_name(tag))
     }
 
     /// `podman run -d` with `options` before the image and `args` after it.
@@ -104,5 +109,28 @@ impl Container {
 impl Drop for Container {
     fn drop(&mut self) {
         let _ = podman(&["rm", "-f", "-t", "0", &self.0]);
+    }
+}
+
+/// A named volume, removed on drop. Declare it before the containers that
+/// mount it: they are dropped (removed) first.
+pub struct Volume(pub String);
+
+impl Volume {
+    pub fn new(tag: &str) -> Volume {
+        let v = Volume(unique_name(tag));
+        podman_ok(&["volume", "create", &v.0]);
+        v
+    }
+
+    /// Where the volume's files are on the host.
+    pub fn mountpoint(&self) -> PathBuf {
+        podman_ok(&["volume", "inspect", "--format", "{{.Mountpoint}}", &self.0]).into()
+    }
+}
+
+impl Drop for Volume {
+    fn drop(&mut self) {
+        let _ = podman(&["volume", "rm", "-f", &self.0]);
     }
 }

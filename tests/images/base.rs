@@ -1,0 +1,46 @@
+//! images/base: Debian slim with mooring as ENTRYPOINT, the runtime user from
+//! USER_NAME / USER_UID / USER_GID, `init shell [USER]`.
+
+use crate::common::podman::{Container, podman};
+use crate::common::{stderr_of, stdout_of};
+use crate::{INIT, base, stop_promptly, wait_ready};
+
+const WHO: &str = "id -un; id -u; id -g; echo $HOME; tr '\\0' ' ' < /proc/1/cmdline";
+
+fn who(options: &[&str]) -> Vec<String> {
+    let image = base();
+    let mut args = vec!["run", "--rm"];
+    args.extend_from_slice(options);
+    args.extend_from_slice(&[&image, "sh", "-c", WHO]);
+    let out = podman(&args);
+    assert!(out.status.success(), "{}{}", stdout_of(&out), stderr_of(&out));
+    stdout_of(&out).lines().map(String::from).collect()
+}
+
+#[test]
+fn base_runs_the_command_under_init_as_the_runtime_user_the_environment_names() {
+    let pid1 = format!("{INIT} sh -c {WHO} ");
+    assert_eq!(who(&[]), ["app", "1000", "1000", "/home/app", &pid1]);
+    let dev = who(&["-e", "USER_NAME=dev", "-e", "USER_UID=4242", "-e", "USER_GID=4243"]);
+    assert_eq!(dev, ["dev", "4242", "4243", "/home/dev", &pid1]);
+
+    let out = podman(&["run", "--rm", &base(), "sh", "-c", "exit 3"]);
+    assert_eq!(out.status.code(), Some(3), "the command's code passes through: {}", stderr_of(&out));
+}
+
+/// `podman exec -it c init shell [USER]`, here without a terminal: the
+/// shell reads its commands from stdin.
+#[test]
+fn base_init_shell_is_a_login_shell_as_the_runtime_user_or_the_user_named() {
+    let c = Container::start("base-shell", &["-e", "USER_NAME=dev"], &base(), &["sleep", "infinity"]);
+    // A single command is one critical service named after its program.
+    wait_ready(&c, "sleep");
+    let shell = |user: &str| {
+        stdout_of(&c.exec(&["sh", "-c", &format!("echo 'id -un; echo $HOME' | {INIT} shell {user}")]))
+    };
+    assert_eq!(shell(""), "dev\n/home/dev\n");
+    assert_eq!(shell("root"), "root\n/root\n");
+    // sleep has no SIGTERM handler: init forwards the signal, sleep dies of
+    // it, and the container's code is 128 + 15.
+    stop_promptly(&c, 143);
+}

@@ -1,0 +1,101 @@
+//! The images of images/ as their users run them (`make test-images`):
+//! mooring-base, and the postgres, redis and nginx images built FROM it, each
+//! built here by podman from its Containerfile on the local
+//! debian:bookworm-slim (scripts/debian-image.sh) and the mooring image
+//! (`make image`). The tests start containers as an operator would — the
+//! environment, secret files, volumes — and check what the operator sees:
+//! queries, PING, pages over TLS, semaphores, `init status`, `init run`
+//! tasks, and how `podman stop` ends each container, how fast, with which
+//! code. Every container and volume is removed on drop.
+//!
+//! Not part of `cargo test --all-targets` (Cargo.toml: `test = false`): a
+//! first build downloads Debian packages. Needs root, podman, curl, openssl.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod base;
+mod nginx;
+mod postgres;
+mod redis;
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use common::podman::{Container, ROOT, podman, podman_ok};
+use common::{stdout_of, wait_until};
+
+pub const INIT: &str = "/usr/local/bin/init";
+/// A service that initializes a database may take longer than the harness's
+/// DEADLINE on a loaded machine.
+pub const STARTUP: Duration = Duration::from_secs(120);
+/// `podman stop -t STOP_TIMEOUT`, and what "promptly" means beside it.
+pub const STOP_TIMEOUT: u32 = 10;
+pub const PROMPT: Duration = Duration::from_secs(5);
+
+/// Builds images/NAME as localhost/mooring-NAME:latest, once per run. The
+/// layer cache makes a rebuild of unchanged files take seconds.
+fn build(name: &str, once: &OnceLock<String>) -> String {
+    once.get_or_init(|| {
+        for (tag, how) in [
+            ("localhost/mooring:latest", "make image"),
+            ("localhost/debian:bookworm-slim", "scripts/debian-image.sh"),
+        ] {
+            let exists = podman(&["image", "exists", tag]).status.success();
+            assert!(exists, "{tag} is missing: run `{how}` (make test-images does)");
+        }
+        let tag = format!("localhost/mooring-{name}:latest");
+        let t0 = Instant::now();
+        // The docker format keeps HEALTHCHECK (OCI images have no such field).
+        podman_ok(&["build", "-q", "--format", "docker", "-t", &tag, &format!("{ROOT}/images/{name}")]);
+        eprintln!("built {tag} in {:.1} s", t0.elapsed().as_secs_f64());
+        tag
+    })
+    .clone()
+}
+
+pub fn base() -> String {
+    static BUILT: OnceLock<String> = OnceLock::new();
+    build("base", &BUILT)
+}
+
+/// A service image, built after the base it is FROM.
+pub fn service_image(name: &str) -> String {
+    static BUILT: [OnceLock<String>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let i = ["postgres", "redis", "nginx"].iter().position(|n| *n == name).expect("an image of images/");
+    base();
+    build(name, &BUILT[i])
+}
+
+/// A service's row of `init status` in the container: name, state, pid,
+/// ready, restarts, for how long, last exit (and the status text it sent).
+pub fn status_row(c: &Container, service: &str) -> Vec<String> {
+    let table = stdout_of(&c.exec(&[INIT, "status"]));
+    let rows = table.lines().map(|l| l.split_whitespace().map(String::from).collect::<Vec<_>>());
+    rows.into_iter().find(|r| r.first().is_some_and(|n| n == service)).unwrap_or_default()
+}
+
+pub fn is_ready(c: &Container, service: &str) -> bool {
+    status_row(c, service).get(1).is_some_and(|s| s == "ready")
+}
+
+pub fn running(c: &Container) -> bool {
+    podman(&["inspect", "-f", "{{.State.Running}}", &c.0]).stdout.starts_with(b"true")
+}
+
+/// Waits until `service` is ready; a container that stopped fails at once
+/// with its logs.
+pub fn wait_ready(c: &Container, service: &str) {
+    wait_until(&format!("{service} ready in {}", c.0), STARTUP, || {
+        assert!(running(c), "{} stopped before {service} was ready:\n{}", c.0, c.logs());
+        is_ready(c, service)
+    });
+}
+
+/// `podman stop`, asserting it was prompt and returned `code`.
+pub fn stop_promptly(c: &Container, code: i32) {
+    let took = c.stop(STOP_TIMEOUT);
+    let logs = c.logs();
+    assert_eq!(c.exit_code(), code, "{logs}");
+    assert!(took < PROMPT, "podman stop -t {STOP_TIMEOUT} took {took:?}:\n{logs}");
+}
