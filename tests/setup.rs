@@ -250,6 +250,10 @@ fn init_run_runs_a_task_with_its_arguments_env_and_workdir() {
     assert_eq!(code(&out), 0, "{}", stderr_of(&out));
     assert_eq!(stdout_of(&out), format!("hi you from {}/out: a b\n", s.d()));
     assert_eq!(code(&s.init(&[], &["run", "nope"])), 64);
+    // A `shell` task: its name is `$0`, the arguments `$1`...
+    s.file("conf/init.toml", "[[task]]\nname = \"args\"\nshell = 'echo \"0=$0 1=$1 2=$2\"'\n");
+    let out = s.init(&[], &["run", "-q", "args", "x", "y"]);
+    assert_eq!(stdout_of(&out), "0=args 1=x 2=y\n", "{}", stderr_of(&out));
 }
 
 #[test]
@@ -268,7 +272,7 @@ fn check_prints_the_plan_and_warns_without_writing_anything() {
         stdout_of(&out),
         format!(
             "config   {d}/conf/init.toml\nrender   {d}/conf/app.tmpl -> {d}/out/app.conf (mode 0640)\n\
-             service  web: gunicorn [main]\ntask     migrate: /bin/sh -c app migrate\n"
+             service  web: gunicorn [main]\ntask     migrate: /bin/sh -c app migrate migrate\n"
         )
     );
     let err = stderr_of(&out);

@@ -303,7 +303,9 @@ impl<'a> Check<'a> {
     ) -> Option<Vec<String>> {
         match (command, shell) {
             (Some(argv), None) if !argv.is_empty() => self.texts(argv),
-            (None, Some(sh)) => Some(vec!["/bin/sh".into(), "-c".into(), self.text(sh)?]),
+            // `$0` is the entry's name, so arguments `init run NAME ARGS`
+            // appends are `$1`, `$2`... (docs/reference.md, "Command line").
+            (None, Some(sh)) => Some(vec!["/bin/sh".into(), "-c".into(), self.text(sh)?, self.text(name)?]),
             _ => {
                 self.problem(
                     span_of(name),

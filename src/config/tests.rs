@@ -91,7 +91,7 @@ fn a_full_config_becomes_typed_values_with_defaults() {
     assert_eq!((c.waits[1].timeout, c.waits[1].watch), (None, true));
     let web = &c.services[1];
     assert!(web.main && !c.services[0].main, "the first non-oneshot service is main");
-    assert_eq!(web.command, ["/bin/sh", "-c", "exec gunicorn app"]);
+    assert_eq!(web.command, ["/bin/sh", "-c", "exec gunicorn app", "web"], "$0 is the service's name");
     assert_eq!(web.stop_signal, libc::SIGQUIT);
     assert_eq!(web.signals, [(libc::SIGTERM, Some(libc::SIGQUIT)), (libc::SIGHUP, None)]);
     assert_eq!(web.env, [("B".to_string(), "2".to_string()), ("A".into(), "1".into())], "file order");
