@@ -11,12 +11,18 @@ CARGO ?= cargo
 
 # The release binary is built by nightly with std rebuilt from source and
 # panics compiled to a bare abort: std's panic message, backtrace and unwinder
-# machinery (~0.45 MB of a 1 MB budget) is then never linked. `make
-# build-stable` builds the same code on stable (0.99 MB before supervision).
-# The nightly is pinned by date so every machine builds the same binary.
+# machinery (~0.45 MB of a 1 MB budget) is then never linked; std's
+# optimize_for_size picks its smaller sort and formatting code (-20 kB).
+# scripts/cold.ld puts the code a container start never runs after the
+# read-only data, out of PID 1's resident memory (README.md, "Numbers"); it
+# matches v0 symbol names, and merged functions could hide hot code under a
+# cold name. `make build-stable` builds the same code on stable (0.99 MB
+# before supervision). The nightly is pinned by date so every machine builds
+# the same binary.
 NIGHTLY ?= nightly-2026-05-20
 RELEASE_RUSTFLAGS := -C relocation-model=static -C target-feature=+crt-static -C force-unwind-tables=no \
-    -C link-arg=-Wl,-z,noseparate-code -Zunstable-options -Cpanic=immediate-abort
+    -C link-arg=-Wl,-z,noseparate-code -Zunstable-options -Cpanic=immediate-abort \
+    -C symbol-mangling-version=v0 -Z merge-functions=disabled -C link-arg=-Wl,-T,$(CURDIR)/scripts/cold.ld
 # aarch64: the same code generation, linked by the toolchain's rust-lld against
 # Debian's aarch64 musl in MUSL, the directory scripts/aarch64-musl.sh prints
 # (it says why), its crt objects placed as a C compiler driver places them.
@@ -29,10 +35,12 @@ build: build-x86_64 build-aarch64
 
 build-x86_64: deps-build
 	RUSTFLAGS="$(RELEASE_RUSTFLAGS)" $(CARGO) +$(NIGHTLY) build --release --locked --target $(TARGET) \
-	    -Z build-std=std,panic_abort --target-dir target/nightly
+	    -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size --target-dir target/nightly
 	@mkdir -p dist
 	cp target/nightly/$(TARGET)/release/init $(BIN)
 	@ls -l $(BIN) | awk '{printf "dist/init: %d bytes (static musl, stripped)\n", $$5}'
+	@cold=$$(readelf -SW $(BIN) | sed -n 's/.* \.text\.cold  *PROGBITS  *[0-9a-f]*  *[0-9a-f]*  *\([0-9a-f]*\) .*/\1/p'); \
+	    printf 'dist/init: %d bytes of it cold code, kept out of memory (scripts/cold.ld)\n' "0x$${cold:-0}"
 
 build-aarch64: deps-build
 	MUSL=$$(scripts/aarch64-musl.sh) && RUSTFLAGS="$(AARCH64_RUSTFLAGS)" $(CARGO) +$(NIGHTLY) build --release \

@@ -35,23 +35,23 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     };
     let global = &cli.global;
     match cli.command {
-        Some(Command::Version) => {
+        Some(Command::Version { .. }) => {
             println!("init (mooring) {} {}", env!("CARGO_PKG_VERSION"), build_target());
             Ok(0)
         }
-        Some(Command::Check) => check::run(global),
-        Some(Command::Render { stdout }) => render_only(global, stdout),
+        Some(Command::Check { .. }) => check::run(global),
+        Some(Command::Render { stdout, .. }) => render_only(global, stdout),
         Some(Command::External(argv)) => run_command(prepare(global)?, argv, &opts, true),
         Some(Command::Run(RunArgs { cmd, .. })) if !cmd.is_empty() => {
             run_command(prepare_oneoff(global)?, cmd, &opts, false)
         }
         Some(Command::Run(RunArgs { name_and_args, .. })) => run_named(global, name_and_args, &opts),
-        Some(Command::Start(cli::MaybeService { service: Some(name), timeout })) => {
+        Some(Command::Start(cli::MaybeService { service: Some(name), timeout, .. })) => {
             control::request(&format!("start {name}"), timeout)
         }
         Some(Command::Stop(a)) => control::request(&format!("stop {}", a.service), a.timeout),
         Some(Command::Restart(a)) => control::request(&format!("restart {}", a.service), a.timeout),
-        Some(Command::Reload(cli::MaybeService { service, timeout })) => {
+        Some(Command::Reload(cli::MaybeService { service, timeout, .. })) => {
             let line = service.map_or("reload".to_string(), |s| format!("reload {s}"));
             control::request(&line, timeout)
         }
@@ -73,10 +73,10 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
                 global.config.as_deref().unwrap_or(Path::new(config::DEFAULT_CONFIG)).display()
             )))
         }
-        Some(Command::Shell { user }) => shell(global, user, &opts),
-        Some(Command::Wait { timeout, targets }) => wait_command(global, timeout, targets),
-        Some(Command::Status { json }) => status::show(json),
-        Some(Command::Health) => status::health(),
+        Some(Command::Shell { user, .. }) => shell(global, user, &opts),
+        Some(Command::Wait { timeout, targets, .. }) => wait_command(global, timeout, targets),
+        Some(Command::Status { json, .. }) => status::show(json),
+        Some(Command::Health { .. }) => status::health(),
     }
 }
 

@@ -11,8 +11,6 @@ mod sys;
 
 use std::ffi::OsString;
 
-use clap::Parser;
-
 use mooring::error::Error;
 
 #[global_allocator]
@@ -21,7 +19,7 @@ static ALLOC: sys::alloc::StartupArena = sys::alloc::StartupArena;
 /// Called by the C entry point with the raw arguments; returns the exit code.
 #[cfg_attr(test, allow(dead_code))]
 pub(crate) fn main_with_args(args: Vec<OsString>) -> i32 {
-    let cli = match cli::Cli::try_parse_from(without_repeated_init(args)) {
+    let cli = match cli::parse(without_repeated_init(args)) {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
             let _ = e.print();

@@ -14,7 +14,7 @@ use std::os::fd::RawFd;
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
-pub use exec::{ExecPlan, Ids, SpawnError, spawn};
+pub use exec::{ExecPlan, Ids, SpawnError, spawn, spawn_then};
 
 /// The process entry point. mooring takes argc/argv from the C runtime itself
 /// (`#![no_main]` in main.rs) because std's own start-up sets SIGPIPE to

@@ -99,6 +99,8 @@ fn a_single_command_reads_the_live_status_the_moment_it_starts() {
     let mut init = Init::pid1("status-first", ["--", INIT, "status", "--json"]);
     assert_eq!(init.wait(), 0, "{}", init.stderr());
     assert!(init.stdout().starts_with("{\"pid\":1,"), "{}", init.stdout());
+    // Written once the child existed: it already names the child's pid.
+    assert!(init.stdout().contains("\"state\":\"ready\",\"pid\":2,"), "{}", init.stdout());
 }
 
 #[test]

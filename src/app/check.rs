@@ -44,7 +44,7 @@ pub fn run(global: &Global) -> Result<u8, Error> {
         }
     }
     problems.extend(plan.later.iter().cloned());
-    if let Some(spec) = &global.user {
+    if let Some(spec) = &global.user.spec {
         match config::parse_user_spec(spec) {
             Ok(spec) => match user::resolve(&plan.db, &spec, 0) {
                 Ok(_) => warn_bare_uid(&spec, "--user", &plan.db),

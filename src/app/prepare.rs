@@ -159,7 +159,7 @@ fn prepared(
     config: Config,
     runtime: Option<Identity>,
 ) -> Result<Prepared, Error> {
-    let default_user = match &global.user {
+    let default_user = match &global.user.spec {
         Some(spec) => account::identity_for(&config::parse_user_spec(spec).map_err(Error::Usage)?, "--user")?,
         None => runtime,
     };

@@ -47,6 +47,14 @@ pub fn spawn(cmd: &Command, mask: SigSet) -> Result<Pid, Error> {
     sys::spawn(&plan).map_err(|e| spawn_error(cmd, program, e))
 }
 
+/// As `spawn`, running `before_exec` with the child's pid before the child
+/// may exec (run/single.rs writes the status file then).
+pub fn spawn_then(cmd: &Command, mask: SigSet, mut before_exec: impl FnMut(Pid)) -> Result<Pid, Error> {
+    let program = cmd.program().to_string_lossy().into_owned();
+    let plan = plan(cmd, mask, true).ok_or_else(|| Error::NulInArgument(program.clone()))?;
+    sys::spawn_then(&plan, &mut before_exec).map_err(|e| spawn_error(cmd, program, e))
+}
+
 fn spawn_error(cmd: &Command, program: String, e: SpawnError) -> Error {
     match e {
         SpawnError::Fork(errno, call) => Error::os(call, errno),

@@ -113,8 +113,20 @@ fn null_terminated(strings: &[CString]) -> Vec<*const c_char> {
 /// Forks and execs `plan` in a new process group. Returns the child's pid, or
 /// the errno of the failed exec (the child has then exited and been reaped).
 pub fn spawn(plan: &ExecPlan) -> Result<Pid, SpawnError> {
-    let (report_rd, mut report_wr) =
-        nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| SpawnError::Fork(e, "pipe2"))?;
+    fork_exec(plan, None)
+}
+
+/// As `spawn`, with `before_exec` run in the parent once the child exists and
+/// before it may exec: the child waits for it on a close-on-exec pipe. What
+/// `before_exec` does (writing the status file with the child's pid) is
+/// therefore done before the command runs.
+pub fn spawn_then(plan: &ExecPlan, before_exec: &mut dyn FnMut(Pid)) -> Result<Pid, SpawnError> {
+    fork_exec(plan, Some(before_exec))
+}
+
+fn fork_exec(plan: &ExecPlan, before_exec: Option<&mut dyn FnMut(Pid)>) -> Result<Pid, SpawnError> {
+    let pipe = || nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| SpawnError::Fork(e, "pipe2"));
+    let (report_rd, mut report_wr) = pipe()?;
     // The child's report must not land on the descriptor its ready fd takes.
     if let Some((_, n)) = plan.ready_fd
         && report_wr.as_raw_fd() == n
@@ -124,6 +136,7 @@ pub fn spawn(plan: &ExecPlan) -> Result<Pid, SpawnError> {
         // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that nothing else owns.
         report_wr = unsafe { OwnedFd::from_raw_fd(moved) };
     }
+    let gate = before_exec.is_some().then(pipe).transpose()?;
     // SAFETY: init is single-threaded when it forks (no thread pool outlives
     // setup), and the child only calls async-signal-safe functions on memory
     // prepared before the fork, then execs or `_exit`s.
@@ -132,16 +145,10 @@ pub fn spawn(plan: &ExecPlan) -> Result<Pid, SpawnError> {
         return Err(SpawnError::Fork(Errno::last(), "fork"));
     }
     if pid == 0 {
-        let (stage, errno) = exec_child(plan);
-        let mut bytes = [0u8; 8];
-        bytes[..4].copy_from_slice(&stage.to_ne_bytes());
-        bytes[4..].copy_from_slice(&errno.to_ne_bytes());
-        // SAFETY: write(2) and _exit(2) are async-signal-safe; the buffer is on
-        // our stack. A failed write leaves the parent to see an exit code only.
-        unsafe {
-            libc::write(report_wr.as_raw_fd(), bytes.as_ptr().cast(), bytes.len());
-            libc::_exit(if errno == libc::ENOENT && stage == STAGE_EXEC { 127 } else { 126 });
+        if let Some((go, held)) = &gate {
+            await_parent(go.as_raw_fd(), held.as_raw_fd());
         }
+        report_and_exit(report_wr.as_raw_fd(), exec_child(plan));
     }
     let child = Pid::from_raw(pid);
     drop(report_wr);
@@ -150,6 +157,11 @@ pub fn spawn(plan: &ExecPlan) -> Result<Pid, SpawnError> {
     if plan.pty.is_none() {
         let _ = nix::unistd::setpgid(child, child);
     }
+    if let Some(before_exec) = before_exec {
+        before_exec(child);
+    }
+    // The child's end of the gate sees EOF: it goes on to exec.
+    drop(gate);
     match read_report(&report_rd) {
         None => Ok(child),
         Some((stage, errno)) => {
@@ -161,6 +173,31 @@ pub fn spawn(plan: &ExecPlan) -> Result<Pid, SpawnError> {
                 _ => SpawnError::Exec(errno),
             })
         }
+    }
+}
+
+/// In the child: closes its copy of the gate's write end `held`, then blocks
+/// on the read end `fd` until the parent closes its own (EOF; or it died).
+fn await_parent(fd: RawFd, held: RawFd) {
+    let mut byte = 0u8;
+    // SAFETY: close(2) and read(2) into one byte on our stack are
+    // async-signal-safe; the child never uses `held` again.
+    unsafe {
+        libc::close(held);
+        while libc::read(fd, (&raw mut byte).cast(), 1) < 0 && errno() == libc::EINTR {}
+    }
+}
+
+/// In the child, after a failed step: tells the parent which and why, and exits.
+fn report_and_exit(fd: RawFd, (stage, errno): Failure) -> ! {
+    let mut bytes = [0u8; 8];
+    bytes[..4].copy_from_slice(&stage.to_ne_bytes());
+    bytes[4..].copy_from_slice(&errno.to_ne_bytes());
+    // SAFETY: write(2) and _exit(2) are async-signal-safe; the buffer is on
+    // our stack. A failed write leaves the parent to see an exit code only.
+    unsafe {
+        libc::write(fd, bytes.as_ptr().cast(), bytes.len());
+        libc::_exit(if errno == libc::ENOENT && stage == STAGE_EXEC { 127 } else { 126 })
     }
 }
 
