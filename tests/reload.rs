@@ -34,10 +34,11 @@ fn swap(dir: &Path, version: &str, text: &str) {
     fs::rename(dir.join("cm/..data_tmp"), dir.join("cm/..data")).unwrap();
 }
 
+/// A template from `src` to `dest` that notifies `web`, which counts its SIGHUPs.
 const WEB: &str = r#"
 [[template]]
-src = "{dir}/cm/app.tmpl"
-dest = "{dir}/out/app.conf"
+src = "{dir}/SRC"
+dest = "{dir}/DEST"
 notify = ["web"]
 
 [[service]]
@@ -46,10 +47,15 @@ shell = "trap 'echo hup >> {dir}/hups' HUP; touch {dir}/web.up; while :; do slee
 reload_signal = "SIGHUP"
 "#;
 
+/// `web` and its template from the ConfigMap's `app.tmpl` (holding `text`).
 fn web(tag: &str, text: &'static str) -> Init {
+    web_from(tag, text, "cm/app.tmpl", "out/app.conf")
+}
+
+fn web_from(tag: &str, text: &'static str, src: &str, dest: &str) -> Init {
     Builder::new(tag, Mode::Pid1)
         .env("PORT", "8080")
-        .file("init.toml", WEB)
+        .file("init.toml", &WEB.replace("SRC", src).replace("DEST", dest))
         .before(move |d| configmap(d, text))
         .args(["-c", "{dir}/init.toml"])
         .start()
@@ -129,23 +135,7 @@ shell = "echo $$ >> {dir}/app.pids; exec sleep 60"
 
 #[test]
 fn a_configmap_directory_as_a_source_renders_its_keys_and_a_swap_reloads_them() {
-    let config = r#"
-[[template]]
-src = "{dir}/cm"
-dest = "{dir}/out"
-notify = ["web"]
-
-[[service]]
-name = "web"
-shell = "trap 'echo hup >> {dir}/hups' HUP; touch {dir}/web.up; while :; do sleep 0.05; done"
-reload_signal = "SIGHUP"
-"#;
-    let mut init = Builder::new("reload-dir", Mode::Pid1)
-        .env("PORT", "8080")
-        .file("init.toml", config)
-        .before(|d| configmap(d, "listen <<PORT>>;\n"))
-        .args(["-c", "{dir}/init.toml"])
-        .start();
+    let mut init = web_from("reload-dir", "listen <<PORT>>;\n", "cm", "out");
     init.wait_for_file("web.up");
     // The keys, not the kubelet's `..data` and `..v1`.
     let mut names: Vec<String> = fs::read_dir(init.dir.join("out"))
