@@ -15,7 +15,12 @@ use common::{INIT, stderr_of, stdout_of};
 /// Runs `script` as root in a private mount namespace with fresh tmpfs on
 /// /dev/shm and /tmp; `$INIT` is the binary, INIT_RUN_DIR may not be made.
 fn in_namespace(script: &str) -> Output {
-    let full = format!("mount -t tmpfs tmpfs /dev/shm && mount -t tmpfs tmpfs /tmp && {script}");
+    // The binary is copied onto the new /dev/shm first: the checkout (and
+    // its target/) may itself be under /tmp.
+    let full = format!(
+        "mount -t tmpfs tmpfs /dev/shm && cp \"$INIT\" /dev/shm/init-under-test && INIT=/dev/shm/init-under-test \
+         && mount -t tmpfs tmpfs /tmp && {script}"
+    );
     Command::new("timeout")
         .args(["30", "unshare", "--mount", "--propagation", "private", "sh", "-c", &full])
         .env_clear()
