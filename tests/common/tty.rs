@@ -45,11 +45,16 @@ impl OnTty {
             .stdin(slave.try_clone().unwrap())
             .stdout(slave.try_clone().unwrap())
             .stderr(slave);
-        // SAFETY (test): setsid and TIOCSCTTY are async-signal-safe syscalls.
+        // SAFETY (test): setsid, TIOCSCTTY and signal are async-signal-safe.
+        // A user at a terminal has Ctrl-C and Ctrl-\ at their defaults; a
+        // test run as a background job of a non-interactive shell inherits
+        // them ignored, and init rightly passes that on to its children.
         unsafe {
             cmd.pre_exec(|| {
                 libc::setsid();
                 libc::ioctl(0, libc::TIOCSCTTY, 0);
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                libc::signal(libc::SIGQUIT, libc::SIG_DFL);
                 Ok(())
             });
         }
