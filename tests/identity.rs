@@ -304,24 +304,8 @@ fn init_shell_gives_the_user_a_fresh_pty_with_size_ctrl_c_and_exit_code() {
     // foreground, so Ctrl-C cannot arrive before it is there to get it.
     tty.type_in(b"sh -c 'echo SLEEP''ING; exec sleep 30'\n");
     tty.wait_for_output("SLEEPING");
-    // Ctrl-C, then ask for the status. Under `make test` the first Ctrl-C
-    // was seen lost twice (sleep ran its 30 s; not yet understood, see the
-    // closing note of 2026-11-30): it is typed again, with the question,
-    // after a few seconds without an answer, and the run counts as passed
-    // only when a Ctrl-C does end the sleep with 130.
-    let mut answered = false;
-    for _ in 0..5 {
-        tty.type_in(b"\x03");
-        tty.type_in(b"echo AFTER-INT-$?\n");
-        let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while !answered && std::time::Instant::now() < until {
-            answered = tty.output().contains("AFTER-INT-");
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        if answered {
-            break;
-        }
-    }
+    tty.type_in(b"\x03");
+    tty.type_in(b"echo AFTER-INT-$?\n");
     tty.wait_for_output("AFTER-INT-130");
     tty.type_in(b"exit 3\n");
     assert_eq!(tty.wait(), 3, "{}", tty.output());
