@@ -99,9 +99,11 @@ impl Reloader {
     /// that service) and writes those whose content changed; returns the
     /// services to tell, each once. On any problem nothing is written.
     pub fn reload(&self, only: Option<&str>) -> Result<Vec<String>, String> {
-        let (env, config) = (self.load)().map_err(|e| e.to_string())?;
+        let (env, mut config) = (self.load)().map_err(|e| e.to_string())?;
+        // Only the notifying templates (of `only`) are rendered: the others
+        // were written at boot and nobody is told of them.
+        config.templates.retain(|t| only.map_or(!t.notify.is_empty(), |o| t.notify.iter().any(|n| n == o)));
         let mut plan = render::plan(&config, &env, false).map_err(|e| e.to_string())?;
-        plan.files.retain(|f| only.map_or(!f.notify.is_empty(), |o| f.notify.iter().any(|n| n == o)));
         if let Some(problem) = plan.resolve_owners(&Db::load(Path::new("/"))).into_iter().next() {
             return Err(problem);
         }
