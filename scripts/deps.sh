@@ -8,7 +8,7 @@ set -euo pipefail
 PACKAGES=(
     podman runc conmon catatonit containernetworking-plugins netavark aardvark-dns
     golang-github-containers-common busybox-static util-linux procps bash python3 bc debootstrap debian-archive-keyring
-    tini dumb-init gosu hyperfine gettext-base qemu-user-static curl openssl
+    tini dumb-init gosu hyperfine gettext-base qemu-user-static curl openssl python3-venv
 )
 
 missing=()
@@ -36,4 +36,16 @@ if [ ! -e "$binfmt/qemu-aarch64" ]; then
     [ -e "$binfmt/register" ] || mount -t binfmt_misc binfmt_misc "$binfmt" 2>/dev/null \
         || { echo "deps: cannot mount binfmt_misc on $binfmt (needed to run dist/init-aarch64 under qemu)" >&2; exit 1; }
     cat /usr/lib/binfmt.d/qemu-aarch64.conf > "$binfmt/register"
+fi
+
+# The deployments of images/ are brought up with their compose files by
+# podman-compose, pinned, from PyPI (Debian's 1.0.3 fails on compose files of
+# today), in a virtual environment beside mooring's podman store:
+# `scripts/podman.sh compose ARGS` runs it against that store.
+compose_venv=${MOORING_PODMAN_DIR:-/var/tmp/mooring-podman}/venv
+PODMAN_COMPOSE=podman-compose==1.6.0
+if [ "$("$compose_venv/bin/podman-compose" --version 2>/dev/null | sed -n 's/^podman-compose version //p')" != "${PODMAN_COMPOSE#*==}" ]; then
+    echo "deps: pip install $PODMAN_COMPOSE into $compose_venv" >&2
+    /usr/bin/python3 -m venv "$compose_venv"
+    "$compose_venv/bin/pip" install -q --disable-pip-version-check "$PODMAN_COMPOSE" >/dev/null
 fi

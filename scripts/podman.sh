@@ -4,6 +4,7 @@
 #
 #   scripts/podman.sh setup        write the config, build the busybox base image (idempotent)
 #   scripts/podman.sh podman ARGS  run podman against this store
+#   scripts/podman.sh compose ARGS podman-compose (scripts/deps.sh installs it) against this store
 #   eval "$(scripts/podman.sh env)"
 set -euo pipefail
 
@@ -64,5 +65,6 @@ case "${1:-}" in
     setup) write_config; build_base ;;
     env) printf 'export CONTAINERS_CONF=%s\nexport CONTAINERS_STORAGE_CONF=%s\n' "$CONTAINERS_CONF" "$CONTAINERS_STORAGE_CONF" ;;
     podman) shift; exec podman "$@" ;;
-    *) sed -n '2,8p' "$0"; exit 2 ;;
+    compose) shift; exec "$ROOT/venv/bin/podman-compose" "$@" ;;
+    *) sed -n '2,9p' "$0"; exit 2 ;;
 esac

@@ -3,15 +3,15 @@
 
 use crate::common::podman::{Container, podman};
 use crate::common::{stderr_of, stdout_of};
-use crate::{INIT, base, stop_promptly, wait_ready};
+use crate::{INIT, image, stop_promptly, wait_ready};
 
 const WHO: &str = "id -un; id -u; id -g; echo $HOME; tr '\\0' ' ' < /proc/1/cmdline";
 
 fn who(options: &[&str]) -> Vec<String> {
-    let image = base();
+    let base = image("base");
     let mut args = vec!["run", "--rm"];
     args.extend_from_slice(options);
-    args.extend_from_slice(&[&image, "sh", "-c", WHO]);
+    args.extend_from_slice(&[&base, "sh", "-c", WHO]);
     let out = podman(&args);
     assert!(out.status.success(), "{}{}", stdout_of(&out), stderr_of(&out));
     stdout_of(&out).lines().map(String::from).collect()
@@ -24,7 +24,7 @@ fn base_runs_the_command_under_init_as_the_runtime_user_the_environment_names() 
     let dev = who(&["-e", "USER_NAME=dev", "-e", "USER_UID=4242", "-e", "USER_GID=4243"]);
     assert_eq!(dev, ["dev", "4242", "4243", "/home/dev", &pid1]);
 
-    let out = podman(&["run", "--rm", &base(), "sh", "-c", "exit 3"]);
+    let out = podman(&["run", "--rm", &image("base"), "sh", "-c", "exit 3"]);
     assert_eq!(out.status.code(), Some(3), "the command's code passes through: {}", stderr_of(&out));
 }
 
@@ -32,7 +32,7 @@ fn base_runs_the_command_under_init_as_the_runtime_user_the_environment_names() 
 /// shell reads its commands from stdin.
 #[test]
 fn base_init_shell_is_a_login_shell_as_the_runtime_user_or_the_user_named() {
-    let c = Container::start("base-shell", &["-e", "USER_NAME=dev"], &base(), &["sleep", "infinity"]);
+    let c = Container::start("base-shell", &["-e", "USER_NAME=dev"], &image("base"), &["sleep", "infinity"]);
     // A single command is one critical service named after its program.
     wait_ready(&c, "sleep");
     let shell = |user: &str| {

@@ -15,11 +15,13 @@
 mod common;
 
 mod base;
+mod deploy;
 mod nginx;
 mod postgres;
 mod redis;
 
-use std::sync::OnceLock;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use common::podman::{Container, ROOT, podman, podman_ok};
@@ -33,38 +35,38 @@ pub const STARTUP: Duration = Duration::from_secs(120);
 pub const STOP_TIMEOUT: u32 = 10;
 pub const PROMPT: Duration = Duration::from_secs(5);
 
-/// Builds images/NAME as localhost/mooring-NAME:latest, once per run. The
+/// Builds images/PATH as localhost/mooring-NAME:latest (NAME: PATH with
+/// `-` for `/`), once per run, after the mooring-* image it is FROM. The
 /// layer cache makes a rebuild of unchanged files take seconds.
-fn build(name: &str, once: &OnceLock<String>) -> String {
+pub fn image(path: &str) -> String {
+    static BUILT: Mutex<BTreeMap<String, Arc<OnceLock<String>>>> = Mutex::new(BTreeMap::new());
+    let once = BUILT.lock().unwrap().entry(path.to_string()).or_default().clone();
     once.get_or_init(|| {
-        for (tag, how) in [
-            ("localhost/mooring:latest", "make image"),
-            ("localhost/debian:bookworm-slim", "scripts/debian-image.sh"),
-        ] {
-            let exists = podman(&["image", "exists", tag]).status.success();
-            assert!(exists, "{tag} is missing: run `{how}` (make test-images does)");
+        let dir = format!("{ROOT}/images/{path}");
+        let containerfile = std::fs::read_to_string(format!("{dir}/Containerfile")).unwrap();
+        let from = containerfile.lines().find_map(|l| l.strip_prefix("FROM ")).unwrap_or_default();
+        match from.split_whitespace().next().and_then(|f| f.strip_prefix("mooring-")) {
+            Some(parent) => drop(image(parent)),
+            None => base_images_exist(),
         }
-        let tag = format!("localhost/mooring-{name}:latest");
+        let tag = format!("localhost/mooring-{}:latest", path.replace('/', "-"));
         let t0 = Instant::now();
         // The docker format keeps HEALTHCHECK (OCI images have no such field).
-        podman_ok(&["build", "-q", "--format", "docker", "-t", &tag, &format!("{ROOT}/images/{name}")]);
+        podman_ok(&["build", "-q", "--format", "docker", "-t", &tag, &dir]);
         eprintln!("built {tag} in {:.1} s", t0.elapsed().as_secs_f64());
         tag
     })
     .clone()
 }
 
-pub fn base() -> String {
-    static BUILT: OnceLock<String> = OnceLock::new();
-    build("base", &BUILT)
-}
-
-/// A service image, built after the base it is FROM.
-pub fn service_image(name: &str) -> String {
-    static BUILT: [OnceLock<String>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
-    let i = ["postgres", "redis", "nginx"].iter().position(|n| *n == name).expect("an image of images/");
-    base();
-    build(name, &BUILT[i])
+fn base_images_exist() {
+    for (tag, how) in [
+        ("localhost/mooring:latest", "make image"),
+        ("localhost/debian:bookworm-slim", "scripts/debian-image.sh"),
+    ] {
+        let exists = podman(&["image", "exists", tag]).status.success();
+        assert!(exists, "{tag} is missing: run `{how}` (make test-images does)");
+    }
 }
 
 /// A service's row of `init status` in the container: name, state, pid,

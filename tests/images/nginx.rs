@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 
 use crate::common::podman::{BASE, Container, podman_ok};
 use crate::common::{TempDir, stderr_of, stdout_of, wait_until};
-use crate::{STARTUP, service_image, stop_promptly, wait_ready};
+use crate::{STARTUP, image, stop_promptly, wait_ready};
 
 /// A certificate for web.test, its key, and the app's files: a page, a CGI
 /// that echoes the headers nginx adds, and one that answers slowly.
@@ -57,7 +57,7 @@ fn start_nginx(tag: &str, dir: &TempDir, options: &[&str]) -> Container {
     let certs = format!("{}:/etc/nginx/certs:ro", dir.s("certs"));
     let mut all = vec!["-v", &certs, "-e", "SERVER_NAME=web.test", "-e", "APP_ADDR=127.0.0.1:8000"];
     all.extend_from_slice(options);
-    Container::start(tag, &all, &service_image("nginx"), &[])
+    Container::start(tag, &all, &image("nginx"), &[])
 }
 
 #[test]

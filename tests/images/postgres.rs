@@ -10,7 +10,7 @@ use std::process::Output;
 
 use crate::common::podman::{Container, Volume};
 use crate::common::{TempDir, stderr_of, stdout_of, wait_until};
-use crate::{INIT, STARTUP, is_ready, service_image, status_row, stop_promptly, wait_ready};
+use crate::{INIT, STARTUP, is_ready, image, status_row, stop_promptly, wait_ready};
 
 const PASSWORD: &str = "correct horse battery";
 /// postgres's uid and gid in the image ([user]'s defaults).
@@ -38,7 +38,7 @@ fn start(tag: &str, mounts: &[[String; 2]], env: &[&str]) -> Container {
         options.extend(["-e".to_string(), e.to_string()]);
     }
     let options: Vec<&str> = options.iter().map(String::as_str).collect();
-    Container::start(tag, &options, &service_image("postgres"), &[])
+    Container::start(tag, &options, &image("postgres"), &[])
 }
 
 const ROLE: [&str; 3] = ["POSTGRES_USER=app", "POSTGRES_DB=appdb", "POSTGRES_EXTENSIONS=pg_trgm,hstore"];

@@ -5,7 +5,7 @@ use std::fs;
 
 use crate::common::podman::{Container, Volume};
 use crate::common::{TempDir, stdout_of};
-use crate::{service_image, stop_promptly, wait_ready};
+use crate::{image, stop_promptly, wait_ready};
 
 fn redis_cli(c: &Container, args: &[&str]) -> String {
     let mut all = vec!["env", "REDISCLI_AUTH=s3cret pass", "redis-cli"];
@@ -30,7 +30,7 @@ fn redis_answers_ping_writes_its_semaphore_and_saves_on_a_graceful_stop() {
         "-e",
         "REDIS_PASSWORD_FILE=/run/secrets/password",
     ];
-    let image = service_image("redis");
+    let image = image("redis");
 
     let first = Container::start("redis-first", &options, &image, &[]);
     wait_ready(&first, "redis");

@@ -1,0 +1,127 @@
+//! The deployments of images/ brought up as their operators bring them up:
+//! `compose.yaml` through podman-compose (scripts/podman.sh compose), and
+//! `kube.yaml` through `podman kube play`. Each run gets its own compose
+//! project, pod names and volumes, and removes them all on drop.
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::process::{Command, Output};
+
+use crate::common::podman::{Container, ROOT, podman, podman_ok, unique_name};
+use crate::common::{TempDir, stderr_of, stdout_of};
+
+/// podman-compose, against mooring's podman store, with `env` for the
+/// compose file's `${VAR}`s.
+fn compose(project: &str, file: &str, env: &[(String, String)], args: &[&str]) -> Output {
+    Command::new(format!("{ROOT}/scripts/podman.sh"))
+        .args(["compose", "-p", project, "-f", file])
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap_or_else(|e| panic!("podman-compose {args:?}: {e}"))
+}
+
+/// A free port on the host, for a compose file's published ports.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// One `compose up` of images/DEPLOYMENT/compose.yaml.
+pub struct Stack {
+    project: String,
+    file: String,
+    env: Vec<(String, String)>,
+    containers: BTreeMap<String, Container>,
+}
+
+impl Stack {
+    /// `podman-compose up -d`, the images built beforehand by the caller.
+    pub fn up(deployment: &str, env: &[(&str, &str)]) -> Stack {
+        let project = unique_name(deployment).replace('-', "_");
+        let file = format!("{ROOT}/images/{deployment}/compose.yaml");
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut stack = Stack { project, file, env, containers: BTreeMap::new() };
+        let up = stack.compose(&["up", "-d"]);
+        assert!(up.status.success(), "compose up: {}{}", stdout_of(&up), stderr_of(&up));
+        stack.find_containers();
+        stack
+    }
+
+    pub fn compose(&self, args: &[&str]) -> Output {
+        compose(&self.project, &self.file, &self.env, args)
+    }
+
+    fn find_containers(&mut self) {
+        let label = format!("label=io.podman.compose.project={}", self.project);
+        let format = "{{.Names}} {{index .Labels \"com.docker.compose.service\"}}";
+        let listed = podman_ok(&["ps", "-a", "--filter", &label, "--format", format]);
+        for line in listed.lines() {
+            if let Some((name, service)) = line.split_once(' ') {
+                self.containers.insert(service.to_string(), Container(name.to_string()));
+            }
+        }
+    }
+
+    /// The container of compose service `service`.
+    pub fn get(&self, service: &str) -> &Container {
+        self.containers.get(service).unwrap_or_else(|| panic!("no container for {service}: {:?}", self.containers))
+    }
+
+    /// `compose run --rm SERVICE ARGS`: a one-off container, as operators run tasks.
+    pub fn run(&self, service: &str, args: &[&str]) -> Output {
+        let mut all = vec!["run", "--rm", service];
+        all.extend_from_slice(args);
+        self.compose(&all)
+    }
+
+    /// The named volume compose made for `volume`.
+    pub fn volume(&self, volume: &str) -> String {
+        format!("{}_{volume}", self.project)
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = self.compose(&["down", "-v", "-t", "0"]);
+    }
+}
+
+/// One `podman kube play` of images/DEPLOYMENT/kube.yaml, its names made
+/// unique for the run by replacing each of `names` with NAME-PID.
+pub struct Pod {
+    dir: TempDir,
+    volumes: Vec<String>,
+    suffix: String,
+}
+
+impl Pod {
+    pub fn play(deployment: &str, names: &[&str]) -> Pod {
+        let dir = TempDir::new("kube");
+        let suffix = format!("-{}", std::process::id());
+        let mut manifest = std::fs::read_to_string(format!("{ROOT}/images/{deployment}/kube.yaml")).unwrap();
+        for name in names {
+            manifest = manifest.replace(&format!("name: {name}\n"), &format!("name: {name}{suffix}\n"));
+            manifest = manifest.replace(&format!("claimName: {name}\n"), &format!("claimName: {name}{suffix}\n"));
+        }
+        std::fs::write(dir.join("kube.yaml"), manifest).unwrap();
+        let volumes = names.iter().map(|n| format!("{n}{suffix}")).collect();
+        let pod = Pod { dir, volumes, suffix };
+        let played = podman(&["kube", "play", &pod.dir.s("kube.yaml")]);
+        assert!(played.status.success(), "kube play: {}{}", stdout_of(&played), stderr_of(&played));
+        pod
+    }
+
+    /// Container `container` of pod `pod` (podman names it POD-CONTAINER).
+    pub fn container(&self, pod: &str, container: &str) -> Container {
+        Container(format!("{pod}{}-{container}", self.suffix))
+    }
+}
+
+impl Drop for Pod {
+    fn drop(&mut self) {
+        let _ = podman(&["kube", "down", &self.dir.s("kube.yaml")]);
+        for v in &self.volumes {
+            let _ = podman(&["volume", "rm", "-f", v]);
+        }
+    }
+}
