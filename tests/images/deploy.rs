@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output};
 
 use crate::common::podman::{Container, ROOT, podman, podman_ok, unique_name};
@@ -19,6 +20,55 @@ fn compose(project: &str, file: &str, env: &[(String, String)], args: &[&str]) -
         .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
         .unwrap_or_else(|e| panic!("podman-compose {args:?}: {e}"))
+}
+
+/// A self-signed certificate for `name` in DIR/certs: tls.crt and tls.key,
+/// readable by the containers' users.
+pub fn certificate(dir: &TempDir, name: &str) {
+    std::fs::create_dir_all(dir.join("certs")).unwrap();
+    let openssl = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            &format!("/CN={name}"),
+        ])
+        .args(["-addext", &format!("subjectAltName=DNS:{name}")])
+        .args(["-keyout", &dir.s("certs/tls.key"), "-out", &dir.s("certs/tls.crt")])
+        .output()
+        .expect("openssl runs");
+    assert!(openssl.status.success(), "{}", stderr_of(&openssl));
+    std::fs::set_permissions(dir.join("certs/tls.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
+}
+
+/// curl to `https://NAME:PORT…` (the URLs in `args`), NAME resolved to
+/// 127.0.0.1 and trusted through DIR/certs/tls.crt; run inside `inside`'s
+/// network namespace when given (a pod's or a container's own ports).
+pub fn https(inside: Option<&Container>, dir: &TempDir, name: &str, port: u16, args: &[&str]) -> Command {
+    let mut cmd = match inside {
+        Some(c) => {
+            let pid = podman_ok(&["inspect", "-f", "{{.State.Pid}}", &c.0]);
+            let mut cmd = Command::new("nsenter");
+            cmd.arg(format!("--net=/proc/{pid}/ns/net")).arg("curl");
+            cmd
+        }
+        None => Command::new("curl"),
+    };
+    cmd.args(["-sS", "--max-time", "30", "--cacert", &dir.s("certs/tls.crt")]);
+    cmd.args(["--resolve", &format!("{name}:{port}:127.0.0.1")]).args(args);
+    cmd
+}
+
+/// The body of a successful `https` request.
+pub fn fetch(inside: Option<&Container>, dir: &TempDir, name: &str, port: u16, args: &[&str]) -> String {
+    let out = https(inside, dir, name, port, args).output().expect("curl runs");
+    assert!(out.status.success(), "curl {args:?}: {}", stderr_of(&out));
+    stdout_of(&out)
 }
 
 /// A free port on the host, for a compose file's published ports.
@@ -42,8 +92,13 @@ impl Stack {
         let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let mut stack = Stack { project, file, env, containers: BTreeMap::new() };
         let up = stack.compose(&["up", "-d"]);
-        assert!(up.status.success(), "compose up: {}{}", stdout_of(&up), stderr_of(&up));
+        let said = format!("{}{}", stdout_of(&up), stderr_of(&up));
+        assert!(up.status.success(), "compose up: {said}");
         stack.find_containers();
+        // podman-compose exits 0 when a container could not be created.
+        for service in stdout_of(&stack.compose(&["config", "--services"])).lines() {
+            assert!(stack.containers.contains_key(service), "compose up made no {service} container: {said}");
+        }
         stack
     }
 
@@ -64,19 +119,17 @@ impl Stack {
 
     /// The container of compose service `service`.
     pub fn get(&self, service: &str) -> &Container {
-        self.containers.get(service).unwrap_or_else(|| panic!("no container for {service}: {:?}", self.containers))
+        self.containers
+            .get(service)
+            .unwrap_or_else(|| panic!("no container for {service}: {:?}", self.containers.keys()))
     }
 
-    /// `compose run --rm SERVICE ARGS`: a one-off container, as operators run tasks.
+    /// `compose run --rm -T SERVICE ARGS`: a one-off container, as operators
+    /// run tasks (without a terminal, as in a script).
     pub fn run(&self, service: &str, args: &[&str]) -> Output {
-        let mut all = vec!["run", "--rm", service];
+        let mut all = vec!["run", "--rm", "-T", service];
         all.extend_from_slice(args);
         self.compose(&all)
-    }
-
-    /// The named volume compose made for `volume`.
-    pub fn volume(&self, volume: &str) -> String {
-        format!("{}_{volume}", self.project)
     }
 }
 
@@ -87,33 +140,53 @@ impl Drop for Stack {
 }
 
 /// One `podman kube play` of images/DEPLOYMENT/kube.yaml, its names made
-/// unique for the run by replacing each of `names` with NAME-PID.
+/// unique for the run by replacing each of `names` (pods, claims) with
+/// NAME-PID, and each `(from, to)` of `paths` (host paths) replaced.
 pub struct Pod {
     dir: TempDir,
     volumes: Vec<String>,
-    suffix: String,
+    containers: BTreeMap<String, Container>,
 }
 
 impl Pod {
-    pub fn play(deployment: &str, names: &[&str]) -> Pod {
+    pub fn play(deployment: &str, names: &[&str], paths: &[(&str, &str)]) -> Pod {
         let dir = TempDir::new("kube");
         let suffix = format!("-{}", std::process::id());
         let mut manifest = std::fs::read_to_string(format!("{ROOT}/images/{deployment}/kube.yaml")).unwrap();
         for name in names {
-            manifest = manifest.replace(&format!("name: {name}\n"), &format!("name: {name}{suffix}\n"));
-            manifest = manifest.replace(&format!("claimName: {name}\n"), &format!("claimName: {name}{suffix}\n"));
+            for end in ["\n", "}", ","] {
+                let (from, to) = (format!("{name}{end}"), format!("{name}{suffix}{end}"));
+                manifest = manifest.replace(&format!("name: {from}"), &format!("name: {to}"));
+                manifest = manifest.replace(&format!("claimName: {from}"), &format!("claimName: {to}"));
+            }
+        }
+        for (from, to) in paths {
+            assert!(manifest.contains(from), "{deployment}/kube.yaml has no {from}");
+            manifest = manifest.replace(from, to);
         }
         std::fs::write(dir.join("kube.yaml"), manifest).unwrap();
         let volumes = names.iter().map(|n| format!("{n}{suffix}")).collect();
-        let pod = Pod { dir, volumes, suffix };
+        let mut pod = Pod { dir, volumes, containers: BTreeMap::new() };
         let played = podman(&["kube", "play", &pod.dir.s("kube.yaml")]);
         assert!(played.status.success(), "kube play: {}{}", stdout_of(&played), stderr_of(&played));
+        let listed = podman_ok(&["ps", "-a", "--format", "{{.Names}}"]);
+        for name in listed.lines() {
+            for p in names {
+                let (prefix, name) = (format!("{p}{suffix}-"), name.to_string());
+                if let Some(container) = name.strip_prefix(&prefix).filter(|c| !c.ends_with("infra")) {
+                    pod.containers.insert(format!("{p}/{container}"), Container(name.clone()));
+                }
+            }
+        }
         pod
     }
 
     /// Container `container` of pod `pod` (podman names it POD-CONTAINER).
-    pub fn container(&self, pod: &str, container: &str) -> Container {
-        Container(format!("{pod}{}-{container}", self.suffix))
+    pub fn get(&self, pod: &str, container: &str) -> &Container {
+        let key = format!("{pod}/{container}");
+        self.containers
+            .get(&key)
+            .unwrap_or_else(|| panic!("no container {key}: {:?}", self.containers.keys()))
     }
 }
 

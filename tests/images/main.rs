@@ -15,6 +15,7 @@
 mod common;
 
 mod base;
+mod conference;
 mod deploy;
 mod nginx;
 mod postgres;

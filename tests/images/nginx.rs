@@ -9,21 +9,15 @@ use std::process::{Command, Output, Stdio};
 
 use crate::common::podman::{BASE, Container, podman_ok};
 use crate::common::{TempDir, stderr_of, stdout_of, wait_until};
+use crate::deploy::{certificate, https};
 use crate::{STARTUP, image, stop_promptly, wait_ready};
 
 /// A certificate for web.test, its key, and the app's files: a page, a CGI
 /// that echoes the headers nginx adds, and one that answers slowly.
 fn fixtures() -> TempDir {
     let dir = TempDir::new("nginx");
-    fs::create_dir_all(dir.join("certs")).unwrap();
+    certificate(&dir, "web.test");
     fs::create_dir_all(dir.join("www/cgi-bin")).unwrap();
-    let openssl = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=web.test"])
-        .args(["-addext", "subjectAltName=DNS:web.test"])
-        .args(["-keyout", &dir.s("certs/tls.key"), "-out", &dir.s("certs/tls.crt")])
-        .output()
-        .expect("openssl runs");
-    assert!(openssl.status.success(), "{}", stderr_of(&openssl));
     fs::write(dir.join("www/index.html"), "hello from the app\n").unwrap();
     let cgi = [
         ("headers", "echo \"proto=$HTTP_X_FORWARDED_PROTO host=$HTTP_HOST\""),
@@ -40,11 +34,7 @@ fn fixtures() -> TempDir {
 
 /// curl from the host inside `c`'s network namespace.
 fn curl(c: &Container, dir: &TempDir, args: &[&str]) -> Command {
-    let pid = podman_ok(&["inspect", "-f", "{{.State.Pid}}", &c.0]);
-    let mut cmd = Command::new("nsenter");
-    cmd.arg(format!("--net=/proc/{pid}/ns/net")).args(["curl", "-sS", "--max-time", "20"]);
-    cmd.args(["--cacert", &dir.s("certs/tls.crt"), "--resolve", "web.test:443:127.0.0.1"]).args(args);
-    cmd
+    https(Some(c), dir, "web.test", 443, args)
 }
 
 fn get(c: &Container, dir: &TempDir, args: &[&str]) -> String {
