@@ -18,6 +18,7 @@ mod base;
 mod conference;
 mod deploy;
 mod nginx;
+mod portal;
 mod postgres;
 mod redis;
 

@@ -1,0 +1,17 @@
+"""The Celery app: the worker runs `beat`, which celerybeat sends every
+BEAT_SECONDS; the web page shows how many came through."""
+
+import os
+
+from celery import Celery
+
+app = Celery("portal", broker=os.environ["REDIS_URL"], backend=os.environ["REDIS_URL"])
+app.conf.broker_connection_retry_on_startup = True
+app.conf.beat_schedule = {"beat": {"task": "portal.tasks.beat", "schedule": float(os.environ.get("BEAT_SECONDS", "2"))}}
+
+
+@app.task
+def beat():
+    import redis
+
+    redis.Redis.from_url(os.environ["REDIS_URL"]).incr("beats")

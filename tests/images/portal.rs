@@ -1,0 +1,120 @@
+//! images/portal: the TrueNTH-style Flask portal brought up by its compose
+//! file (one env file for every container) and by its Kubernetes manifest
+//! (a ConfigMap): the page reaches PostgreSQL and redis, celerybeat's beats
+//! come through the worker, the admin account is bootstrapped with
+//! `compose exec web init run add-user`, a redis killed for good stops the
+//! app containers (their watch) until it is back, and every container stops
+//! promptly.
+
+use std::process::{Command, Output};
+
+use crate::common::podman::{Container, podman_ok};
+use crate::common::{stderr_of, stdout_of, wait_until};
+use crate::deploy::{Pod, Stack, free_port};
+use crate::{INIT, STARTUP, image, stop_promptly, wait_ready};
+
+fn images() {
+    for path in ["postgres", "redis", "portal/app"] {
+        image(path);
+    }
+}
+
+/// GET `url` (curl inside `inside`'s network namespace when given): the
+/// body, or None when the request failed.
+fn get(inside: Option<&Container>, url: &str) -> Option<String> {
+    let mut cmd = match inside {
+        Some(c) => {
+            let pid = podman_ok(&["inspect", "-f", "{{.State.Pid}}", &c.0]);
+            let mut cmd = Command::new("nsenter");
+            cmd.arg(format!("--net=/proc/{pid}/ns/net")).arg("curl");
+            cmd
+        }
+        None => Command::new("curl"),
+    };
+    let out = cmd.args(["-sS", "--fail", "--max-time", "5", url]).output().expect("curl runs");
+    out.status.success().then(|| stdout_of(&out))
+}
+
+/// Waits until the page answers and `holds` is true of it; returns it.
+fn page_when(inside: Option<&Container>, url: &str, what: &str, holds: impl Fn(&str) -> bool) -> String {
+    let mut page = String::new();
+    wait_until(what, STARTUP, || {
+        page = get(inside, url).unwrap_or_default();
+        holds(&page)
+    });
+    page
+}
+
+/// celerybeat → redis → the worker → redis: the page's beat count grows.
+fn beats(page: &str) -> u64 {
+    let after = page.split(r#""beats":"#).nth(1).unwrap_or_default();
+    after.split(|c: char| !c.is_ascii_digit()).next().and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+fn ok(out: &Output, what: &str) -> String {
+    assert!(out.status.success(), "{what}: {}{}", stdout_of(out), stderr_of(out));
+    stdout_of(out)
+}
+
+fn restarts(c: &Container) -> u32 {
+    podman_ok(&["inspect", "-f", "{{.RestartCount}}", &c.0]).parse().unwrap()
+}
+
+#[test]
+fn the_portal_stack_bootstraps_its_admin_rides_out_a_redis_outage_and_stops_promptly() {
+    images();
+    let port = free_port();
+    let stack = Stack::up("portal", &[("PORTAL_PORT", &port.to_string())]);
+    let web = stack.get("web");
+    wait_ready(web, "web");
+    let url = format!("http://127.0.0.1:{port}/");
+    let page = page_when(None, &url, "celerybeat's beats through the worker", |p| beats(p) >= 2);
+    assert!(page.contains(r#""admins":[]"#) && page.contains(r#""uid":1000"#), "{page}");
+    assert!(page.contains(r#""portal":"Portal""#), "the env file's title: {page}");
+
+    // The bootstrap account, with `compose exec`, as the portal's operators do.
+    let added = ok(
+        &stack.compose(&["exec", "-T", "web", "init", "run", "add-user", "admin@example.org"]),
+        "add-user",
+    );
+    assert!(added.contains("add-user: admin@example.org is admin (id 1)"), "{added}");
+    assert!(get(None, &url).unwrap().contains(r#""admins":["admin@example.org"]"#));
+    // celerybeat's schedule (one file or several, as Python's dbm makes it).
+    let find = ["find", "/var/lib/portal", "-name", "beat-schedule*", "-printf", "%U:%G\\n"];
+    let owners = ok(&web.exec(&find), "find");
+    assert_eq!(owners.lines().collect::<std::collections::BTreeSet<_>>(), ["1000:1000"].into(), "{owners}");
+
+    // Redis killed for good: its semaphore goes stale, the watching app
+    // containers stop with 75 and their restart policy brings them back to
+    // wait for it; once redis is started again the portal serves again.
+    let (redis, beat) = (stack.get("redis"), stack.get("celerybeat"));
+    podman_ok(&["kill", "-s", "KILL", &redis.0]);
+    wait_until("the app containers stopped for the stale redis", STARTUP, || {
+        restarts(web) >= 1 && restarts(beat) >= 1
+    });
+    assert!(web.logs().contains("init: INFO exiting code=75"), "{}", web.logs());
+    assert!(web.logs().contains("stale semaphore"), "{}", web.logs());
+    podman_ok(&["start", &redis.0]);
+    wait_ready(web, "web");
+    let page = page_when(None, &url, "the portal serves again", |p| p.contains("admin@example.org"));
+    let before = beats(&page);
+    page_when(None, &url, "beats come through again", |p| beats(p) > before);
+
+    for service in ["web", "celeryworker", "celerybeat", "redis", "db"] {
+        stop_promptly(stack.get(service), 0);
+    }
+}
+
+#[test]
+fn the_portal_pod_comes_up_from_its_kubernetes_manifest() {
+    images();
+    let pod = Pod::play("portal", &["portal", "portal-settings", "portal-db"], &[]);
+    let web = pod.get("portal", "web");
+    wait_ready(web, "web");
+    let url = "http://127.0.0.1:8000/";
+    let page = page_when(Some(web), url, "celerybeat's beats through the worker", |p| beats(p) >= 1);
+    assert!(page.contains(r#""portal":"Portal on Kubernetes""#), "the ConfigMap's title: {page}");
+    let added = ok(&web.exec(&[INIT, "run", "add-user", "admin@example.org"]), "add-user");
+    assert!(added.contains("add-user: admin@example.org is admin (id 1)"), "{added}");
+    assert!(get(Some(web), url).unwrap().contains(r#""admins":["admin@example.org"]"#));
+}
