@@ -23,9 +23,13 @@ TMP=$(mktemp -d /tmp/mooring-bench-images.XXXXXX)
 NAME=mooring-bench-redis-$$
 trap 'podman rm -f -v -t 0 "$NAME" >/dev/null 2>&1 || true; rm -rf "$TMP"' EXIT
 
-for name in base postgres redis nginx; do
-    podman image exists "localhost/mooring-$name:latest" \
-        || { echo "bench: localhost/mooring-$name is missing: run make test-images" >&2; exit 1; }
+# Every image of images/ that installs packages (the FROM scratch mooring
+# image, the example hello image and images that only add files are left out).
+IMAGES=(base postgres redis nginx conference/app portal/app)
+tag() { echo "localhost/mooring-${1//\//-}:latest"; }
+for name in "${IMAGES[@]}"; do
+    podman image exists "$(tag "$name")" \
+        || { echo "bench: $(tag "$name") is missing: run make test-images" >&2; exit 1; }
 done
 
 mb() { podman image inspect --format '{{.Size}}' "$1" | awk '{printf "%.1f", $1 / 1e6}'; }
@@ -39,15 +43,15 @@ sizes() {
     echo "| image | on mooring | plain Debian, same packages | difference |"
     echo "|---|---|---|---|"
     local plain m p
-    for name in base postgres redis nginx; do
+    for name in "${IMAGES[@]}"; do
         if [ "$name" = base ]; then
             plain=localhost/debian:bookworm-slim
         else
-            plain=localhost/mooring-bench-plain-$name:latest
+            plain=localhost/mooring-bench-plain-${name//\//-}:latest
             printf 'FROM debian:bookworm-slim\n%s\n' "$(package_run "$name")" > "$TMP/Containerfile"
             podman build -q -t "$plain" "$TMP" >/dev/null
         fi
-        m=$(mb "localhost/mooring-$name:latest")
+        m=$(mb "$(tag "$name")")
         p=$(mb "$plain")
         echo "| $name | $m MB | $p MB ($plain) | +$(awk -v a="$m" -v b="$p" 'BEGIN {printf "%.2f", a - b}') MB |"
     done

@@ -319,13 +319,25 @@ impl Dir {
     }
 }
 
-/// Reads at most `cap` bytes of an open regular file (more is an error).
+/// Reads at most `cap` bytes of an open regular file (more is an error):
+/// up to the size fstat gave, with no last read to see the end, so a
+/// template or a secret takes one read. A file that grows meanwhile is
+/// read as it was; one that says size 0 (procfs, sysfs) is read to its end.
 fn read_bounded(file: File, st: &FileStat, cap: usize) -> io::Result<Vec<u8>> {
-    let mut bytes = Vec::with_capacity(usize::try_from(st.st_size).unwrap_or(0).min(cap) + 1);
-    file.take(cap as u64 + 1).read_to_end(&mut bytes)?;
-    if bytes.len() > cap {
-        return Err(refused(io::ErrorKind::InvalidData, format!("larger than the {cap}-byte limit")));
+    let too_large = || refused(io::ErrorKind::InvalidData, format!("larger than the {cap}-byte limit"));
+    let size = usize::try_from(st.st_size).unwrap_or(usize::MAX);
+    if size > cap {
+        return Err(too_large());
     }
+    if size == 0 {
+        let mut bytes = Vec::new();
+        file.take(cap as u64 + 1).read_to_end(&mut bytes)?;
+        return if bytes.len() > cap { Err(too_large()) } else { Ok(bytes) };
+    }
+    // Read into spare capacity through `take`: its limit ends the read
+    // without another system call once `size` bytes are in.
+    let mut bytes = Vec::with_capacity(size);
+    file.take(size as u64).read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 

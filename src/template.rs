@@ -58,7 +58,7 @@ struct Placeholder<'a> {
 /// one stopped.
 pub fn render<'v>(input: &str, lookup: impl Fn(&str) -> Option<&'v str>) -> Result<Rendered, Vec<Missing>> {
     let mut out = Rendered { text: String::with_capacity(input.len()), used: Vec::new() };
-    let mut seen = Seen::default();
+    let mut looked = Looked::default();
     let mut missing = Vec::new();
     let mut lines = Lines::new(input);
     let mut done = 0; // input[..done] is handled
@@ -71,8 +71,8 @@ pub fn render<'v>(input: &str, lookup: impl Fn(&str) -> Option<&'v str>) -> Resu
             }
             Piece::Placeholder(i, ph) => {
                 out.text.push_str(&input[done..i]);
-                let value = lookup(ph.name);
-                if seen.insert(ph.name) {
+                let (value, new) = looked.get(ph.name, &lookup);
+                if new {
                     out.used.push(ph.name.to_string());
                 }
                 match resolve(ph.op, value) {
@@ -89,6 +89,31 @@ pub fn render<'v>(input: &str, lookup: impl Fn(&str) -> Option<&'v str>) -> Resu
     }
     out.text.push_str(&input[done..]);
     if missing.is_empty() { Ok(out) } else { Err(missing) }
+}
+
+/// The values of the names a render has met: the first `FEW` distinct ones
+/// kept beside their value (a template repeats a handful of names thousands
+/// of times, and a short list beats looking each up again), the rest looked
+/// up every time and remembered as seen.
+#[derive(Default)]
+struct Looked<'a, 'v> {
+    few: Vec<(&'a str, Option<&'v str>)>,
+    seen: Seen<'a>,
+}
+
+impl<'a, 'v> Looked<'a, 'v> {
+    /// The value of `name`, and whether this is its first time.
+    fn get(&mut self, name: &'a str, lookup: &impl Fn(&str) -> Option<&'v str>) -> (Option<&'v str>, bool) {
+        if let Some((_, value)) = self.few.iter().find(|(n, _)| *n == name) {
+            return (*value, false);
+        }
+        let value = lookup(name);
+        if self.few.len() < FEW {
+            self.few.push((name, value));
+            return (value, true);
+        }
+        (value, self.seen.insert(name))
+    }
 }
 
 /// The names of every placeholder in `input`, once each, without rendering:

@@ -258,7 +258,9 @@ fn read_template(dirs: &mut Dirs, src: &Path, size: u64) -> Result<String, Strin
         std::io::ErrorKind::InvalidData => limit(String::new()),
         _ => fail(e),
     })?;
-    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+    // `contains` on bytes is a word-at-a-time search; the offset only on the error path.
+    if bytes.contains(&0) {
+        let at = bytes.iter().position(|&b| b == 0).unwrap_or_default();
         return Err(format!("{}: a binary file (NUL byte at offset {at}), not a template", src.display()));
     }
     String::from_utf8(bytes).map_err(|e| {
@@ -320,6 +322,7 @@ pub fn write(plan: &Plan) -> Result<Vec<bool>, Error> {
     }
     let mut temps: Vec<(Temp, &Path, u64)> = Vec::new();
     let mut written = Vec::with_capacity(plan.files.len());
+    let euid = nix::unistd::geteuid().as_raw();
     for file in &plan.files {
         let fail = |e: std::io::Error| dest_error(&file.dest, &e);
         if file.keep {
@@ -327,7 +330,7 @@ pub fn write(plan: &Plan) -> Result<Vec<bool>, Error> {
             continue;
         }
         let (dir, name) = dirs.parent(&file.dest, Some(0o755)).map_err(fail)?;
-        if unchanged(dir, &name, file) {
+        if unchanged(dir, &name, file, euid) {
             written.push(false);
             continue;
         }
@@ -353,23 +356,34 @@ pub fn write(plan: &Plan) -> Result<Vec<bool>, Error> {
 /// place: a hard link could be to a file elsewhere, and a writer holding it
 /// open would keep writing to a file init gave to someone else
 /// (docs/security.md).
-fn unchanged(dir: &crate::safe_fs::Dir, name: &std::ffi::OsStr, file: &RenderedFile) -> bool {
-    use std::io::Read;
+fn unchanged(dir: &crate::safe_fs::Dir, name: &std::ffi::OsStr, file: &RenderedFile, euid: u32) -> bool {
     let Ok((f, st)) = dir.open_regular(name) else { return false };
     let owner_ok = match file.owner {
         Some((uid, gid)) => (st.st_uid, st.st_gid) == (uid, gid),
-        None => st.st_uid == nix::unistd::geteuid().as_raw(),
+        None => st.st_uid == euid,
     };
     if st.st_nlink != 1 || !owner_ok || usize::try_from(st.st_size).ok() != Some(file.text.len()) {
         return false;
     }
-    let mut bytes = Vec::with_capacity(file.text.len() + 1);
-    if (&f).take(file.text.len() as u64 + 1).read_to_end(&mut bytes).is_err() || bytes != file.text.as_bytes()
-    {
-        return false;
+    same_bytes(&f, file.text.as_bytes())
+        && (st.st_mode & 0o7777 == file.mode
+            || nix::sys::stat::fchmod(&f, nix::sys::stat::Mode::from_bits_truncate(file.mode)).is_ok())
+}
+
+/// The open file holds `want` (its size was checked): compared piece by
+/// piece through a buffer on the stack, no allocation, no read past the end.
+fn same_bytes(mut f: &std::fs::File, want: &[u8]) -> bool {
+    use std::io::Read;
+    let mut buf = [0u8; 32 * 1024];
+    let mut at = 0;
+    while at < want.len() {
+        let piece = (want.len() - at).min(buf.len());
+        match f.read(&mut buf[..piece]) {
+            Ok(n) if n > 0 && buf[..n] == want[at..at + n] => at += n,
+            _ => return false,
+        }
     }
-    st.st_mode & 0o7777 == file.mode
-        || nix::sys::stat::fchmod(&f, nix::sys::stat::Mode::from_bits_truncate(file.mode)).is_ok()
+    true
 }
 
 /// One `syncfs` per filesystem the destinations' directories are on (a
