@@ -64,7 +64,9 @@ impl Stack {
 
     /// The container of compose service `service`.
     pub fn get(&self, service: &str) -> &Container {
-        self.containers.get(service).unwrap_or_else(|| panic!("no container for {service}: {:?}", self.containers))
+        self.containers
+            .get(service)
+            .unwrap_or_else(|| panic!("no container for {service}: {:?}", self.containers.keys()))
     }
 
     /// `compose run --rm SERVICE ARGS`: a one-off container, as operators run tasks.
@@ -101,7 +103,8 @@ impl Pod {
         let mut manifest = std::fs::read_to_string(format!("{ROOT}/images/{deployment}/kube.yaml")).unwrap();
         for name in names {
             manifest = manifest.replace(&format!("name: {name}\n"), &format!("name: {name}{suffix}\n"));
-            manifest = manifest.replace(&format!("claimName: {name}\n"), &format!("claimName: {name}{suffix}\n"));
+            manifest =
+                manifest.replace(&format!("claimName: {name}\n"), &format!("claimName: {name}{suffix}\n"));
         }
         std::fs::write(dir.join("kube.yaml"), manifest).unwrap();
         let volumes = names.iter().map(|n| format!("{n}{suffix}")).collect();
@@ -115,6 +118,17 @@ impl Pod {
     pub fn container(&self, pod: &str, container: &str) -> Container {
         Container(format!("{pod}{}-{container}", self.suffix))
     }
+
+    /// The named volumes `c` mounts: a claim of the manifest is CLAIM-PID.
+    pub fn volumes_of(&self, c: &Container) -> Vec<String> {
+        let names = podman_ok(&["inspect", "-f", "{{range .Mounts}}{{.Name}} {{end}}", &c.0]);
+        names.split_whitespace().map(String::from).collect()
+    }
+
+    /// What claim `name` of the manifest became for this run.
+    pub fn claim(&self, name: &str) -> String {
+        format!("{name}{}", self.suffix)
+    }
 }
 
 impl Drop for Pod {
@@ -124,4 +138,21 @@ impl Drop for Pod {
             let _ = podman(&["volume", "rm", "-f", v]);
         }
     }
+}
+
+/// curl from the host inside `c`'s network namespace (a pod's localhost),
+/// `-sS` with a deadline; the caller adds URLs and options.
+pub fn curl_in(c: &Container, args: &[&str]) -> Output {
+    let pid = podman_ok(&["inspect", "-f", "{{.State.Pid}}", &c.0]);
+    Command::new("nsenter")
+        .arg(format!("--net=/proc/{pid}/ns/net"))
+        .args(["curl", "-sS", "--max-time", "20"])
+        .args(args)
+        .output()
+        .expect("nsenter runs")
+}
+
+/// curl from the host, `-sS` with a deadline.
+pub fn curl(args: &[&str]) -> Output {
+    Command::new("curl").args(["-sS", "--max-time", "20"]).args(args).output().expect("curl runs")
 }

@@ -15,7 +15,9 @@
 mod common;
 
 mod base;
+mod cores;
 mod deploy;
+mod launcher;
 mod nginx;
 mod postgres;
 mod redis;

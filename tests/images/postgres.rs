@@ -10,7 +10,7 @@ use std::process::Output;
 
 use crate::common::podman::{Container, Volume};
 use crate::common::{TempDir, stderr_of, stdout_of, wait_until};
-use crate::{INIT, STARTUP, is_ready, image, status_row, stop_promptly, wait_ready};
+use crate::{INIT, STARTUP, image, is_ready, status_row, stop_promptly, wait_ready};
 
 const PASSWORD: &str = "correct horse battery";
 /// postgres's uid and gid in the image ([user]'s defaults).
