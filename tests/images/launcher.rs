@@ -7,9 +7,9 @@ use std::process::{Command, Output};
 use std::time::Instant;
 
 use crate::common::podman::{Container, podman_ok};
-use crate::common::{TempDir, stderr_of, stdout_of};
+use crate::common::{TempDir, stderr_of, stdout_of, wait_until};
 use crate::deploy::{Pod, Stack, curl, curl_in, free_port};
-use crate::{INIT, PROMPT, image, stop_promptly, wait_ready};
+use crate::{INIT, PROMPT, image, running, stop_promptly, wait_ready};
 
 const USER: &str = "lab";
 const UID: &str = "1234";
@@ -113,8 +113,9 @@ fn launcher_seeds_a_fresh_volume_takes_ssh_keys_from_it_and_stops_in_order_on_si
     // first, then the app they depend on; the code is the app's, 0.
     let t0 = Instant::now();
     podman_ok(&["kill", "-s", "INT", &c.0]);
-    assert_eq!(c.exit_code(), 0, "{}", c.logs());
+    wait_until("the container ends on SIGINT", PROMPT * 3, || !running(c));
     assert!(t0.elapsed() < PROMPT, "SIGINT took {:?}", t0.elapsed());
+    assert_eq!(c.exit_code(), 0, "{}", c.logs());
     let logs = c.logs();
     let at = |needle: &str| logs.find(needle).unwrap_or_else(|| panic!("{needle:?} missing:\n{logs}"));
     at("init: INFO stopping reason=SIGINT");
