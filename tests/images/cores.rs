@@ -155,6 +155,7 @@ fn cores_app_sees_a_killed_database_go_stale_and_come_back_after_a_start() {
     });
     let stale = stderr_of(last.as_ref().unwrap());
     assert!(stale.contains("timed out waiting for file:/shared/db.ready"), "{stale}");
+    assert!(stale.contains("stale semaphore: last heartbeat"), "{stale}");
     // The app still answers; its database does not.
     let down = p.request("/", &["-o", "/dev/null", "-w", "%{http_code}"]);
     assert_eq!(stdout_of(&down), "500");
