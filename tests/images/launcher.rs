@@ -6,8 +6,8 @@
 use std::process::{Command, Output};
 use std::time::Instant;
 
-use crate::common::podman::{Container, podman_ok};
-use crate::common::{TempDir, stderr_of, stdout_of, wait_until};
+use crate::common::podman::{Container, ROOT, Volume, podman_ok};
+use crate::common::{OnTty, TempDir, stderr_of, stdout_of, wait_until};
 use crate::deploy::{Pod, Stack, curl, curl_in, free_port};
 use crate::{INIT, PROMPT, image, running, stop_promptly, wait_ready};
 
@@ -151,6 +151,36 @@ fn launcher_is_reconfigured_from_its_volume_at_restart_and_the_seed_never_overwr
     assert_eq!(l.read("/data/ssh/ssh_host_ed25519_key.pub"), host_key, "host keys made once");
     assert_eq!(c.logs().matches("hostkeys: made").count(), 1, "{}", c.logs());
     stop_promptly(c, 0);
+}
+
+/// README.md's `podman run -it`, and Ctrl-C typed on its terminal: the
+/// terminal sends SIGINT to the foreground group, init's, and init stops
+/// every service in order.
+#[test]
+fn launcher_run_on_a_terminal_stops_gracefully_on_ctrl_c() {
+    let volume = Volume::new("launcher-tty");
+    let c = Container::name("launcher-tty");
+    let data = format!("{}:/data", volume.0);
+    let podman = format!("{ROOT}/scripts/podman.sh");
+    let image = image("launcher");
+    let mut tty =
+        OnTty::start(&[&podman, "podman", "run", "-it", "--rm", "--name", &c.0, "-v", &data, &image]);
+    for service in ["nginx", "sshd"] {
+        tty.wait_for_output(&format!("init: INFO ready service={service}"));
+    }
+    let t0 = Instant::now();
+    tty.type_in(b"\x03");
+    assert_eq!(tty.wait(), 0, "{}", tty.output());
+    assert!(t0.elapsed() < PROMPT, "Ctrl-C took {:?}", t0.elapsed());
+    let output = tty.output();
+    for line in [
+        "stopping reason=SIGINT",
+        "exited service=nginx code=0",
+        "exited service=app code=0",
+        "exiting code=0",
+    ] {
+        assert!(output.contains(line), "{line:?} missing:\n{output}");
+    }
 }
 
 /// kube.yaml as is: the pod's one container serves the app through nginx.
