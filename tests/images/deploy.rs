@@ -124,6 +124,11 @@ impl Stack {
             .unwrap_or_else(|| panic!("no container for {service}: {:?}", self.containers.keys()))
     }
 
+    /// The named volume compose made for `volume`.
+    pub fn volume(&self, volume: &str) -> String {
+        format!("{}_{volume}", self.project)
+    }
+
     /// `compose run --rm -T SERVICE ARGS`: a one-off container, as operators
     /// run tasks (without a terminal, as in a script).
     pub fn run(&self, service: &str, args: &[&str]) -> Output {
@@ -145,6 +150,7 @@ impl Drop for Stack {
 pub struct Pod {
     dir: TempDir,
     volumes: Vec<String>,
+    suffix: String,
     containers: BTreeMap<String, Container>,
 }
 
@@ -166,7 +172,7 @@ impl Pod {
         }
         std::fs::write(dir.join("kube.yaml"), manifest).unwrap();
         let volumes = names.iter().map(|n| format!("{n}{suffix}")).collect();
-        let mut pod = Pod { dir, volumes, containers: BTreeMap::new() };
+        let mut pod = Pod { dir, volumes, suffix: suffix.clone(), containers: BTreeMap::new() };
         let played = podman(&["kube", "play", &pod.dir.s("kube.yaml")]);
         assert!(played.status.success(), "kube play: {}{}", stdout_of(&played), stderr_of(&played));
         let listed = podman_ok(&["ps", "-a", "--format", "{{.Names}}"]);
@@ -188,6 +194,17 @@ impl Pod {
             .get(&key)
             .unwrap_or_else(|| panic!("no container {key}: {:?}", self.containers.keys()))
     }
+
+    /// The named volumes `c` mounts: a claim of the manifest is CLAIM-PID.
+    pub fn volumes_of(&self, c: &Container) -> Vec<String> {
+        let names = podman_ok(&["inspect", "-f", "{{range .Mounts}}{{.Name}} {{end}}", &c.0]);
+        names.split_whitespace().map(String::from).collect()
+    }
+
+    /// What claim `name` of the manifest became for this run.
+    pub fn claim(&self, name: &str) -> String {
+        format!("{name}{}", self.suffix)
+    }
 }
 
 impl Drop for Pod {
@@ -197,4 +214,21 @@ impl Drop for Pod {
             let _ = podman(&["volume", "rm", "-f", v]);
         }
     }
+}
+
+/// curl from the host inside `c`'s network namespace (a pod's localhost),
+/// `-sS` with a deadline; the caller adds URLs and options.
+pub fn curl_in(c: &Container, args: &[&str]) -> Output {
+    let pid = podman_ok(&["inspect", "-f", "{{.State.Pid}}", &c.0]);
+    Command::new("nsenter")
+        .arg(format!("--net=/proc/{pid}/ns/net"))
+        .args(["curl", "-sS", "--max-time", "20"])
+        .args(args)
+        .output()
+        .expect("nsenter runs")
+}
+
+/// curl from the host, `-sS` with a deadline.
+pub fn curl(args: &[&str]) -> Output {
+    Command::new("curl").args(["-sS", "--max-time", "20"]).args(args).output().expect("curl runs")
 }

@@ -16,7 +16,9 @@ mod common;
 
 mod base;
 mod conference;
+mod cores;
 mod deploy;
+mod launcher;
 mod nginx;
 mod portal;
 mod postgres;

@@ -6,11 +6,11 @@
 //! app containers (their watch) until it is back, and every container stops
 //! promptly.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use crate::common::podman::{Container, podman_ok};
 use crate::common::{stderr_of, stdout_of, wait_until};
-use crate::deploy::{Pod, Stack, free_port};
+use crate::deploy::{Pod, Stack, curl, curl_in, free_port};
 use crate::{INIT, STARTUP, image, stop_promptly, wait_ready};
 
 fn images() {
@@ -22,16 +22,8 @@ fn images() {
 /// GET `url` (curl inside `inside`'s network namespace when given): the
 /// body, or None when the request failed.
 fn get(inside: Option<&Container>, url: &str) -> Option<String> {
-    let mut cmd = match inside {
-        Some(c) => {
-            let pid = podman_ok(&["inspect", "-f", "{{.State.Pid}}", &c.0]);
-            let mut cmd = Command::new("nsenter");
-            cmd.arg(format!("--net=/proc/{pid}/ns/net")).arg("curl");
-            cmd
-        }
-        None => Command::new("curl"),
-    };
-    let out = cmd.args(["-sS", "--fail", "--max-time", "5", url]).output().expect("curl runs");
+    let args = ["--fail", "--max-time", "5", url];
+    let out = inside.map_or_else(|| curl(&args), |c| curl_in(c, &args));
     out.status.success().then(|| stdout_of(&out))
 }
 
