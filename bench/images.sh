@@ -4,9 +4,9 @@
 # images): `make bench-images`.
 #
 # 1. Size of each image beside its plain-Debian equivalent: the same
-#    packages, installed by the Containerfile's own first RUN, on
-#    debian:bookworm-slim without mooring (the base's equivalent is
-#    debian:bookworm-slim itself).
+#    packages, installed by the first RUN of each Containerfile on its FROM
+#    chain (mooring-nginx's, then its own), on debian:bookworm-slim without
+#    mooring (the base's equivalent is debian:bookworm-slim itself).
 # 2. `podman stop -t 10` of redis, ready (PONG) and idle, three ways on the
 #    same image: under mooring (its init.toml), under `podman run --init`
 #    (catatonit as PID 1, redis-server its child) and with redis-server as
@@ -25,7 +25,7 @@ trap 'podman rm -f -v -t 0 "$NAME" >/dev/null 2>&1 || true; rm -rf "$TMP"' EXIT
 
 # Every image of images/ that installs packages (the FROM scratch mooring
 # image, the example hello image and images that only add files are left out).
-IMAGES=(base postgres redis nginx conference/app portal/app)
+IMAGES=(base postgres redis nginx conference/app portal/app cores/app cores/web launcher)
 tag() { echo "localhost/mooring-${1//\//-}:latest"; }
 for name in "${IMAGES[@]}"; do
     podman image exists "$(tag "$name")" \
@@ -39,21 +39,33 @@ package_run() {
     awk '/^RUN / {on = 1} on {print} on && !/\\$/ {exit}' "images/$1/Containerfile"
 }
 
+# The images/ directories an image is built from, base first: its FROM
+# mooring-X chain (mooring-base has no package RUN: Debian slim itself).
+chain() {
+    local path=$1 from
+    from=$(awk '/^FROM / {print $2; exit}' "images/$path/Containerfile")
+    case "$from" in mooring-*) chain "${from#mooring-}" ;; esac
+    [ "$path" = base ] || echo "$path"
+}
+
 sizes() {
     echo "| image | on mooring | plain Debian, same packages | difference |"
     echo "|---|---|---|---|"
-    local plain m p
+    local plain m p dir
     for name in "${IMAGES[@]}"; do
         if [ "$name" = base ]; then
             plain=localhost/debian:bookworm-slim
         else
+            # debian:bookworm-slim and the package RUN of each Containerfile
+            # on the image's chain, without mooring, configs or app files.
             plain=localhost/mooring-bench-plain-${name//\//-}:latest
-            printf 'FROM debian:bookworm-slim\n%s\n' "$(package_run "$name")" > "$TMP/Containerfile"
+            { echo "FROM debian:bookworm-slim"; for dir in $(chain "$name"); do package_run "$dir"; done; } \
+                > "$TMP/Containerfile"
             podman build -q -t "$plain" "$TMP" >/dev/null
         fi
         m=$(mb "$(tag "$name")")
         p=$(mb "$plain")
-        echo "| $name | $m MB | $p MB ($plain) | +$(awk -v a="$m" -v b="$p" 'BEGIN {printf "%.2f", a - b}') MB |"
+        echo "| $name | $m MB | $p MB | +$(awk -v a="$m" -v b="$p" 'BEGIN {printf "%.2f", a - b}') MB |"
     done
 }
 
