@@ -272,7 +272,7 @@ fn check_prints_the_plan_and_warns_without_writing_anything() {
         stdout_of(&out),
         format!(
             "config   {d}/conf/init.toml\nrender   {d}/conf/app.tmpl -> {d}/out/app.conf (mode 0640)\n\
-             service  web: gunicorn [main]\ntask     migrate: /bin/sh -c app migrate migrate\n"
+             service  web: gunicorn [main]\ntask     migrate: /bin/sh -c \"app migrate\" migrate\n"
         )
     );
     let err = stderr_of(&out);

@@ -117,11 +117,23 @@ fn describe(config: &Config, db: &Db, out: &mut String) {
         }
     }
     for t in &config.tasks {
-        line(format!("task     {}: {}", t.name, t.command.join(" ")));
+        line(format!("task     {}: {}", t.name, command_line(&t.command)));
         if let Some(spec) = &t.user {
             warn_bare_uid(spec, &format!("task {}", t.name), db);
         }
     }
+}
+
+/// A command on one line: a word holding blanks, quotes or a backslash is
+/// shown quoted with escapes (a `shell =` script's newlines as `\n`), so
+/// each entry of `init check` stays one line.
+fn command_line(argv: &[String]) -> String {
+    let word =
+        |w: &String| match w.is_empty() || w.contains(|c: char| c.is_whitespace() || "\"'\\".contains(c)) {
+            true => format!("{w:?}"),
+            false => w.clone(),
+        };
+    argv.iter().map(word).collect::<Vec<_>>().join(" ")
 }
 
 fn describe_wait(w: &Wait) -> String {
@@ -155,7 +167,7 @@ fn describe_service(s: &Service) -> String {
         flags.push("not critical".into());
     }
     let flags = if flags.is_empty() { String::new() } else { format!(" [{}]", flags.join("; ")) };
-    format!("service  {}: {}{flags}", s.name, s.command.join(" "))
+    format!("service  {}: {}{flags}", s.name, command_line(&s.command))
 }
 
 /// A bare uid with no passwd entry keeps root's group 0 (Docker's and gosu's rule).
