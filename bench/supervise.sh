@@ -3,7 +3,9 @@
 #   1. 50 services started and stopped CYCLES times (default 100): leaked
 #      processes and semaphores counted after every cycle, time per cycle;
 #   2. a crash-looping service: init's own CPU over SECONDS (default 30);
-#   3. time from SIGTERM to init's exit with 10 services (median of 20).
+#   3. time from SIGTERM to init's exit with 10 services (median of 20);
+#   4. PID 1's resident memory supervising the 50 services, all ready
+#      (SPEC budget ≤ 1.0 MB).
 # 1 runs init as a plain subreaper (not PID 1): a process it failed to stop
 # would outlive it there and be counted; 2 and 3 run it as PID 1 of a fresh
 # PID namespace (unshare), as in a container.
@@ -113,6 +115,13 @@ for _ in $(seq 20); do
 done > "$TMP/stop-us"
 stop_ms=$(median < "$TMP/stop-us" | awk '{printf "%.1f", $1 / 1000}')
 
+# --- 4. PID 1's RSS supervising 50 services ------------------------------------------------
+rm -f "$TMP"/sem/*
+start "$TMP/fifty.toml"
+wait_semaphores 50
+rss_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$P/status")
+kill -TERM "$P"; wait "$U" || true
+
 {
     echo
     echo "### Service mode (bench/supervise.sh, $(date -u +%F))"
@@ -122,4 +131,5 @@ stop_ms=$(median < "$TMP/stop-us" | awk '{printf "%.1f", $1 / 1000}')
     echo "| 50 services started (all ready, 50 semaphores) and stopped, $CYCLES cycles, init not PID 1 | ${cycle_ms} ms per cycle; leaked processes: $leaked_procs, leaked semaphores: $leaked_sems, exit codes other than 143: $bad_codes |"
     echo "| a crash-looping service (exit 1, restart always, default back-off) for ${SECONDS_LOOP} s | init CPU ${crash_cpu} % ($restarts restarts) |"
     echo "| SIGTERM to exit with 10 services (median of 20) | ${stop_ms} ms |"
+    echo "| RSS of PID 1 supervising the 50 services, all ready (budget ≤ 1.0 MB) | ${rss_kb} kB |"
 } | tee -a "$OUT"
