@@ -23,7 +23,7 @@ const NOT_SPACE: &[(u32, u32)] = &[(0, 0x08), (0x0e, 0x1f), (0x21, INVALID)];
 pub const MAX_DEPTH: usize = 32;
 
 const IN_CLASS: &str = "unsupported in a class";
-const TOO_LARGE: &str = "pattern too large once repeated";
+const TOO_LARGE: &str = "pattern too large";
 
 /// What a backslash sequence stands for.
 enum Esc {
@@ -206,13 +206,10 @@ impl Parser<'_> {
         if !self.next_is(b'}') {
             return Err(bad);
         }
-        if min > MAX_COUNT || max.is_some_and(|m| m > MAX_COUNT) {
-            return Err("repetition count over 1000");
+        match min > MAX_COUNT || max.is_some_and(|m| m > MAX_COUNT || m < min) {
+            true => Err("repetition counts not n <= m <= 1000"),
+            false => Ok((min, max)),
         }
-        if max.is_some_and(|m| m < min) {
-            return Err("repetition {n,m} with m < n");
-        }
-        Ok((min, max))
     }
 
     fn number(&mut self) -> Option<u32> {

@@ -102,6 +102,10 @@ impl Pattern {
 /// The char `bytes` start with, and its length; a byte that does not
 /// begin valid UTF-8 is INVALID, one byte long. `None` at the end.
 fn char_at(bytes: &[u8]) -> Option<(u32, usize)> {
+    let first = *bytes.first()?;
+    if first < 0x80 {
+        return Some((u32::from(first), 1));
+    }
     let head = bytes[..bytes.len().min(4)].utf8_chunks().next()?;
     Some(head.valid().chars().next().map_or((INVALID, 1), |c| (u32::from(c), c.len_utf8())))
 }

@@ -20,9 +20,10 @@ use nix::unistd::Pid;
 pub const MAX_LINE: usize = 4096;
 /// The most bytes read from one pipe per wake-up.
 const READ_BUDGET: usize = 64 * 1024;
-/// The same while lines are matched: a match costs up to the program's
-/// size per byte, and a stop waits for the wake-up under way.
-const MATCH_BUDGET: usize = 16 * 1024;
+/// The same while lines are matched (one read): a match costs up to the
+/// program's size per byte (src/pattern.rs), and a stop waits for the
+/// wake-up under way.
+const MATCH_BUDGET: usize = MAX_LINE;
 
 /// One pipe's read end and the partial line read from it so far.
 pub struct Source {
@@ -108,7 +109,7 @@ impl Source {
     /// line without its newline goes out (prefixed: with one) and is matched.
     #[inline(never)] // outlined, the binary is smaller (size budget: README.md, "Numbers")
     pub fn pump(&mut self, name: &str, pattern: Option<&Pattern>) -> Pumped {
-        let mut buf = [0u8; 16 * 1024];
+        let mut buf = [0u8; MAX_LINE];
         let (mut total, mut matching) = (0, pattern);
         let budget = if pattern.is_some() { MATCH_BUDGET } else { READ_BUDGET };
         let open = loop {
