@@ -130,6 +130,8 @@ pub enum ReadyHow {
     Fd(i32),
     /// The systemd protocol: `READY=1` on `NOTIFY_SOCKET`.
     Notify,
+    /// A line of its stdout or stderr that matches.
+    Log(crate::pattern::Pattern),
 }
 
 impl std::fmt::Display for ReadyHow {
@@ -138,6 +140,7 @@ impl std::fmt::Display for ReadyHow {
             ReadyHow::Probe(target) => write!(f, "{target}"),
             ReadyHow::Fd(n) => write!(f, "it writes a line to fd {n}"),
             ReadyHow::Notify => write!(f, "it sends READY=1 to NOTIFY_SOCKET"),
+            ReadyHow::Log(p) => write!(f, "a line of its output matches {:?}", p.as_str()),
         }
     }
 }

@@ -167,3 +167,17 @@ fn not_root_check_lists_what_boot_skips_and_boot_warns_the_same() {
     assert_eq!(warns, skipped, "{}", stderr_of(&out));
     assert_eq!(stdout_of(&out), "4242\n/tmp\n4242\n", "the template is init's own file");
 }
+
+#[test]
+fn a_bad_log_pattern_is_refused_by_check_and_by_boot_with_78() {
+    let dir = TempDir::new("check-log");
+    let d = dir.path().display().to_string();
+    let config = "[[service]]\nname = \"db\"\ncommand = [\"true\"]\nready = { log = '(ready' }\n";
+    for args in [&["check"][..], &["--", "true"], &[]] {
+        let out = init(&dir, config, args);
+        assert_eq!(out.status.code(), Some(78), "{args:?}: {}", stderr_of(&out));
+        let want =
+            format!("{d}/init.toml:4:17: service \"db\": ready.log: unclosed group at 5 in \"(ready\"");
+        assert_eq!(errors(&out), [want], "{args:?}");
+    }
+}

@@ -1,11 +1,14 @@
 //! Readiness a service announces itself, as PID 1 (docs/reference.md,
 //! "Services"): a line on its descriptor N (s6), `READY=1` on
-//! `NOTIFY_SOCKET` (systemd) with `STATUS=` shown by `init status`, and an
-//! announcement that never comes: killed at the timeout, restarted.
+//! `NOTIFY_SOCKET` (systemd) with `STATUS=` shown by `init status`, a line
+//! of its output that matches a pattern (its output passed on unchanged or
+//! prefixed, a flood never holding init up), and an announcement that
+//! never comes: killed at the timeout, restarted.
 
 mod common;
 
 use std::fs;
+use std::time::{Duration, Instant};
 
 use common::services::{exec_in, services, state_of};
 use common::{DEADLINE, stderr_of, stdout_of, wait_until};
@@ -141,4 +144,128 @@ ready = { notify = true, timeout = "30s" }
     assert_eq!(state_of(&init, "api"), "starting");
     init.signal(Signal::SIGTERM);
     assert_eq!(init.wait(), 143);
+}
+
+/// A database-like service for the log tests: two lines on stdout and one
+/// on stderr, then, once the test says `go`, its ready line and more.
+const LOG_DB: &str = r#"
+[[service]]
+name = "db"
+shell = "printf 'starting\\n\\tup\\n'; echo 'warn: slow disk' >&2; while [ ! -f {dir}/go ]; do sleep 0.02; done; touch {dir}/db.prepared; printf 'LOG:  database system is ready to accept connections\\nafter ready\\n'; OUTPUT_TAIL exec sleep 60"
+ready = { log = 'ready to accept connections$', timeout = "30s" }
+OUTPUT
+
+[[service]]
+name = "web"
+after = ["db"]
+shell = "test -f {dir}/db.prepared && touch {dir}/web.up; exec sleep 60"
+"#;
+
+/// Runs LOG_DB (`output` and a `tail` command after its ready line) until
+/// web is up and init's stdout ends with `last`, then stops it; init's
+/// stdout and stderr.
+fn log_db(tag: &str, (output, tail): (&str, &str), last: &str) -> (String, String) {
+    let mut init = services(tag, &LOG_DB.replace("OUTPUT_TAIL", tail).replace("OUTPUT", output));
+    wait_until("db starting", DEADLINE, || state_of(&init, "db") == "starting");
+    wait_until("its first lines", DEADLINE, || init.stdout().contains("up\n"));
+    wait_until("its stderr", DEADLINE, || init.stderr().contains("warn: slow disk\n"));
+    assert_eq!(state_of(&init, "web"), "waiting", "web waits for db's ready line");
+    fs::write(init.dir.join("go"), "").unwrap();
+    init.wait_for_file("web.up");
+    assert_eq!(state_of(&init, "db"), "ready");
+    wait_until("all of its output", DEADLINE, || init.stdout().ends_with(last));
+    init.signal(Signal::SIGTERM);
+    assert_eq!(init.wait(), 143);
+    (init.stdout(), init.stderr())
+}
+
+#[test]
+fn a_log_line_makes_a_service_ready_and_its_output_passes_unchanged() {
+    let (out, err) = log_db("ready-log", ("", "printf 'no newline at the end';"), "end");
+    assert_eq!(
+        out,
+        "starting\n\tup\nLOG:  database system is ready to accept connections\nafter ready\nno newline at the end"
+    );
+    assert!(err.lines().any(|l| l == "warn: slow disk"), "{err}");
+}
+
+#[test]
+fn a_log_line_makes_a_prefixed_service_ready() {
+    let (out, err) = log_db("ready-log-prefix", ("output = \"prefix\"", ""), "after ready\n");
+    assert_eq!(
+        out,
+        "db | starting\ndb | \tup\ndb | LOG:  database system is ready to accept connections\ndb | after ready\n"
+    );
+    assert!(err.lines().any(|l| l == "db | warn: slow disk"), "{err}");
+}
+
+#[test]
+fn a_log_line_that_never_comes_is_killed_at_its_timeout_and_a_restart_matches_again() {
+    let mut init = services(
+        "ready-log-never",
+        r#"
+[[service]]
+name = "main"
+shell = "exec sleep 60"
+
+[[service]]
+name = "quiet"
+critical = false
+shell = "echo run >> {dir}/runs; echo 'ready, but not on a line of its own'; exec sleep 60"
+ready = { log = "^ready$", timeout = "200ms" }
+restart = "on-failure"
+restart_delay = "10ms"
+max_restarts = 1
+
+[[service]]
+name = "late"
+shell = "echo run >> {dir}/late; if [ $(wc -l < {dir}/late) -ge 2 ]; then echo ready; fi; exec sleep 60"
+ready = { log = "^ready$", timeout = "200ms" }
+restart = "on-failure"
+restart_delay = "10ms"
+
+[[service]]
+name = "after-late"
+after = ["late"]
+shell = "touch {dir}/after-late.up; exec sleep 60"
+"#,
+    );
+    wait_until("quiet given up", DEADLINE, || state_of(&init, "quiet") == "failed");
+    assert_eq!(init.read("runs"), "run\nrun\n", "started, killed at the timeout, restarted once");
+    init.wait_for_file("after-late.up");
+    assert_eq!(init.read("late"), "run\nrun\n", "ready on its second run");
+    assert_eq!(state_of(&init, "late"), "ready");
+    let both_runs = || init.stdout().matches("ready, but not on a line of its own\n").count() == 2;
+    wait_until("quiet's line of each run", DEADLINE, both_runs);
+    init.signal(Signal::SIGTERM);
+    assert_eq!(init.wait(), 143);
+    let err = init.stderr();
+    assert!(err.contains("not ready in time: SIGKILL service=quiet"), "{err}");
+}
+
+#[test]
+fn an_endless_line_while_matching_never_holds_up_requests_or_the_stop() {
+    let mut init = services(
+        "ready-log-flood",
+        r#"
+[[service]]
+name = "flood"
+shell = "head -c 300000000 /dev/zero | tr '\\0' x"
+ready = { log = "ready", timeout = "5m" }
+"#,
+    );
+    wait_until("flood under way", DEADLINE, || {
+        fs::metadata(init.dir.join("stdout")).is_ok_and(|m| m.len() > 1_000_000)
+    });
+    let asked = Instant::now();
+    let sent = exec_in(&init, &["signal", "flood", "SIGCONT"]);
+    assert!(stdout_of(&sent).starts_with("sent SIGCONT to flood"), "{}", stderr_of(&sent));
+    assert!(asked.elapsed() < Duration::from_secs(5), "answered in {:?}", asked.elapsed());
+    let stopped = Instant::now();
+    init.signal(Signal::SIGTERM);
+    assert_eq!(init.wait(), 143, "{}", init.stderr());
+    assert!(stopped.elapsed() < Duration::from_secs(5), "stopped in {:?}", stopped.elapsed());
+    let out = fs::read(init.dir.join("stdout")).unwrap();
+    assert!(out.len() < 300_000_000, "init stopped before the flood ended");
+    assert!(out.iter().all(|&b| b == b'x'), "passed on unchanged: no newline added");
 }

@@ -213,9 +213,11 @@ pub struct RawProbe {
     pub command: Option<Vec<Str>>,
     pub timeout: Option<Num>,
     pub watch: Option<Spanned<bool>>,
-    /// A ready announcement (services only): `fd = N` or `notify = true`.
+    /// A ready announcement (services only): `fd = N`, `notify = true` or
+    /// `log = "REGEX"`.
     pub fd: Option<Spanned<i64>>,
     pub notify: Option<Spanned<bool>>,
+    pub log: Option<Str>,
 }
 
 pub struct RawService {
@@ -311,6 +313,7 @@ pub fn read_probe(f: &mut Fields, with_watch: bool) -> Option<RawProbe> {
         watch: if with_watch { f.bool("watch") } else { None },
         fd: if with_watch { None } else { f.int("fd") },
         notify: if with_watch { None } else { f.bool("notify") },
+        log: if with_watch { None } else { f.str("log") },
     })
 }
 

@@ -186,7 +186,7 @@ fn wrong_types_and_unknown_keys_are_all_reported_even_within_one_entry() {
             "4:12: `critical` must be true or false, not string",
             "5:16: `max_restarts` must be an integer, not string",
             "6:1: unknown field `typo` in [[service]], expected one of `name`, `command`, `shell`, `user`, `env`, `workdir`, `after`, `oneshot`, `ready`, `semaphore`, `heartbeat`, `restart`, `restart_delay`, `max_restarts`, `critical`, `main`, `stop_signal`, `stop_delay`, `stop_timeout`, `signals`, `output`, `reload_signal`",
-            "7:25: unknown field `watch` in a ready probe, expected one of `file`, `tcp`, `unix`, `http`, `command`, `timeout`, `fd`, `notify`",
+            "7:25: unknown field `watch` in a ready probe, expected one of `file`, `tcp`, `unix`, `http`, `command`, `timeout`, `fd`, `notify`, `log`",
             "8:1: [[template]] is missing `dest`",
         ]
     );
@@ -351,36 +351,6 @@ fn a_wait_whose_target_renders_empty_is_skipped_and_recorded() {
 }
 
 #[test]
-fn an_empty_ready_probe_target_is_still_an_error() {
-    let text = "[[service]]\nname = \"db\"\ncommand = [\"db\"]\nready = { file = \"<<X:->>\" }\n";
-    assert_eq!(problems(text), ["4:18: \"\" must be an absolute path"]);
-}
-
-#[test]
-fn announced_readiness_is_one_fd_from_3_or_notify_and_only_for_services() {
-    let svc =
-        |ready: &str| format!("[[service]]\nname = \"db\"\ncommand = [\"db\"]\nready = {{ {ready} }}\n");
-    let c = load_ok(&svc("fd = 3, timeout = \"10s\""), &mut env(&[]));
-    assert_eq!(
-        c.services[0].ready,
-        Some(Ready { how: ReadyHow::Fd(3), timeout: Some(Duration::from_secs(10)) })
-    );
-    let c = load_ok(&svc("notify = true"), &mut env(&[]));
-    assert_eq!(c.services[0].ready.as_ref().map(|r| &r.how), Some(&ReadyHow::Notify));
-    assert_eq!(
-        problems(&svc("fd = 1")),
-        ["4:16: `fd` must be from 3 to 255 (0, 1 and 2 are stdin, stdout and stderr)"]
-    );
-    assert_eq!(problems(&svc("notify = false")), ["4:20: `notify = false` announces nothing: leave it out"]);
-    assert_eq!(
-        problems(&svc("notify = true, tcp = \"db:1\"")),
-        ["4:20: give exactly one of file, tcp, unix, http, command, fd or notify"]
-    );
-    let wait = problems("[[wait]]\nfd = 3\n");
-    assert!(wait.iter().any(|p| p.contains("fd")), "{wait:?}");
-}
-
-#[test]
 fn a_template_notifies_services_that_exist_and_reload_signal_is_a_signal() {
     let text = "[[template]]\nsrc = \"a\"\ndest = \"/etc/a\"\nnotify = [\"web\", \"nope\"]\n\
                 [[service]]\nname = \"web\"\ncommand = [\"w\"]\nreload_signal = \"HUP\"\n";
@@ -391,3 +361,5 @@ fn a_template_notifies_services_that_exist_and_reload_signal_is_a_signal() {
         (&["web".to_string()][..], Some(libc::SIGHUP))
     );
 }
+
+mod ready;

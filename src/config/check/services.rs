@@ -11,7 +11,10 @@ impl Check<'_> {
         let env = self.env_table(&raw.env);
         let workdir = raw.workdir.as_ref().map(|w| self.abs_path(w));
         let after = self.after(raw, name.as_deref());
-        let ready = raw.ready.as_ref().map(|r| self.ready(r.get_ref()));
+        let ready = raw
+            .ready
+            .as_ref()
+            .map(|r| self.ready(r.get_ref(), name.as_deref().unwrap_or(raw.name.get_ref())));
         let semaphore = raw.semaphore.as_ref().map(|s| self.abs_path(s));
         let heartbeat = self.duration_or(&raw.heartbeat, Some(DEFAULT_HEARTBEAT));
         let restart = raw.restart.as_ref().map(|r| self.restart(r));
@@ -236,34 +239,49 @@ impl Check<'_> {
 const READY_FDS: std::ops::RangeInclusive<i64> = 3..=255;
 
 impl Check<'_> {
-    /// A service's `ready`: a probe of the `[[wait]]` kinds, or `fd = N`
-    /// or `notify = true` (docs/reference.md, "Services").
-    fn ready(&mut self, raw: &RawProbe) -> Option<Ready> {
-        let (fd, notify) = (raw.fd.as_ref(), raw.notify.as_ref());
-        if fd.is_none() && notify.is_none() {
+    /// A service's `ready`: a probe of the `[[wait]]` kinds, or an
+    /// announcement, `fd = N`, `notify = true` or `log = "REGEX"`
+    /// (docs/reference.md, "Services").
+    #[inline(never)] // outlined, the binary is smaller (size budget: README.md, "Numbers")
+    fn ready(&mut self, raw: &RawProbe, service: &str) -> Option<Ready> {
+        let (fd, notify, log) = (raw.fd.as_ref(), raw.notify.as_ref(), raw.log.as_ref());
+        let at = fd.map(span_of).or_else(|| notify.map(span_of)).or_else(|| log.map(span_of));
+        let Some(at) = at else {
             let wait = self.wait(raw, false)?;
             return Some(Ready { how: ReadyHow::Probe(wait.target), timeout: wait.timeout });
-        }
-        let at = fd.map(span_of).or_else(|| notify.map(span_of)).unwrap_or(0..0);
+        };
         let probes = [raw.file.is_some(), raw.tcp.is_some(), raw.unix.is_some(), raw.http.is_some()];
-        if probes.contains(&true) || raw.command.is_some() || (fd.is_some() && notify.is_some()) {
-            self.problem(at, "give exactly one of file, tcp, unix, http, command, fd or notify".into());
+        let announced =
+            usize::from(fd.is_some()) + usize::from(notify.is_some()) + usize::from(log.is_some());
+        if probes.contains(&true) || raw.command.is_some() || announced > 1 {
+            self.problem(at, "give exactly one of file, tcp, unix, http, command, fd, notify or log".into());
             return None;
         }
         let timeout = raw.timeout.as_ref().map(|t| self.duration(t));
-        let how = match (fd, notify) {
-            (Some(n), _) if READY_FDS.contains(n.get_ref()) => ReadyHow::Fd(*n.get_ref() as i32),
-            (Some(n), _) => {
+        let how = match (fd, notify, log) {
+            (Some(n), ..) if READY_FDS.contains(n.get_ref()) => ReadyHow::Fd(*n.get_ref() as i32),
+            (Some(n), ..) => {
                 let why = "`fd` must be from 3 to 255 (0, 1 and 2 are stdin, stdout and stderr)";
                 self.problem(span_of(n), why.into());
                 return None;
             }
-            (None, Some(b)) if *b.get_ref() => ReadyHow::Notify,
-            (None, _) => {
+            (.., Some(log)) => ReadyHow::Log(self.log_pattern(log, service)?),
+            (_, Some(b), _) if *b.get_ref() => ReadyHow::Notify,
+            _ => {
                 self.problem(at, "`notify = false` announces nothing: leave it out".into());
                 return None;
             }
         };
         Some(Ready { how, timeout: timeout.unwrap_or(Some(Some(DEFAULT_WAIT_TIMEOUT)))? })
+    }
+
+    /// `log = "REGEX"`, compiled here: a bad one stops the config loading.
+    #[inline(never)] // outlined, the binary is smaller (size budget: README.md, "Numbers")
+    fn log_pattern(&mut self, log: &Str, service: &str) -> Option<crate::pattern::Pattern> {
+        let text = self.text(log)?;
+        let why = |e: crate::pattern::Error| {
+            format!("service {service:?}: ready.log: {} at {} in {text:?}", e.what, e.at)
+        };
+        crate::pattern::Pattern::new(&text).map_err(|e| self.problem(span_of(log), why(e))).ok()
     }
 }

@@ -1,7 +1,8 @@
 //! Readiness a service announces itself (docs/reference.md, "Services"):
-//! `ready = { fd = N }` (a line on its descriptor N, as s6 has it) and
+//! `ready = { fd = N }` (a line on its descriptor N, as s6 has it),
 //! `ready = { notify = true }` (systemd's `READY=1`, with `STATUS=`,
-//! `STOPPING=1`, `RELOADING=1` and `MAINPID=`). The loop polls the pipes
+//! `STOPPING=1`, `RELOADING=1` and `MAINPID=`) and `ready = { log = … }`
+//! (a line of its output, read by output.rs). The loop polls the pipes
 //! and sockets; whatever is read here is bounded and never blocks.
 
 use std::ffi::OsString;
@@ -9,9 +10,22 @@ use std::os::fd::BorrowedFd;
 
 use super::notify::{Notice, NotifySocket};
 use super::*;
+use mooring::pattern::Pattern;
 
 /// Most bytes read from a ready pipe per wake-up.
 const READY_READ: usize = 512;
+
+impl Svc {
+    /// What the output lines of process `pid` are matched against: its
+    /// log pattern while that process is the one starting.
+    pub(super) fn log_pattern(&self, pid: Pid) -> Option<&Pattern> {
+        let State::Starting { proc, .. } = &self.state else { return None };
+        match self.spec.ready.as_ref().map(|r| &r.how) {
+            Some(ReadyHow::Log(pattern)) if proc.pid == pid => Some(pattern),
+            _ => None,
+        }
+    }
+}
 
 impl Supervisor<'_> {
     /// After the status file: a notification socket beside it for each

@@ -121,12 +121,18 @@ impl Supervisor<'_> {
         }
     }
 
-    /// Passes on what the services' output pipes hold; closed pipes go.
+    /// Passes on what the services' output pipes hold (a line that matches
+    /// a starting service's log pattern makes it ready); closed pipes go.
     fn pump_output(&mut self, ready: Vec<usize>) {
         let mut closed = Vec::new();
         for src in ready {
-            let name = &self.svcs[self.sources[src].service].spec.name;
-            if !self.sources[src].pump(name) {
+            let source = &mut self.sources[src];
+            let (i, s) = (source.service, &self.svcs[source.service]);
+            let pumped = source.pump(&s.spec.name, s.log_pattern(source.pid));
+            if pumped.ready {
+                self.became_ready(i, Instant::now());
+            }
+            if !pumped.open {
                 closed.push(src);
             }
         }

@@ -1,26 +1,75 @@
-//! `output = "prefix"`: a service's stdout and stderr come through pipes and
-//! go out line by line as `name | line` on init's own stdout and stderr.
-//! The read ends are non-blocking and read a bounded amount per wake-up, and
-//! a line longer than `MAX_LINE` goes out in pieces, so a service that floods
-//! output or never writes a newline cannot hold up signal handling.
+//! A service's stdout and stderr through pipes (docs/reference.md,
+//! "Services", Output): for `output = "prefix"`, each line goes out as
+//! `name | line` on init's own stdout or stderr; for `ready = { log = … }`,
+//! each line is also matched until one makes the service ready, and with
+//! `output = "inherit"` the bytes go out exactly as read. The read ends are
+//! non-blocking and read a bounded amount per wake-up, and a line longer
+//! than `MAX_LINE` goes out (and is kept) in pieces, so a service that
+//! floods output or never writes a newline cannot hold up signal handling.
 
+use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
+use mooring::pattern::Pattern;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
+use nix::unistd::Pid;
 
-/// Longest line kept back waiting for its newline.
+/// The longest line kept back waiting for its newline; only this much of a
+/// line is matched.
 pub const MAX_LINE: usize = 4096;
-/// Most bytes read from one pipe per wake-up.
+/// The most bytes read from one pipe per wake-up.
 const READ_BUDGET: usize = 64 * 1024;
+/// The same while lines are matched (one read): a match costs up to the
+/// program's size per byte (src/pattern.rs), and a stop waits for the
+/// wake-up under way.
+const MATCH_BUDGET: usize = MAX_LINE;
 
 /// One pipe's read end and the partial line read from it so far.
 pub struct Source {
     pub service: usize,
+    /// The process whose pipe it is: only its own lines make it ready.
+    pub pid: Pid,
     pub fd: OwnedFd,
-    /// 1 (stdout) or 2 (stderr): where the lines go.
-    to: RawFd,
+    to: Sink,
+    /// `name | ` before each line; else the bytes go out as they came.
+    prefix: bool,
     partial: Vec<u8>,
+    /// The line under way already went out (or was matched) in part.
+    continued: bool,
+}
+
+/// Where a source's bytes go: init's own stdout or stderr (in unit tests,
+/// a pipe of the test's).
+pub enum Sink {
+    Stdout,
+    Stderr,
+    #[cfg(test)]
+    Pipe(std::fs::File),
+}
+
+impl Sink {
+    /// All of `bytes` (stdout's buffer flushed at once); a closed or
+    /// failing output loses them, never init.
+    fn write(&self, bytes: &[u8]) {
+        let _ = match self {
+            Sink::Stdout => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(bytes).and_then(|()| out.flush())
+            }
+            Sink::Stderr => std::io::stderr().lock().write_all(bytes),
+            #[cfg(test)]
+            Sink::Pipe(file) => (&*file).write_all(bytes),
+        };
+    }
+}
+
+/// What one wake-up's reads found.
+pub struct Pumped {
+    /// False at end of file.
+    pub open: bool,
+    /// A line matched the pattern given.
+    pub ready: bool,
 }
 
 /// The pipes for one start of service `service`: the write ends the child
@@ -38,74 +87,98 @@ impl Pipes {
     }
 }
 
-pub fn pipes(service: usize) -> Result<Pipes, Errno> {
-    let pair = |to| -> Result<(OwnedFd, Source), Errno> {
+pub fn pipes(service: usize, prefix: bool) -> Result<Pipes, Errno> {
+    let pair = |to: Sink| -> Result<(OwnedFd, Source), Errno> {
         let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
         nix::fcntl::fcntl(&r, nix::fcntl::FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
-        Ok((w, Source { service, fd: r, to, partial: Vec::new() }))
+        Ok((w, Source::new(service, r, to, prefix)))
     };
-    let (out_w, out) = pair(1)?;
-    let (err_w, err) = pair(2)?;
+    let (out_w, out) = pair(Sink::Stdout)?;
+    let (err_w, err) = pair(Sink::Stderr)?;
     Ok(Pipes { out_w, err_w, out, err })
 }
 
 impl Source {
-    /// Reads what is there (up to a budget) and writes out every complete
-    /// line with its prefix. Returns false at end of file.
-    pub fn pump(&mut self, name: &str) -> bool {
-        let mut buf = [0u8; 16 * 1024];
-        let mut total = 0;
-        while total < READ_BUDGET {
+    pub fn new(service: usize, fd: OwnedFd, to: Sink, prefix: bool) -> Source {
+        let (pid, partial) = (Pid::from_raw(0), Vec::new());
+        Source { service, pid, fd, to, prefix, partial, continued: false }
+    }
+
+    /// Reads what is there (up to a budget) and passes it on; each line is
+    /// matched against `pattern` until one matches. At end of file, a last
+    /// line without its newline goes out (prefixed: with one) and is matched.
+    #[inline(never)] // outlined, the binary is smaller (size budget: README.md, "Numbers")
+    pub fn pump(&mut self, name: &str, pattern: Option<&Pattern>) -> Pumped {
+        let mut buf = [0u8; MAX_LINE];
+        let (mut total, mut matching) = (0, pattern);
+        let budget = if pattern.is_some() { MATCH_BUDGET } else { READ_BUDGET };
+        let open = loop {
+            if total >= budget {
+                break true;
+            }
             match nix::unistd::read(&self.fd, &mut buf) {
                 Ok(0) => {
-                    if !self.partial.is_empty() {
-                        let rest = std::mem::take(&mut self.partial);
-                        emit(self.to, name, &rest);
+                    let rest = std::mem::take(&mut self.partial);
+                    if !rest.is_empty() {
+                        self.line(name, &rest, &mut matching);
                     }
-                    return false;
+                    break false;
                 }
                 Ok(n) => {
                     total += n;
-                    self.take(name, &buf[..n]);
+                    if !self.prefix {
+                        self.to.write(&buf[..n]);
+                    }
+                    if self.prefix || matching.is_some() {
+                        self.take(name, &buf[..n], &mut matching);
+                    }
                 }
-                Err(Errno::EINTR) => continue,
-                Err(Errno::EAGAIN) => return true,
-                Err(_) => return false,
+                Err(Errno::EINTR) => {}
+                Err(Errno::EAGAIN) => break true,
+                Err(_) => break false,
             }
-        }
-        true
+        };
+        Pumped { open, ready: pattern.is_some() && matching.is_none() }
     }
 
-    fn take(&mut self, name: &str, mut bytes: &[u8]) {
+    /// Cuts `bytes` into lines (and pieces of `MAX_LINE`).
+    fn take(&mut self, name: &str, mut bytes: &[u8], matching: &mut Option<&Pattern>) {
         while let Some(nl) = bytes.iter().position(|&b| b == b'\n') {
             if self.partial.is_empty() {
-                emit(self.to, name, &bytes[..nl]);
+                self.line(name, &bytes[..nl], matching);
             } else {
                 self.partial.extend_from_slice(&bytes[..nl]);
                 let line = std::mem::take(&mut self.partial);
-                emit(self.to, name, &line);
+                self.line(name, &line, matching);
             }
+            self.continued = false;
             bytes = &bytes[nl + 1..];
         }
         self.partial.extend_from_slice(bytes);
         while self.partial.len() >= MAX_LINE {
-            let piece: Vec<u8> = self.partial.drain(..MAX_LINE).collect();
-            emit(self.to, name, &piece);
+            let rest = self.partial.split_off(MAX_LINE);
+            let piece = std::mem::replace(&mut self.partial, rest);
+            self.line(name, &piece, matching);
+            self.continued = true;
+        }
+    }
+
+    /// One line (or a piece of one): passed on when prefixed; when it is a
+    /// line's start and matches, `matching` ends.
+    fn line(&mut self, name: &str, line: &[u8], matching: &mut Option<&Pattern>) {
+        if self.prefix {
+            let mut out = Vec::with_capacity(name.len() + line.len() + 4);
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b" | ");
+            out.extend_from_slice(line);
+            out.push(b'\n');
+            self.to.write(&out);
+        }
+        if !self.continued && matching.is_some_and(|p| p.is_match(&line[..line.len().min(MAX_LINE)])) {
+            *matching = None;
         }
     }
 }
 
-/// Writes `name | line\n` to `fd` in one write where it fits.
-fn emit(fd: RawFd, name: &str, line: &[u8]) {
-    let mut out = Vec::with_capacity(name.len() + line.len() + 4);
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b" | ");
-    out.extend_from_slice(line);
-    out.push(b'\n');
-    use std::io::Write;
-    // A closed or failing stdout loses the line, never init.
-    let _ = match fd {
-        2 => std::io::stderr().lock().write_all(&out),
-        _ => std::io::stdout().lock().write_all(&out),
-    };
-}
+#[cfg(test)]
+mod tests;

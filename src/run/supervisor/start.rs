@@ -1,5 +1,5 @@
 //! Starting a service and making it ready: spawn (with output pipes for
-//! `output = "prefix"`), the ready probe with back-off (command probes run
+//! `output = "prefix"` and `ready = { log = … }`), the ready probe with back-off (command probes run
 //! as children, never blocking the loop), the semaphore written when ready
 //! and refreshed every heartbeat.
 
@@ -10,25 +10,11 @@ use mooring::config::duration::{deadline, doubled, later, millis};
 
 impl Supervisor<'_> {
     pub(super) fn start(&mut self, i: usize, now: Instant) {
-        let output = match self.svcs[i].spec.output {
-            Output::Inherit => None,
-            Output::Prefix => match output::pipes(i) {
-                Ok(pair) => Some(pair),
-                Err(e) => {
-                    warn!(service = %self.svcs[i].spec.name, error = %e, "no output pipes; output inherited");
-                    None
-                }
-            },
-        };
+        let output = self.output_pipes(i);
         let fds = output.as_ref().map(output::Pipes::raw);
         let ready_pipe = self.ready_pipe(i);
         let ready_fd = ready_pipe.as_ref().map(|(_, wr, n)| (wr.as_raw_fd(), *n));
         let result = spawn::spawn_service(&self.svcs[i].cmd, self.mask, fds, ready_fd);
-        if let Some(p) = output {
-            // The write ends close here (the child has its copies); the read ends stay.
-            self.sources.push(p.out);
-            self.sources.push(p.err);
-        }
         // Likewise the ready pipe's write end: the child has it as descriptor N.
         let ready_rd = ready_pipe.map(|(rd, _, _)| rd);
         let s = &mut self.svcs[i];
@@ -41,12 +27,40 @@ impl Supervisor<'_> {
                 return self.ended_for_good(i, false, false);
             }
         };
+        if let Some(p) = output {
+            // The write ends close here (the child has its copies); the read ends stay.
+            for mut source in [p.out, p.err] {
+                source.pid = pid;
+                self.sources.push(source);
+            }
+        }
+        let s = &self.svcs[i];
         info!(service = %s.spec.name, pid = pid.as_raw(), restarts = s.restarts, "started");
         let oneshot = s.spec.oneshot;
         let to = self.spawned_state(i, Proc { pid, started_at: now }, ready_rd, now);
         self.enter(i, Event::Spawned { oneshot }, to);
         if !oneshot && self.svcs[i].spec.ready.is_none() {
             self.became_ready(i, now);
+        }
+    }
+
+    /// Pipes for a service's stdout and stderr, when its lines are
+    /// prefixed or matched (`ready = { log = … }`); `None` otherwise, or
+    /// when none could be made (its output is then inherited, and a log
+    /// pattern's timeout applies).
+    #[inline(never)] // outlined, the binary is smaller (size budget: README.md, "Numbers")
+    fn output_pipes(&self, i: usize) -> Option<output::Pipes> {
+        let spec = &self.svcs[i].spec;
+        let log = matches!(spec.ready.as_ref().map(|r| &r.how), Some(ReadyHow::Log(_)));
+        if spec.output == Output::Inherit && !log {
+            return None;
+        }
+        match output::pipes(i, spec.output == Output::Prefix) {
+            Ok(pipes) => Some(pipes),
+            Err(e) => {
+                warn!(service = %spec.name, error = %e, "no output pipes; output inherited");
+                None
+            }
         }
     }
 
