@@ -56,7 +56,9 @@ struct Placeholder<'a> {
 /// Renders `input`, looking variables up with `lookup`. Every missing
 /// variable is reported, not just the first. Linear in the input (docs/security.md): every search below is remembered or starts where the last
 /// one stopped.
-pub fn render<'v>(input: &str, lookup: impl Fn(&str) -> Option<&'v str>) -> Result<Rendered, Vec<Missing>> {
+/// One copy for every caller (`lookup` is a `dyn`): a few calls per distinct
+/// name, the rest answered by `Looked`.
+pub fn render<'v>(input: &str, lookup: &dyn Fn(&str) -> Option<&'v str>) -> Result<Rendered, Vec<Missing>> {
     let mut out = Rendered { text: String::with_capacity(input.len()), used: Vec::new() };
     let mut looked = Looked::default();
     let mut missing = Vec::new();
@@ -71,7 +73,7 @@ pub fn render<'v>(input: &str, lookup: impl Fn(&str) -> Option<&'v str>) -> Resu
             }
             Piece::Placeholder(i, ph) => {
                 out.text.push_str(&input[done..i]);
-                let (value, new) = looked.get(ph.name, &lookup);
+                let (value, new) = looked.get(ph.name, lookup);
                 if new {
                     out.used.push(ph.name.to_string());
                 }
@@ -103,7 +105,7 @@ struct Looked<'a, 'v> {
 
 impl<'a, 'v> Looked<'a, 'v> {
     /// The value of `name`, and whether this is its first time.
-    fn get(&mut self, name: &'a str, lookup: &impl Fn(&str) -> Option<&'v str>) -> (Option<&'v str>, bool) {
+    fn get(&mut self, name: &'a str, lookup: &dyn Fn(&str) -> Option<&'v str>) -> (Option<&'v str>, bool) {
         if let Some((_, value)) = self.few.iter().find(|(n, _)| *n == name) {
             return (*value, false);
         }

@@ -17,7 +17,7 @@ fn lookup(name: &str) -> Option<&'static str> {
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let lines = text.split('\n').count();
-    match template::render(text, lookup) {
+    match template::render(text, &lookup) {
         Ok(r) => {
             if !text.contains("<<") {
                 assert_eq!(r.text, text);

@@ -130,7 +130,7 @@ impl<'a> Check<'a> {
 
     /// A string value rendered as a template.
     pub fn text(&mut self, s: &Str) -> Option<String> {
-        match template::render(s.get_ref(), |n| self.env.get_str(n)) {
+        match template::render(s.get_ref(), &|n| self.env.get_str(n)) {
             Ok(r) => Some(r.text),
             Err(missing) => {
                 let start = span_of(s).start + 1; // after the opening quote

@@ -205,7 +205,7 @@ fn render_one(
         Err(e) => return problems.push(e),
     };
     let keep = !out.overwrite && fs::symlink_metadata(&out.dest).is_ok();
-    match template::render(&text, |n| env.get_str(n)) {
+    match template::render(&text, &|n| env.get_str(n)) {
         Ok(r) => {
             let secrets: Vec<String> = r.used.into_iter().filter(|n| env.is_secret(n)).collect();
             if !secrets.is_empty() && out.mode & 0o004 != 0 && !out.explicit {

@@ -14,7 +14,7 @@ fn env(name: &str) -> Option<&'static str> {
 }
 
 fn ok(input: &str) -> String {
-    render(input, env).expect("renders").text
+    render(input, &env).expect("renders").text
 }
 
 #[test]
@@ -52,7 +52,7 @@ fn everything_else_passes_through_byte_for_byte() {
 #[test]
 fn every_missing_variable_is_reported_with_its_position() {
     let input = "a <<NOPE>>\n\u{e9}\u{e9} <<ALSO:?set ALSO please>> <<EMPTY:?empty>>\n<<HOST>>";
-    let missing = render(input, env).unwrap_err();
+    let missing = render(input, &env).unwrap_err();
     let brief: Vec<_> =
         missing.iter().map(|m| (m.line, m.col, m.name.as_str(), m.message.as_deref())).collect();
     assert_eq!(
@@ -63,7 +63,7 @@ fn every_missing_variable_is_reported_with_its_position() {
 
 #[test]
 fn used_names_are_listed_once_each() {
-    let r = render("<<HOST>> <<PORT>> <<HOST>> <<UNSET:-x>>", env).unwrap();
+    let r = render("<<HOST>> <<PORT>> <<HOST>> <<UNSET:-x>>", &env).unwrap();
     assert_eq!(r.used, ["HOST", "PORT", "UNSET"]);
 }
 
@@ -89,13 +89,13 @@ const BIG: usize = 256 * 1024;
 #[test]
 fn unclosed_placeholders_pass_through() {
     let input = "<<A-".repeat(BIG / 4);
-    assert_eq!(render(&input, env).expect("nothing is required").text, input);
+    assert_eq!(render(&input, &env).expect("nothing is required").text, input);
 }
 
 #[test]
 fn every_missing_placeholder_of_a_huge_line_is_reported() {
     let input = "<<A>>".repeat(BIG / 5);
-    let missing = render(&input, env).unwrap_err();
+    let missing = render(&input, &env).unwrap_err();
     assert_eq!(missing.len(), BIG / 5);
     let last = missing.last().expect("one per placeholder");
     assert_eq!((last.line, last.col, last.name.as_str()), (1, input.len() - 4, "A"));
@@ -105,7 +105,7 @@ fn every_missing_placeholder_of_a_huge_line_is_reported() {
 fn many_distinct_names_are_each_listed_once() {
     let names: Vec<String> = (0..50_000).map(|i| format!("V{i}")).collect();
     let input: String = names.iter().map(|n| format!("<<{n}:-x>><<{n}:-y>>\n")).collect();
-    let r = render(&input, env).expect("every name has a default");
+    let r = render(&input, &env).expect("every name has a default");
     assert_eq!(r.used, names);
     assert_eq!(r.text, "xy\n".repeat(50_000));
 }
@@ -159,7 +159,7 @@ fn the_linear_scanner_agrees_with_the_reference_on_generated_inputs() {
     let (mut rendered, mut missing, mut near) = (0, 0, 0);
     for _ in 0..60_000 {
         let input = g.text();
-        let got = render(&input, generated_env);
+        let got = render(&input, &generated_env);
         assert_eq!(got, reference::render(&input, generated_env), "{input:?}");
         let found = near_misses(&input);
         assert_eq!(found, reference::near_misses(&input), "{input:?}");
@@ -188,7 +188,7 @@ fn lines_counts_on_and_starts_again_for_an_earlier_offset() {
 #[test]
 fn a_missing_variable_carries_its_byte_offset() {
     let input = "\u{e9}\n  <<NOPE>>";
-    let missing = render(input, env).unwrap_err();
+    let missing = render(input, &env).unwrap_err();
     assert_eq!((missing[0].line, missing[0].col, missing[0].offset), (2, 3, 5));
     assert_eq!(&input[missing[0].offset..], "<<NOPE>>");
 }
