@@ -72,8 +72,9 @@ fn the_shells_user_and_user_are_one_value() {
 /// Every command line of up to three of these words that plain.rs reads
 /// (the rest go to clap) is read exactly as clap reads it, and so are a few
 /// longer ones.
-#[test]
-fn the_plain_forms_are_read_as_clap_reads_them() {
+/// The words command lines are made of: options, subcommands, programs,
+/// odd ones (empty, blank, a lone dash) and one that is not UTF-8.
+fn plain_test_words() -> Vec<OsString> {
     let not_utf8 = OsString::from_vec(vec![b'x', 0xff]);
     let words: Vec<OsString> = [
         "--",
@@ -99,6 +100,12 @@ fn the_plain_forms_are_read_as_clap_reads_them() {
     .map(OsString::from)
     .chain([not_utf8])
     .collect();
+    words
+}
+
+#[test]
+fn the_plain_forms_are_read_as_clap_reads_them() {
+    let words = plain_test_words();
     let unset = OPTION_VARIABLES.iter().all(|name| std::env::var_os(name).is_none());
     let (mut lines, mut plain_ones) = (vec![vec![OsString::from("init")]], 0);
     for _ in 0..3 {
