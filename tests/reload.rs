@@ -8,30 +8,21 @@
 mod common;
 
 use std::fs;
-use std::os::unix::fs::symlink;
 use std::path::Path;
 
 use common::services::exec_in;
 use common::{Builder, DEADLINE, Init, Mode, stderr_of, stdout_of, wait_until};
 use nix::sys::signal::Signal;
 
-/// A ConfigMap volume as the kubelet lays it out: `cm/..v1/app.tmpl`,
-/// `cm/..data -> ..v1`, `cm/app.tmpl -> ..data/app.tmpl`.
+/// `dir/cm` a ConfigMap volume holding `app.tmpl`, and `dir/out`.
 fn configmap(dir: &Path, text: &str) {
-    fs::create_dir_all(dir.join("cm/..v1")).unwrap();
-    fs::write(dir.join("cm/..v1/app.tmpl"), text).unwrap();
-    symlink("..v1", dir.join("cm/..data")).unwrap();
-    symlink("..data/app.tmpl", dir.join("cm/app.tmpl")).unwrap();
+    common::configmap::configmap(&dir.join("cm"), &[("app.tmpl", text)]);
     fs::create_dir_all(dir.join("out")).unwrap();
 }
 
-/// The kubelet's update: a new timestamped directory, then `..data`
-/// renamed over in one step.
+/// The kubelet's update of `app.tmpl` to `text`.
 fn swap(dir: &Path, version: &str, text: &str) {
-    fs::create_dir(dir.join(format!("cm/..{version}"))).unwrap();
-    fs::write(dir.join(format!("cm/..{version}/app.tmpl")), text).unwrap();
-    symlink(format!("..{version}"), dir.join("cm/..data_tmp")).unwrap();
-    fs::rename(dir.join("cm/..data_tmp"), dir.join("cm/..data")).unwrap();
+    common::configmap::swap(&dir.join("cm"), version, &[("app.tmpl", text)]);
 }
 
 /// A template from `src` to `dest` that notifies `web`, which counts its SIGHUPs.

@@ -7,9 +7,10 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output, Stdio};
 
-use crate::common::podman::{BASE, Container, podman_ok};
+use crate::common::configmap::{configmap, swap};
+use crate::common::podman::{BASE, Container, ROOT, podman_ok};
 use crate::common::{TempDir, stderr_of, stdout_of, wait_until};
-use crate::deploy::{certificate, https};
+use crate::deploy::{certificate, curl_in, https};
 use crate::{STARTUP, image, stop_promptly, wait_ready};
 
 /// A certificate for web.test, its key, and the app's files: a page, a CGI
@@ -97,5 +98,44 @@ fn nginx_starts_at_once_when_app_wait_is_empty() {
     assert!(nginx.logs().contains(skipped), "{}", nginx.logs());
     let code = get(&nginx, &dir, &["-o", "/dev/null", "-w", "%{http_code}", "https://web.test/"]);
     assert_eq!(code, "502");
+    stop_promptly(&nginx, 0);
+}
+
+/// The image's config/ as a ConfigMap volume at /opt/config, its site with a
+/// `/version` page saying `version`.
+fn config_files(version: &str) -> [(&'static str, String); 2] {
+    let read = |name: &str| fs::read_to_string(format!("{ROOT}/images/nginx/config/{name}")).unwrap();
+    let page = format!("    location = /version {{\n        return 200 \"{version}\\n\";\n    }}\n");
+    let site = read("site.conf").replacen(
+        "    location = /healthz {",
+        &format!("{page}    location = /healthz {{"),
+        1,
+    );
+    [("init.toml", read("init.toml")), ("site.conf", site)]
+}
+
+fn as_refs<'a>(files: &'a [(&'static str, String); 2]) -> [(&'static str, &'a str); 2] {
+    files.each_ref().map(|(k, v)| (*k, v.as_str()))
+}
+
+/// Kubernetes updates a mounted ConfigMap by swapping its `..data` link:
+/// init renders the new site and nginx gets exactly one SIGHUP, then serves it.
+#[test]
+fn nginx_gets_one_sighup_and_serves_the_new_site_when_its_configmap_is_swapped() {
+    let dir = fixtures();
+    let cm = dir.join("cm");
+    configmap(&cm, &as_refs(&config_files("v1")));
+    let mount = format!("{}:/opt/config:ro", cm.display());
+    let nginx = start_nginx("nginx-reload", &dir, &["-v", &mount, "-e", "APP_WAIT="]);
+    wait_ready(&nginx, "nginx");
+    let version = || stdout_of(&curl_in(&nginx, &["http://127.0.0.1/version"]));
+    assert_eq!(version(), "v1\n");
+
+    swap(&cm, "v2", &as_refs(&config_files("v2")));
+    wait_until("nginx serves the new site", STARTUP, || version() == "v2\n");
+    let logs = nginx.logs();
+    let sent = "init: INFO files changed: reload signal sent service=nginx signal=SIGHUP";
+    assert_eq!(logs.matches(sent).count(), 1, "{logs}");
+    assert!(logs.contains("init: INFO re-rendered dest=/etc/nginx/conf.d/site.conf"), "{logs}");
     stop_promptly(&nginx, 0);
 }
