@@ -7,6 +7,10 @@ from celery import Celery
 
 app = Celery("portal", broker=os.environ["REDIS_URL"], backend=os.environ["REDIS_URL"])
 app.conf.broker_connection_retry_on_startup = True
+# No broadcast consumers (remote control, gossip, mingle): the worker then
+# holds no fanout bindings in redis, whose unbinding could keep a warm
+# shutdown going past the container's stop budget.
+app.conf.worker_enable_remote_control = False
 app.conf.beat_schedule = {"beat": {"task": "portal.tasks.beat", "schedule": float(os.environ.get("BEAT_SECONDS", "2"))}}
 
 
