@@ -105,6 +105,20 @@ fn boot_refuses_the_same_owner_and_user_with_67() {
     assert_eq!(errors(&out), ["user \"ghost\" not found in /etc/passwd (spec ghost)"]);
 }
 
+/// `init -c DIR/init.toml ARGS` as uid and gid 4242, in a clean environment.
+fn init_as_4242(dir: &TempDir, args: &[&str]) -> std::process::Output {
+    let config = dir.join("init.toml");
+    std::process::Command::new("setpriv")
+        .args(["--reuid", "4242", "--regid", "4242", "--clear-groups", common::INIT, "-c"])
+        .arg(config)
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("INIT_RUN_DIR", dir.join("run"))
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn not_root_check_lists_what_boot_skips_and_boot_warns_the_same() {
     let dir = TempDir::new("check-nonroot");
@@ -122,25 +136,7 @@ fn not_root_check_lists_what_boot_skips_and_boot_warns_the_same() {
                   [[volume]]\npath = \"{dir}/data\"\nowner = \"1000:1000\"\nmode = \"0750\"\n\
                   [[service]]\nname = \"db\"\ncommand = [\"x\"]\nuser = \"1000\"\n";
     fs::write(dir.join("init.toml"), config.replace("{dir}", &d)).unwrap();
-    let as_4242 = |args: &[&str]| {
-        std::process::Command::new("setpriv")
-            .args([
-                "--reuid",
-                "4242",
-                "--regid",
-                "4242",
-                "--clear-groups",
-                common::INIT,
-                "-c",
-                &format!("{d}/init.toml"),
-            ])
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("INIT_RUN_DIR", dir.join("run"))
-            .output()
-            .unwrap()
-    };
+    let as_4242 = |args: &[&str]| init_as_4242(&dir, args);
     let skipped = [
         "not root: user \"app\" (uid 1000) not created; children run as init's own uid 4242:4242".to_string(),
         format!(

@@ -81,13 +81,7 @@ fn postgres_initializes_an_empty_volume_once_and_serves_the_role_with_the_secret
     let meta = fs::metadata(data.mountpoint()).unwrap();
     assert_eq!((meta.uid(), meta.gid(), meta.mode() & 0o777), (POSTGRES_IDS.0, POSTGRES_IDS.1, 0o700));
 
-    query(&first, "create table notes (t text); insert into notes values ('kept')");
-    let dump = backup(&first, &dir.join("backup"));
-    query(&first, "drop table notes");
-    let restore = first.exec(&[INIT, "run", "restore", &format!("/backup/{dump}")]);
-    assert!(restore.status.success(), "{}{}", stdout_of(&restore), stderr_of(&restore));
-    let owner = "select t, (select tableowner from pg_tables where tablename = 'notes') from notes";
-    assert_eq!(query(&first, owner), "kept|app", "restored with its owner");
+    backup_and_restore(&first, &dir);
 
     // SIGINT (stop_signal) is PostgreSQL's fast shutdown: it exits 0, and the
     // container's code is that of its main service.
@@ -111,6 +105,18 @@ fn postgres_initializes_an_empty_volume_once_and_serves_the_role_with_the_secret
     let logs = second.logs();
     assert!(logs.contains("holds a PostgreSQL 15 cluster: initdb skipped"), "{logs}");
     assert!(!logs.contains("The files belonging to this database system"), "{logs}");
+}
+
+/// A table dumped by `init run backup`, dropped, and back with its owner
+/// after `init run restore FILE`.
+fn backup_and_restore(c: &Container, dir: &TempDir) {
+    query(c, "create table notes (t text); insert into notes values ('kept')");
+    let dump = backup(c, &dir.join("backup"));
+    query(c, "drop table notes");
+    let restore = c.exec(&[INIT, "run", "restore", &format!("/backup/{dump}")]);
+    assert!(restore.status.success(), "{}{}", stdout_of(&restore), stderr_of(&restore));
+    let owner = "select t, (select tableowner from pg_tables where tablename = 'notes') from notes";
+    assert_eq!(query(c, owner), "kept|app", "restored with its owner");
 }
 
 /// `init run backup` beside the running server: a custom-format dump in the

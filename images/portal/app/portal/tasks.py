@@ -3,6 +3,7 @@ BEAT_SECONDS; the web page shows how many came through."""
 
 import os
 
+import redis
 from celery import Celery
 
 app = Celery("portal", broker=os.environ["REDIS_URL"], backend=os.environ["REDIS_URL"])
@@ -14,8 +15,12 @@ app.conf.worker_enable_remote_control = False
 app.conf.beat_schedule = {"beat": {"task": "portal.tasks.beat", "schedule": float(os.environ.get("BEAT_SECONDS", "2"))}}
 
 
+# One client, its connection kept open between beats (not a new connection,
+# and a name lookup, per task), and bounded waits: a task blocked in a
+# lookup would keep the worker's warm shutdown from ending.
+store = redis.Redis.from_url(os.environ["REDIS_URL"], socket_timeout=5, socket_connect_timeout=5)
+
+
 @app.task
 def beat():
-    import redis
-
-    redis.Redis.from_url(os.environ["REDIS_URL"]).incr("beats")
+    store.incr("beats")
