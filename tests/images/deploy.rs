@@ -50,16 +50,8 @@ pub fn certificate(dir: &TempDir, name: &str) {
 /// 127.0.0.1 and trusted through DIR/certs/tls.crt; run inside `inside`'s
 /// network namespace when given (a pod's or a container's own ports).
 pub fn https(inside: Option<&Container>, dir: &TempDir, name: &str, port: u16, args: &[&str]) -> Command {
-    let mut cmd = match inside {
-        Some(c) => {
-            let pid = podman_ok(&["inspect", "-f", "{{.State.Pid}}", &c.0]);
-            let mut cmd = Command::new("nsenter");
-            cmd.arg(format!("--net=/proc/{pid}/ns/net")).arg("curl");
-            cmd
-        }
-        None => Command::new("curl"),
-    };
-    cmd.args(["-sS", "--max-time", "30", "--cacert", &dir.s("certs/tls.crt")]);
+    let mut cmd = curl_command(inside);
+    cmd.args(["--max-time", "30", "--cacert", &dir.s("certs/tls.crt")]);
     cmd.args(["--resolve", &format!("{name}:{port}:127.0.0.1")]).args(args);
     cmd
 }
@@ -216,19 +208,30 @@ impl Drop for Pod {
     }
 }
 
-/// curl from the host inside `c`'s network namespace (a pod's localhost),
-/// `-sS` with a deadline; the caller adds URLs and options.
-pub fn curl_in(c: &Container, args: &[&str]) -> Output {
-    let pid = podman_ok(&["inspect", "-f", "{{.State.Pid}}", &c.0]);
-    Command::new("nsenter")
-        .arg(format!("--net=/proc/{pid}/ns/net"))
-        .args(["curl", "-sS", "--max-time", "20"])
-        .args(args)
-        .output()
-        .expect("nsenter runs")
+/// `curl -sS --max-time 20` from the host, inside `inside`'s network
+/// namespace when given (a pod's localhost); the caller adds the rest
+/// (a later `--max-time` wins).
+fn curl_command(inside: Option<&Container>) -> Command {
+    let mut cmd = match inside {
+        Some(c) => {
+            let pid = podman_ok(&["inspect", "-f", "{{.State.Pid}}", &c.0]);
+            let mut cmd = Command::new("nsenter");
+            cmd.arg(format!("--net=/proc/{pid}/ns/net")).arg("curl");
+            cmd
+        }
+        None => Command::new("curl"),
+    };
+    cmd.args(["-sS", "--max-time", "20"]);
+    cmd
 }
 
-/// curl from the host, `-sS` with a deadline.
+/// curl from the host inside `c`'s network namespace; the caller adds URLs
+/// and options.
+pub fn curl_in(c: &Container, args: &[&str]) -> Output {
+    curl_command(Some(c)).args(args).output().expect("nsenter runs")
+}
+
+/// curl from the host; the caller adds URLs and options.
 pub fn curl(args: &[&str]) -> Output {
-    Command::new("curl").args(["-sS", "--max-time", "20"]).args(args).output().expect("curl runs")
+    curl_command(None).args(args).output().expect("curl runs")
 }
