@@ -10,6 +10,7 @@ pub mod entries;
 pub mod env;
 pub mod error;
 pub mod json;
+pub mod notice;
 pub mod pattern;
 pub mod probe;
 pub mod redact;
