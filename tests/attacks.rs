@@ -8,90 +8,13 @@
 mod common;
 
 use std::fs;
-use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::os::unix::fs::symlink;
+use std::path::Path;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use common::attacker::{ATTACKER, Attacker, assert_untouched, chown_tree, decoy};
 use common::{TempDir, init_cmd, stderr_of};
-
-const ATTACKER: u32 = 1000;
-
-/// A decoy of /etc: root-owned files that must stay exactly as they are.
-fn decoy(dir: &TempDir) -> PathBuf {
-    let etc = dir.join("etc");
-    fs::create_dir_all(&etc).unwrap();
-    for (name, mode) in [("passwd", 0o644), ("shadow", 0o600)] {
-        fs::write(etc.join(name), format!("root's {name}\n")).unwrap();
-        fs::set_permissions(etc.join(name), fs::Permissions::from_mode(mode)).unwrap();
-    }
-    etc
-}
-
-fn assert_untouched(etc: &Path) {
-    for (name, mode) in [("passwd", 0o644), ("shadow", 0o600)] {
-        let m = fs::symlink_metadata(etc.join(name)).unwrap();
-        assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), (0, 0, mode), "{name} keeps root's owner and mode");
-        assert_eq!(fs::read_to_string(etc.join(name)).unwrap(), format!("root's {name}\n"));
-    }
-    let m = fs::metadata(etc).unwrap();
-    assert_eq!((m.uid(), m.gid()), (0, 0), "the decoy /etc itself");
-}
-
-/// The attacker: a python3 loop as uid 1000, killed on drop. Its script
-/// counts its successful moves in `progress`, so a test can wait until the
-/// attack runs and prove it kept running (an attack that never ran proves
-/// nothing).
-struct Attacker {
-    child: Child,
-    progress: PathBuf,
-}
-
-impl Attacker {
-    fn start(dir: &TempDir, script: &str, args: &[&Path]) -> Attacker {
-        let home = dir.join("attacker");
-        fs::create_dir_all(&home).unwrap();
-        chown_tree(&home, ATTACKER, ATTACKER);
-        let progress = home.join("progress");
-        let mut cmd = Command::new("setpriv");
-        let python = "/usr/bin/python3"; // Debian's: root's own may sit in /root, out of uid 1000's reach
-        let script = format!("{REPORT}{script}");
-        cmd.args(["--reuid", "1000", "--regid", "1000", "--clear-groups", python, "-c", &script]);
-        cmd.args(args).arg(&progress).stdin(Stdio::null()).stdout(Stdio::null());
-        let child = cmd.spawn().expect("setpriv and python3 (make deps-test installs them)");
-        let attacker = Attacker { child, progress };
-        common::wait_until("the attacker's first moves", common::DEADLINE, || attacker.moves() > 0);
-        attacker
-    }
-
-    fn moves(&self) -> u64 {
-        fs::read_to_string(&self.progress).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
-    }
-
-    /// Asserts the attack went on while init ran.
-    fn assert_active_since(&self, before: u64) {
-        let now = self.moves();
-        assert!(now > before, "the attacker made no moves during the runs ({before} -> {now})");
-    }
-}
-
-impl Drop for Attacker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn chown_tree(path: &Path, uid: u32, gid: u32) {
-    assert!(
-        Command::new("chown")
-            .args(["-R", "-h", &format!("{uid}:{gid}")])
-            .arg(path)
-            .status()
-            .unwrap()
-            .success()
-    );
-}
 
 /// Runs `init -c CONF -- true`, killed if it is still running after the
 /// deadline (a hang fails the test instead of blocking it).
@@ -114,17 +37,6 @@ fn run_argv(conf: &Path, env: &[(&str, &str)], argv: &[&str]) -> Output {
     assert!(!killed, "init was still running after {secs} s: {}", stderr_of(&o));
     o
 }
-
-/// Every attacker script's way to publish its count of moves.
-const REPORT: &str = r#"
-import os, sys
-def report(moves, last):
-    if moves != last:
-        progress = sys.argv[-1]
-        with open(progress + ".t", "w") as f: f.write(str(moves))
-        os.rename(progress + ".t", progress)
-    return moves
-"#;
 
 /// Renames each directory away, puts a symlink to the decoy in its place,
 /// and puts it back, over and over: the swap the old walk fell for.

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+pub mod attacker;
 pub mod configmap;
 pub mod podman;
 pub mod services;
