@@ -24,9 +24,11 @@ use nix::sys::stat::{FileStat, Mode, SFlag, fchmod, fstat, fstatat, mkdirat};
 use nix::unistd::{Gid, Uid, UnlinkatFlags, fchown, unlinkat};
 
 mod dirs;
+mod socket;
 mod step;
 mod temp;
 pub use dirs::Dirs;
+pub use socket::Kind as SocketKind;
 use step::{Step, step, trusted_link};
 pub use temp::Temp;
 

@@ -106,8 +106,14 @@ fn plan(cmd: &Command, mask: SigSet, foreground: bool) -> Option<ExecPlan> {
         Some(dir) => Some(cstring(dir.as_os_str().as_bytes())?),
         None => None,
     };
+    // A child switched to another user and handed no terminal gets none:
+    // no controlling terminal of root's to push keystrokes into (TIOCSTI).
+    let me = nix::unistd::geteuid().as_raw();
+    let no_terminal = tty.is_none() && cmd.ids.as_ref().is_some_and(|ids| ids.uid != me);
     Some(
-        ExecPlan::new(candidates, argv, envp, mask, tty, workdir).with_ids(cmd.ids.clone(), cmd.no_new_privs),
+        ExecPlan::new(candidates, argv, envp, mask, tty, workdir)
+            .with_ids(cmd.ids.clone(), cmd.no_new_privs)
+            .without_terminal(no_terminal),
     )
 }
 

@@ -3,13 +3,16 @@
 //! The JSON is small and ours, so it is written and read here by hand (a
 //! serde stack would cost more than the whole supervisor).
 
+use std::ffi::OsStr;
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use mooring::error::Error;
+use mooring::safe_fs::Dir;
 use mooring::status::parse_stat;
 pub use mooring::status::{ServiceStatus, Status};
 
@@ -35,9 +38,11 @@ pub fn places() -> Vec<PathBuf> {
     dirs.into_iter().map(|d| d.join("status.json")).collect()
 }
 
-/// The status file this init keeps: at the first place it could write.
+/// The status file this init keeps: at the first place it could write, in
+/// the run directory it holds open from then on (the control and notify
+/// sockets are bound through the same descriptor: docs/security.md).
 pub struct StatusFile {
-    path: Option<PathBuf>,
+    at: Option<(Rc<Dir>, PathBuf)>,
 }
 
 impl StatusFile {
@@ -46,12 +51,12 @@ impl StatusFile {
     pub fn create(first: &Status) -> StatusFile {
         let mut refused = Vec::new();
         for path in places() {
-            match write(&path, first) {
-                Ok(()) => {
+            match open_run_dir(&path).and_then(|dir| write(&dir, first).map(|()| dir)) {
+                Ok(dir) => {
                     if !refused.is_empty() {
                         tracing::warn!(path = %path.display(), "status file moved: {}", refused.join("; "));
                     }
-                    return StatusFile { path: Some(path) };
+                    return StatusFile { at: Some((Rc::new(dir), path)) };
                 }
                 Err(e) => refused.push(e.to_string()),
             }
@@ -60,18 +65,18 @@ impl StatusFile {
             "no status file ({}): init status and init health cannot find this init",
             refused.join("; ")
         );
-        StatusFile { path: None }
+        StatusFile { at: None }
     }
 
-    /// The directory it is in (`None`: it could not be written anywhere).
-    pub fn dir(&self) -> Option<&Path> {
-        self.path.as_deref().map(parent)
+    /// The run directory, held open (`None`: no place could be written).
+    pub fn dir(&self) -> Option<&Rc<Dir>> {
+        self.at.as_ref().map(|(dir, _)| dir)
     }
 
     /// Rewrites the file (a failure is DEBUG: the next change retries).
     pub fn write(&self, status: &Status) {
-        if let Some(path) = &self.path
-            && let Err(e) = write(path, status)
+        if let Some((dir, path)) = &self.at
+            && let Err(e) = write(dir, status)
         {
             tracing::debug!(path = %path.display(), error = %e, "cannot write status");
         }
@@ -79,24 +84,27 @@ impl StatusFile {
 
     /// Nothing runs any more: no status file may claim otherwise.
     pub fn remove(&self) {
-        if let Some(path) = &self.path {
-            remove(path);
+        if let Some((dir, _)) = &self.at {
+            let _ = dir.remove(OsStr::new(STATUS_NAME));
         }
     }
 }
+
+/// The status file's name in the run directory.
+const STATUS_NAME: &str = "status.json";
 
 fn parent(path: &Path) -> &Path {
     path.parent().unwrap_or(path)
 }
 
-/// Writes `status` to `path` atomically (the directory is created if
-/// needed) through the safe layer: a run directory on a volume others may
-/// write cannot turn the write against another file. The directory must be
-/// init's or root's and writable by no one else, or others could remove or
-/// replace the file (the fallbacks live in world-writable /dev/shm and /tmp).
-fn write(path: &Path, status: &Status) -> std::io::Result<()> {
+/// The directory of the status file `path`, made if needed and opened
+/// through the safe layer (only root's links followed on the way). It must
+/// be init's or root's and writable by no one else, or others could
+/// remove or replace what init puts there (the fallbacks live in
+/// world-writable /dev/shm and /tmp).
+fn open_run_dir(path: &Path) -> std::io::Result<Dir> {
     let root = mooring::safe_fs::root()?;
-    let (dir, name) = root.resolve_parent(path, Some(0o755))?;
+    let (dir, _) = root.resolve_parent(path, Some(0o755))?;
     let st = dir.stat()?;
     let me = nix::unistd::geteuid().as_raw();
     let shown = parent(path).display();
@@ -107,14 +115,12 @@ fn write(path: &Path, status: &Status) -> std::io::Result<()> {
         let mode = st.st_mode & 0o7777;
         return Err(std::io::Error::other(format!("{shown}: others may write it (mode {mode:04o})")));
     }
-    dir.write_file(&name, status.to_json().as_bytes(), 0o644, None, false)
+    Ok(dir)
 }
 
-/// Removes the status file (nothing runs any more), through the safe layer.
-fn remove(path: &Path) {
-    if let Ok((dir, name)) = mooring::safe_fs::root().and_then(|r| r.resolve_parent(path, None)) {
-        let _ = dir.remove(&name);
-    }
+/// Writes `status` atomically in the run directory `dir`.
+fn write(dir: &Dir, status: &Status) -> std::io::Result<()> {
+    dir.write_file(OsStr::new(STATUS_NAME), status.to_json().as_bytes(), 0o644, None, false)
 }
 
 /// The status of the live init, from the first place that has one. When

@@ -27,7 +27,6 @@ mod shutdown;
 mod start;
 pub mod state;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::SigSet;

@@ -33,6 +33,9 @@ pub struct ExecPlan {
     /// A pty slave to become the child's stdio and controlling terminal, in
     /// a new session (`init shell`).
     pty: Option<RawFd>,
+    /// A new session without a controlling terminal: a child switched to
+    /// another user that is handed no terminal (docs/security.md).
+    no_terminal: bool,
     /// Pipes to become the child's stdout and stderr (a service's `output = "prefix"`).
     output: Option<(RawFd, RawFd)>,
     /// A pipe's write end to become the child's descriptor N (`ready = { fd = N }`).
@@ -75,6 +78,7 @@ impl ExecPlan {
             ids: None,
             no_new_privs: false,
             pty: None,
+            no_terminal: false,
             output: None,
             ready_fd: None,
         }
@@ -95,6 +99,12 @@ impl ExecPlan {
     /// Runs the child in a new session on the pty slave `fd`.
     pub fn on_pty(mut self, fd: RawFd) -> Self {
         self.pty = Some(fd);
+        self
+    }
+
+    /// Runs the child in a new session with no controlling terminal.
+    pub fn without_terminal(mut self, yes: bool) -> Self {
+        self.no_terminal = yes;
         self
     }
 
@@ -154,7 +164,10 @@ fn fork_exec(plan: &ExecPlan, before_exec: Option<&mut dyn FnMut(Pid)>) -> Resul
     drop(report_wr);
     // Both sides set the group, so that whichever runs first, the group exists
     // before init forwards anything to it. EACCES after the child's exec is fine.
-    if plan.pty.is_none() {
+    // A child making a session of its own must not be a group leader first
+    // (setsid would fail); its session exists once its report came, before
+    // spawn returns.
+    if plan.pty.is_none() && !plan.no_terminal {
         let _ = nix::unistd::setpgid(child, child);
     }
     if let Some(before_exec) = before_exec {
@@ -245,9 +258,17 @@ fn errno() -> c_int {
 }
 
 /// On a pty: a new session with the pty as controlling terminal and stdio,
-/// and no other descriptor. Otherwise: the child's own process group.
+/// and no other descriptor. Without a terminal: a new session (its group
+/// too), so `/dev/tty` fails for the child. Otherwise: its own process group.
 fn enter_session_or_group(plan: &ExecPlan) -> Result<(), Failure> {
     let Some(pty) = plan.pty else {
+        if plan.no_terminal {
+            // SAFETY: setsid takes no arguments and is async-signal-safe.
+            if unsafe { libc::setsid() } < 0 {
+                return Err((STAGE_IDS, errno()));
+            }
+            return Ok(());
+        }
         // SAFETY: setpgid on ourselves has no memory effects.
         unsafe { libc::setpgid(0, 0) };
         return Ok(());

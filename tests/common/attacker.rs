@@ -98,4 +98,3 @@ def report(moves, last):
         os.rename(progress + ".t", progress)
     return moves
 "#;
-

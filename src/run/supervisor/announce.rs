@@ -7,6 +7,7 @@
 
 use std::ffi::OsString;
 use std::os::fd::BorrowedFd;
+use std::rc::Rc;
 
 use super::notify::{Notice, NotifySocket};
 use super::*;
@@ -31,7 +32,7 @@ impl Supervisor<'_> {
     /// After the status file: a notification socket beside it for each
     /// `notify = true` service, named in its `NOTIFY_SOCKET`.
     pub(super) fn open_notify_sockets(&mut self) {
-        let Some(dir) = self.status_file.as_ref().and_then(StatusFile::dir).map(Path::to_path_buf) else {
+        let Some(dir) = self.status_file.as_ref().and_then(StatusFile::dir).map(Rc::clone) else {
             return self.warn_no_socket("no status directory to put it in");
         };
         for s in &mut self.svcs {

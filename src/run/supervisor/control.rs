@@ -6,11 +6,13 @@
 //! The socket and its connections are non-blocking and polled by the loop;
 //! a request is bounded to one short line.
 
+use std::ffi::OsStr;
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd};
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use mooring::safe_fs::{Dir, SocketKind};
 
 use super::*;
 
@@ -76,27 +78,25 @@ struct Conn {
 }
 
 pub struct Control {
-    path: PathBuf,
+    /// The run directory it is bound in, for its removal.
+    dir: Rc<Dir>,
     listener: UnixListener,
     conns: Vec<Conn>,
 }
 
 impl Control {
-    /// Listens in `dir` (the status file's directory); `None`, with a WARN,
-    /// when it cannot.
-    pub fn open(dir: &Path) -> Option<Control> {
-        let path = dir.join(SOCKET_NAME);
-        // The directory is init's or root's and no one else's (run/status.rs):
-        // a name left there is a socket of an init that is gone.
-        let _ = std::fs::remove_file(&path);
-        let bound = UnixListener::bind(&path).and_then(|l| {
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-            l.set_nonblocking(true)?;
-            Ok(l)
+    /// Listens in the run directory `dir` (held open: bound through its
+    /// descriptor, mode 0600 from creation); `None`, with a WARN, when it cannot.
+    pub fn open(dir: &Rc<Dir>) -> Option<Control> {
+        let name = OsStr::new(SOCKET_NAME);
+        let bound = dir.bind_socket(name, SocketKind::Stream, 0o600, None).and_then(|fd| {
+            nix::sys::socket::listen(&fd, nix::sys::socket::Backlog::new(MAX_CONNECTIONS as i32)?)?;
+            Ok(UnixListener::from(fd))
         });
         match bound {
-            Ok(listener) => Some(Control { path, listener, conns: Vec::new() }),
+            Ok(listener) => Some(Control { dir: Rc::clone(dir), listener, conns: Vec::new() }),
             Err(e) => {
+                let path = dir.path().join(SOCKET_NAME);
                 warn!(path = %path.display(), error = %e, "no control socket: init start/stop/restart/signal will not reach this init");
                 None
             }
@@ -191,7 +191,7 @@ impl Control {
                 answer(&mut self.conns[k], 1, "init is stopping");
             }
         }
-        let _ = std::fs::remove_file(&self.path);
+        let _ = self.dir.remove(OsStr::new(SOCKET_NAME));
     }
 }
 

@@ -6,57 +6,61 @@
 //! `STATUS=` is shown by `init status`, `STOPPING=1` and `RELOADING=1` are
 //! logged and shown, `MAINPID=` names the process to supervise.
 
+use std::ffi::OsString;
 use std::io::IoSliceMut;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::rc::Rc;
 
-use nix::sys::socket::{
-    AddressFamily, ControlMessageOwned, MsgFlags, SockFlag, SockType, UnixAddr, bind, recvmsg, setsockopt,
-    socket, sockopt,
-};
+use mooring::safe_fs::{Dir, SocketKind};
+use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg, setsockopt, sockopt};
 
 /// Longest message read; longer ones are cut (systemd allows more, services send little).
 const MAX_MESSAGE: usize = 4096;
+/// Most messages read per wake-up: more wait in the socket's queue, whose
+/// size the kernel bounds (senders then block or get EAGAIN), so a flood
+/// costs init neither memory nor a wake-up that never ends.
+const MAX_PER_WAKE: usize = 16;
 
 pub use mooring::notice::{Notice, parse};
 
 /// A service's notification socket.
 pub struct NotifySocket {
     fd: OwnedFd,
+    /// The run directory it is bound in, for its removal.
+    dir: Rc<Dir>,
+    name: OsString,
+    /// What the service is told (`NOTIFY_SOCKET`).
     pub path: PathBuf,
     /// The uid allowed to send (besides root).
     uid: u32,
 }
 
 impl NotifySocket {
-    /// Binds `dir/notify-NAME.sock` for a service running as `uid`.
-    pub fn open(dir: &Path, name: &str, uid: u32) -> std::io::Result<NotifySocket> {
-        let path = dir.join(format!("notify-{name}.sock"));
-        // The directory is init's or root's alone (run/status.rs): a name
-        // left there is a socket of an init that is gone.
-        let _ = std::fs::remove_file(&path);
-        let flags = SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK;
-        let fd = socket(AddressFamily::Unix, SockType::Datagram, flags, None)?;
-        bind(std::os::fd::AsRawFd::as_raw_fd(&fd), &UnixAddr::new(&path)?)?;
-        setsockopt(&fd, sockopt::PassCred, &true)?;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-        if nix::unistd::geteuid().is_root() {
-            std::os::unix::fs::chown(&path, Some(uid), None)?;
+    /// Binds `notify-NAME.sock` in the run directory `dir` (through its
+    /// descriptor) for a service running as `uid`: mode 0600, owned by `uid`.
+    pub fn open(dir: &Rc<Dir>, name: &str, uid: u32) -> std::io::Result<NotifySocket> {
+        let file = OsString::from(format!("notify-{name}.sock"));
+        let owner = nix::unistd::geteuid().is_root().then_some(uid);
+        let fd = dir.bind_socket(&file, SocketKind::Datagram, 0o600, owner)?;
+        if let Err(e) = setsockopt(&fd, sockopt::PassCred, &true) {
+            let _ = dir.remove(&file);
+            return Err(e.into());
         }
-        Ok(NotifySocket { fd, path, uid })
+        let path = dir.path().join(&file);
+        Ok(NotifySocket { fd, dir: Rc::clone(dir), name: file, path, uid })
     }
 
     pub fn fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
     }
 
-    /// Every message waiting, parsed; a sender other than the service's
-    /// uid or root is refused (its uid returned as `Err`).
+    /// The messages waiting, at most `MAX_PER_WAKE`, parsed; a sender
+    /// other than the service's uid or root is refused (its uid returned as `Err`).
     pub fn receive(&self) -> Vec<Result<Vec<Notice>, u32>> {
         let mut all = Vec::new();
         let mut buf = [0u8; MAX_MESSAGE];
-        loop {
+        while all.len() < MAX_PER_WAKE {
             let mut space = nix::cmsg_space!(nix::sys::socket::UnixCredentials);
             let mut iov = [IoSliceMut::new(&mut buf)];
             let raw = std::os::fd::AsRawFd::as_raw_fd(&self.fd);
@@ -79,6 +83,6 @@ impl NotifySocket {
     }
 
     pub fn close(self) {
-        let _ = std::fs::remove_file(&self.path);
+        let _ = self.dir.remove(&self.name);
     }
 }
