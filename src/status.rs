@@ -101,10 +101,14 @@ impl Status {
     }
 }
 
-/// A process as /proc/PID/stat shows it: its command name and start time.
+/// A process as /proc/PID/stat shows it: its command name, family and
+/// start time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcStat {
     pub comm: String,
+    pub ppid: i32,
+    pub pgid: i32,
+    pub sid: i32,
     /// Field 22: clock ticks after boot.
     pub start: u64,
 }
@@ -117,8 +121,9 @@ pub fn parse_stat(text: &str) -> Option<ProcStat> {
     let close = text.rfind(')')?;
     let comm = text.get(open + 1..close)?.to_string();
     // After the name: field 3 (state) is the first, so field 22 is the 20th.
-    let start = text.get(close + 1..)?.split_ascii_whitespace().nth(19)?.parse().ok()?;
-    Some(ProcStat { comm, start })
+    let fields: Vec<&str> = text.get(close + 1..)?.split_ascii_whitespace().take(20).collect();
+    let int = |k: usize| fields.get(k)?.parse::<i32>().ok();
+    Some(ProcStat { comm, ppid: int(1)?, pgid: int(2)?, sid: int(3)?, start: fields.get(19)?.parse().ok()? })
 }
 
 /// `2026-11-22T15:04:05Z` for seconds since the epoch (UTC; civil-from-days).
@@ -229,9 +234,10 @@ mod tests {
     fn stat_lines_give_the_name_and_start_even_with_spaces_and_parens_in_the_name() {
         let tail = "S 0 1 1 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 98765 1000 100 18446744073709551615";
         let got = parse_stat(&format!("1 (init) {tail}")).unwrap();
-        assert_eq!(got, ProcStat { comm: "init".into(), start: 98765 });
+        assert_eq!(got, ProcStat { comm: "init".into(), ppid: 0, pgid: 1, sid: 1, start: 98765 });
+        let tail = tail.replacen("S 0 1 1", "S 7 42 40", 1);
         let got = parse_stat(&format!("42 (a) b) (c) {tail}\n")).unwrap();
-        assert_eq!(got, ProcStat { comm: "a) b) (c".into(), start: 98765 });
+        assert_eq!(got, ProcStat { comm: "a) b) (c".into(), ppid: 7, pgid: 42, sid: 40, start: 98765 });
         for bad in [
             "",
             "1 init S 0",

@@ -19,6 +19,7 @@ pub use control::SOCKET_NAME;
 pub use reload::{Loader, Reloader};
 mod events;
 mod exits;
+mod mainpid;
 mod notify;
 mod operate;
 mod output;
@@ -113,7 +114,8 @@ struct Svc {
     /// and the `MAINPID=` it named.
     notify: Option<notify::NotifySocket>,
     status_text: Option<String>,
-    main_pid: Option<Pid>,
+    /// The `MAINPID=` believed, with its start time (supervisor/mainpid.rs).
+    main_pid: Option<(Pid, u64)>,
     /// Stopped to be started again (a reload of a service without reload_signal).
     resume_after_stop: bool,
 }
@@ -386,9 +388,23 @@ impl<'a> Supervisor<'a> {
 }
 
 /// Sends `sig` to a service's process group, or to its process alone when
-/// it has left that group (a forking service's main process, `MAINPID=`).
-fn signal_group(pid: Pid, sig: i32) {
-    if sys::kill(-pid.as_raw(), sig).is_err() {
-        let _ = sys::kill(pid.as_raw(), sig);
+/// it has left that group. A process init did not fork (`MAINPID=`) is
+/// signalled only while /proc shows the same process (its start time), and
+/// its group only when it leads one: a reused pid is never signalled.
+fn signal_proc(proc: &Proc, sig: i32) {
+    let pid = proc.pid.as_raw();
+    if let Some(start) = proc.adopted {
+        match mainpid::read(pid) {
+            Some(seen) if seen.stat.start == start => {
+                let _ = sys::kill(if seen.stat.pgid == pid { -pid } else { pid }, sig);
+            }
+            _ => {
+                warn!(pid, signal = %signals::name(sig), "not sent: its main process is gone and the pid is not its")
+            }
+        }
+        return;
+    }
+    if sys::kill(-pid, sig).is_err() {
+        let _ = sys::kill(pid, sig);
     }
 }

@@ -9,6 +9,7 @@ use std::ffi::OsString;
 use std::os::fd::BorrowedFd;
 use std::rc::Rc;
 
+use super::mainpid;
 use super::notify::{Notice, NotifySocket};
 use super::*;
 use mooring::pattern::Pattern;
@@ -107,10 +108,44 @@ impl Supervisor<'_> {
             }
             Notice::Stopping => info!(service = %name, "says it is stopping"),
             Notice::Reloading => info!(service = %name, "says it is reloading"),
-            Notice::MainPid(pid) => {
-                debug!(service = %name, pid, "main pid");
-                s.main_pid = Some(Pid::from_raw(pid));
+            Notice::MainPid(pid) => self.believe_main_pid(i, pid),
+        }
+    }
+
+    /// `MAINPID=pid`: kept, with its start time, only when /proc shows a
+    /// process the service may name (supervisor/mainpid.rs); else one WARN.
+    fn believe_main_pid(&mut self, i: usize, pid: i32) {
+        let others: Vec<i32> = self
+            .svcs
+            .iter()
+            .enumerate()
+            .filter(|&(j, _)| j != i)
+            .filter_map(|(_, s)| s.state.pid())
+            .map(Pid::as_raw)
+            .collect();
+        let s = &mut self.svcs[i];
+        s.main_pid = None;
+        let Some(service) = s.state.pid().map(Pid::as_raw) else { return };
+        let judged = match mainpid::read(service) {
+            Some(own) => {
+                let service_uid = s.cmd.ids.as_ref().map_or(nix::unistd::geteuid().as_raw(), |ids| ids.uid);
+                let claim = mainpid::Claim {
+                    service,
+                    service_uid,
+                    service_start: own.stat.start,
+                    me: self.me.as_raw(),
+                    others: &others,
+                };
+                mainpid::judge(pid, &claim, &mainpid::read)
             }
+            None => Err(format!("its own process {service} is gone")),
+        };
+        match judged {
+            Ok(seen) => {
+                debug!(service = %s.spec.name, pid, "main pid");
+                s.main_pid = Some((Pid::from_raw(pid), seen.stat.start));
+            }
+            Err(why) => warn!(service = %s.spec.name, pid, why, "MAINPID ignored"),
         }
     }
 

@@ -32,10 +32,10 @@ impl Supervisor<'_> {
     /// HUP, USR1, … to every running service's group, through its rewrite table.
     fn broadcast(&self, signo: i32, name: &str) {
         for s in &self.svcs {
-            let Some(pid) = s.state.pid() else { continue };
+            let Some(proc) = s.state.proc() else { continue };
             match rewrite(&s.spec, signo) {
                 Some(to) => {
-                    signal_group(pid, to);
+                    signal_proc(&proc, to);
                     info!(service = %s.spec.name, signal = %name, sent = %signals::name(to), "forwarded");
                 }
                 None => info!(service = %s.spec.name, signal = %name, "dropped (signals table)"),

@@ -106,13 +106,14 @@ impl Supervisor<'_> {
     /// on, that one is supervised from now on (as a subreaper, init reaps it).
     fn follow_main_pid(&mut self, i: usize, pid: Pid, exit: Exit) -> bool {
         let s = &mut self.svcs[i];
-        let Some(main) = s.main_pid.take().filter(|&m| m != pid && exit == Exit::Code(0)) else {
+        let Some((main, start)) = s.main_pid.take().filter(|&(m, _)| m != pid && exit == Exit::Code(0))
+        else {
             return false;
         };
-        if sys::kill(main.as_raw(), 0).is_err() {
+        if !mainpid::same_process(main.as_raw(), start) {
             return false;
         }
-        let new = Proc { pid: main, started_at: Instant::now() };
+        let new = Proc { pid: main, started_at: Instant::now(), adopted: Some(start) };
         match &mut s.state {
             State::Starting { proc, .. } | State::Ready { proc, .. } | State::Stopping { proc, .. } => {
                 *proc = new

@@ -80,9 +80,10 @@ impl Supervisor<'_> {
 
     fn send_signal(&mut self, k: usize, i: usize, sig: i32) {
         let s = &self.svcs[i];
-        match s.state.pid() {
-            Some(pid) => {
-                signal_group(pid, sig);
+        match s.state.proc() {
+            Some(proc) => {
+                let pid = proc.pid;
+                signal_proc(&proc, sig);
                 info!(service = %s.spec.name, pid = pid.as_raw(), signal = %signals::name(sig), "signalled by an operator");
                 let done = format!("sent {} to {} (pid {})", signals::name(sig), s.spec.name, pid);
                 self.reply(k, 0, &done);
@@ -163,12 +164,12 @@ impl Supervisor<'_> {
     fn tell(&mut self, i: usize) -> String {
         let s = &mut self.svcs[i];
         let name = s.spec.name.clone();
-        let Some(pid) = s.state.pid().filter(|_| s.kind() != Kind::Stopping) else {
+        let Some(proc) = s.state.proc().filter(|_| s.kind() != Kind::Stopping) else {
             return format!("{name} (not running)");
         };
         match s.spec.reload_signal {
             Some(sig) => {
-                signal_group(pid, sig);
+                signal_proc(&proc, sig);
                 info!(service = %name, signal = %signals::name(sig), "files changed: reload signal sent");
                 format!("{name} ({})", signals::name(sig))
             }

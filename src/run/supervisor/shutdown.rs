@@ -68,7 +68,7 @@ impl Supervisor<'_> {
                 *step = StopStep::Signalled(s.spec.stop_timeout.and_then(|t| deadline(now, t)));
                 match rewrite(&s.spec, s.spec.stop_signal) {
                     Some(sig) => {
-                        signal_group(proc.pid, sig);
+                        signal_proc(&proc, sig);
                         info!(service = %name, pid = proc.pid.as_raw(), signal = %signals::name(sig), "stop signal sent");
                     }
                     None => info!(service = %name, "stop signal dropped by its signals table; waiting"),
@@ -77,7 +77,7 @@ impl Supervisor<'_> {
             StopStep::Signalled(Some(kill_at)) if kill_at <= now => {
                 *step = StopStep::Signalled(None);
                 warn!(service = %name, "stop_timeout spent: SIGKILL");
-                signal_group(proc.pid, libc::SIGKILL);
+                signal_proc(&proc, libc::SIGKILL);
             }
             _ => {}
         }
@@ -87,8 +87,8 @@ impl Supervisor<'_> {
     /// REKILL interval until nothing is left.
     pub(super) fn kill_everything(&mut self) {
         self.shutdown.budget.kill_round();
-        for pid in self.svcs.iter().filter_map(|s| s.state.pid()) {
-            signal_group(pid, libc::SIGKILL);
+        for proc in self.svcs.iter().filter_map(|s| s.state.proc()) {
+            signal_proc(&proc, libc::SIGKILL);
         }
         reap::signal_everything(self.me, libc::SIGKILL);
     }

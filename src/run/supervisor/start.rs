@@ -37,7 +37,7 @@ impl Supervisor<'_> {
         let s = &self.svcs[i];
         info!(service = %s.spec.name, pid = pid.as_raw(), restarts = s.restarts, "started");
         let oneshot = s.spec.oneshot;
-        let to = self.spawned_state(i, Proc { pid, started_at: now }, ready_rd, now);
+        let to = self.spawned_state(i, Proc { pid, started_at: now, adopted: None }, ready_rd, now);
         self.enter(i, Event::Spawned { oneshot }, to);
         if !oneshot && self.svcs[i].spec.ready.is_none() {
             self.became_ready(i, now);
@@ -130,7 +130,7 @@ impl Supervisor<'_> {
             error!(service = %s.spec.name, why, "not ready in time: SIGKILL");
             probe.next = None;
             probe.deadline = None;
-            signal_group(proc.pid, libc::SIGKILL);
+            signal_proc(&proc, libc::SIGKILL);
             return false;
         }
         if why != probe.why {

@@ -19,6 +19,9 @@ use crate::run::probe_child::ProbeChild;
 pub struct Proc {
     pub pid: Pid,
     pub started_at: Instant,
+    /// A process init did not fork (`MAINPID=`): its start time in /proc,
+    /// checked again before every signal (supervisor/mainpid.rs).
+    pub adopted: Option<u64>,
 }
 
 /// The ready probe of a starting service.

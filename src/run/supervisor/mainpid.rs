@@ -1,0 +1,147 @@
+//! Whom `MAINPID=` may name (docs/security.md, "Pids"): a service that
+//! names its main process makes init supervise, and later signal, a pid it
+//! did not fork. That pid is believed only when /proc shows it running as
+//! the service's uid (any uid for a root service), started after the
+//! service's process did, and being that process's descendant or an orphan
+//! init adopted (a daemon that double-forked and called setsid) — never
+//! another service's process. Its start time is kept, so a pid reused
+//! after it died is never signalled.
+
+use mooring::status::{ProcStat, parse_stat};
+
+/// Longest parent chain walked up from a named pid.
+const MAX_ANCESTRY: usize = 64;
+
+/// A process as /proc shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub stat: ProcStat,
+    /// Real and effective uid.
+    pub uids: (u32, u32),
+}
+
+/// /proc/PID, when that process exists.
+pub fn read(pid: i32) -> Option<Seen> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().and_then(|t| parse_stat(&t))?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    Some(Seen { stat, uids: parse_uids(&status)? })
+}
+
+/// The real and effective uid of a /proc/PID/status text.
+fn parse_uids(status: &str) -> Option<(u32, u32)> {
+    let line = status.lines().find_map(|l| l.strip_prefix("Uid:"))?;
+    let mut ids = line.split_ascii_whitespace().map(|n| n.parse::<u32>().ok());
+    Some((ids.next()??, ids.next()??))
+}
+
+/// The start time of `pid` when it still is the process that started then.
+pub fn same_process(pid: i32, start: u64) -> bool {
+    read(pid).is_some_and(|seen| seen.stat.start == start)
+}
+
+/// What init knows when a service names a pid.
+pub struct Claim<'a> {
+    /// The process init started for the service.
+    pub service: i32,
+    pub service_uid: u32,
+    pub service_start: u64,
+    /// init itself: the parent of orphans.
+    pub me: i32,
+    /// The processes of every other service.
+    pub others: &'a [i32],
+}
+
+/// Whether `named` may be the service's main process; `Err` says why not.
+/// `parent` looks a process up (/proc, or a table in tests).
+pub fn judge(pid: i32, claim: &Claim, parent: &dyn Fn(i32) -> Option<Seen>) -> Result<Seen, String> {
+    if pid <= 1 || pid == claim.me {
+        return Err(format!("pid {pid} is init's own"));
+    }
+    let seen = parent(pid).ok_or_else(|| format!("no process {pid}"))?;
+    let (uid, euid) = seen.uids;
+    if claim.service_uid != 0 && (uid != claim.service_uid || euid != claim.service_uid) {
+        return Err(format!("pid {pid} runs as uid {uid}/{euid}, not the service's {}", claim.service_uid));
+    }
+    if seen.stat.start < claim.service_start {
+        return Err(format!("pid {pid} started before the service did"));
+    }
+    let theirs = |p: i32| claim.others.contains(&p);
+    if theirs(pid) || theirs(seen.stat.pgid) || theirs(seen.stat.sid) {
+        return Err(format!("pid {pid} belongs to another service"));
+    }
+    // Up the parent chain: the service's process, or the top of a tree
+    // init adopted (whose parent is init) that is no service's process.
+    let (mut at, mut ppid) = (pid, seen.stat.ppid);
+    for _ in 0..MAX_ANCESTRY {
+        if ppid == claim.service || at == claim.service {
+            return Ok(seen);
+        }
+        if ppid == claim.me {
+            return if theirs(at) { Err(format!("pid {pid} belongs to another service")) } else { Ok(seen) };
+        }
+        let up = parent(ppid).ok_or_else(|| format!("pid {pid}: its parent {ppid} is gone"))?;
+        (at, ppid) = (ppid, up.stat.ppid);
+    }
+    Err(format!("pid {pid} is neither the service's descendant nor an orphan init adopted"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seen(ppid: i32, pgid: i32, sid: i32, uid: u32, start: u64) -> Seen {
+        Seen { stat: ProcStat { comm: "x".into(), ppid, pgid, sid, start }, uids: (uid, uid) }
+    }
+
+    /// init is 1; service `web` is 10 (uid 1000, started at tick 100); `db`
+    /// is 20 (root); 30 is web's child, 31 its grandchild, 40 an orphan web
+    /// left (setsid), 50 db's child, 60 a root process init never started.
+    fn table(pid: i32) -> Option<Seen> {
+        Some(match pid {
+            1 => seen(0, 1, 1, 0, 1),
+            10 => seen(1, 10, 10, 1000, 100),
+            20 => seen(1, 20, 20, 0, 90),
+            30 => seen(10, 10, 10, 1000, 110),
+            31 => seen(30, 31, 31, 1000, 120),
+            32 => seen(10, 10, 10, 1000, 50),
+            33 => Seen { uids: (1000, 0), ..seen(10, 10, 10, 1000, 110) },
+            40 => seen(1, 40, 40, 1000, 130),
+            50 => seen(20, 20, 20, 1000, 140),
+            60 => seen(0, 60, 60, 0, 5),
+            _ => return None,
+        })
+    }
+
+    #[test]
+    fn a_named_pid_is_believed_only_for_the_services_own_processes() {
+        let web = Claim { service: 10, service_uid: 1000, service_start: 100, me: 1, others: &[20] };
+        for (pid, ok) in [(30, true), (31, true), (40, true), (20, false), (50, false), (60, false)] {
+            assert_eq!(judge(pid, &web, &table).is_ok(), ok, "web names {pid}");
+        }
+        for (pid, why) in [
+            (1, "init's own"),
+            (99, "no process"),
+            (32, "started before"),
+            (33, "uid 1000/0"),
+            (20, "runs as uid 0"),
+            (60, "runs as uid 0"),
+        ] {
+            let got = judge(pid, &web, &table).unwrap_err();
+            assert!(got.contains(why), "{pid}: {got}");
+        }
+        // A root service may name any uid's process, but never another service's.
+        let db = Claim { service: 20, service_uid: 0, service_start: 90, me: 1, others: &[10] };
+        assert!(judge(50, &db, &table).is_ok());
+        for pid in [30, 31, 10] {
+            assert!(judge(pid, &db, &table).unwrap_err().contains("another service"), "db names {pid}");
+        }
+        assert!(judge(60, &db, &table).unwrap_err().contains("started before"));
+    }
+
+    #[test]
+    fn uids_come_from_the_status_text() {
+        assert_eq!(parse_uids("Name:\tx\nUid:\t1000\t0\t0\t0\nGid:\t1\t1\t1\t1\n"), Some((1000, 0)));
+        assert_eq!(parse_uids("Name:\tx\n"), None);
+        assert_eq!(parse_uids("Uid:\tx\t0\n"), None);
+    }
+}
