@@ -126,6 +126,13 @@ pub fn parse_stat(text: &str) -> Option<ProcStat> {
     Some(ProcStat { comm, ppid: int(1)?, pgid: int(2)?, sid: int(3)?, start: fields.get(19)?.parse().ok()? })
 }
 
+/// The real and effective uid of a /proc/PID/status text.
+pub fn parse_uids(status: &str) -> Option<(u32, u32)> {
+    let line = status.lines().find_map(|l| l.strip_prefix("Uid:"))?;
+    let mut ids = line.split_ascii_whitespace().map(|n| n.parse::<u32>().ok());
+    Some((ids.next()??, ids.next()??))
+}
+
 /// `2026-11-22T15:04:05Z` for seconds since the epoch (UTC; civil-from-days).
 pub fn rfc3339(secs: u64) -> String {
     let days = (secs / 86_400) as i64;
@@ -248,6 +255,13 @@ mod tests {
         ] {
             assert_eq!(parse_stat(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn uids_come_from_the_status_text() {
+        assert_eq!(parse_uids("Name:\tx\nUid:\t1000\t0\t0\t0\nGid:\t1\t1\t1\t1\n"), Some((1000, 0)));
+        assert_eq!(parse_uids("Name:\tx\n"), None);
+        assert_eq!(parse_uids("Uid:\tx\t0\n"), None);
     }
 
     #[test]

@@ -161,6 +161,47 @@ fn a_mainpid_naming_a_root_process_is_ignored_and_nothing_of_root_is_signalled()
     assert_eq!(init.wait(), 143);
 }
 
+/// A classic daemon: it double-forks, the grandchild calls setsid, and the
+/// process init started names it (`MAINPID=`), says READY=1 and exits 0.
+const DAEMON: &str = r#"
+import os, signal, socket, sys, time
+r, w = os.pipe()
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        signal.signal(signal.SIGTERM, lambda *a: (open(sys.argv[1], "w").write("TERM"), os._exit(0)))
+        os.write(w, str(os.getpid()).encode()); os.close(w)
+        while True: time.sleep(1)
+    os._exit(0)
+os.close(w)
+pid = int(os.read(r, 32))
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.sendto(b"MAINPID=%d\nREADY=1" % pid, os.environ["NOTIFY_SOCKET"])
+time.sleep(0.5)
+"#;
+
+#[test]
+fn a_double_forked_daemon_named_by_mainpid_is_still_followed_and_stopped() {
+    let toml = "[[service]]\nname = \"daemon\"\nuser = \"1000:1000\"\n\
+        command = [\"python3\", \"{dir}/daemon.py\", \"{dir}/out/stopped\"]\n\
+        ready = { notify = true, timeout = \"20s\" }\n";
+    let mut init = common::Builder::new("daemon", common::Mode::Pid1)
+        .file("init.toml", toml)
+        .file("daemon.py", DAEMON)
+        .before(|dir| {
+            fs::create_dir(dir.join("out")).unwrap();
+            chown_tree(&dir.join("out"), ATTACKER, ATTACKER);
+        })
+        .args(["-c", "{dir}/init.toml"])
+        .start();
+    init.wait_for_log("its main process is now the one it named");
+    assert_eq!(state_of(&init, "daemon"), "ready", "{}", init.stderr());
+    assert!(!init.stderr().contains("MAINPID ignored"), "{}", init.stderr());
+    init.signal(Signal::SIGTERM);
+    assert_eq!(init.wait(), 0, "it exits 0 on SIGTERM: {}", init.stderr());
+    assert_eq!(init.read("out/stopped"), "TERM", "the daemon got the stop signal");
+}
+
 /// Run by the child as nobody: open the controlling terminal and push a
 /// command line into it.
 const DEV_TTY_STI: &str = r#"

@@ -38,6 +38,21 @@ pub fn request(request: &str, timeout: Limit) -> Result<u8, Error> {
         }
         _ => refused(format!("{}: {e}", socket.display()), 1),
     })?;
+    // Whom a client believes (docs/security.md): the socket's server must be
+    // the init the status file names, not whoever bound that name.
+    let peer = nix::sys::socket::getsockopt(&stream, nix::sys::socket::sockopt::PeerCredentials);
+    match peer.map(|c| c.pid()) {
+        Ok(pid) if pid == st.pid => {}
+        Ok(pid) => {
+            let why = format!(
+                "{}: served by pid {pid}, not by init (pid {}): not believed",
+                socket.display(),
+                st.pid
+            );
+            return Err(refused(why, 1));
+        }
+        Err(e) => return Err(refused(format!("{}: {e}", socket.display()), 1)),
+    }
     let _ = stream.set_read_timeout(timeout.0);
     // A refused peer may be answered and closed before its request is
     // written: the answer is read even when the write failed.

@@ -13,8 +13,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use mooring::error::Error;
 use mooring::safe_fs::Dir;
-use mooring::status::parse_stat;
 pub use mooring::status::{ServiceStatus, Status};
+use mooring::status::{parse_stat, parse_uids};
 
 pub const DEFAULT_RUN_DIR: &str = "/run/init";
 
@@ -155,17 +155,38 @@ const MAX_STATUS_BYTES: u64 = 1 << 20;
 /// when the file says (docs/security.md).
 fn read_live(path: &Path) -> Result<Status, Error> {
     let no_status = |why: String| Error::NoStatus { path: path.into(), why };
-    let (text, owner) = read_small(path).map_err(no_status)?;
+    let (text, owner, dir_owner) = read_small(path).map_err(no_status)?;
+    believed(owner, dir_owner).map_err(no_status)?;
     let status = Status::from_json(&text).map_err(no_status)?;
     trust(&status, owner, Path::new("/proc")).map_err(no_status)?;
     Ok(status)
 }
 
-/// The file's text and owner uid: a regular file of at most 1 MiB, read
-/// through the safe layer (no blocking open, only root's links followed).
-fn read_small(path: &Path) -> Result<(String, u32), String> {
-    let opened = mooring::safe_fs::root().and_then(|root| root.open_input(path));
-    let (file, st) = opened.map_err(|e| match e.kind() {
+/// Whom a client believes (docs/security.md, "Whom a client believes"): a
+/// status file and its directory owned by root, by the caller's own uid,
+/// or by the uid that PID 1 of the caller's pid namespace runs as. A file
+/// another uid planted (in /dev/shm before init started) is not init's.
+fn believed(owner: u32, dir_owner: u32) -> Result<(), String> {
+    let me = nix::unistd::geteuid().as_raw();
+    let pid1 = std::fs::read_to_string("/proc/1/status").ok().and_then(|t| parse_uids(&t)).map(|(u, _)| u);
+    let ok = |uid: u32| uid == 0 || uid == me || Some(uid) == pid1;
+    match [("file", owner), ("directory", dir_owner)].into_iter().find(|&(_, uid)| !ok(uid)) {
+        None => Ok(()),
+        Some((what, uid)) => Err(format!(
+            "its {what} is owned by uid {uid}, which is neither root, you (uid {me}) nor PID 1's: not believed"
+        )),
+    }
+}
+
+/// The file's text, its owner's uid and its directory's: a regular file of
+/// at most 1 MiB, read through the safe layer (no blocking open, only
+/// root's links followed on the way, none at the end).
+fn read_small(path: &Path) -> Result<(String, u32, u32), String> {
+    let opened = mooring::safe_fs::root().and_then(|root| {
+        let (dir, name) = root.resolve_parent(path, None)?;
+        Ok((dir.stat()?.st_uid, dir.open_regular(&name)?))
+    });
+    let (dir_owner, (file, st)) = opened.map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => "absent: is init running services here?".to_string(),
         _ => e.to_string(),
     })?;
@@ -174,7 +195,7 @@ fn read_small(path: &Path) -> Result<(String, u32), String> {
     }
     let mut text = String::new();
     file.take(MAX_STATUS_BYTES).read_to_string(&mut text).map_err(|e| e.to_string())?;
-    Ok((text, st.st_uid))
+    Ok((text, st.st_uid, dir_owner))
 }
 
 /// Whether `status`, from a file owned by `owner`, speaks for a running

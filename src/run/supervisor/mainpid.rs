@@ -7,7 +7,7 @@
 //! another service's process. Its start time is kept, so a pid reused
 //! after it died is never signalled.
 
-use mooring::status::{ProcStat, parse_stat};
+use mooring::status::{ProcStat, parse_stat, parse_uids};
 
 /// Longest parent chain walked up from a named pid.
 const MAX_ANCESTRY: usize = 64;
@@ -25,13 +25,6 @@ pub fn read(pid: i32) -> Option<Seen> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().and_then(|t| parse_stat(&t))?;
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     Some(Seen { stat, uids: parse_uids(&status)? })
-}
-
-/// The real and effective uid of a /proc/PID/status text.
-fn parse_uids(status: &str) -> Option<(u32, u32)> {
-    let line = status.lines().find_map(|l| l.strip_prefix("Uid:"))?;
-    let mut ids = line.split_ascii_whitespace().map(|n| n.parse::<u32>().ok());
-    Some((ids.next()??, ids.next()??))
 }
 
 /// The start time of `pid` when it still is the process that started then.
@@ -136,12 +129,5 @@ mod tests {
             assert!(judge(pid, &db, &table).unwrap_err().contains("another service"), "db names {pid}");
         }
         assert!(judge(60, &db, &table).unwrap_err().contains("started before"));
-    }
-
-    #[test]
-    fn uids_come_from_the_status_text() {
-        assert_eq!(parse_uids("Name:\tx\nUid:\t1000\t0\t0\t0\nGid:\t1\t1\t1\t1\n"), Some((1000, 0)));
-        assert_eq!(parse_uids("Name:\tx\n"), None);
-        assert_eq!(parse_uids("Uid:\tx\t0\n"), None);
     }
 }
