@@ -6,7 +6,7 @@
 //! init adds for its own uid when it has none.
 
 use std::io::Write;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::config::{RuntimeUser, UserSpec};
@@ -139,15 +139,9 @@ pub fn append_entry(root: &Path, entry: &OwnEntry, me: Me) -> std::io::Result<()
         .and_then(|()| entries::path(home))
         .and_then(|()| entries::path(&entry.shell))
         .map_err(invalid)?;
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .append(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(root.join("etc/passwd"))?;
+    let etc = crate::safe_fs::Dir::base(root)?.resolve_dir(Path::new("/etc"), None)?;
+    let file = etc.open_append(std::ffi::OsStr::new("passwd"))?;
     let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"));
-    }
     let mut last = [b'\n'];
     if meta.len() > 0 {
         file.read_exact_at(&mut last, meta.len() - 1)?;

@@ -130,7 +130,7 @@ impl Supervisor<'_> {
             error!(service = %s.spec.name, why, "not ready in time: SIGKILL");
             probe.next = None;
             probe.deadline = None;
-            signal_proc(&proc, libc::SIGKILL);
+            signal_proc(proc, libc::SIGKILL);
             return false;
         }
         if why != probe.why {
