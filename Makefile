@@ -135,6 +135,7 @@ bench: deps-test build-x86_64
 	bench/run.sh
 	bench/supervise.sh
 	bench/reload.sh
+	bench/flood.sh
 
 # The images of images/ beside plain Debian: sizes, and redis's stop latency
 # under mooring, catatonit (podman run --init) and no init (bench/images.md).
