@@ -17,6 +17,7 @@ use tracing::info;
 
 mod check;
 mod control;
+mod health;
 mod prepare;
 mod status;
 
@@ -76,7 +77,8 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Some(Command::Shell { user, .. }) => shell(global, user, &opts),
         Some(Command::Wait { timeout, targets, .. }) => wait_command(global, timeout, targets),
         Some(Command::Status { json, .. }) => status::show(json),
-        Some(Command::Health { .. }) => status::health(),
+        Some(Command::Health { .. }) => health::health(),
+        Some(Command::Ready { .. }) => health::ready(),
     }
 }
 

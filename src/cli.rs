@@ -22,9 +22,9 @@ mod plain;
 mod tests;
 
 /// The subcommands' names (a test holds this to clap's list).
-const SUBCOMMANDS: [&str; 13] = [
+const SUBCOMMANDS: [&str; 14] = [
     "start", "stop", "restart", "reload", "signal", "run", "shell", "check", "render", "wait", "status",
-    "health", "version",
+    "health", "ready", "version",
 ];
 /// `--stop-timeout`'s default.
 const STOP_TIMEOUT: &str = "8s";
@@ -171,9 +171,15 @@ pub enum Command {
         #[command(flatten)]
         global: Global,
     },
-    /// Exit 0 when every critical service is running and ready, else 1
+    /// Liveness: exit 0 while init runs and no critical service failed for good, else 1
     #[command(override_usage = "init health [OPTIONS]")]
     Health {
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Readiness: exit 0 when every service that should be up is ready, else 1 naming one
+    #[command(override_usage = "init ready [OPTIONS]")]
+    Ready {
         #[command(flatten)]
         global: Global,
     },

@@ -17,6 +17,9 @@ pub struct ServiceStatus {
     pub last_exit: Option<i32>,
     pub critical: bool,
     pub oneshot: bool,
+    /// The main service: stopped by an operator, it still makes the
+    /// container not ready (docs/reference.md, "init ready").
+    pub main: bool,
     /// What the service last said of itself (`STATUS=` of the notify protocol).
     pub status: Option<String>,
 }
@@ -50,7 +53,7 @@ impl Status {
             out.push_str(",\"state\":");
             json_string(&mut out, &s.state);
             out.push_str(&format!(
-                ",\"pid\":{},\"ready\":{},\"restarts\":{},\"since\":\"{}\",\"last_exit\":{},\"critical\":{},\"oneshot\":{}}}",
+                ",\"pid\":{},\"ready\":{},\"restarts\":{},\"since\":\"{}\",\"last_exit\":{},\"critical\":{},\"oneshot\":{},\"main\":{}}}",
                 s.pid.map_or("null".into(), |p| p.to_string()),
                 s.ready,
                 s.restarts,
@@ -58,6 +61,7 @@ impl Status {
                 s.last_exit.map_or("null".into(), |c| c.to_string()),
                 s.critical,
                 s.oneshot,
+                s.main,
             ));
             if let Some(text) = &s.status {
                 out.insert_str(out.len() - 1, ",\"status\":");
@@ -88,6 +92,7 @@ impl Status {
                     last_exit: s.get("last_exit").and_then(Json::as_i64).map(|c| c as i32),
                     critical: s.get("critical") != Some(&Json::Bool(false)),
                     oneshot: s.get("oneshot") == Some(&Json::Bool(true)),
+                    main: s.get("main") == Some(&Json::Bool(true)),
                     status: s.get("status").and_then(Json::as_str).map(str::to_string),
                 })
             })
@@ -208,6 +213,7 @@ mod tests {
                     last_exit: Some(-1),
                     critical: true,
                     oneshot: false,
+                    main: true,
                     status: Some("accepting \"connections\"".into()),
                 },
                 ServiceStatus {
@@ -220,6 +226,7 @@ mod tests {
                     last_exit: Some(0),
                     critical: false,
                     oneshot: true,
+                    main: false,
                     status: None,
                 },
             ],

@@ -26,11 +26,13 @@ shell = "true"
 "#,
     );
     wait_until("status file", DEADLINE, || exec_in(&init, &["status"]).status.success());
-    let unhealthy = exec_in(&init, &["health"]);
-    assert_eq!(unhealthy.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&unhealthy.stderr).contains("unhealthy: api (starting)"));
+    // Starting is live, not ready.
+    assert_eq!(exec_in(&init, &["health"]).status.code(), Some(0));
+    let not_ready = exec_in(&init, &["ready"]);
+    assert_eq!(not_ready.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&not_ready.stderr), "init: not ready: api (starting)\n");
     fs::write(init.dir.join("api.ready"), "").unwrap();
-    wait_until("health 0", DEADLINE, || exec_in(&init, &["health"]).status.code() == Some(0));
+    wait_until("ready 0", DEADLINE, || exec_in(&init, &["ready"]).status.code() == Some(0));
     let json = String::from_utf8_lossy(&exec_in(&init, &["status", "--json"]).stdout).to_string();
     assert!(json.starts_with("{\"pid\":1,\"pid_start\":"), "{json}");
     assert!(json.contains("\"name\":\"api\",\"state\":\"ready\""), "{json}");
@@ -40,6 +42,37 @@ shell = "true"
     // No init left: status says so and fails.
     let after = common::init_cmd().arg("status").env("INIT_RUN_DIR", init.dir.join("run")).output().unwrap();
     assert_eq!(after.status.code(), Some(1));
+}
+
+#[test]
+fn the_main_service_stopped_by_an_operator_makes_the_container_not_ready_but_live() {
+    let mut init = services(
+        "ready-main",
+        r#"
+[[service]]
+name = "api"
+main = true
+shell = "exec sleep 60"
+
+[[service]]
+name = "worker"
+critical = false
+shell = "exec sleep 60"
+"#,
+    );
+    wait_until("ready", DEADLINE, || exec_in(&init, &["ready"]).status.code() == Some(0));
+    // A worker an operator stopped does not count; the main service does.
+    assert_eq!(exec_in(&init, &["stop", "worker"]).status.code(), Some(0));
+    assert_eq!(exec_in(&init, &["ready"]).status.code(), Some(0));
+    assert_eq!(exec_in(&init, &["stop", "api"]).status.code(), Some(0));
+    let not_ready = exec_in(&init, &["ready"]);
+    assert_eq!(String::from_utf8_lossy(&not_ready.stderr), "init: not ready: api (stopped)\n");
+    assert_eq!(not_ready.status.code(), Some(1));
+    assert_eq!(exec_in(&init, &["health"]).status.code(), Some(0), "live all the same");
+    assert_eq!(exec_in(&init, &["start", "api"]).status.code(), Some(0));
+    assert_eq!(exec_in(&init, &["ready"]).status.code(), Some(0));
+    init.signal(Signal::SIGTERM);
+    assert_eq!(init.wait(), 143);
 }
 
 #[test]

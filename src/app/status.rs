@@ -1,4 +1,4 @@
-//! `init status [--json]` and `init health`: read the running PID 1's
+//! `init status [--json]`: read the running PID 1's
 //! status file ($INIT_RUN_DIR/status.json, or a fallback: run/status.rs).
 
 use crate::run::status::{self, Status, now_secs};
@@ -10,24 +10,6 @@ pub fn show(json: bool) -> Result<u8, Error> {
     let text = if json { st.to_json() } else { table(&st, now_secs()) };
     print!("{text}");
     Ok(0)
-}
-
-/// 0 when every critical service runs and is ready (a oneshot: exited 0;
-/// one an operator stopped does not count), else 1.
-pub fn health() -> Result<u8, Error> {
-    let st = status::find_live()?;
-    let unhealthy: Vec<String> = st
-        .services
-        .iter()
-        // One an operator stopped (`init stop`) is down on purpose.
-        .filter(|s| s.critical && !s.ready && s.state != "stopped")
-        .map(|s| format!("{} ({})", s.name, s.state))
-        .collect();
-    if unhealthy.is_empty() {
-        return Ok(0);
-    }
-    eprintln!("init: unhealthy: {}", unhealthy.join(", "));
-    Ok(1)
 }
 
 fn table(st: &Status, now: u64) -> String {

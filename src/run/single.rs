@@ -164,6 +164,7 @@ impl SingleStatus {
             last_exit: None,
             critical: true,
             oneshot: false,
+            main: true,
             status: None,
         };
         let st = status::Status {

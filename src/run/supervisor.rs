@@ -360,6 +360,7 @@ impl<'a> Supervisor<'a> {
                 last_exit: s.last_exit.map(Exit::code),
                 critical: s.spec.critical || s.spec.main,
                 oneshot: s.spec.oneshot,
+                main: s.spec.main,
                 status: s.status_text.clone(),
             })
             .collect();

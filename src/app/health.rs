@@ -1,0 +1,116 @@
+//! `init health` and `init ready` (docs/reference.md, "Health and
+//! readiness"): liveness and readiness of the running PID 1, read from its
+//! status file. Liveness: init runs and no critical service failed for good
+//! (an operator's `init stop` is not a failure). Readiness: every service
+//! that should be up is ready — a oneshot once it exited 0; one an operator
+//! stopped does not count, unless it is the main service, whose absence
+//! makes the container not ready.
+
+use crate::run::status::{self, ServiceStatus, Status};
+use mooring::error::Error;
+
+/// `init health`: 0 while live, else 1 naming the failed services.
+pub fn health() -> Result<u8, Error> {
+    answer(liveness(&status::find_live()?), "unhealthy")
+}
+
+/// `init ready`: 0 when ready, else 1 naming the first service that is not.
+pub fn ready() -> Result<u8, Error> {
+    answer(readiness(&status::find_live()?).map_err(|s| vec![s]), "not ready")
+}
+
+fn answer(verdict: Result<(), Vec<String>>, what: &str) -> Result<u8, Error> {
+    match verdict {
+        Ok(()) => Ok(0),
+        Err(names) => {
+            eprintln!("init: {what}: {}", names.join(", "));
+            Ok(1)
+        }
+    }
+}
+
+/// The critical services that failed for good, each as `name (state)`.
+fn liveness(st: &Status) -> Result<(), Vec<String>> {
+    let failed: Vec<String> =
+        st.services.iter().filter(|s| s.critical && s.state == "failed").map(shown).collect();
+    if failed.is_empty() { Ok(()) } else { Err(failed) }
+}
+
+/// The first service that should be up and is not ready.
+fn readiness(st: &Status) -> Result<(), String> {
+    let should_be_up = |s: &&ServiceStatus| s.state != "stopped" || s.main;
+    match st.services.iter().filter(should_be_up).find(|s| !s.ready) {
+        None => Ok(()),
+        Some(s) => Err(shown(s)),
+    }
+}
+
+fn shown(s: &ServiceStatus) -> String {
+    format!("{} ({})", s.name, s.state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn svc(name: &str, state: &str, ready: bool, critical: bool, oneshot: bool, main: bool) -> ServiceStatus {
+        let (pid, restarts, since, last_exit, status) = (None, 0, 0, None, None);
+        ServiceStatus {
+            name: name.into(),
+            state: state.into(),
+            pid,
+            ready,
+            restarts,
+            since,
+            last_exit,
+            critical,
+            oneshot,
+            main,
+            status,
+        }
+    }
+
+    fn of(services: Vec<ServiceStatus>) -> Status {
+        Status { pid: 1, pid_start: None, started: 0, services }
+    }
+
+    #[test]
+    fn liveness_fails_only_on_a_critical_service_that_failed_for_good() {
+        let cases = [
+            (svc("api", "ready", true, true, false, true), true),
+            (svc("api", "starting", false, true, false, true), true),
+            (svc("api", "backoff", false, true, false, true), true),
+            (svc("api", "stopped", false, true, false, true), true),
+            (svc("worker", "failed", false, false, false, false), true),
+            (svc("api", "failed", false, true, false, true), false),
+        ];
+        for (s, live) in cases {
+            assert_eq!(liveness(&of(vec![s.clone()])).is_ok(), live, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn readiness_needs_every_service_that_should_be_up() {
+        let ready_api = svc("api", "ready", true, true, false, true);
+        let cases = [
+            (vec![ready_api.clone()], Ok(())),
+            (vec![svc("api", "starting", false, true, false, true)], Err("api (starting)".to_string())),
+            // Stopped by an operator: the main service still counts, others do not.
+            (vec![svc("api", "stopped", false, true, false, true)], Err("api (stopped)".to_string())),
+            (vec![ready_api.clone(), svc("worker", "stopped", false, false, false, false)], Ok(())),
+            (
+                vec![ready_api.clone(), svc("worker", "backoff", false, false, false, false)],
+                Err("worker (backoff)".into()),
+            ),
+            // A oneshot is ready once it exited 0, not while it runs.
+            (vec![ready_api.clone(), svc("migrate", "exited", true, false, true, false)], Ok(())),
+            (
+                vec![svc("migrate", "running", false, false, true, false), ready_api],
+                Err("migrate (running)".into()),
+            ),
+        ];
+        for (services, want) in cases {
+            assert_eq!(readiness(&of(services.clone())), want, "{services:?}");
+        }
+    }
+}
