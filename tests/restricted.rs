@@ -179,6 +179,7 @@ fn the_kubernetes_manifest_comes_up_with_its_init_container_and_probes() {
     assert_eq!(id.trim(), "1000470000");
     let state = podman_ok(&["inspect", "-f", "{{.State.Status}} {{.RestartCount}}", &web.0]);
     assert_eq!(state, "running 0", "{}", web.logs());
+    not_ready_and_back(&web, &manifest_probe(&dir.join("kube.yaml"), "readinessProbe"));
     let warns: Vec<String> =
         web.logs().lines().filter(|l| l.starts_with("init: WARN")).map(String::from).collect();
     assert_eq!(
@@ -190,6 +191,32 @@ fn the_kubernetes_manifest_comes_up_with_its_init_container_and_probes() {
         "{}",
         web.logs()
     );
+}
+
+/// The exec command of a probe of the manifest's first container, as the
+/// kubelet would run it.
+fn manifest_probe(manifest: &std::path::Path, probe: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(manifest).unwrap();
+    let after = text.split(&format!("{probe}:")).nth(1).unwrap_or_else(|| panic!("no {probe}"));
+    let list = after.split("command: [").nth(1).and_then(|l| l.split(']').next()).unwrap();
+    list.split(',').map(|w| w.trim().trim_matches('"').to_string()).collect()
+}
+
+/// The main service stopped by an operator takes the pod out of service
+/// (its readiness probe fails) while its liveness probe still passes; `init
+/// start` brings it back.
+fn not_ready_and_back(web: &Container, readiness: &[String]) {
+    assert_eq!(readiness, ["/usr/local/bin/init", "ready"], "the manifest's readiness probe");
+    let probe = || web.exec(&readiness.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(probe().status.code(), Some(0), "{}", stderr_of(&probe()));
+    let stopped = web.exec(&[INIT, "stop", "web"]);
+    assert_eq!(stdout_of(&stopped), "web stopped\n", "{}", stderr_of(&stopped));
+    let out = probe();
+    assert_eq!((out.status.code(), stderr_of(&out).as_str()), (Some(1), "init: not ready: web (stopped)\n"));
+    let live = podman(&["healthcheck", "run", &web.0]);
+    assert!(live.status.success(), "liveness: {}{}", stdout_of(&live), stderr_of(&live));
+    assert_eq!(stdout_of(&web.exec(&[INIT, "start", "web"])), "web ready\n");
+    assert_eq!(probe().status.code(), Some(0), "ready again: {}", stderr_of(&probe()));
 }
 
 /// Removes the pod (and its containers) on drop.
