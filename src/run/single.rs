@@ -92,13 +92,16 @@ fn run_with(
             st.write(&state);
         }
         let watch_at = state.watcher.as_ref().filter(|_| !state.budget.started()).map(|w| w.next);
-        let wake = match (state.budget.deadline(), watch_at) {
-            (Some(d), Some(w)) => Some(d.min(w)),
-            (d, w) => d.or(w),
-        };
+        let retry_at = status.as_ref().and_then(SingleStatus::retry_at);
+        let wake = [state.budget.deadline(), watch_at, retry_at].into_iter().flatten().min();
         match signals.wait(wake) {
             Ok(Some(sig)) => state.on_signal(sig),
             Ok(None) if state.budget.due(Instant::now()) => state.on_deadline(),
+            Ok(None) if retry_at.is_some_and(|t| t <= Instant::now()) => {
+                if let Some(st) = &status {
+                    st.retry();
+                }
+            }
             Ok(None) => {
                 let gone = state.watcher.as_mut().and_then(|w| w.poll(Instant::now()));
                 if gone.is_some() {
@@ -184,6 +187,17 @@ impl SingleStatus {
     fn remove(&self) {
         if let Some(file) = self.file.get() {
             file.remove();
+        }
+    }
+
+    /// When a failed write is to be tried again.
+    fn retry_at(&self) -> Option<Instant> {
+        self.file.get().and_then(status::StatusFile::retry_at)
+    }
+
+    fn retry(&self) {
+        if let Some(file) = self.file.get() {
+            file.retry(Instant::now());
         }
     }
 }

@@ -3,13 +3,14 @@
 //! The JSON is small and ours, so it is written and read here by hand (a
 //! serde stack would cost more than the whole supervisor).
 
+use std::cell::RefCell;
 use std::ffi::OsStr;
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::OnceLock;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use mooring::error::Error;
 use mooring::safe_fs::Dir;
@@ -43,7 +44,21 @@ pub fn places() -> Vec<PathBuf> {
 /// sockets are bound through the same descriptor: docs/security.md).
 pub struct StatusFile {
     at: Option<(Rc<Dir>, PathBuf)>,
+    /// The last write, when it failed: retried on a timer until it works.
+    failed: RefCell<Option<Failed>>,
 }
+
+/// A status write that failed, and when to try it again.
+struct Failed {
+    json: String,
+    failures: u32,
+    delay: Duration,
+    retry_at: Instant,
+}
+
+/// The first retry of a failed status write, and the longest wait between two.
+const FIRST_RETRY: Duration = Duration::from_millis(100);
+const LAST_RETRY: Duration = Duration::from_secs(5);
 
 impl StatusFile {
     /// Writes `first` at the first place that takes it, with one WARN when
@@ -51,12 +66,12 @@ impl StatusFile {
     pub fn create(first: &Status) -> StatusFile {
         let mut refused = Vec::new();
         for path in places() {
-            match open_run_dir(&path).and_then(|dir| write(&dir, first).map(|()| dir)) {
+            match open_run_dir(&path).and_then(|dir| write(&dir, &first.to_json()).map(|()| dir)) {
                 Ok(dir) => {
                     if !refused.is_empty() {
                         tracing::warn!(path = %path.display(), "status file moved: {}", refused.join("; "));
                     }
-                    return StatusFile { at: Some((Rc::new(dir), path)) };
+                    return StatusFile { at: Some((Rc::new(dir), path)), failed: RefCell::new(None) };
                 }
                 Err(e) => refused.push(e.to_string()),
             }
@@ -65,7 +80,7 @@ impl StatusFile {
             "no status file ({}): init status and init health cannot find this init",
             refused.join("; ")
         );
-        StatusFile { at: None }
+        StatusFile { at: None, failed: RefCell::new(None) }
     }
 
     /// The run directory, held open (`None`: no place could be written).
@@ -73,12 +88,48 @@ impl StatusFile {
         self.at.as_ref().map(|(dir, _)| dir)
     }
 
-    /// Rewrites the file (a failure is DEBUG: the next change retries).
+    /// Rewrites the file. A failure is one WARN naming the path and the
+    /// error, and the write is retried (`retry`) until it works: a status
+    /// that says `starting` for a service that is ready would make probes
+    /// fail while everything works (docs/reference.md, "Status").
     pub fn write(&self, status: &Status) {
-        if let Some((dir, path)) = &self.at
-            && let Err(e) = write(dir, status)
-        {
-            tracing::debug!(path = %path.display(), error = %e, "cannot write status");
+        let json = status.to_json();
+        let mut failed = self.failed.borrow_mut();
+        if let Some(f) = failed.as_mut() {
+            f.json = json;
+            return;
+        }
+        let Some((dir, path)) = &self.at else { return };
+        if let Err(e) = write(dir, &json) {
+            tracing::warn!(path = %path.display(), error = %e, "status file not written; retrying");
+            let delay = FIRST_RETRY;
+            *failed = Some(Failed { json, failures: 1, delay, retry_at: Instant::now() + delay });
+        }
+    }
+
+    /// When a failed write is to be tried again (`None`: nothing failed).
+    pub fn retry_at(&self) -> Option<Instant> {
+        self.failed.borrow().as_ref().map(|f| f.retry_at)
+    }
+
+    /// Tries a failed write again when its time came; one INFO when it works.
+    pub fn retry(&self, now: Instant) {
+        let mut failed = self.failed.borrow_mut();
+        let (Some(f), Some((dir, path))) = (failed.as_mut(), &self.at) else { return };
+        if now < f.retry_at {
+            return;
+        }
+        match write(dir, &f.json) {
+            Ok(()) => {
+                tracing::info!(path = %path.display(), failures = f.failures, "status file written again");
+                *failed = None;
+            }
+            Err(e) => {
+                f.failures = f.failures.saturating_add(1);
+                f.delay = (f.delay * 2).min(LAST_RETRY);
+                f.retry_at = now + f.delay;
+                tracing::debug!(path = %path.display(), error = %e, failures = f.failures, "status file still not written");
+            }
         }
     }
 
@@ -118,9 +169,9 @@ fn open_run_dir(path: &Path) -> std::io::Result<Dir> {
     Ok(dir)
 }
 
-/// Writes `status` atomically in the run directory `dir`.
-fn write(dir: &Dir, status: &Status) -> std::io::Result<()> {
-    dir.write_file(OsStr::new(STATUS_NAME), status.to_json().as_bytes(), 0o644, None, false)
+/// Writes the status `json` atomically in the run directory `dir`.
+fn write(dir: &Dir, json: &str) -> std::io::Result<()> {
+    dir.write_file(OsStr::new(STATUS_NAME), json.as_bytes(), 0o644, None, false)
 }
 
 /// The status of the live init, from the first place that has one. When

@@ -94,6 +94,9 @@ pub fn run(
             return Ok(code);
         }
         sv.write_status_if_changed();
+        if let Some(file) = &sv.status_file {
+            file.retry(Instant::now());
+        }
         sv.wait_for_events(&signals);
     }
 }

@@ -19,8 +19,11 @@ use nix::unistd::Pid;
 pub mod attacker;
 pub mod configmap;
 pub mod podman;
+mod procs;
 pub mod services;
 mod tty;
+
+pub use procs::{child_of, descendants, proc_state, zombies_under};
 
 #[allow(unused_imports)] // not every test binary types on a terminal
 pub use tty::OnTty;
@@ -116,6 +119,8 @@ pub struct Builder {
     tag: String,
     files: Vec<(String, String)>,
     before: Option<BeforeStart>,
+    /// A command init is started under (strace for fault injection).
+    wrap: Vec<String>,
 }
 
 /// Work on the test dir before init starts.
@@ -132,6 +137,7 @@ impl Builder {
             tag: tag.to_string(),
             files: vec![],
             before: None,
+            wrap: vec![],
         }
     }
 
@@ -158,6 +164,13 @@ impl Builder {
         self
     }
 
+    /// Starts init (as PID 1: the `unshare` that makes its namespace) under
+    /// `prefix`, a command that runs the rest, such as strace.
+    pub fn wrap(mut self, prefix: &[&str]) -> Builder {
+        self.wrap = prefix.iter().map(|a| a.to_string()).collect();
+        self
+    }
+
     pub fn stdin(mut self, stdin: Stdio) -> Builder {
         self.stdin = Some(stdin);
         self
@@ -180,14 +193,13 @@ impl Builder {
         if let Some(f) = self.before {
             f(dir.path());
         }
-        let mut cmd = match self.mode {
-            Mode::Pid1 => {
-                let mut c = Command::new("unshare");
-                c.args(["--pid", "--fork", "--mount-proc", "--kill-child", INIT]);
-                c
-            }
-            Mode::Direct => Command::new(INIT),
-        };
+        let mut argv: Vec<&str> = self.wrap.iter().map(String::as_str).collect();
+        if self.mode == Mode::Pid1 {
+            argv.extend(["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]);
+        }
+        argv.push(INIT);
+        let mut cmd = Command::new(argv[0]);
+        cmd.args(&argv[1..]);
         cmd.args(&args)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -207,6 +219,14 @@ impl Builder {
         let mut child = cmd.spawn().expect("spawn init");
         let pid = match self.mode {
             Mode::Direct => Some(Pid::from_raw(child.id() as i32)),
+            Mode::Pid1 if !self.wrap.is_empty() => {
+                let mut pid = None;
+                wait_until("init under its wrapper", DEADLINE, || {
+                    pid = child_of(child.id() as i32).and_then(child_of).map(Pid::from_raw);
+                    pid.is_some() || matches!(child.try_wait(), Ok(Some(_)))
+                });
+                pid
+            }
             Mode::Pid1 => namespace_pid_of(&mut child),
         };
         Init { child, pid, dir, mode: self.mode, started: Instant::now() }
@@ -295,44 +315,6 @@ impl Drop for Init {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// The state letter of /proc/PID/stat (R, S, T, Z, ...), if the process exists.
-pub fn proc_state(pid: Pid) -> Option<char> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat[stat.rfind(')')? + 1..].split_whitespace().next()?.chars().next()
-}
-
-fn parent_of(pid: i32) -> Option<i32> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat[stat.rfind(')')? + 1..].split_whitespace().nth(1)?.parse().ok()
-}
-
-/// Every live descendant of `root`, from /proc.
-pub fn descendants(root: Pid) -> Vec<Pid> {
-    let mut all: Vec<(i32, i32)> = Vec::new();
-    for entry in fs::read_dir("/proc").expect("/proc").flatten() {
-        let pid = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok());
-        if let Some((pid, ppid)) = pid.and_then(|p| Some((p, parent_of(p)?))) {
-            all.push((pid, ppid));
-        }
-    }
-    let mut found = vec![];
-    let mut queue = vec![root.as_raw()];
-    while let Some(p) = queue.pop() {
-        for &(pid, ppid) in &all {
-            if ppid == p {
-                found.push(Pid::from_raw(pid));
-                queue.push(pid);
-            }
-        }
-    }
-    found
-}
-
-/// Zombies among `root`'s descendants.
-pub fn zombies_under(root: Pid) -> usize {
-    descendants(root).into_iter().filter(|&p| proc_state(p) == Some('Z')).count()
 }
 
 /// `init` with a clean environment (PATH only), so the host's variables

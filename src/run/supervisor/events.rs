@@ -57,7 +57,8 @@ impl Supervisor<'_> {
         });
         let watch = self.watcher.as_ref().filter(|_| !self.stopping()).map(|w| w.next);
         let reload = self.reloader.as_ref().and_then(Reloader::next);
-        timers.chain([self.shutdown.budget.deadline(), watch, reload]).flatten().min()
+        let status = self.status_file.as_ref().and_then(StatusFile::retry_at);
+        timers.chain([self.shutdown.budget.deadline(), watch, reload, status]).flatten().min()
     }
 
     /// Waits for a signal, a control request, an announcement, output or

@@ -1,0 +1,49 @@
+//! Processes as /proc shows them: states, parents, descendants.
+
+use std::fs;
+
+use nix::unistd::Pid;
+
+/// The state letter of /proc/PID/stat (R, S, T, Z, ...), if the process exists.
+pub fn proc_state(pid: Pid) -> Option<char> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 1..].split_whitespace().next()?.chars().next()
+}
+
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 1..].split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Every live descendant of `root`, from /proc.
+pub fn descendants(root: Pid) -> Vec<Pid> {
+    let mut all: Vec<(i32, i32)> = Vec::new();
+    for entry in fs::read_dir("/proc").expect("/proc").flatten() {
+        let pid = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok());
+        if let Some((pid, ppid)) = pid.and_then(|p| Some((p, parent_of(p)?))) {
+            all.push((pid, ppid));
+        }
+    }
+    let mut found = vec![];
+    let mut queue = vec![root.as_raw()];
+    while let Some(p) = queue.pop() {
+        for &(pid, ppid) in &all {
+            if ppid == p {
+                found.push(Pid::from_raw(pid));
+                queue.push(pid);
+            }
+        }
+    }
+    found
+}
+
+/// Zombies among `root`'s descendants.
+pub fn zombies_under(root: Pid) -> usize {
+    descendants(root).into_iter().filter(|&p| proc_state(p) == Some('Z')).count()
+}
+
+/// The first child of `pid`, if it has one.
+pub fn child_of(pid: i32) -> Option<i32> {
+    let children = fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).ok()?;
+    children.split_whitespace().next()?.parse().ok()
+}

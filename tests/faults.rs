@@ -1,0 +1,63 @@
+//! System calls made to fail under a real PID 1 (docs/reference.md,
+//! "When system calls fail"): init runs as PID 1 of a PID namespace under
+//! strace, whose `-e inject` makes one class of call fail at a chosen
+//! invocation (strace counts per process, so a service's calls do not move
+//! init's count). Each test asserts what a user sees: no crash, no hang
+//! past the stop budget, a status that becomes true within seconds, and a
+//! line that says what failed.
+
+mod common;
+
+use std::fs;
+use std::time::{Duration, Instant};
+
+use common::services::exec_in;
+use common::{Builder, DEADLINE, Init, Mode, stderr_of, wait_until};
+use nix::sys::signal::Signal;
+
+/// init as PID 1 with `toml` as its config, under strace injecting `inject`
+/// (strace's `-e inject=` syntax) into init and everything it starts.
+fn faulty(tag: &str, toml: &str, inject: &str) -> Init {
+    let calls = inject.split(':').next().unwrap().to_string();
+    let trace = format!("trace={calls}");
+    let inject = format!("inject={inject}");
+    Builder::new(tag, Mode::Pid1)
+        .wrap(&["strace", "-f", "-qq", "-o", "/dev/null", "-e", &trace, "-e", &inject])
+        .file("init.toml", toml)
+        .args(["-c", "{dir}/init.toml"])
+        .start()
+}
+
+/// A service that is ready once the test says so.
+const API: &str = r#"
+[[service]]
+name = "api"
+command = ["sleep", "60"]
+ready = { file = "{dir}/api.ready" }
+"#;
+
+#[test]
+fn a_status_write_that_fails_is_retried_until_the_status_is_true() {
+    // The first write works; the one after `api` became ready and the
+    // next four retries fail.
+    let mut init = faulty("fault-status", API, "renameat,renameat2:error=EIO:when=2..6");
+    wait_until("the status file", DEADLINE, || exec_in(&init, &["status"]).status.success());
+    fs::write(init.dir.join("api.ready"), "").unwrap();
+    let ready_at = Instant::now();
+    wait_until("init ready", DEADLINE, || exec_in(&init, &["ready"]).status.success());
+    assert!(
+        ready_at.elapsed() < Duration::from_secs(10),
+        "true again within seconds: {:?}",
+        ready_at.elapsed()
+    );
+    let err = init.stderr();
+    assert!(
+        err.contains("WARN status file not written; retrying")
+            && err.contains("Input/output error")
+            && err.contains("INFO status file written again"),
+        "{err}"
+    );
+    assert_eq!(err.matches("not written").count(), 1, "one WARN, not one per retry: {err}");
+    init.signal(Signal::SIGTERM);
+    assert_eq!(init.wait(), 143, "{}", stderr_of(&exec_in(&init, &["status"])));
+}
