@@ -22,10 +22,16 @@ fn faulty(tag: &str, toml: &str, inject: &str) -> Init {
     let trace = format!("trace={calls}");
     let inject = format!("inject={inject}");
     Builder::new(tag, Mode::Pid1)
-        .wrap(&["strace", "-f", "-qq", "-o", "/dev/null", "-e", &trace, "-e", &inject])
+        .wrap(&["strace", "-f", "-qq", "-o", "{dir}/strace.log", "-e", &trace, "-e", &inject])
         .file("init.toml", toml)
         .args(["-c", "{dir}/init.toml"])
         .start()
+}
+
+/// How many calls of init's strace saw (its log: one line a call; the
+/// services' calls are in it too).
+fn calls(init: &Init, call: &str) -> usize {
+    init.read("strace.log").lines().filter(|l| l.contains(&format!("{call}("))).count()
 }
 
 /// A service that is ready once the test says so.
@@ -60,4 +66,22 @@ fn a_status_write_that_fails_is_retried_until_the_status_is_true() {
     assert_eq!(err.matches("not written").count(), 1, "one WARN, not one per retry: {err}");
     init.signal(Signal::SIGTERM);
     assert_eq!(init.wait(), 143, "{}", stderr_of(&exec_in(&init, &["status"])));
+}
+
+#[test]
+fn a_control_socket_out_of_descriptors_backs_off_says_so_and_answers_later() {
+    // accept4 fails with EMFILE five times: the request waits, PID 1 does not spin.
+    let mut init = faulty("fault-accept", API, "accept4:error=EMFILE:when=1..5");
+    wait_until("the status file", DEADLINE, || exec_in(&init, &["status"]).status.success());
+    let asked = Instant::now();
+    let stopped = exec_in(&init, &["stop", "api"]);
+    assert_eq!(stopped.status.code(), Some(0), "{}{}", stderr_of(&stopped), init.stderr());
+    assert!(asked.elapsed() < Duration::from_secs(20), "answered once accept works: {:?}", asked.elapsed());
+    let accepts = calls(&init, "accept4");
+    assert!((6..=10).contains(&accepts), "a few tries, not a busy loop: {accepts} accept4 calls");
+    let err = init.stderr();
+    assert_eq!(err.matches("cannot accept a request").count(), 1, "{err}");
+    assert!(err.contains("Too many open files") && err.contains("control socket: accepting again"), "{err}");
+    init.signal(Signal::SIGTERM);
+    assert_eq!(init.wait(), 143);
 }

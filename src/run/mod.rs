@@ -4,6 +4,7 @@ pub mod budget;
 pub mod oom;
 pub mod probe_child;
 pub mod reap;
+pub mod retry;
 pub mod shell;
 pub mod signals;
 pub mod single;

@@ -10,7 +10,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crate::run::retry::Retry;
 
 use mooring::error::Error;
 use mooring::safe_fs::Dir;
@@ -51,14 +53,8 @@ pub struct StatusFile {
 /// A status write that failed, and when to try it again.
 struct Failed {
     json: String,
-    failures: u32,
-    delay: Duration,
-    retry_at: Instant,
+    retry: Retry,
 }
-
-/// The first retry of a failed status write, and the longest wait between two.
-const FIRST_RETRY: Duration = Duration::from_millis(100);
-const LAST_RETRY: Duration = Duration::from_secs(5);
 
 impl StatusFile {
     /// Writes `first` at the first place that takes it, with one WARN when
@@ -102,33 +98,32 @@ impl StatusFile {
         let Some((dir, path)) = &self.at else { return };
         if let Err(e) = write(dir, &json) {
             tracing::warn!(path = %path.display(), error = %e, "status file not written; retrying");
-            let delay = FIRST_RETRY;
-            *failed = Some(Failed { json, failures: 1, delay, retry_at: Instant::now() + delay });
+            *failed = Some(Failed { json, retry: Retry::first(Instant::now()) });
         }
     }
 
     /// When a failed write is to be tried again (`None`: nothing failed).
     pub fn retry_at(&self) -> Option<Instant> {
-        self.failed.borrow().as_ref().map(|f| f.retry_at)
+        self.failed.borrow().as_ref().map(|f| f.retry.at)
     }
 
     /// Tries a failed write again when its time came; one INFO when it works.
     pub fn retry(&self, now: Instant) {
         let mut failed = self.failed.borrow_mut();
         let (Some(f), Some((dir, path))) = (failed.as_mut(), &self.at) else { return };
-        if now < f.retry_at {
+        if !f.retry.due(now) {
             return;
         }
         match write(dir, &f.json) {
             Ok(()) => {
-                tracing::info!(path = %path.display(), failures = f.failures, "status file written again");
+                let failures = f.retry.failures;
+                tracing::info!(path = %path.display(), failures, "status file written again");
                 *failed = None;
             }
             Err(e) => {
-                f.failures = f.failures.saturating_add(1);
-                f.delay = (f.delay * 2).min(LAST_RETRY);
-                f.retry_at = now + f.delay;
-                tracing::debug!(path = %path.display(), error = %e, failures = f.failures, "status file still not written");
+                f.retry.again(now);
+                let failures = f.retry.failures;
+                tracing::debug!(path = %path.display(), error = %e, failures, "status file still not written");
             }
         }
     }

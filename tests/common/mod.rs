@@ -165,7 +165,7 @@ impl Builder {
     }
 
     /// Starts init (as PID 1: the `unshare` that makes its namespace) under
-    /// `prefix`, a command that runs the rest, such as strace.
+    /// `prefix`, a command that runs the rest, such as strace (`{dir}` replaced).
     pub fn wrap(mut self, prefix: &[&str]) -> Builder {
         self.wrap = prefix.iter().map(|a| a.to_string()).collect();
         self
@@ -193,7 +193,8 @@ impl Builder {
         if let Some(f) = self.before {
             f(dir.path());
         }
-        let mut argv: Vec<&str> = self.wrap.iter().map(String::as_str).collect();
+        let wrap: Vec<String> = self.wrap.iter().map(|a| a.replace("{dir}", &dir_s)).collect();
+        let mut argv: Vec<&str> = wrap.iter().map(String::as_str).collect();
         if self.mode == Mode::Pid1 {
             argv.extend(["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]);
         }

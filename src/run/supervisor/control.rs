@@ -12,6 +12,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::rc::Rc;
 
+use crate::run::retry::Retry;
 use mooring::safe_fs::{Dir, SocketKind};
 
 use super::*;
@@ -82,6 +83,8 @@ pub struct Control {
     dir: Rc<Dir>,
     listener: UnixListener,
     conns: Vec<Conn>,
+    /// `accept` kept failing (EMFILE): the listener is left alone until then.
+    paused: Option<Retry>,
 }
 
 impl Control {
@@ -94,7 +97,7 @@ impl Control {
             Ok(UnixListener::from(fd))
         });
         match bound {
-            Ok(listener) => Some(Control { dir: Rc::clone(dir), listener, conns: Vec::new() }),
+            Ok(listener) => Some(Control { dir: Rc::clone(dir), listener, conns: Vec::new(), paused: None }),
             Err(e) => {
                 let path = dir.path().join(SOCKET_NAME);
                 warn!(path = %path.display(), error = %e, "no control socket: init start/stop/restart/signal will not reach this init");
@@ -103,10 +106,18 @@ impl Control {
         }
     }
 
-    /// The descriptors to poll: the listener, then each connection still reading.
+    /// The descriptors to poll: the listener (unless every slot is taken
+    /// or `accept` is paused: a pending connection would wake the loop
+    /// forever), then each connection still reading.
     pub fn fds(&self) -> Vec<BorrowedFd<'_>> {
         let reading = self.conns.iter().filter(|c| matches!(c.step, Step::Reading(_)));
-        std::iter::once(self.listener.as_fd()).chain(reading.map(|c| c.stream.as_fd())).collect()
+        let listen = self.conns.len() < MAX_CONNECTIONS && self.paused.is_none();
+        listen.then(|| self.listener.as_fd()).into_iter().chain(reading.map(|c| c.stream.as_fd())).collect()
+    }
+
+    /// When a paused listener is polled again.
+    pub fn resume_at(&self) -> Option<Instant> {
+        self.paused.map(|p| p.at)
     }
 
     /// Accepts new connections (refusing peers other than root and init's
@@ -133,10 +144,26 @@ impl Control {
         complete
     }
 
+    /// Takes the connections waiting, as long as a slot is free. A failing
+    /// `accept` (out of descriptors) pauses the listener with a growing
+    /// delay, one WARN, and one INFO once it works again.
     fn accept(&mut self) {
         let me = nix::unistd::geteuid().as_raw();
+        let now = Instant::now();
+        if self.paused.is_some_and(|p| !p.due(now)) {
+            return;
+        }
         while self.conns.len() < MAX_CONNECTIONS {
-            let Ok((stream, _)) = self.listener.accept() else { return };
+            let accepted = self.listener.accept();
+            if let Err(e) = &accepted
+                && e.kind() != ErrorKind::WouldBlock
+            {
+                return self.failed(e, now);
+            }
+            if let Some(p) = self.paused.take() {
+                info!(failures = p.failures, "control socket: accepting again");
+            }
+            let Ok((stream, _)) = accepted else { break };
             let uid = nix::sys::socket::getsockopt(&stream, nix::sys::socket::sockopt::PeerCredentials)
                 .map(|c| c.uid());
             let mut conn = Conn { stream, step: Step::Reading(Vec::new()) };
@@ -154,6 +181,16 @@ impl Control {
                     );
                 }
                 Err(e) => answer(&mut conn, 1, &e.to_string()),
+            }
+        }
+    }
+
+    fn failed(&mut self, e: &std::io::Error, now: Instant) {
+        match self.paused.as_mut() {
+            Some(p) => p.again(now),
+            None => {
+                warn!(error = %e, "control socket: cannot accept a request; trying again shortly");
+                self.paused = Some(Retry::first(now));
             }
         }
     }

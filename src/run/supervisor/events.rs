@@ -58,7 +58,8 @@ impl Supervisor<'_> {
         let watch = self.watcher.as_ref().filter(|_| !self.stopping()).map(|w| w.next);
         let reload = self.reloader.as_ref().and_then(Reloader::next);
         let status = self.status_file.as_ref().and_then(StatusFile::retry_at);
-        timers.chain([self.shutdown.budget.deadline(), watch, reload, status]).flatten().min()
+        let control = self.control.as_ref().and_then(control::Control::resume_at);
+        timers.chain([self.shutdown.budget.deadline(), watch, reload, status, control]).flatten().min()
     }
 
     /// Waits for a signal, a control request, an announcement, output or
@@ -77,14 +78,17 @@ impl Supervisor<'_> {
         if self.reloader.as_ref().and_then(Reloader::fd).is_some() {
             announcers.push(None);
         }
-        let Some(ready) = self.poll(signals, timeout) else { return };
+        // Nothing ready (the timeout, or a failed poll): the timers' turn.
+        let ready = self.poll(signals, timeout).unwrap_or_default();
         if ready.first() == Some(&0) {
             match signals.read() {
                 Ok(sig) => self.on_signal(sig),
                 Err(e) => error!(error = %e, "reading signals failed; going on"),
             }
         }
-        if ready.iter().any(|&i| (1..=control).contains(&i)) {
+        // A paused listener is tried again when its time comes, not polled.
+        let resume = self.control.as_ref().and_then(control::Control::resume_at);
+        if ready.iter().any(|&i| (1..=control).contains(&i)) || resume.is_some_and(|t| t <= Instant::now()) {
             self.on_control();
         }
         for k in ready.iter().filter_map(|&i| i.checked_sub(1 + control)).filter(|&k| k < announcers.len()) {
