@@ -18,10 +18,24 @@ pub fn escape(text: &str) -> Cow<'_, str> {
     escape_within(text, usize::MAX)
 }
 
+/// Control characters escaped, backslashes left as they are: for text
+/// that init composed itself and that quotes others' values already
+/// (a log line's message, with `{:?}`), or that was escaped before (a
+/// `STATUS=` text as init stored it). No line ends and no escape gets
+/// through; it is not meant to be read back.
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    escape_with(text, usize::MAX, char::is_control)
+}
+
 /// As `escape`, cut to at most `max` characters of output, never inside an
 /// escape: the text is cut before the character that would not fit whole.
 pub fn escape_within(text: &str, max: usize) -> Cow<'_, str> {
-    let clean = text.find(needs_escape).unwrap_or(text.len());
+    escape_with(text, max, needs_escape)
+}
+
+/// `text` with the characters `escaped` picks escaped, within `max` characters.
+fn escape_with(text: &str, max: usize, escaped: fn(char) -> bool) -> Cow<'_, str> {
+    let clean = text.find(escaped).unwrap_or(text.len());
     let short = max == usize::MAX || text.len() <= max || text.chars().nth(max).is_none();
     if clean == text.len() && short {
         return Cow::Borrowed(text);
@@ -30,9 +44,14 @@ pub fn escape_within(text: &str, max: usize) -> Cow<'_, str> {
     let mut count = 0;
     for c in text.chars() {
         let before = out.len();
-        push_escaped(&mut out, c);
         // Every escape is ASCII, so its length in bytes is its length in characters.
-        let width = if needs_escape(c) { out.len() - before } else { 1 };
+        let width = if escaped(c) {
+            push_escaped(&mut out, c);
+            out.len() - before
+        } else {
+            out.push(c);
+            1
+        };
         if count + width > max {
             out.truncate(before);
             break;
@@ -122,6 +141,8 @@ mod tests {
         }
         assert!(matches!(escape("no escapes here"), Cow::Borrowed(_)));
         assert!(matches!(escape("tab\there"), Cow::Owned(_)));
+        assert_eq!(escape_controls("said \"a\\nb\"\n\u{1b}"), "said \"a\\nb\"\\n\\x1b");
+        assert!(matches!(escape_controls("C:\\dir"), Cow::Borrowed(_)));
     }
 
     #[test]

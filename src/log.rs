@@ -20,7 +20,7 @@ use tracing_subscriber::filter::{LevelFilter, Targets};
 
 use crate::outlet::{self, Stream};
 use mooring::error::Error;
-use mooring::escape::{escape, needs_escape};
+use mooring::escape::{escape, escape_controls, needs_escape};
 use mooring::json::json_string;
 use mooring::redact::redact;
 
@@ -198,9 +198,10 @@ impl Fields {
         // text a secret's value is found by.
         let value = &masked(value);
         if field.name() == "message" {
-            // Messages are often formatted with paths and names.
+            // Messages are often formatted with paths and names, quoted
+            // with `{:?}` (whose backslashes stay as they are).
             match self.format {
-                Format::Text => self.message.push_str(&escape(value)),
+                Format::Text => self.message.push_str(&escape_controls(value)),
                 Format::Json => self.message.push_str(value),
             }
             return;

@@ -3,7 +3,7 @@
 
 use crate::run::status::{self, Status, now_secs};
 use mooring::error::Error;
-use mooring::escape::escape;
+use mooring::escape::{escape, escape_controls};
 
 /// Prints the services of the running init: a table, or the file's JSON.
 pub fn show(json: bool) -> Result<u8, Error> {
@@ -62,8 +62,7 @@ fn table(st: &Status, now: u64) -> String {
         // Escaped once by init when it came (src/notice.rs); again here
         // only if a control character got in some other way.
         if let Some(text) = &s.status {
-            let text = if text.contains(char::is_control) { escape(text) } else { text.into() };
-            out.insert_str(out.len() - 1, &format!("  {text}"));
+            out.insert_str(out.len() - 1, &format!("  {}", escape_controls(text)));
         }
     }
     out
