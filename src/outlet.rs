@@ -119,9 +119,9 @@ pub fn write(stream: Stream, unit: &[u8]) {
         if unit.is_empty() || matches!(outlet.how, How::Gone) {
             return;
         }
+        // Still waiting after the flush: the stream takes nothing now.
         if !outlet.queue.is_empty() {
-            outlet.queue.push(unit.to_vec(), |d| dropped_line(stream, d));
-            return outlet.flush();
+            return outlet.queue.push(unit.to_vec(), |d| dropped_line(stream, d));
         }
         // Nothing waits: straight out, queued only what the stream left.
         let sent = outlet.send(unit, unit.len());

@@ -13,6 +13,9 @@ pub struct Dropped {
     pub bytes: u64,
 }
 
+/// Room enough for any report line.
+const REPORT_MAX: usize = 256;
+
 #[derive(Debug)]
 pub struct Queue {
     units: VecDeque<Vec<u8>>,
@@ -56,7 +59,8 @@ impl Queue {
 
     /// Puts the report of dropped units in the queue once it fits.
     pub fn settle(&mut self, report: impl Fn(Dropped) -> Vec<u8>) {
-        if self.dropped == Dropped::default() {
+        // Made only when it may fit: a flood drops many lines a wake-up.
+        if self.dropped == Dropped::default() || !self.fits(REPORT_MAX) {
             return;
         }
         let line = report(self.dropped);
