@@ -48,22 +48,37 @@ fn a_terminal_a_service_stops_with_tcooff_never_keeps_sigterm_waiting() {
     let dir = TempDir::new("out-tty");
     let flags = flags(&dir);
     fs::write(dir.join("stop.py"), STOPPER).unwrap();
-    let conf = dir.join("init.toml");
     let toml = format!(
         "[[service]]\nname = \"stopper\"\nuser = \"1000:1000\"\ncommand = [\"/usr/bin/python3\", \"{}\", \"{flags}/stopped\"]\n",
         dir.s("stop.py")
     );
-    fs::write(&conf, toml).unwrap();
-    let conf = conf.display().to_string();
+    fs::write(dir.join("init.toml"), toml).unwrap();
+    stop_on_a_stopped_terminal(&dir, &["-c", &dir.s("init.toml")]);
+}
+
+#[test]
+fn a_single_command_stopping_the_terminal_never_keeps_sigterm_waiting() {
+    let dir = TempDir::new("out-tty-single");
+    let flags = flags(&dir);
+    fs::write(dir.join("stop.py"), STOPPER).unwrap();
+    let stopped = format!("{flags}/stopped");
+    let argv = ["--user", "1000:1000", "--", "/usr/bin/python3", &dir.s("stop.py"), &stopped];
+    stop_on_a_stopped_terminal(&dir, &argv);
+}
+
+/// Init as PID 1 on a terminal with `args`; once the child stopped the
+/// terminal (`flags/stopped`), SIGTERM must end init within the budget,
+/// with the code of the child's death by SIGTERM.
+fn stop_on_a_stopped_terminal(dir: &TempDir, args: &[&str]) {
     let argv = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", INIT, "--stop-timeout", BUDGET];
-    let mut tty = OnTty::start(&[&argv[..], &["-c", &conf]].concat());
+    let mut tty = OnTty::start(&[&argv[..], args].concat());
     let pid = tty.namespace_pid().expect("init runs");
     common::wait_for_file(&dir.join("flags/stopped"));
     kill(pid, Signal::SIGTERM).unwrap();
     let sent = Instant::now();
     let code = tty.wait_within(WITHIN);
     assert!(code.is_some(), "init still runs {:?} after SIGTERM on the stopped terminal", sent.elapsed());
-    assert_eq!(code, Some(143), "the main service died of SIGTERM");
+    assert_eq!(code, Some(143), "the child died of SIGTERM");
 }
 
 /// Floods its stdout with numbered lines of 91 bytes; counts them in a file.

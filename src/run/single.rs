@@ -91,16 +91,14 @@ fn run_with(
             shown = Some(state.budget.started());
             st.write(&state);
         }
-        let watch_at = state.watcher.as_ref().filter(|_| !state.budget.started()).map(|w| w.next);
-        let wake = match (state.budget.deadline(), watch_at) {
-            (Some(d), Some(w)) => Some(d.min(w)),
-            (d, w) => d.or(w),
-        };
-        match signals.wait(wake) {
+        crate::outlet::flush();
+        match signals.wait(state.wake_at()) {
             Ok(Some(sig)) => state.on_signal(sig),
             Ok(None) if state.budget.due(Instant::now()) => state.on_deadline(),
             Ok(None) => {
-                let gone = state.watcher.as_mut().and_then(|w| w.poll(Instant::now()));
+                // The wake-up may be the output's retry, before the watches are due.
+                let now = Instant::now();
+                let gone = state.watcher.as_mut().filter(|w| now >= w.next).and_then(|w| w.poll(now));
                 if gone.is_some() {
                     state.dependency_gone();
                 }
@@ -319,6 +317,14 @@ impl<'a> Single<'a> {
         if !self.budget.killed() {
             self.signal_everything(libc::SIGTERM);
         }
+    }
+
+    /// The stop budget's deadline, the watches' next check, and a retry
+    /// while init's own output waits for its stream (src/outlet.rs).
+    fn wake_at(&self) -> Option<Instant> {
+        let watch_at = self.watcher.as_ref().filter(|_| !self.budget.started()).map(|w| w.next);
+        let retry = crate::outlet::pending().then(|| Instant::now() + crate::outlet::RETRY);
+        [self.budget.deadline(), watch_at, retry].into_iter().flatten().min()
     }
 
     fn on_deadline(&mut self) {
