@@ -254,3 +254,33 @@ fn how(fd: BorrowedFd<'_>) -> How {
         Err(_) => How::Polled,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_of_stream_gets_its_way_of_writing_without_blocking() {
+        let (r, w) = nix::unistd::pipe().unwrap();
+        let reopened = how(w.as_fd());
+        let How::Reopened(own) = &reopened else { panic!("a pipe is reopened") };
+        let flags = nix::fcntl::fcntl(own, nix::fcntl::FcntlArg::F_GETFL).unwrap();
+        assert!(OFlag::from_bits_truncate(flags).contains(OFlag::O_NONBLOCK));
+        let shared = nix::fcntl::fcntl(&w, nix::fcntl::FcntlArg::F_GETFL).unwrap();
+        assert!(
+            !OFlag::from_bits_truncate(shared).contains(OFlag::O_NONBLOCK),
+            "the shared one stays blocking"
+        );
+        // Full, the private description says so instead of blocking.
+        let chunk = [b'x'; PIPE_BUF];
+        while nix::unistd::write(own, &chunk).is_ok() {}
+        assert_eq!(nix::unistd::write(own, b"more\n"), Err(Errno::EAGAIN));
+        drop(r);
+        use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
+        let (a, _b) =
+            socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC).unwrap();
+        assert!(matches!(how(a.as_fd()), How::Socket));
+        let null = std::fs::File::options().write(true).open("/dev/null").unwrap();
+        assert!(matches!(how(null.as_fd()), How::Plain));
+    }
+}
