@@ -124,7 +124,7 @@ pub fn write(stream: Stream, unit: &[u8]) {
             return outlet.queue.push(unit.to_vec(), |d| dropped_line(stream, d));
         }
         // Nothing waits: straight out, queued only what the stream left.
-        let sent = outlet.send(unit, unit.len());
+        let sent = send(&mut outlet.how, stream, unit);
         let rest = match sent {
             Ok(n) => &unit[n..],
             Err(()) if matches!(outlet.how, How::Gone) => return,
@@ -180,11 +180,11 @@ impl Outlet {
             self.queue.settle(|d| dropped_line(stream, d));
             let strict = matches!(self.how, How::Polled);
             let Some(batch) = self.queue.batch(PIPE_BUF, strict) else { return };
-            let batch = batch.into_owned();
-            match self.send(&batch, batch.len()) {
+            let (sent, len) = (send(&mut self.how, stream, &batch), batch.len());
+            match sent {
                 Ok(n) => {
                     self.queue.consumed(n);
-                    if n < batch.len() {
+                    if n < len {
                         return;
                     }
                 }
@@ -197,47 +197,48 @@ impl Outlet {
             }
         }
     }
+}
 
-    /// One write of up to `len` bytes of `bytes` in the stream's way: the
-    /// count taken (0 when there is no room now); `Err` when nothing was.
-    fn send(&mut self, bytes: &[u8], len: usize) -> Result<usize, ()> {
-        let handle = self.stream.handle();
-        let fd = handle.as_fd();
-        if matches!(self.how, How::Unknown) {
-            self.how = how(fd);
+/// One write of `bytes` to `stream` in its way (`how`, found at the first
+/// write): the count taken; `Err` when nothing was, and `how` is `Gone`
+/// when nothing ever will be.
+fn send(how: &mut How, stream: Stream, bytes: &[u8]) -> Result<usize, ()> {
+    let handle = stream.handle();
+    let fd = handle.as_fd();
+    if matches!(how, How::Unknown) {
+        *how = way_to_write(fd);
+    }
+    let result = match &*how {
+        How::Unknown | How::Gone => return Err(()),
+        How::Plain => nix::unistd::write(fd, bytes),
+        How::Reopened(own) => nix::unistd::write(own, bytes),
+        How::Socket => {
+            let flags = MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL;
+            nix::sys::socket::send(fd.as_raw_fd(), bytes, flags)
         }
-        let result = match &self.how {
-            How::Unknown | How::Gone => return Err(()),
-            How::Plain => nix::unistd::write(fd, &bytes[..len]),
-            How::Reopened(own) => nix::unistd::write(own, &bytes[..len]),
-            How::Socket => {
-                let flags = MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL;
-                nix::sys::socket::send(fd.as_raw_fd(), &bytes[..len], flags)
-            }
-            How::Polled => {
-                let mut fds = [PollFd::new(fd, PollFlags::POLLOUT)];
-                match poll(&mut fds, PollTimeout::ZERO) {
-                    Ok(1) if fds[0].revents().is_some_and(|r| r.contains(PollFlags::POLLOUT)) => {
-                        nix::unistd::write(fd, &bytes[..len.min(PIPE_BUF)])
-                    }
-                    _ => Err(Errno::EAGAIN),
+        How::Polled => {
+            let mut fds = [PollFd::new(fd, PollFlags::POLLOUT)];
+            match poll(&mut fds, PollTimeout::ZERO) {
+                Ok(1) if fds[0].revents().is_some_and(|r| r.contains(PollFlags::POLLOUT)) => {
+                    nix::unistd::write(fd, &bytes[..bytes.len().min(PIPE_BUF)])
                 }
+                _ => Err(Errno::EAGAIN),
             }
-        };
-        match result {
-            Ok(0) | Err(Errno::EAGAIN | Errno::EINTR) => Err(()),
-            Ok(n) => Ok(n),
-            // EPIPE (no reader), EBADF (closed), EIO (a hung-up terminal): gone.
-            Err(_) => {
-                self.how = How::Gone;
-                Err(())
-            }
+        }
+    };
+    match result {
+        Ok(0) | Err(Errno::EAGAIN | Errno::EINTR) => Err(()),
+        Ok(n) => Ok(n),
+        // EPIPE (no reader), EBADF (closed), EIO (a hung-up terminal): gone.
+        Err(_) => {
+            *how = How::Gone;
+            Err(())
         }
     }
 }
 
 /// How to write `fd` without blocking (see the module's header).
-fn how(fd: BorrowedFd<'_>) -> How {
+fn way_to_write(fd: BorrowedFd<'_>) -> How {
     let Ok(st) = nix::sys::stat::fstat(fd) else { return How::Gone };
     let kind = SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits());
     let terminal = kind == SFlag::S_IFCHR && nix::unistd::isatty(fd).unwrap_or(false);
@@ -262,7 +263,7 @@ mod tests {
     #[test]
     fn each_kind_of_stream_gets_its_way_of_writing_without_blocking() {
         let (r, w) = nix::unistd::pipe().unwrap();
-        let reopened = how(w.as_fd());
+        let reopened = way_to_write(w.as_fd());
         let How::Reopened(own) = &reopened else { panic!("a pipe is reopened") };
         let flags = nix::fcntl::fcntl(own, nix::fcntl::FcntlArg::F_GETFL).unwrap();
         assert!(OFlag::from_bits_truncate(flags).contains(OFlag::O_NONBLOCK));
@@ -279,8 +280,8 @@ mod tests {
         use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
         let (a, _b) =
             socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC).unwrap();
-        assert!(matches!(how(a.as_fd()), How::Socket));
+        assert!(matches!(way_to_write(a.as_fd()), How::Socket));
         let null = std::fs::File::options().write(true).open("/dev/null").unwrap();
-        assert!(matches!(how(null.as_fd()), How::Plain));
+        assert!(matches!(way_to_write(null.as_fd()), How::Plain));
     }
 }
