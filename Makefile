@@ -152,6 +152,6 @@ clean:
 FUZZ_SECONDS ?= 600
 fuzz: deps-build
 	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
-	cd fuzz && for t in template config status duration semaphore pattern; do \
+	cd fuzz && for t in template config status duration semaphore pattern notify escape; do \
 	    mkdir -p corpus/$$t && cargo +$(NIGHTLY) fuzz run -O $$t corpus/$$t seeds/$$t -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536; \
 	done

@@ -15,7 +15,8 @@ pub fn json_string(out: &mut String, s: &str) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
+            // C0, DEL and C1 (docs/security.md, "Texts from others").
+            c if c.is_control() => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
             c => out.push(c),
@@ -210,8 +211,8 @@ mod tests {
     #[test]
     fn json_strings_escape_quotes_and_control_characters() {
         let mut out = String::new();
-        json_string(&mut out, "a\"b\\c\nd\u{1}");
-        assert_eq!(out, r#""a\"b\\c\nd\u0001""#);
+        json_string(&mut out, "a\"b\\c\nd\u{1}\u{1b}\u{7f}\u{9b}é");
+        assert_eq!(out, r#""a\"b\\c\nd\u0001\u001b\u007f\u009bé""#);
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod config;
 pub mod entries;
 pub mod env;
 pub mod error;
+pub mod escape;
 pub mod json;
 pub mod notice;
 pub mod pattern;

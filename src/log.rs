@@ -4,20 +4,23 @@
 //! is the small one below, not tracing-subscriber's fmt layer and registry,
 //! which cost 87 kB of init's 1 MB budget (README.md, "Numbers") for span
 //! machinery init never uses. Both formats are written here, not by
-//! serde_json or the `env-filter` feature.
+//! serde_json or the `env-filter` feature. Lines go out through the
+//! outlet (src/outlet.rs), which never blocks, and text from others in
+//! them is escaped (docs/security.md, "Texts from others").
 
 use std::fmt::{self, Write as _};
 use std::str::FromStr;
 use std::sync::RwLock;
-
-use std::io::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::filter::{LevelFilter, Targets};
 
+use crate::outlet::{self, Stream};
 use mooring::error::Error;
+use mooring::escape::{escape, escape_controls, needs_escape};
 use mooring::json::json_string;
 use mooring::redact::redact;
 
@@ -26,6 +29,9 @@ pub enum Format {
     Text,
     Json,
 }
+
+/// INIT_LOG_FORMAT=json, for the lines the outlet writes itself.
+static JSON: AtomicBool = AtomicBool::new(false);
 
 /// Values masked as `***` in every line: the secrets' (src/redact.rs).
 static HIDDEN: RwLock<Vec<String>> = RwLock::new(Vec::new());
@@ -68,6 +74,7 @@ pub fn init(filter: Option<&str>, format: Option<&str>, verbosity: i8) -> Result
             )));
         }
     };
+    JSON.store(format == Format::Json, Ordering::Relaxed);
     let max = targets.iter().map(|(_, l)| l).chain(targets.default_level()).max().unwrap_or(LevelFilter::OFF);
     let logger = Logger { targets, format, max };
     tracing::subscriber::set_global_default(logger).map_err(|e| Error::Usage(format!("logging: {e}")))
@@ -100,7 +107,7 @@ impl Subscriber for Logger {
     fn event(&self, event: &Event<'_>) {
         let line = format_line(self.format, event);
         // One write per line, so lines from init never interleave mid-line.
-        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        outlet::write(Stream::Stderr, line.as_bytes());
     }
 
     fn enter(&self, _: &Id) {}
@@ -140,7 +147,22 @@ fn level_for(verbosity: i8) -> LevelFilter {
 fn format_line(format: Format, event: &Event<'_>) -> String {
     let mut fields = Fields { format, message: String::new(), rest: String::new() };
     event.record(&mut fields);
-    let level = level_name(event.metadata().level());
+    line(format, level_name(event.metadata().level()), fields)
+}
+
+/// The outlet's line for output it had to drop (src/outlet.rs), in the
+/// log's format, newline included.
+pub fn dropped_report(stream: &str, lines: u64, bytes: u64) -> String {
+    let format = if JSON.load(Ordering::Relaxed) { Format::Json } else { Format::Text };
+    let message = format!("{lines} lines ({bytes} bytes) of output dropped: {stream} was not writable");
+    let mut fields = Fields { format, message, rest: String::new() };
+    if format == Format::Json {
+        fields.rest = format!(",\"stream\":\"{stream}\",\"lines\":{lines},\"bytes\":{bytes}");
+    }
+    line(format, "WARN", fields)
+}
+
+fn line(format: Format, level: &str, fields: Fields) -> String {
     match format {
         Format::Text => format!("init: {level} {}{}\n", fields.message, fields.rest),
         Format::Json => {
@@ -176,12 +198,17 @@ impl Fields {
         // text a secret's value is found by.
         let value = &masked(value);
         if field.name() == "message" {
-            self.message.push_str(value);
+            // Messages are often formatted with paths and names, quoted
+            // with `{:?}` (whose backslashes stay as they are).
+            match self.format {
+                Format::Text => self.message.push_str(&escape_controls(value)),
+                Format::Json => self.message.push_str(value),
+            }
             return;
         }
         match self.format {
-            Format::Text if quoted && value.contains([' ', '"', '=']) => {
-                let _ = write!(self.rest, " {}={:?}", field.name(), value);
+            Format::Text if quoted => {
+                let _ = write!(self.rest, " {}={}", field.name(), text_value(value));
             }
             Format::Text => {
                 let _ = write!(self.rest, " {}={}", field.name(), value);
@@ -198,6 +225,16 @@ impl Fields {
             }
         }
     }
+}
+
+/// A text value as `key=value` shows it: as it is, or in quotes with `"`
+/// and every control character and backslash escaped when it holds one of
+/// them, a space or `=`, so a value never ends a line or fakes a field.
+fn text_value(value: &str) -> std::borrow::Cow<'_, str> {
+    if !value.contains(|c| matches!(c, ' ' | '"' | '=') || needs_escape(c)) {
+        return value.into();
+    }
+    format!("\"{}\"", escape(value).replace('"', "\\\"")).into()
 }
 
 impl Visit for Fields {
@@ -249,6 +286,29 @@ mod tests {
         for bad in ["loud", "=debug", "x=[span]", "info,=bogus=="] {
             assert!(parse_filter(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn text_values_are_quoted_and_escaped_when_they_need_it() {
+        for (value, want) in [
+            ("/data/file", "/data/file"),
+            ("two words", "\"two words\""),
+            ("a=b", "\"a=b\""),
+            ("say \"hi\"", "\"say \\\"hi\\\"\""),
+            ("x\ninit:\tERROR\tforged\u{1b}]2;t\u{7}", "\"x\\ninit:\\tERROR\\tforged\\x1b]2;t\\x07\""),
+            ("back\\slash", "\"back\\\\slash\""),
+            ("csi\u{9b}", "\"csi\\u{9b}\""),
+        ] {
+            assert_eq!(text_value(value), want, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn the_report_of_dropped_output_is_one_warn_line() {
+        assert_eq!(
+            dropped_report("stdout", 3, 120),
+            "init: WARN 3 lines (120 bytes) of output dropped: stdout was not writable\n"
+        );
     }
 
     #[test]

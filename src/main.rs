@@ -6,6 +6,7 @@
 mod app;
 mod cli;
 mod log;
+mod outlet;
 mod run;
 mod sys;
 
@@ -19,6 +20,13 @@ static ALLOC: sys::alloc::StartupArena = sys::alloc::StartupArena;
 /// Called by the C entry point with the raw arguments; returns the exit code.
 #[cfg_attr(test, allow(dead_code))]
 pub(crate) fn main_with_args(args: Vec<OsString>) -> i32 {
+    let code = run_with_args(args);
+    // What the streams did not take yet gets a last, bounded chance.
+    outlet::finish();
+    code
+}
+
+fn run_with_args(args: Vec<OsString>) -> i32 {
     let cli = match cli::parse(without_repeated_init(args)) {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
@@ -28,7 +36,8 @@ pub(crate) fn main_with_args(args: Vec<OsString>) -> i32 {
         Err(e) => {
             let text = e.render().to_string();
             let first = text.lines().next().unwrap_or("invalid command line");
-            eprintln!("init: ERROR {} (try: init --help)", first.trim_start_matches("error: "));
+            let line = format!("init: ERROR {} (try: init --help)\n", first.trim_start_matches("error: "));
+            outlet::write(outlet::Stream::Stderr, line.as_bytes());
             return 2;
         }
     };
@@ -36,7 +45,7 @@ pub(crate) fn main_with_args(args: Vec<OsString>) -> i32 {
     let filter = std::env::var("INIT_LOG").ok();
     let format = std::env::var("INIT_LOG_FORMAT").ok();
     if let Err(e) = log::init(filter.as_deref(), format.as_deref(), verbosity) {
-        eprintln!("init: ERROR {e}");
+        outlet::write(outlet::Stream::Stderr, format!("init: ERROR {e}\n").as_bytes());
         return i32::from(e.exit_code());
     }
     match app::run(cli) {

@@ -134,3 +134,15 @@ pub fn isatty(fd: RawFd) -> bool {
     // SAFETY: isatty(3) only queries the descriptor.
     unsafe { libc::isatty(fd) == 1 }
 }
+
+/// A second open file description of `fd`'s pipe or terminal, for writing
+/// without blocking (`/proc/self/fd/N` reopened with O_NONBLOCK and no
+/// controlling terminal taken): the shared one, which children inherit,
+/// keeps its flags (src/outlet.rs).
+pub fn reopen_for_writing(fd: std::os::fd::BorrowedFd<'_>) -> Result<std::os::fd::OwnedFd, Errno> {
+    use nix::fcntl::OFlag;
+    use std::os::fd::AsRawFd;
+    let flags = OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
+    let path = format!("/proc/self/fd/{}", fd.as_raw_fd());
+    nix::fcntl::open(path.as_str(), flags, nix::sys::stat::Mode::empty())
+}

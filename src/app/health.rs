@@ -8,6 +8,7 @@
 
 use crate::run::status::{self, ServiceStatus, Status};
 use mooring::error::Error;
+use mooring::escape::escape;
 
 /// `init health`: 0 while live, else 1 naming the failed services.
 pub fn health() -> Result<u8, Error> {
@@ -45,8 +46,10 @@ fn readiness(st: &Status) -> Result<(), String> {
     }
 }
 
+/// `name (state)`, escaped: texts of the status file reach a terminal
+/// (docs/security.md, "Texts from others").
 fn shown(s: &ServiceStatus) -> String {
-    format!("{} ({})", s.name, s.state)
+    format!("{} ({})", escape(&s.name), escape(&s.state))
 }
 
 #[cfg(test)]

@@ -91,10 +91,9 @@ fn run_with(
             shown = Some(state.budget.started());
             st.write(&state);
         }
-        let watch_at = state.watcher.as_ref().filter(|_| !state.budget.started()).map(|w| w.next);
         let retry_at = status.as_ref().and_then(SingleStatus::retry_at);
-        let wake = [state.budget.deadline(), watch_at, retry_at].into_iter().flatten().min();
-        match signals.wait(wake) {
+        crate::outlet::flush();
+        match signals.wait([state.wake_at(), retry_at].into_iter().flatten().min()) {
             Ok(Some(sig)) => state.on_signal(sig),
             Ok(None) if state.budget.due(Instant::now()) => state.on_deadline(),
             Ok(None) if retry_at.is_some_and(|t| t <= Instant::now()) => {
@@ -103,7 +102,9 @@ fn run_with(
                 }
             }
             Ok(None) => {
-                let gone = state.watcher.as_mut().and_then(|w| w.poll(Instant::now()));
+                // The wake-up may be the output's retry, before the watches are due.
+                let now = Instant::now();
+                let gone = state.watcher.as_mut().filter(|w| now >= w.next).and_then(|w| w.poll(now));
                 if gone.is_some() {
                     state.dependency_gone();
                 }
@@ -334,6 +335,14 @@ impl<'a> Single<'a> {
         if !self.budget.killed() {
             self.signal_everything(libc::SIGTERM);
         }
+    }
+
+    /// The stop budget's deadline, the watches' next check, and a retry
+    /// while init's own output waits for its stream (src/outlet.rs).
+    fn wake_at(&self) -> Option<Instant> {
+        let watch_at = self.watcher.as_ref().filter(|_| !self.budget.started()).map(|w| w.next);
+        let retry = crate::outlet::pending().then(|| Instant::now() + crate::outlet::RETRY);
+        [self.budget.deadline(), watch_at, retry].into_iter().flatten().min()
     }
 
     fn on_deadline(&mut self) {

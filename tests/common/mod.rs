@@ -23,6 +23,7 @@ mod procs;
 pub mod services;
 mod tty;
 
+#[allow(unused_imports)] // not every test binary looks at processes
 pub use procs::{child_of, descendants, proc_state, zombies_under};
 
 #[allow(unused_imports)] // not every test binary types on a terminal

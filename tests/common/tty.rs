@@ -90,6 +90,26 @@ impl OnTty {
         self.master.write_all(bytes).unwrap();
     }
 
+    /// With `unshare --pid --fork` as the command: init's pid, seen from the test.
+    pub fn namespace_pid(&mut self) -> Option<nix::unistd::Pid> {
+        super::namespace_pid_of(&mut self.init)
+    }
+
+    /// The exit code if the command ends within `limit`, else `None`.
+    pub fn wait_within(&mut self, limit: Duration) -> Option<i32> {
+        use std::os::unix::process::ExitStatusExt;
+        let end = std::time::Instant::now() + limit;
+        loop {
+            if let Some(s) = self.init.try_wait().unwrap() {
+                return Some(s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0)));
+            }
+            if std::time::Instant::now() >= end {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     pub fn wait(&mut self) -> i32 {
         use std::os::unix::process::ExitStatusExt;
         let end = std::time::Instant::now() + DEADLINE;

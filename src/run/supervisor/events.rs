@@ -8,6 +8,7 @@ use std::os::fd::AsFd;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use super::*;
+use crate::outlet;
 use crate::run::signals::{Meaning, Received};
 
 impl Supervisor<'_> {
@@ -44,7 +45,8 @@ impl Supervisor<'_> {
     }
 
     /// The earliest timer, for the poll timeout: each state's own, the
-    /// stop budget's and the watches'.
+    /// stop budget's and the watches', and a retry while init's own output
+    /// waits for its stream (src/outlet.rs).
     pub(super) fn next_timer(&self) -> Option<Instant> {
         let timers = self.svcs.iter().flat_map(|s| match &s.state {
             State::Backoff { restart_at } => [Some(*restart_at), None],
@@ -59,13 +61,15 @@ impl Supervisor<'_> {
         let reload = self.reloader.as_ref().and_then(Reloader::next);
         let status = self.status_file.as_ref().and_then(StatusFile::retry_at);
         let control = self.control.as_ref().and_then(control::Control::resume_at);
-        timers.chain([self.shutdown.budget.deadline(), watch, reload, status, control]).flatten().min()
+        let retry = outlet::pending().then(|| Instant::now() + outlet::RETRY);
+        timers.chain([self.shutdown.budget.deadline(), watch, reload, status, control, retry]).flatten().min()
     }
 
     /// Waits for a signal, a control request, an announcement, output or
     /// the next timer; handles what came. Signals first: output, however
     /// much, never delays a stop.
     pub(super) fn wait_for_events(&mut self, signals: &Signals) {
+        outlet::flush();
         let timeout = self.next_timer().map(|t| t.saturating_duration_since(Instant::now()));
         let timeout = timeout.map_or(PollTimeout::NONE, |d| {
             PollTimeout::try_from(d.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32)

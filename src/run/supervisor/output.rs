@@ -7,9 +7,9 @@
 //! than `MAX_LINE` goes out (and is kept) in pieces, so a service that
 //! floods output or never writes a newline cannot hold up signal handling.
 
-use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
+use crate::outlet::{self, Stream};
 use mooring::pattern::Pattern;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -39,8 +39,9 @@ pub struct Source {
     continued: bool,
 }
 
-/// Where a source's bytes go: init's own stdout or stderr (in unit tests,
-/// a pipe of the test's).
+/// Where a source's bytes go: init's own stdout or stderr, through the
+/// outlet, which never blocks (src/outlet.rs); in unit tests, a pipe of the
+/// test's.
 pub enum Sink {
     Stdout,
     Stderr,
@@ -49,18 +50,18 @@ pub enum Sink {
 }
 
 impl Sink {
-    /// All of `bytes` (stdout's buffer flushed at once); a closed or
-    /// failing output loses them, never init.
+    /// `bytes` whole, now or later, or dropped and counted; a closed,
+    /// stopped or full output loses them, never init.
     fn write(&self, bytes: &[u8]) {
-        let _ = match self {
-            Sink::Stdout => {
-                let mut out = std::io::stdout().lock();
-                out.write_all(bytes).and_then(|()| out.flush())
-            }
-            Sink::Stderr => std::io::stderr().lock().write_all(bytes),
+        match self {
+            Sink::Stdout => outlet::write(Stream::Stdout, bytes),
+            Sink::Stderr => outlet::write(Stream::Stderr, bytes),
             #[cfg(test)]
-            Sink::Pipe(file) => (&*file).write_all(bytes),
-        };
+            Sink::Pipe(file) => {
+                use std::io::Write;
+                let _ = (&*file).write_all(bytes);
+            }
+        }
     }
 }
 
