@@ -10,7 +10,7 @@
 # init runs as PID 1 of a fresh PID namespace (unshare), as in a container.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -n "${BENCH_CLEAN:-}" ] || exec env -i BENCH_CLEAN=1 PATH="$PATH" HOME="${HOME:-/root}" "$0" "$@"
+[ -n "${BENCH_CLEAN:-}" ] || exec env -i BENCH_CLEAN=1 PATH="$PATH" HOME="${HOME:-/root}" ${BENCH_BYTES:+BENCH_BYTES=$BENCH_BYTES} "$0" "$@"
 
 INIT=$PWD/dist/init
 OUT=bench/results.md
@@ -20,6 +20,7 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
+[ -z "${BENCH_DEBUG:-}" ] || trap - EXIT
 [ -x "$INIT" ] || { echo "bench: dist/init missing (make build)" >&2; exit 1; }
 export INIT_LOG=warn INIT_RUN_DIR=$TMP/run
 
@@ -45,7 +46,7 @@ ready = { notify = true, timeout = "1h" }
 name = "talk"
 output = "prefix"
 stop_timeout = "2s"
-shell = "yes $(printf 'x%.0s' $(seq 99)) | head -c 1073741824; touch $TMP/talked; exec sleep 1000"
+shell = "yes $(printf 'x%.0s' $(seq 99)) | head -c ${BENCH_BYTES:-1073741824}; touch $TMP/talked; exec sleep 1000"
 EOF
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }

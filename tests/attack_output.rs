@@ -115,8 +115,13 @@ impl Piped {
             "[[service]]\nname = \"flood\"\nuser = \"1000:1000\"\noutput = \"prefix\"\ncommand = [\"/usr/bin/python3\", \"{}\", \"{flags}/progress\"]\n",
             dir.s("flood.py")
         );
+        Piped::start(dir, &toml)
+    }
+
+    /// Init as PID 1 with `toml` as its config in `dir`.
+    fn start(dir: TempDir, toml: &str) -> Piped {
         fs::write(dir.join("init.toml"), toml).unwrap();
-        let (r, w) = nix::unistd::pipe().unwrap();
+        let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
         let w = File::from(w);
         let mut child = Command::new("unshare")
             .args(["--pid", "--fork", "--mount-proc", "--kill-child", INIT, "-c"])
@@ -212,6 +217,30 @@ fn assert_whole_lines(text: &str) {
     }
     let cut = text.lines().filter(|l| *l != flood && short(l)).count();
     assert!(cut <= 1, "{cut} lines cut short");
+}
+
+#[test]
+fn a_sigpipe_from_inits_own_closed_output_is_never_forwarded() {
+    let dir = TempDir::new("out-closed");
+    let flags = flags(&dir);
+    let toml = format!(
+        "[[service]]\nname = \"talk\"\noutput = \"prefix\"\n\
+         shell = \"trap 'touch {flags}/piped' PIPE; i=0; while :; do i=$((i+1)); echo x; echo $i > {flags}/n; sleep 0.01; done\"\n"
+    );
+    let mut init = Piped::start(dir, &toml);
+    let lines = |init: &Piped| {
+        fs::read_to_string(init.dir.join("flags/n")).ok().and_then(|n| n.trim().parse::<u32>().ok())
+    };
+    wait_until("talk talks", DEADLINE, || lines(&init).is_some());
+    // The log reader goes away: init's writes now fail with EPIPE (and SIGPIPE).
+    init.pipe = File::open("/dev/null").unwrap();
+    let before = lines(&init).unwrap_or(0);
+    wait_until("50 more lines after the reader left", DEADLINE, || {
+        lines(&init).is_some_and(|n| n > before + 50)
+    });
+    assert!(!init.dir.join("flags/piped").exists(), "talk was sent init's own SIGPIPE");
+    kill(init.pid, Signal::SIGTERM).unwrap();
+    assert_eq!(init.wait_within(WITHIN), Some(143));
 }
 
 #[test]

@@ -19,6 +19,15 @@ pub struct Received {
     pub sender: i32,
 }
 
+impl Received {
+    /// A SIGPIPE init raised itself by writing to a pipe whose reader is
+    /// gone (its stdout's log reader): not a signal from outside, so not
+    /// one to forward (docs/reference.md, "Signals and processes").
+    pub fn own_broken_pipe(&self, me: i32) -> bool {
+        self.signo == libc::SIGPIPE && self.sender == me
+    }
+}
+
 pub struct Signals {
     fd: SignalFd,
     /// Every signal: all are blocked and taken here.

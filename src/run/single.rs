@@ -251,6 +251,9 @@ impl<'a> Single<'a> {
     }
 
     fn on_signal(&mut self, sig: Received) {
+        if sig.own_broken_pipe(self.me.as_raw()) {
+            return debug!("SIGPIPE from init's own write to a closed output: not forwarded");
+        }
         let name = signals::name(sig.signo);
         match Action::single(sig.signo, self.phase()) {
             Action::Reap => self.reap(),

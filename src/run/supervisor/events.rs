@@ -13,6 +13,9 @@ use crate::run::signals::{Meaning, Received};
 
 impl Supervisor<'_> {
     pub(super) fn on_signal(&mut self, sig: Received) {
+        if sig.own_broken_pipe(self.me.as_raw()) {
+            return debug!("SIGPIPE from init's own write to a closed output: not forwarded");
+        }
         let name = signals::name(sig.signo);
         match Meaning::of(sig.signo, self.stopping()) {
             Meaning::ChildEnded => {
