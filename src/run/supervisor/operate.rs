@@ -182,7 +182,10 @@ impl Supervisor<'_> {
         }
     }
 
+    /// Answers request `k`, status.json first: a client that runs `init
+    /// status` after the answer sees what it asked for.
     fn reply(&mut self, k: usize, code: u8, message: &str) {
+        self.write_status_if_changed();
         if let Some(control) = self.control.as_mut() {
             control.answer(k, code, message);
         }

@@ -10,6 +10,9 @@ use mooring::config::duration::{deadline, doubled, later, millis};
 
 impl Supervisor<'_> {
     pub(super) fn start(&mut self, i: usize, now: Instant) {
+        // What led to this start (a dependency ready, a back-off over) is in
+        // status.json before the child runs (docs/reference.md, "Services", Status).
+        self.write_status_if_changed();
         let output = self.output_pipes(i);
         let fds = output.as_ref().map(output::Pipes::raw);
         let ready_pipe = self.ready_pipe(i);
