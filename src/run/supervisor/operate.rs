@@ -36,7 +36,7 @@ impl Supervisor<'_> {
         if self.stopping() {
             return self.reply(k, 1, "the container is stopping");
         }
-        info!(service = %name, request = ?request, "operator request");
+        info!(service = %name, request = %request, "operator request");
         let want = match request {
             Request::Stop(_) => {
                 self.halt(i);
