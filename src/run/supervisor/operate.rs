@@ -70,10 +70,12 @@ impl Supervisor<'_> {
         }
     }
 
-    /// `init start`: a service that is down waits for its `after` again
-    /// (restart counters untouched).
+    /// `init start`: a service that is down waits for its `after` again,
+    /// with `max_restarts` restarts before it gives up anew (the restart
+    /// counter shown by `init status` is untouched).
     fn resume(&mut self, i: usize) {
         if self.svcs[i].kind().is_final() {
+            self.svcs[i].failed_runs = 0;
             self.enter(i, Event::Resume, State::Waiting);
         }
     }

@@ -37,7 +37,8 @@ impl Supervisor<'_> {
                 self.sources.push(source);
             }
         }
-        let s = &self.svcs[i];
+        let s = &mut self.svcs[i];
+        s.ready_since = None;
         info!(service = %s.spec.name, pid = pid.as_raw(), restarts = s.restarts, "started");
         let oneshot = s.spec.oneshot;
         let to = self.spawned_state(i, Proc { pid, started_at: now, adopted: None }, ready_rd, now);
@@ -151,6 +152,7 @@ impl Supervisor<'_> {
         let Some(proc) = s.state.proc() else { return false };
         let heartbeat_at = s.spec.semaphore.as_ref().map(|_| later(now, s.spec.heartbeat));
         self.enter(i, Event::Probed, State::Ready { proc, heartbeat_at });
+        self.svcs[i].ready_since = Some(now);
         let s = &self.svcs[i];
         info!(service = %s.spec.name, after_ms = millis(now.duration_since(proc.started_at)), "ready");
         let Some(path) = s.spec.semaphore.clone() else { return true };
