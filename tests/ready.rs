@@ -296,14 +296,17 @@ while True:
         open(sys.argv[2], "a").write(repr(e) + "\n")
 "#;
 
-/// A port free when asked (bound, then closed): unique to the test.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+/// Two distinct ports free when asked (bound together, then closed):
+/// unique to the test.
+fn free_ports() -> (u16, u16) {
+    let bind = || std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (a, b) = (bind(), bind());
+    (a.local_addr().unwrap().port(), b.local_addr().unwrap().port())
 }
 
 #[test]
 fn an_http_probe_reads_the_whole_answer_and_never_resets_the_connection() {
-    let (plain, pieces) = (free_port(), free_port());
+    let (plain, pieces) = free_ports();
     let mut init = common::Builder::new("ready-http", common::Mode::Pid1)
         .file("pieces.py", PIECES_PY)
         .file(
@@ -324,9 +327,12 @@ ready = {{ http = "http://127.0.0.1:{pieces}/health", timeout = "20s" }}
         )
         .args(["-c", "{dir}/init.toml"])
         .start();
-    wait_until("both ready", DEADLINE, || {
-        state_of(&init, "python") == "ready" && state_of(&init, "pieces") == "ready"
-    });
+    let both = || ["python", "pieces"].iter().all(|name| state_of(&init, name) == "ready");
+    let end = Instant::now() + DEADLINE;
+    while !both() {
+        assert!(Instant::now() < end, "not both ready in time:\n{}", init.stderr());
+        std::thread::sleep(Duration::from_millis(10));
+    }
     wait_until("python logged the probe", DEADLINE, || init.stderr().contains("\"GET / HTTP/1.0\" 200"));
     init.signal(Signal::SIGTERM);
     assert_eq!(init.wait(), 143);
