@@ -156,6 +156,9 @@ impl Supervisor<'_> {
         let s = &self.svcs[i];
         info!(service = %s.spec.name, after_ms = millis(now.duration_since(proc.started_at)), "ready");
         let Some(path) = s.spec.semaphore.clone() else { return true };
+        // Whoever the semaphore lets start finds this service ready in init status.
+        self.write_status_if_changed();
+        let s = &self.svcs[i];
         match self.write_semaphore(i) {
             Ok(()) => info!(service = %s.spec.name, path = %path.display(), "semaphore created"),
             Err(e) => {
