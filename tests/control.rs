@@ -106,6 +106,11 @@ fn a_signal_reaches_one_service_and_bad_requests_say_why() {
     );
     init.signal(Signal::SIGTERM);
     assert_eq!(init.wait(), 143);
+    // Requests are logged in the words of the command line, not as code.
+    let log = init.stderr();
+    assert!(log.contains("operator request service=worker request=\"signal worker SIGUSR1\""), "{log}");
+    assert!(log.contains("operator request service=worker request=\"stop worker\""), "{log}");
+    assert!(!log.contains("Signal("), "{log}");
 }
 
 #[test]

@@ -269,3 +269,74 @@ ready = { log = "ready", timeout = "5m" }
     assert!(out.len() < 300_000_000, "init stopped before the flood ended");
     assert!(out.iter().all(|&b| b == b'x'), "passed on unchanged: no newline added");
 }
+
+/// An HTTP server that writes its answer in pieces (the status line split
+/// in two, then the headers, then a 16 KiB body), a moment apart, and
+/// appends every error a write or close met to `errors`.
+const PIECES_PY: &str = r#"import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(8)
+while True:
+    c, _ = s.accept()
+    try:
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        req = b""
+        while b"\r\n\r\n" not in req:
+            got = c.recv(1024)
+            if not got:
+                break
+            req += got
+        for piece in [b"HTT", b"P/1.0 200 OK\r\n", b"Content-Type: text/plain\r\n\r\n", b"x" * 16384]:
+            c.sendall(piece)
+            time.sleep(0.05)
+        c.close()
+    except OSError as e:
+        open(sys.argv[2], "a").write(repr(e) + "\n")
+"#;
+
+/// Two distinct ports free when asked (bound together, then closed):
+/// unique to the test.
+fn free_ports() -> (u16, u16) {
+    let bind = || std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (a, b) = (bind(), bind());
+    (a.local_addr().unwrap().port(), b.local_addr().unwrap().port())
+}
+
+#[test]
+fn an_http_probe_reads_the_whole_answer_and_never_resets_the_connection() {
+    let (plain, pieces) = free_ports();
+    let mut init = common::Builder::new("ready-http", common::Mode::Pid1)
+        .file("pieces.py", PIECES_PY)
+        .file(
+            "init.toml",
+            &format!(
+                r#"
+[[service]]
+name = "python"
+shell = "exec python3 -m http.server {plain} --bind 127.0.0.1 --directory {{dir}}"
+ready = {{ http = "http://127.0.0.1:{plain}/", timeout = "20s" }}
+
+[[service]]
+name = "pieces"
+shell = "exec python3 {{dir}}/pieces.py {pieces} {{dir}}/errors"
+ready = {{ http = "http://127.0.0.1:{pieces}/health", timeout = "20s" }}
+"#
+            ),
+        )
+        .args(["-c", "{dir}/init.toml"])
+        .start();
+    let both = || ["python", "pieces"].iter().all(|name| state_of(&init, name) == "ready");
+    let end = Instant::now() + DEADLINE;
+    while !both() {
+        assert!(Instant::now() < end, "not both ready in time:\n{}", init.stderr());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    wait_until("python logged the probe", DEADLINE, || init.stderr().contains("\"GET / HTTP/1.0\" 200"));
+    init.signal(Signal::SIGTERM);
+    assert_eq!(init.wait(), 143);
+    let err = init.stderr();
+    assert!(!err.contains("Connection reset") && !err.contains("Traceback"), "{err}");
+    assert_eq!(init.read("errors"), "", "the piecewise server met no reset");
+}

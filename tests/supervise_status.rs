@@ -6,7 +6,7 @@ mod common;
 use std::fs;
 
 use common::services::{exec_in, services};
-use common::{Builder, DEADLINE, Mode, wait_until};
+use common::{Builder, DEADLINE, INIT, Mode, wait_until};
 use nix::sys::signal::Signal;
 
 #[test]
@@ -119,4 +119,28 @@ shell = "echo hello from the task"
         assert_eq!(init.wait(), 143);
         assert!(!init.dir.join("run/status.json").exists(), "no status file outlives init");
     }
+}
+
+#[test]
+fn a_dependent_started_because_its_dependency_became_ready_sees_it_ready() {
+    // Twenty dependents spawned one after the other in the wake-up that
+    // saw db's announcement: each asks `init status` at once.
+    let webs: String = (0..20)
+        .map(|n| {
+            format!(
+                "[[service]]\nname = \"web{n}\"\nafter = [\"db\"]\n\
+                 shell = \"'{INIT}' status --json > {{dir}}/seen{n}.tmp; mv {{dir}}/seen{n}.tmp {{dir}}/seen{n}; exec sleep 60\"\n\n"
+            )
+        })
+        .collect();
+    let config = format!(
+        "[[service]]\nname = \"db\"\nshell = \"echo ready >&3; exec sleep 60\"\nready = {{ fd = 3 }}\n\n{webs}"
+    );
+    let mut init = services("status-order", &config);
+    for n in 0..20 {
+        let seen = init.wait_for_file(&format!("seen{n}"));
+        assert!(seen.contains("{\"name\":\"db\",\"state\":\"ready\""), "web{n} saw:\n{seen}");
+    }
+    init.signal(Signal::SIGTERM);
+    assert_eq!(init.wait(), 143);
 }

@@ -136,7 +136,49 @@ fn a_stop_signal_ends_a_wait_at_once_as_pid1() {
     init.wait_for_log("waiting for tcp:");
     init.signal(Signal::SIGTERM);
     assert_eq!(init.wait(), 143, "{}", init.stderr());
-    assert!(init.stderr().contains("stopped by signal 15 while waiting"), "{}", init.stderr());
+    let log = init.stderr();
+    assert!(
+        log.contains(&format!("INFO interrupted while waiting for tcp:127.0.0.1:{port} signal=SIGTERM")),
+        "{log}"
+    );
+    assert!(!log.contains("ERROR"), "an operator's stop is no error: {log}");
+}
+
+#[test]
+fn ctrl_c_during_a_configured_wait_is_an_info_and_exits_130() {
+    let port = closed_port();
+    let mut init = common::Builder::new("waitint", common::Mode::Pid1)
+        .file("init.toml", &format!("[[wait]]\ntcp = \"127.0.0.1:{port}\"\ntimeout = \"0\"\n"))
+        .args(["-c", "{dir}/init.toml", "--", "echo", "ran"])
+        .start();
+    init.wait_for_log("waiting for tcp:");
+    init.signal(Signal::SIGINT);
+    assert_eq!(init.wait(), 130, "{}", init.stderr());
+    let log = init.stderr();
+    assert!(
+        log.contains(&format!("INFO interrupted while waiting for tcp:127.0.0.1:{port} signal=SIGINT")),
+        "{log}"
+    );
+    assert!(!log.contains("ERROR"), "Ctrl-C is no error: {log}");
+    assert!(init.stdout().is_empty(), "the command never ran");
+}
+
+#[test]
+fn a_watched_dependency_that_comes_back_in_time_says_so() {
+    let mut init = common::Builder::new("watchback", common::Mode::Pid1)
+        .file("dep", "")
+        .file("init.toml", "[[wait]]\nfile = \"{dir}/dep\"\nwatch = true\n")
+        .args(["-c", "{dir}/init.toml", "--", "sleep", "60"])
+        .start();
+    init.wait_for_log("INFO ready target=file:");
+    fs::remove_file(init.dir.join("dep")).unwrap();
+    init.wait_for_log("watched dependency failing");
+    fs::write(init.dir.join("dep"), "").unwrap();
+    let back = format!("INFO watched dependency is back target=file:{}", init.dir.join("dep").display());
+    init.wait_for_log(&back);
+    init.signal(Signal::SIGTERM);
+    assert_eq!(init.wait(), 143, "{}", init.stderr());
+    assert!(!init.stderr().contains("watched dependency gone"), "{}", init.stderr());
 }
 
 /// `init -c init.toml ARGS` run to its end, with its own run dir.

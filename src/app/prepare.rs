@@ -253,18 +253,30 @@ pub fn wait_configured(config: &Config, env: &Environment) -> Result<(), Error> 
 }
 
 /// Phase 6: waits for every target; a stop signal (as PID 1 a container's
-/// `docker stop`) ends the wait at once with 128+N.
+/// `docker stop`, Ctrl-C in a terminal) ends the wait at once with 128+N,
+/// said in an INFO naming what was still awaited: a stop asked for is no
+/// error (docs/reference.md, "Waits").
 pub fn wait(waits: &[Wait], checker: &spawn::Command) -> Result<(), Error> {
     let signals = crate::run::signals::Signals::block_all()?;
-    let mut probe = |target: &config::Target, until: Option<std::time::Instant>| match probe_child::start(
-        target,
-        checker,
-        signals.original_mask,
-    ) {
-        Started::Done(result) => Ok(result),
-        Started::Child(pending) => finish(pending, &signals, until),
+    let mut ready = vec![false; waits.len()];
+    let mut probe = |target: &config::Target, until: Option<std::time::Instant>| {
+        let result = match probe_child::start(target, checker, signals.original_mask) {
+            Started::Done(result) => Ok(result),
+            Started::Child(pending) => finish(pending, &signals, until),
+        };
+        if let (Ok(Ok(())), Some(i)) = (&result, waits.iter().position(|w| std::ptr::eq(&w.target, target))) {
+            ready[i] = true;
+        }
+        result
     };
-    mooring::setup::wait::wait_all(waits, |d| signals.pause(d), &mut probe)
+    let result = mooring::setup::wait::wait_all(waits, |d| signals.pause(d), &mut probe);
+    if let Err(Error::Interrupted(sig)) = &result {
+        let awaited: Vec<String> =
+            waits.iter().zip(&ready).filter(|(_, r)| !**r).map(|(w, _)| w.target.to_string()).collect();
+        let signal = crate::run::signals::name(*sig);
+        info!(signal = %signal, "interrupted while waiting for {}", awaited.join(", "));
+    }
+    result
 }
 
 /// How long a check may run past its wait's timeout.

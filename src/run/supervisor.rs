@@ -23,6 +23,7 @@ mod mainpid;
 mod notify;
 mod operate;
 mod output;
+mod publish;
 mod reload;
 mod shutdown;
 mod start;
@@ -52,8 +53,6 @@ use mooring::semaphore;
 use output::Source;
 use state::{Event, Kind, Proc, ReadyProbe, State, StopStep};
 
-/// The window `max_restarts` counts in (docs/reference.md, "Services").
-const RESTART_WINDOW: Duration = Duration::from_secs(60);
 /// Probe back-off, as for waits.
 const PROBE_FIRST: Duration = Duration::from_millis(50);
 const PROBE_MAX: Duration = Duration::from_secs(1);
@@ -108,8 +107,11 @@ struct Svc {
     /// Seconds since the epoch of the last state change.
     since: u64,
     restarts: u32,
-    /// When recent restarts happened (for max_restarts).
-    recent: Vec<Instant>,
+    /// Runs in a row that ended before being ready for 10 s (for
+    /// `max_restarts`, decide.rs).
+    failed_runs: u32,
+    /// When the running process became ready (`None`: it has not).
+    ready_since: Option<Instant>,
     /// The next back-off delay.
     delay: Duration,
     last_exit: Option<Exit>,
@@ -188,7 +190,8 @@ impl<'a> Supervisor<'a> {
                 state: State::Waiting,
                 since: status::now_secs(),
                 restarts: 0,
-                recent: Vec::new(),
+                failed_runs: 0,
+                ready_since: None,
                 last_exit: None,
                 notify: None,
                 status_text: None,
@@ -340,39 +343,6 @@ impl<'a> Supervisor<'a> {
     /// the container stays up for `init start`.
     fn all_down_on_purpose(&self) -> bool {
         self.svcs.iter().any(|s| s.kind() == Kind::Stopped)
-    }
-
-    fn write_status_if_changed(&mut self) {
-        if self.changed {
-            self.write_status();
-        }
-    }
-
-    fn write_status(&mut self) {
-        self.changed = false;
-        let services = self
-            .svcs
-            .iter()
-            .map(|s| ServiceStatus {
-                name: s.spec.name.clone(),
-                state: s.kind().as_str().into(),
-                pid: s.state.pid().map(Pid::as_raw),
-                ready: s.ready(),
-                restarts: s.restarts,
-                since: s.since,
-                last_exit: s.last_exit.map(Exit::code),
-                critical: s.spec.critical || s.spec.main,
-                oneshot: s.spec.oneshot,
-                main: s.spec.main,
-                status: s.status_text.clone(),
-            })
-            .collect();
-        let st =
-            Status { pid: self.me.as_raw(), pid_start: status::own_start(), started: self.started, services };
-        match &self.status_file {
-            Some(file) => file.write(&st),
-            None => self.status_file = Some(StatusFile::create(&st)),
-        }
     }
 
     /// Nothing runs any more: no status file or control socket may claim otherwise.

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::SigSet;
 use nix::unistd::Pid;
-use tracing::{error, warn};
+use tracing::{error, info, warn};
 
 use crate::run::probe_child::{self, ProbeChild, Started};
 use crate::run::reap::Exit;
@@ -83,6 +83,10 @@ impl Item<'_> {
     fn record(&mut self, result: Result<(), String>) -> Option<String> {
         let why = match result {
             Ok(()) => {
+                // Back within its grace: said once, as the failures were.
+                if self.failures > 0 {
+                    info!(target = %self.wait.target, failures = self.failures, "watched dependency is back");
+                }
                 self.failures = 0;
                 return None;
             }

@@ -35,6 +35,21 @@ pub enum Request {
     Reload(Option<String>),
 }
 
+/// A request in the words of the command line (`signal api SIGKILL`), as
+/// logged (docs/reference.md, "Runtime control").
+impl std::fmt::Display for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Request::Start(name) => write!(f, "start {name}"),
+            Request::Stop(name) => write!(f, "stop {name}"),
+            Request::Restart(name) => write!(f, "restart {name}"),
+            Request::Signal(name, sig) => write!(f, "signal {name} {}", signals::name(*sig)),
+            Request::Reload(None) => f.write_str("reload"),
+            Request::Reload(Some(name)) => write!(f, "reload {name}"),
+        }
+    }
+}
+
 /// Parses one request line (`stop web`, `signal web 10`).
 pub fn parse(line: &str) -> Result<Request, String> {
     let words: Vec<&str> = line.split_ascii_whitespace().collect();
@@ -252,5 +267,19 @@ mod tests {
         assert!(parse("signal web HUP").is_err());
         assert!(parse("stop").is_err());
         assert!(parse("rm -rf /").is_err());
+    }
+
+    #[test]
+    fn requests_read_as_an_operator_types_them() {
+        for (line, shown) in [
+            ("signal api 9", "signal api SIGKILL"),
+            ("stop web", "stop web"),
+            ("restart  db", "restart db"),
+            ("start db", "start db"),
+            ("reload", "reload"),
+            ("reload web", "reload web"),
+        ] {
+            assert_eq!(parse(line).map(|r| r.to_string()), Ok(shown.to_string()), "{line}");
+        }
     }
 }

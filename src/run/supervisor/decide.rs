@@ -53,20 +53,32 @@ pub fn may_stop(i: usize, all: &[View]) -> bool {
 pub enum AfterExit {
     /// Back-off, then start again.
     Restart,
-    /// The policy wanted a restart, but `max_restarts` came within 60 s: a failure.
+    /// The policy wanted a restart, but more than `max_restarts` runs in a
+    /// row failed: the service is `failed`.
     GiveUp,
     /// The policy does not restart it; `ok` when it succeeded.
     Done { ok: bool },
 }
 
-/// The restart policy: `ok` is an exit code 0, `recent` how many restarts
-/// happened in the last 60 s. Nothing restarts while the container stops.
+/// The consecutive failed runs once a run ended that had been ready for
+/// `ready_for` (zero: never ready). A run counts as failed when it ended
+/// before being ready for RESET_AFTER, whatever its exit code; one that
+/// stayed ready that long starts the count over (docs/reference.md,
+/// "Services", Restarts). An operator's stop never comes here.
+pub fn failed_runs(before: u32, ready_for: Duration) -> u32 {
+    if ready_for >= RESET_AFTER { 0 } else { before.saturating_add(1) }
+}
+
+/// The restart policy: `ok` is an exit code 0, `failed` the consecutive
+/// failed runs counting this one (`failed_runs`). Up to `max` restarts
+/// follow failed runs; the next failure gives up. Nothing restarts while
+/// the container stops.
 pub fn after_exit(
     policy: Restart,
     oneshot: bool,
     ok: bool,
     stopping: bool,
-    recent: usize,
+    failed: u32,
     max: u32,
 ) -> AfterExit {
     let wanted = !stopping
@@ -78,15 +90,16 @@ pub fn after_exit(
         };
     match wanted {
         false => AfterExit::Done { ok },
-        true if recent < max as usize => AfterExit::Restart,
+        true if failed <= max => AfterExit::Restart,
         true => AfterExit::GiveUp,
     }
 }
 
 /// The next back-off delay: the current one, or `first` again after a run
-/// long enough to count as healthy.
-pub fn next_delay(current: Duration, uptime: Duration, first: Duration) -> Duration {
-    if uptime >= RESET_AFTER { first } else { current.min(MAX_DELAY) }
+/// that stayed ready long enough to count as healthy (the window that
+/// also starts the failure count over).
+pub fn next_delay(current: Duration, ready_for: Duration, first: Duration) -> Duration {
+    if ready_for >= RESET_AFTER { first } else { current.min(MAX_DELAY) }
 }
 
 /// Why a service's end stops the container.

@@ -69,27 +69,21 @@ impl Supervisor<'_> {
         }
         let s = &mut self.svcs[i];
         let ok = exit == Exit::Code(0);
-        s.recent.retain(|t| now.duration_since(*t) < RESTART_WINDOW);
+        let ready_for = s.ready_since.take().map_or(Duration::ZERO, |t| now.duration_since(t));
+        s.failed_runs = decide::failed_runs(s.failed_runs, ready_for);
         let stopping = self.shutdown.budget.started();
-        match decide::after_exit(
-            s.spec.restart,
-            s.spec.oneshot,
-            ok,
-            stopping,
-            s.recent.len(),
-            s.spec.max_restarts,
-        ) {
+        let (oneshot, max) = (s.spec.oneshot, s.spec.max_restarts);
+        match decide::after_exit(s.spec.restart, oneshot, ok, stopping, s.failed_runs, max) {
             AfterExit::Restart => {
-                s.delay = decide::next_delay(s.delay, uptime, s.spec.restart_delay);
+                s.delay = decide::next_delay(s.delay, ready_for, s.spec.restart_delay);
                 let restart_at = later(now, s.delay);
                 s.restarts += 1;
-                s.recent.push(now);
                 info!(service = %s.spec.name, delay_ms = millis(s.delay), "restarting after back-off");
                 s.delay = doubled(s.delay, decide::MAX_DELAY);
                 self.enter(i, Event::Ended { ok, restart: true }, State::Backoff { restart_at });
             }
             AfterExit::GiveUp => {
-                error!(service = %s.spec.name, restarts = s.recent.len(), "restarted too often within 60 s: giving up");
+                error!(service = %s.spec.name, runs = s.failed_runs, "no run was ready for 10 s: giving up");
                 self.enter(i, Event::Ended { ok: false, restart: false }, State::Failed);
                 self.ended_for_good(i, false, false);
             }

@@ -36,7 +36,7 @@ impl Supervisor<'_> {
         if self.stopping() {
             return self.reply(k, 1, "the container is stopping");
         }
-        info!(service = %name, request = ?request, "operator request");
+        info!(service = %name, request = %request, "operator request");
         let want = match request {
             Request::Stop(_) => {
                 self.halt(i);
@@ -70,10 +70,12 @@ impl Supervisor<'_> {
         }
     }
 
-    /// `init start`: a service that is down waits for its `after` again
-    /// (restart counters untouched).
+    /// `init start`: a service that is down waits for its `after` again,
+    /// with `max_restarts` restarts before it gives up anew (the restart
+    /// counter shown by `init status` is untouched).
     fn resume(&mut self, i: usize) {
         if self.svcs[i].kind().is_final() {
+            self.svcs[i].failed_runs = 0;
             self.enter(i, Event::Resume, State::Waiting);
         }
     }
@@ -182,7 +184,10 @@ impl Supervisor<'_> {
         }
     }
 
+    /// Answers request `k`, status.json first: a client that runs `init
+    /// status` after the answer sees what it asked for.
     fn reply(&mut self, k: usize, code: u8, message: &str) {
+        self.write_status_if_changed();
         if let Some(control) = self.control.as_mut() {
             control.answer(k, code, message);
         }

@@ -10,6 +10,9 @@ use mooring::config::duration::{deadline, doubled, later, millis};
 
 impl Supervisor<'_> {
     pub(super) fn start(&mut self, i: usize, now: Instant) {
+        // What led to this start (a dependency ready, a back-off over) is in
+        // status.json before the child runs (docs/reference.md, "Services", Status).
+        self.write_status_if_changed();
         let output = self.output_pipes(i);
         let fds = output.as_ref().map(output::Pipes::raw);
         let ready_pipe = self.ready_pipe(i);
@@ -34,7 +37,8 @@ impl Supervisor<'_> {
                 self.sources.push(source);
             }
         }
-        let s = &self.svcs[i];
+        let s = &mut self.svcs[i];
+        s.ready_since = None;
         info!(service = %s.spec.name, pid = pid.as_raw(), restarts = s.restarts, "started");
         let oneshot = s.spec.oneshot;
         let to = self.spawned_state(i, Proc { pid, started_at: now, adopted: None }, ready_rd, now);
@@ -148,9 +152,13 @@ impl Supervisor<'_> {
         let Some(proc) = s.state.proc() else { return false };
         let heartbeat_at = s.spec.semaphore.as_ref().map(|_| later(now, s.spec.heartbeat));
         self.enter(i, Event::Probed, State::Ready { proc, heartbeat_at });
+        self.svcs[i].ready_since = Some(now);
         let s = &self.svcs[i];
         info!(service = %s.spec.name, after_ms = millis(now.duration_since(proc.started_at)), "ready");
         let Some(path) = s.spec.semaphore.clone() else { return true };
+        // Whoever the semaphore lets start finds this service ready in init status.
+        self.write_status_if_changed();
+        let s = &self.svcs[i];
         match self.write_semaphore(i) {
             Ok(()) => info!(service = %s.spec.name, path = %path.display(), "semaphore created"),
             Err(e) => {

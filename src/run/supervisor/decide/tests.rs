@@ -9,30 +9,85 @@ fn view<'a>(name: &'a str, after: &'a [String], kind: Kind, ready: bool) -> View
 fn the_restart_table() {
     use AfterExit::{Done, GiveUp, Restart as Again};
     use Restart::{Always, Never, OnFailure};
-    // (policy, oneshot, ok, stopping, recent restarts, max) -> decision
-    type Row = (Restart, bool, bool, bool, usize, u32, AfterExit);
-    let table: [Row; 12] = [
-        (Never, false, false, false, 0, 5, Done { ok: false }),
-        (Never, false, true, false, 0, 5, Done { ok: true }),
-        (OnFailure, false, false, false, 0, 5, Again),
-        (OnFailure, false, true, false, 0, 5, Done { ok: true }),
-        (Always, false, true, false, 0, 5, Again),
-        (Always, true, true, false, 0, 5, Done { ok: true }),
-        (Always, true, false, false, 0, 5, Again),
-        (Always, false, false, false, 4, 5, Again),
-        (Always, false, false, false, 5, 5, GiveUp),
+    // (policy, oneshot, ok, stopping, failed runs in a row counting this one, max) -> decision
+    type Row = (Restart, bool, bool, bool, u32, u32, AfterExit);
+    let table: [Row; 15] = [
+        (Never, false, false, false, 1, 5, Done { ok: false }),
+        (Never, false, true, false, 1, 5, Done { ok: true }),
+        (OnFailure, false, false, false, 1, 5, Again),
+        (OnFailure, false, true, false, 1, 5, Done { ok: true }),
+        (Always, false, true, false, 1, 5, Again),
+        (Always, true, true, false, 1, 5, Done { ok: true }),
+        (Always, true, false, false, 1, 5, Again),
+        // max_restarts = 5: five restarts after failed runs, the sixth failure gives up.
+        (Always, false, false, false, 5, 5, Again),
+        (Always, false, false, false, 6, 5, GiveUp),
         (OnFailure, false, false, false, 9, 5, GiveUp),
-        // Nothing restarts while the container stops.
-        (Always, false, false, true, 0, 5, Done { ok: false }),
-        (OnFailure, false, true, true, 0, 5, Done { ok: true }),
+        (OnFailure, false, false, false, 1, 0, GiveUp),
+        // A healthy run before this one started the count over.
+        (OnFailure, false, false, false, 0, 0, Again),
+        // Nothing restarts while the container stops; a policy that does not restart never gives up.
+        (Always, false, false, true, 1, 5, Done { ok: false }),
+        (OnFailure, false, true, true, 1, 5, Done { ok: true }),
+        (Never, false, false, false, 9, 5, Done { ok: false }),
     ];
-    for (policy, oneshot, ok, stopping, recent, max, want) in table {
-        let got = after_exit(policy, oneshot, ok, stopping, recent, max);
+    for (policy, oneshot, ok, stopping, failed, max, want) in table {
+        let got = after_exit(policy, oneshot, ok, stopping, failed, max);
         assert_eq!(
             got, want,
-            "{policy:?} oneshot={oneshot} ok={ok} stopping={stopping} recent={recent}/{max}"
+            "{policy:?} oneshot={oneshot} ok={ok} stopping={stopping} failed={failed}/{max}"
         );
     }
+}
+
+#[test]
+fn a_run_ready_for_10s_starts_the_failure_count_over() {
+    let s = Duration::from_secs;
+    // (failed before, ready for) -> failed after this run
+    let table = [
+        (0, Duration::ZERO, 1),
+        (3, Duration::ZERO, 4),
+        (3, Duration::from_millis(9_999), 4),
+        (3, s(10), 0),
+        (0, s(3600), 0),
+        (u32::MAX, Duration::ZERO, u32::MAX),
+    ];
+    for (before, ready_for, want) in table {
+        assert_eq!(failed_runs(before, ready_for), want, "{before} then ready for {ready_for:?}");
+    }
+}
+
+/// Why the rule changed (docs/reference.md, "Services", Restarts): under the
+/// default back-off (100 ms doubling to 30 s) a service that crashes at once
+/// restarts at 0, 0.1, 0.3, … 51.1, 81.1 s: ten restarts never fall within
+/// one minute of a failure, so "10 restarts within 60 s" never gave up.
+/// Counted as failed runs in a row, it gives up at the eleventh.
+#[test]
+fn a_crash_loop_under_the_default_back_off_gives_up() {
+    let (first, max) = (Duration::from_millis(100), 10);
+    let (mut now, mut delay, mut failed) = (Duration::ZERO, first, 0);
+    let mut restarts: Vec<Duration> = Vec::new();
+    for run in 1..=100 {
+        // The run ends at once, never ready.
+        failed = failed_runs(failed, Duration::ZERO);
+        let in_last_minute = restarts.iter().filter(|&&t| now - t < Duration::from_secs(60)).count();
+        assert!(in_last_minute < max as usize, "the old rule would have given up at run {run}");
+        match after_exit(Restart::OnFailure, false, false, false, failed, max) {
+            AfterExit::Restart => {
+                restarts.push(now);
+                delay = next_delay(delay, Duration::ZERO, first);
+                now += delay;
+                delay = doubled(delay, MAX_DELAY);
+            }
+            AfterExit::GiveUp => {
+                assert_eq!((run, restarts.len()), (11, 10), "the first run and max_restarts restarts");
+                assert!(now > Duration::from_secs(60), "{now:?}: more than the old window");
+                return;
+            }
+            AfterExit::Done { .. } => panic!("on-failure restarts a failure"),
+        }
+    }
+    panic!("never gave up");
 }
 
 #[test]
@@ -47,7 +102,7 @@ fn back_off_doubles_to_30s_and_starts_over_after_10s_up() {
     }
     assert_eq!(&seen[..5], [100, 200, 400, 800, 1600]);
     assert_eq!(*seen.last().unwrap(), 30_000);
-    assert_eq!(next_delay(Duration::from_secs(30), RESET_AFTER, first), first);
+    assert_eq!(next_delay(Duration::from_secs(30), RESET_AFTER, first), first, "ready for 10 s");
 }
 
 #[test]
