@@ -218,6 +218,7 @@ fn shell(global: &Global, user: Option<String>, opts: &Options) -> Result<u8, Er
         Some(u) => mooring::setup::account::identity_for(
             &config::parse_user_spec(u).map_err(Error::Usage)?,
             "the shell",
+            prepared.config.user.as_ref(),
         )?,
         None => prepared.default_user.clone(),
     };

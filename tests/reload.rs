@@ -142,3 +142,62 @@ fn a_configmap_directory_as_a_source_renders_its_keys_and_a_swap_reloads_them() 
     init.signal(Signal::SIGTERM);
     assert_eq!(init.wait(), 143);
 }
+
+/// Compose's file secrets: `/run/secrets/NAME` is the host's file bind-mounted
+/// in, and the host rewrites it in place (no rename, the same inode), which
+/// inotify reports on the file, not on the directory init sees it in.
+#[test]
+fn a_bind_mounted_secret_rewritten_in_place_re_renders_and_signals_once() {
+    use std::ffi::CString;
+    use std::io::Write;
+    use std::os::unix::fs::MetadataExt;
+    let host = common::TempDir::new("compose-secret");
+    fs::create_dir_all(host.join("run-secrets")).unwrap();
+    fs::write(host.join("db_password"), "first\n").unwrap();
+    fs::write(host.join("run-secrets/db"), "").unwrap();
+    let cstr = |p: &Path| CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+    let (src, dest, root) =
+        (cstr(&host.join("db_password")), cstr(&host.join("run-secrets/db")), cstr(Path::new("/")));
+    let config = WEB.replace("SRC", "db.tmpl").replace("DEST", "out/db.conf");
+    let mut init = Builder::new("reload-in-place", Mode::Pid1)
+        .env("DB_PASSWORD_FILE", &host.s("run-secrets/db"))
+        .file("init.toml", &config.replace("notify", "mode = \"0600\"\nnotify"))
+        .file("db.tmpl", "password=<<DB_PASSWORD>>\n")
+        .before(|d| fs::create_dir_all(d.join("out")).unwrap())
+        // The bind mount in a mount namespace of init's own, as the engine makes it.
+        .pre_exec(move || {
+            let fail = |r: libc::c_int| if r == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) };
+            // SAFETY: plain system calls on strings made before the fork.
+            unsafe {
+                fail(libc::unshare(libc::CLONE_NEWNS))?;
+                let private = libc::MS_REC | libc::MS_PRIVATE;
+                fail(libc::mount(
+                    std::ptr::null(),
+                    root.as_ptr(),
+                    std::ptr::null(),
+                    private,
+                    std::ptr::null(),
+                ))?;
+                fail(libc::mount(
+                    src.as_ptr(),
+                    dest.as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_BIND,
+                    std::ptr::null(),
+                ))
+            }
+        })
+        .args(["-c", "{dir}/init.toml"])
+        .start();
+    init.wait_for_file("web.up");
+    assert_eq!(init.read("out/db.conf"), "password=first\n");
+    let inode = fs::metadata(host.join("db_password")).unwrap().ino();
+    let mut file = fs::OpenOptions::new().write(true).truncate(true).open(host.join("db_password")).unwrap();
+    file.write_all(b"second\n").unwrap();
+    drop(file);
+    assert_eq!(fs::metadata(host.join("db_password")).unwrap().ino(), inode, "rewritten in place");
+    wait_until("the new password", DEADLINE, || init.read("out/db.conf") == "password=second\n");
+    wait_until("the reload signal", DEADLINE, || init.read("hups") == "hup\n");
+    init.signal(Signal::SIGTERM);
+    assert_eq!(init.wait(), 143);
+}

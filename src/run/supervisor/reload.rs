@@ -17,7 +17,7 @@ use mooring::config::Config;
 use mooring::config::duration::later;
 use mooring::env::Environment;
 use mooring::error::Error;
-use mooring::setup::nonroot::Me;
+use mooring::setup::nonroot::{self, Me};
 use mooring::setup::user::Db;
 use mooring::setup::{plan, render};
 
@@ -104,10 +104,11 @@ impl Reloader {
         // were written at boot and nobody is told of them.
         config.templates.retain(|t| only.map_or(!t.notify.is_empty(), |o| t.notify.iter().any(|n| n == o)));
         let mut plan = render::plan(&config, &env, false).map_err(|e| e.to_string())?;
-        if let Some(problem) = plan.resolve_owners(&Db::load(Path::new("/"))).into_iter().next() {
+        let me = Me::current();
+        let db = nonroot::with_runtime_user(Db::load(Path::new("/")), config.user.as_ref(), me);
+        if let Some(problem) = plan.resolve_owners(&db).into_iter().next() {
             return Err(problem);
         }
-        let me = Me::current();
         if !me.is_root() {
             let _ = plan::drop_template_owners(&mut plan, me);
         }
