@@ -177,3 +177,21 @@ fn a_bad_log_pattern_is_refused_by_check_and_by_boot_with_78() {
         assert_eq!(errors(&out), [want], "{args:?}");
     }
 }
+
+#[test]
+fn a_bad_service_hides_its_consequences_and_no_main_is_guessed() {
+    let dir = TempDir::new("check-follow-on");
+    let d = dir.path().display().to_string();
+    fs::write(dir.join("api.tmpl"), "port=8080\n").unwrap();
+    let config = "[[template]]\nsrc = \"api.tmpl\"\ndest = \"{dir}/api.conf\"\nnotify = [\"api\"]\n\
+                  [[service]]\nname = \"api\"\ncommand = [\"api\"]\nrestart = \"sometimes\"\n\
+                  [[service]]\nname = \"worker\"\ncommand = [\"worker\"]\nafter = [\"api\"]\n";
+    let out = init(&dir, config, &["check"]);
+    assert_eq!(out.status.code(), Some(78), "{}", stderr_of(&out));
+    assert_eq!(
+        errors(&out),
+        [format!("{d}/init.toml:8:11: invalid restart \"sometimes\" (never, on-failure or always)")]
+    );
+    let stdout = stdout_of(&out);
+    assert!(stdout.contains("service  worker: worker [after api]\n"), "not marked main: {stdout}");
+}
