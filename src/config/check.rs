@@ -136,11 +136,7 @@ impl<'a> Check<'a> {
                 let start = span_of(s).start + 1; // after the opening quote
                 for m in missing {
                     let offset = start + m.offset;
-                    let message = match m.message {
-                        Some(msg) => format!("{} is not set: {msg}", m.name),
-                        None => format!("{} is not set", m.name),
-                    };
-                    self.problem_at(offset, message);
+                    self.problem_at(offset, m.reason());
                 }
                 None
             }

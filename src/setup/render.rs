@@ -238,8 +238,7 @@ fn render_one(
         }
         Err(missing) => {
             for m in missing {
-                let why = m.message.map(|msg| format!(": {msg}")).unwrap_or_default();
-                problems.push(format!("{}:{}:{}: {} is not set{why}", src.display(), m.line, m.col, m.name));
+                problems.push(format!("{}:{}:{}: {}", src.display(), m.line, m.col, m.reason()));
             }
         }
     }

@@ -199,3 +199,20 @@ fn names_lists_every_placeholder_but_not_escapes_or_look_alikes() {
     let names: Vec<&str> = names(input).into_iter().collect();
     assert_eq!(names, ["A", "B", "C", "D"]);
 }
+
+#[test]
+fn a_missing_variable_names_its_file_variable_unless_it_gave_a_message() {
+    let missing = |name: &str, message: Option<&str>| Missing {
+        line: 1,
+        col: 1,
+        offset: 0,
+        name: name.into(),
+        message: message.map(String::from),
+    };
+    assert_eq!(
+        missing("DB_PASSWORD", None).reason(),
+        "DB_PASSWORD is not set: set DB_PASSWORD or DB_PASSWORD_FILE"
+    );
+    assert_eq!(missing("DB_HOST", Some("the host")).reason(), "DB_HOST is not set: the host");
+    assert_eq!(missing("CERT_FILE", None).reason(), "CERT_FILE is not set");
+}
