@@ -340,5 +340,7 @@ impl<'a> Inside<'a> {
 #[cfg(test)]
 mod reference;
 mod scan;
+mod unclosed;
+pub use unclosed::unclosed;
 #[cfg(test)]
 mod tests;

@@ -217,3 +217,27 @@ fn a_missing_variable_says_its_file_variable_would_do_too() {
     assert_eq!(out.status.code(), Some(78), "{}", stderr_of(&out));
     assert_eq!(errors(&out), [password, host]);
 }
+
+#[test]
+fn check_warns_of_a_placeholder_left_unclosed_naming_its_line() {
+    let dir = TempDir::new("check-unclosed");
+    let d = dir.path().display().to_string();
+    let text = "db=<<DB_NAME>\nuser=<<DB_USER:-app>\ncat <<EOF\nport=<<PORT:-5432>>\n";
+    fs::write(dir.join("db.tmpl"), text).unwrap();
+    let config = "[[template]]\nsrc = \"db.tmpl\"\ndest = \"{dir}/db.conf\"\n";
+    let out = init(&dir, config, &["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let warns: Vec<String> =
+        stderr_of(&out).lines().filter_map(|l| l.strip_prefix("init: WARN ")).map(String::from).collect();
+    assert_eq!(
+        warns,
+        [
+            format!(
+                "{d}/db.tmpl:1:4: \"<<DB_NAME>\" looks like a placeholder but is not closed (write <<DB_NAME>>)"
+            ),
+            format!(
+                "{d}/db.tmpl:2:6: \"<<DB_USER:-app>\" looks like a placeholder but is not closed (write <<DB_USER:-app>>)"
+            ),
+        ]
+    );
+}

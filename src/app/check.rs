@@ -83,6 +83,16 @@ fn describe_templates(plan: &render::Plan, out: &mut String) {
                 m.text
             );
         }
+        for m in &f.unclosed {
+            warn!(
+                "{}:{}:{}: {:?} looks like a placeholder but is not closed (write {}>)",
+                f.src.display(),
+                m.line,
+                m.col,
+                m.text,
+                m.text
+            );
+        }
     }
 }
 

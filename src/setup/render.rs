@@ -41,6 +41,8 @@ pub struct RenderedFile {
     /// Its `[[template]]`'s `notify`: services told when it changes at a reload.
     pub notify: Vec<String>,
     pub near_misses: Vec<NearMiss>,
+    /// Placeholders left unclosed (`<<NAME>`), with `near_misses`.
+    pub unclosed: Vec<NearMiss>,
 }
 
 /// What a run of all templates would do.
@@ -221,6 +223,7 @@ fn render_one(
                 ));
             }
             let near_misses = if lint { template::near_misses(&text) } else { Vec::new() };
+            let unclosed = if lint { template::unclosed(&text) } else { Vec::new() };
             let (src, Out { dest, mode, owner: owner_spec, notify, .. }) = (src.to_path_buf(), out);
             let text = r.text;
             plan.files.push(RenderedFile {
@@ -234,6 +237,7 @@ fn render_one(
                 secrets,
                 notify,
                 near_misses,
+                unclosed,
             });
         }
         Err(missing) => {

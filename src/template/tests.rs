@@ -216,3 +216,15 @@ fn a_missing_variable_names_its_file_variable_unless_it_gave_a_message() {
     assert_eq!(missing("DB_HOST", Some("the host")).reason(), "DB_HOST is not set: the host");
     assert_eq!(missing("CERT_FILE", None).reason(), "CERT_FILE is not set");
 }
+
+#[test]
+fn unclosed_finds_one_closing_bracket_short_and_nothing_a_heredoc_or_placeholder_is() {
+    let texts =
+        |input: &str| unclosed(input).into_iter().map(|m| (m.line, m.col, m.text)).collect::<Vec<_>>();
+    let input = "a=<<A>\nb=<<B:-x> c\n<<<C>\ncat <<EOF\n\\<<D>\n<<E:-no close\n<<F:-y> <<G>>\n<<H>> <<I>>>\n";
+    let want = [(1, 3, "<<A>"), (2, 3, "<<B:-x>"), (3, 2, "<<C>")];
+    assert_eq!(texts(input), want.map(|(l, c, t)| (l, c, t.to_string())));
+    // Linear: many openers before one far `>` are each looked at once.
+    let many = format!("{}>", "<<A:-".repeat(200_000));
+    assert_eq!(texts(&many), [(1, 999_996, "<<A:->".to_string())]);
+}
