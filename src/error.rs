@@ -63,6 +63,10 @@ pub enum Error {
 
     #[error("{call} failed: {errno}")]
     Os { call: &'static str, errno: Errno },
+
+    /// `error`, and then one line of what to do about it (`hint: ...`).
+    #[error("{error}")]
+    Hinted { error: Box<Error>, hint: String },
 }
 
 /// Not permitted: permission denied, or a read-only filesystem.
@@ -121,6 +125,7 @@ impl Error {
             Error::Config { .. } | Error::Invalid(_) => 78,
             Error::Exec { errno: Errno::ENOENT, .. } => 127,
             Error::Exec { .. } | Error::NulInArgument(_) | Error::Workdir { .. } => 126,
+            Error::Hinted { error, .. } => error.exit_code(),
         }
     }
 }
