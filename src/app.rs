@@ -106,18 +106,18 @@ fn render_only(global: &Global, stdout: bool) -> Result<u8, Error> {
     Ok(0)
 }
 
-/// An ad-hoc command (`docker run IMAGE bash`, `init run -- CMD`) that the
-/// configuration or its templates refused (78, a variable not set most
-/// often) gets one line after the errors on how to get a shell anyway
-/// (docs/reference.md, "Command line").
+/// An ad-hoc command (`docker run IMAGE bash`, `init run -- CMD`) that
+/// init.toml or its templates refused for a variable not set (78) gets one
+/// line after the errors on how to get a shell anyway (docs/reference.md,
+/// "Command line").
 fn adhoc_hint(e: Error, global: &Global, argv: &[OsString]) -> Error {
-    if !matches!(e, Error::Invalid(_)) {
+    if !matches!(e, Error::Unset(_)) {
         return e;
     }
     let what = argv.first().map_or("the command".into(), |a| a.to_string_lossy());
     let config = global.config.as_deref().unwrap_or(Path::new(config::DEFAULT_CONFIG)).display();
     let hint = format!(
-        "{what} starts only once the container is prepared as {config} says: set what the lines above name, \
+        "{what} starts only once the container is prepared as {config} says: set the variables the lines above name, \
          or bypass init for a shell: docker run -it --entrypoint /bin/sh IMAGE"
     );
     Error::Hinted { error: Box::new(e), hint }

@@ -208,6 +208,8 @@ pub struct Config {
     /// The template sources' text as read when the config was loaded (to
     /// learn which secrets they need), so each is read once.
     pub sources: std::collections::BTreeMap<PathBuf, String>,
+    /// A string value named a variable that is not set (a problem says which).
+    pub unset: bool,
 }
 
 /// The config file to load: an explicit path must exist; the default one may
@@ -322,6 +324,7 @@ pub fn parse_all(path: &Path, text: &str, env: &mut Environment) -> (Config, Vec
     }
     check.services_together(&mut config.services, given_services);
     config.skipped_waits = std::mem::take(&mut check.skipped);
+    config.unset = check.unset;
     (config, check.finish())
 }
 

@@ -67,7 +67,7 @@ fn report(e: &Error) {
         tracing::info!("hint: {hint}");
         return;
     }
-    if let Error::Invalid(problems) = e {
+    if let Error::Invalid(problems) | Error::Unset(problems) = e {
         for p in problems {
             tracing::error!("{p}");
         }

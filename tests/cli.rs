@@ -157,7 +157,7 @@ fn an_ad_hoc_command_refused_for_its_templates_gets_one_hint_line() {
     fs::write(dir.join("init.toml"), config).unwrap();
     let error = format!("init: ERROR {d}/app.tmpl:1:6: PORT is not set: set PORT or PORT_FILE\n");
     let hint = format!(
-        "init: INFO hint: sh starts only once the container is prepared as {d}/init.toml says: set what the lines above name, \
+        "init: INFO hint: sh starts only once the container is prepared as {d}/init.toml says: set the variables the lines above name, \
          or bypass init for a shell: docker run -it --entrypoint /bin/sh IMAGE\n"
     );
     let config = dir.s("init.toml");
@@ -169,4 +169,15 @@ fn an_ad_hoc_command_refused_for_its_templates_gets_one_hint_line() {
     }
     let (code, _, err) = run_init(["-c", &config]);
     assert_eq!((code, err), (78, error));
+    // A variable init.toml itself needs counts too; another problem alone does not.
+    fs::write(dir.join("init.toml"), "[env]\nURL = \"<<DB_URL>>\"\n").unwrap();
+    let (code, _, err) = run_init(["-c", &config, "sh"]);
+    assert_eq!(code, 78);
+    assert!(
+        err.lines().nth(1).is_some_and(|l| l.starts_with("init: INFO hint: sh starts only once")),
+        "{err}"
+    );
+    fs::write(dir.join("init.toml"), "[[volume]]\npath = \"/\"\n").unwrap();
+    let (code, _, err) = run_init(["-c", &config, "sh"]);
+    assert_eq!((code, err.lines().count()), (78, 1), "{err}");
 }

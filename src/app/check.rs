@@ -39,7 +39,7 @@ pub fn run(global: &Global) -> Result<u8, Error> {
     let (plan, errors) = plan::plan(&config, &env, Path::new("/"), Me::current(), true);
     for e in errors {
         match e {
-            Error::Invalid(p) => problems.extend(p),
+            Error::Invalid(p) | Error::Unset(p) => problems.extend(p),
             e => problems.push(e.to_string()),
         }
     }

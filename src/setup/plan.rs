@@ -51,8 +51,10 @@ pub fn plan(config: &Config, env: &Environment, root: &Path, me: Me, lint: bool)
     let mut problems = Vec::new();
     let mut skipped = Vec::new();
     let (mut templates, template_problems) = render::plan_all(config, env, lint);
-    if !template_problems.is_empty() {
-        problems.push(Error::Invalid(template_problems));
+    match template_problems {
+        p if p.is_empty() => {}
+        p if templates.unset => problems.push(Error::Unset(p)),
+        p => problems.push(Error::Invalid(p)),
     }
     let (edit, found) = users(config.user.as_ref(), root, me.is_root()).unwrap_or_else(|e| {
         problems.push(e);

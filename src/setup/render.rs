@@ -51,6 +51,8 @@ pub struct Plan {
     /// Directories to create (from directory sources), with their modes.
     pub dirs: Vec<(PathBuf, u32)>,
     pub files: Vec<RenderedFile>,
+    /// A template named a variable that is not set (a problem says which).
+    pub unset: bool,
 }
 
 impl Plan {
@@ -241,6 +243,7 @@ fn render_one(
             });
         }
         Err(missing) => {
+            plan.unset = true;
             for m in missing {
                 problems.push(format!("{}:{}:{}: {}", src.display(), m.line, m.col, m.reason()));
             }
