@@ -42,9 +42,13 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         }
         Some(Command::Check { .. }) => check::run(global),
         Some(Command::Render { stdout, .. }) => render_only(global, stdout),
-        Some(Command::External(argv)) => run_command(prepare(global)?, argv, &opts, true),
+        Some(Command::External(argv)) => {
+            let prepared = prepare(global).map_err(|e| adhoc_hint(e, global, &argv))?;
+            run_command(prepared, argv, &opts, true)
+        }
         Some(Command::Run(RunArgs { cmd, .. })) if !cmd.is_empty() => {
-            run_command(prepare_oneoff(global)?, cmd, &opts, false)
+            let prepared = prepare_oneoff(global).map_err(|e| adhoc_hint(e, global, &cmd))?;
+            run_command(prepared, cmd, &opts, false)
         }
         Some(Command::Run(RunArgs { name_and_args, .. })) => run_named(global, name_and_args, &opts),
         Some(Command::Start(cli::MaybeService { service: Some(name), timeout, .. })) => {
@@ -102,6 +106,23 @@ fn render_only(global: &Global, stdout: bool) -> Result<u8, Error> {
         Error::os("write(stdout)", nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
     })?;
     Ok(0)
+}
+
+/// An ad-hoc command (`docker run IMAGE bash`, `init run -- CMD`) that
+/// init.toml or its templates refused for a variable not set (78) gets one
+/// line after the errors on how to get a shell anyway (docs/reference.md,
+/// "Command line").
+fn adhoc_hint(e: Error, global: &Global, argv: &[OsString]) -> Error {
+    if !matches!(e, Error::Unset(_)) {
+        return e;
+    }
+    let what = argv.first().map_or("the command".into(), |a| a.to_string_lossy());
+    let config = global.config.as_deref().unwrap_or(Path::new(config::DEFAULT_CONFIG)).display();
+    let hint = format!(
+        "{what} starts only once the container is prepared as {config} says: set the variables the lines above name, \
+         or bypass init for a shell: docker run -it --entrypoint /bin/sh IMAGE"
+    );
+    Error::Hinted { error: Box::new(e), hint }
 }
 
 /// `init CMD` (boot: status file, watched waits stay watched) or `init run -- CMD` (one-off).
@@ -215,11 +236,12 @@ fn wait_command(global: &Global, timeout: Option<config::Limit>, targets: Vec<St
 /// the runtime user) with the services' environment. From root on a
 /// terminal, switching to another user, the shell gets a fresh pty (run/shell.rs).
 fn shell(global: &Global, user: Option<String>, opts: &Options) -> Result<u8, Error> {
-    let prepared = prepare_oneoff(global)?;
+    let prepared = prepare_oneoff(global).map_err(|e| adhoc_hint(e, global, &["init shell".into()]))?;
     let identity = match &user {
         Some(u) => mooring::setup::account::identity_for(
             &config::parse_user_spec(u).map_err(Error::Usage)?,
             "the shell",
+            prepared.config.user.as_ref(),
         )?,
         None => prepared.default_user.clone(),
     };

@@ -208,6 +208,8 @@ pub struct Config {
     /// The template sources' text as read when the config was loaded (to
     /// learn which secrets they need), so each is read once.
     pub sources: std::collections::BTreeMap<PathBuf, String>,
+    /// A string value named a variable that is not set (a problem says which).
+    pub unset: bool,
 }
 
 /// The config file to load: an explicit path must exist; the default one may
@@ -298,6 +300,7 @@ pub fn parse_all(path: &Path, text: &str, env: &mut Environment) -> (Config, Vec
         check.apply_env(&table, env);
     }
     check.set_env(env);
+    let mut given_services = 0;
     for (key, value) in doc.iter() {
         let span = key.span();
         match key.get_ref().as_ref() {
@@ -306,7 +309,10 @@ pub fn parse_all(path: &Path, text: &str, env: &mut Environment) -> (Config, Vec
             "template" => config.templates = check.array(value, "template", |c, raw| c.template(&raw, &dir)),
             "volume" => config.volumes = check.array(value, "volume", |c, raw| c.volume(&raw)),
             "wait" => config.waits = check.array(value, "wait", |c, raw| c.wait(&raw, true)),
-            "service" => config.services = check.array(value, "service", |c, raw| c.service(&raw)),
+            "service" => {
+                given_services = value.get_ref().as_array().map_or(0, |a| a.len());
+                config.services = check.array(value, "service", |c, raw| c.service(&raw));
+            }
             "task" => config.tasks = check.array(value, "task", |c, raw| c.task(&raw)),
             other => check.problem(
                 span,
@@ -316,9 +322,9 @@ pub fn parse_all(path: &Path, text: &str, env: &mut Environment) -> (Config, Vec
             ),
         }
     }
-    check.services_together(&mut config.services);
-    check.notified_services_exist(&config.services);
+    check.services_together(&mut config.services, given_services);
     config.skipped_waits = std::mem::take(&mut check.skipped);
+    config.unset = check.unset;
     (config, check.finish())
 }
 

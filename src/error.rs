@@ -19,6 +19,10 @@ pub enum Error {
     #[error("{}", .0.join("\n"))]
     Invalid(Vec<String>),
 
+    /// As `Invalid`, at least one of the problems a variable not set.
+    #[error("{}", .0.join("\n"))]
+    Unset(Vec<String>),
+
     #[error("{0}")]
     UnknownUser(String),
 
@@ -63,6 +67,10 @@ pub enum Error {
 
     #[error("{call} failed: {errno}")]
     Os { call: &'static str, errno: Errno },
+
+    /// `error`, and then one line of what to do about it (`hint: ...`).
+    #[error("{error}")]
+    Hinted { error: Box<Error>, hint: String },
 }
 
 /// Not permitted: permission denied, or a read-only filesystem.
@@ -118,9 +126,10 @@ impl Error {
             Error::SecureExec(_) | Error::NotPermitted(_) => 77,
             Error::Privileges { errno: Errno::EPERM, .. } => 77,
             Error::Privileges { .. } => 71,
-            Error::Config { .. } | Error::Invalid(_) => 78,
+            Error::Config { .. } | Error::Invalid(_) | Error::Unset(_) => 78,
             Error::Exec { errno: Errno::ENOENT, .. } => 127,
             Error::Exec { .. } | Error::NulInArgument(_) | Error::Workdir { .. } => 126,
+            Error::Hinted { error, .. } => error.exit_code(),
         }
     }
 }

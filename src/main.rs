@@ -69,13 +69,18 @@ fn without_repeated_init(mut args: Vec<OsString>) -> Vec<OsString> {
 }
 
 /// Prints the error and its sources joined by `: `, once; a list of
-/// problems gets a line each.
+/// problems gets a line each; a hint comes after it, at INFO.
 fn report(e: &Error) {
     // A stop signal during a wait: said as an INFO where it came (app/prepare.rs).
     if let Error::Interrupted(_) = e {
         return;
     }
-    if let Error::Invalid(problems) = e {
+    if let Error::Hinted { error, hint } = e {
+        report(error);
+        tracing::info!("hint: {hint}");
+        return;
+    }
+    if let Error::Invalid(problems) | Error::Unset(problems) = e {
         for p in problems {
             tracing::error!("{p}");
         }

@@ -20,6 +20,19 @@ pub struct Missing {
     pub message: Option<String>,
 }
 
+impl Missing {
+    /// `NAME is not set`, and then the placeholder's `:?` message, or else
+    /// that `NAME_FILE` would do too (docs/reference.md, "Secrets").
+    pub fn reason(&self) -> String {
+        let name = &self.name;
+        match &self.message {
+            Some(message) => format!("{name} is not set: {message}"),
+            None if name.ends_with("_FILE") => format!("{name} is not set"),
+            None => format!("{name} is not set: set {name} or {name}_FILE"),
+        }
+    }
+}
+
 /// Something that looks like a placeholder but is not one (`<< NAME >>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NearMiss {
@@ -327,5 +340,7 @@ impl<'a> Inside<'a> {
 #[cfg(test)]
 mod reference;
 mod scan;
+mod unclosed;
+pub use unclosed::unclosed;
 #[cfg(test)]
 mod tests;

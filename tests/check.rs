@@ -39,7 +39,7 @@ fn a_bad_signal_hides_neither_a_missing_variable_nor_an_undefined_after() {
         [
             format!("{d}/init.toml:7:15: unknown signal \"SIGWHAT\""),
             format!("{d}/init.toml:8:10: service \"web\": `after` names \"db\", which is not a service"),
-            format!("{d}/app.tmpl:1:6: PORT is not set"),
+            format!("{d}/app.tmpl:1:6: PORT is not set: set PORT or PORT_FILE"),
         ]
     );
     assert!(!dir.join("app.conf").exists(), "check writes nothing");
@@ -176,4 +176,68 @@ fn a_bad_log_pattern_is_refused_by_check_and_by_boot_with_78() {
             format!("{d}/init.toml:4:17: service \"db\": ready.log: unclosed group at 5 in \"(ready\"");
         assert_eq!(errors(&out), [want], "{args:?}");
     }
+}
+
+#[test]
+fn a_bad_service_hides_its_consequences_and_no_main_is_guessed() {
+    let dir = TempDir::new("check-follow-on");
+    let d = dir.path().display().to_string();
+    fs::write(dir.join("api.tmpl"), "port=8080\n").unwrap();
+    let config = "[[template]]\nsrc = \"api.tmpl\"\ndest = \"{dir}/api.conf\"\nnotify = [\"api\"]\n\
+                  [[service]]\nname = \"api\"\ncommand = [\"api\"]\nrestart = \"sometimes\"\n\
+                  [[service]]\nname = \"worker\"\ncommand = [\"worker\"]\nafter = [\"api\"]\n";
+    let out = init(&dir, config, &["check"]);
+    assert_eq!(out.status.code(), Some(78), "{}", stderr_of(&out));
+    assert_eq!(
+        errors(&out),
+        [format!("{d}/init.toml:8:11: invalid restart \"sometimes\" (never, on-failure or always)")]
+    );
+    let stdout = stdout_of(&out);
+    assert!(stdout.contains("service  worker: worker [after api]\n"), "not marked main: {stdout}");
+}
+
+#[test]
+fn a_missing_variable_says_its_file_variable_would_do_too() {
+    let dir = TempDir::new("check-missing");
+    let d = dir.path().display().to_string();
+    fs::write(dir.join("db.tmpl"), "password=<<DB_PASSWORD>>\nhost=<<DB_HOST:?the database's name>>\n")
+        .unwrap();
+    let config = "[[template]]\nsrc = \"db.tmpl\"\ndest = \"{dir}/db.conf\"\nmode = \"0600\"\n\
+                  [[service]]\nname = \"app\"\ncommand = [\"<<APP_CMD>>\"]\n";
+    let out = init(&dir, config, &["check"]);
+    assert_eq!(out.status.code(), Some(78), "{}", stderr_of(&out));
+    let (password, host) = (
+        format!("{d}/db.tmpl:1:10: DB_PASSWORD is not set: set DB_PASSWORD or DB_PASSWORD_FILE"),
+        format!("{d}/db.tmpl:2:6: DB_HOST is not set: the database's name"),
+    );
+    let command = format!("{d}/init.toml:7:13: APP_CMD is not set: set APP_CMD or APP_CMD_FILE");
+    assert_eq!(errors(&out), [command, password.clone(), host.clone()]);
+    // Boot says the same of the templates.
+    let out = init(&dir, config.split("[[service]]").next().unwrap(), &["--", "true"]);
+    assert_eq!(out.status.code(), Some(78), "{}", stderr_of(&out));
+    assert_eq!(errors(&out), [password, host]);
+}
+
+#[test]
+fn check_warns_of_a_placeholder_left_unclosed_naming_its_line() {
+    let dir = TempDir::new("check-unclosed");
+    let d = dir.path().display().to_string();
+    let text = "db=<<DB_NAME>\nuser=<<DB_USER:-app>\ncat <<EOF\nport=<<PORT:-5432>>\n";
+    fs::write(dir.join("db.tmpl"), text).unwrap();
+    let config = "[[template]]\nsrc = \"db.tmpl\"\ndest = \"{dir}/db.conf\"\n";
+    let out = init(&dir, config, &["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let warns: Vec<String> =
+        stderr_of(&out).lines().filter_map(|l| l.strip_prefix("init: WARN ")).map(String::from).collect();
+    assert_eq!(
+        warns,
+        [
+            format!(
+                "{d}/db.tmpl:1:4: \"<<DB_NAME>\" looks like a placeholder but is not closed (write <<DB_NAME>>)"
+            ),
+            format!(
+                "{d}/db.tmpl:2:6: \"<<DB_USER:-app>\" looks like a placeholder but is not closed (write <<DB_USER:-app>>)"
+            ),
+        ]
+    );
 }

@@ -142,3 +142,42 @@ fn a_repeated_init_is_dropped_as_with_an_init_entrypoint() {
     let (code, out, err) = run_init(["init", "run", "-q", "--", "sh", "-c", "echo ran; exit 4"]);
     assert_eq!((code, out.as_str()), (4, "ran\n"), "{err}");
 }
+
+/// `docker run IMAGE sh` on an image whose templates need variables: the
+/// errors, then one line saying how to get a shell anyway; the services'
+/// own boot gets no such line.
+#[test]
+fn an_ad_hoc_command_refused_for_its_templates_gets_one_hint_line() {
+    let dir = TempDir::new("adhoc-hint");
+    let d = dir.path().display().to_string();
+    fs::write(dir.join("app.tmpl"), "port=<<PORT>>\n").unwrap();
+    let config = format!(
+        "[[template]]\nsrc = \"app.tmpl\"\ndest = \"{d}/app.conf\"\n[[service]]\nname = \"web\"\ncommand = [\"true\"]\n"
+    );
+    fs::write(dir.join("init.toml"), config).unwrap();
+    let error = format!("init: ERROR {d}/app.tmpl:1:6: PORT is not set: set PORT or PORT_FILE\n");
+    let hint = format!(
+        "init: INFO hint: sh starts only once the container is prepared as {d}/init.toml says: set the variables the lines above name, \
+         or bypass init for a shell: docker run -it --entrypoint /bin/sh IMAGE\n"
+    );
+    let config = dir.s("init.toml");
+    for args in
+        [&["-c", &config, "sh"][..], &["-c", &config, "--", "sh"], &["-c", &config, "run", "--", "sh"]]
+    {
+        let (code, _, err) = run_init(args);
+        assert_eq!((code, err), (78, format!("{error}{hint}")), "{args:?}");
+    }
+    let (code, _, err) = run_init(["-c", &config]);
+    assert_eq!((code, err), (78, error));
+    // A variable init.toml itself needs counts too; another problem alone does not.
+    fs::write(dir.join("init.toml"), "[env]\nURL = \"<<DB_URL>>\"\n").unwrap();
+    let (code, _, err) = run_init(["-c", &config, "sh"]);
+    assert_eq!(code, 78);
+    assert!(
+        err.lines().nth(1).is_some_and(|l| l.starts_with("init: INFO hint: sh starts only once")),
+        "{err}"
+    );
+    fs::write(dir.join("init.toml"), "[[volume]]\npath = \"/\"\n").unwrap();
+    let (code, _, err) = run_init(["-c", &config, "sh"]);
+    assert_eq!((code, err.lines().count()), (78, 1), "{err}");
+}

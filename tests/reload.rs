@@ -3,7 +3,8 @@
 //! symlink) re-renders its file and sends exactly one reload signal; a swap
 //! that leaves a variable missing keeps the old file and tells nobody; a
 //! rotated `_FILE` secret re-renders the files using it and restarts a
-//! service without reload_signal.
+//! service without reload_signal; a bind-mounted secret rewritten in place
+//! (compose's file secrets) is seen on the file itself.
 
 mod common;
 
@@ -141,4 +142,66 @@ fn a_configmap_directory_as_a_source_renders_its_keys_and_a_swap_reloads_them() 
     assert_eq!(init.read("out/app.tmpl"), "listen 8080;\ngzip on;\n");
     init.signal(Signal::SIGTERM);
     assert_eq!(init.wait(), 143);
+}
+
+/// Compose's file secrets: `/run/secrets/NAME` is the host's file bind-mounted
+/// in, and the host rewrites it in place (no rename, the same inode), which
+/// inotify reports on the file, not on the directory init sees it in.
+#[test]
+fn a_bind_mounted_secret_rewritten_in_place_re_renders_and_signals_once() {
+    use std::io::Write;
+    use std::os::unix::fs::MetadataExt;
+    let host = common::TempDir::new("compose-secret");
+    fs::create_dir_all(host.join("run-secrets")).unwrap();
+    fs::write(host.join("db_password"), "first\n").unwrap();
+    fs::write(host.join("run-secrets/db"), "").unwrap();
+    let config = WEB.replace("SRC", "conf/db.tmpl").replace("DEST", "out/db.conf");
+    let mut init = Builder::new("reload-in-place", Mode::Pid1)
+        .env("DB_PASSWORD_FILE", &host.s("run-secrets/db"))
+        .file("init.toml", &config.replace("notify", "mode = \"0600\"\nnotify"))
+        // Away from the files the service writes, whose directory is watched too.
+        .before(|d| {
+            fs::create_dir_all(d.join("out")).unwrap();
+            fs::create_dir_all(d.join("conf")).unwrap();
+            fs::write(d.join("conf/db.tmpl"), "password=<<DB_PASSWORD>>\n").unwrap();
+        })
+        .pre_exec(bind_mount_in_own_namespace(&host.join("db_password"), &host.join("run-secrets/db")))
+        .args(["-c", "{dir}/init.toml"])
+        .start();
+    init.wait_for_file("web.up");
+    assert_eq!(init.read("out/db.conf"), "password=first\n");
+    let inode = fs::metadata(host.join("db_password")).unwrap().ino();
+    let mut file = fs::OpenOptions::new().write(true).truncate(true).open(host.join("db_password")).unwrap();
+    file.write_all(b"second\n").unwrap();
+    drop(file);
+    assert_eq!(fs::metadata(host.join("db_password")).unwrap().ino(), inode, "rewritten in place");
+    wait_until("the new password", DEADLINE, || init.read("out/db.conf") == "password=second\n");
+    wait_until("the reload signal", DEADLINE, || init.read("hups") == "hup\n");
+    let again = exec_in(&init, &["reload"]);
+    assert_eq!(stdout_of(&again), "nothing changed\n", "{}", stderr_of(&again));
+    assert_eq!(init.read("hups"), "hup\n", "exactly one SIGHUP for one rewrite");
+    init.signal(Signal::SIGTERM);
+    assert_eq!(init.wait(), 143);
+}
+
+/// For `pre_exec`: `src` bind-mounted on `dest` in a mount namespace of the
+/// child's own (private, so nothing reaches the host), as an engine mounts
+/// a file secret.
+fn bind_mount_in_own_namespace(
+    src: &Path,
+    dest: &Path,
+) -> impl FnMut() -> std::io::Result<()> + Send + Sync + use<> {
+    use std::ffi::CString;
+    let cstr = |p: &Path| CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+    let (src, dest, root) = (cstr(src), cstr(dest), cstr(Path::new("/")));
+    move || {
+        let fail = |r: libc::c_int| if r == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) };
+        let none = std::ptr::null();
+        // SAFETY: plain system calls on strings made before the fork.
+        unsafe {
+            fail(libc::unshare(libc::CLONE_NEWNS))?;
+            fail(libc::mount(none, root.as_ptr(), none, libc::MS_REC | libc::MS_PRIVATE, std::ptr::null()))?;
+            fail(libc::mount(src.as_ptr(), dest.as_ptr(), none, libc::MS_BIND, std::ptr::null()))
+        }
+    }
 }

@@ -115,7 +115,7 @@ fn every_missing_variable_of_every_file_is_reported_and_nothing_is_written() {
     assert_eq!(
         stderr_of(&out),
         format!(
-            "init: ERROR {d}/conf/a.tmpl:2:3: NOPE_A is not set\n\
+            "init: ERROR {d}/conf/a.tmpl:2:3: NOPE_A is not set: set NOPE_A or NOPE_A_FILE\n\
              init: ERROR {d}/conf/b.tmpl:1:3: NOPE_B is not set: set NOPE_B to the API key\n"
         )
     );

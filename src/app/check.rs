@@ -39,7 +39,7 @@ pub fn run(global: &Global) -> Result<u8, Error> {
     let (plan, errors) = plan::plan(&config, &env, Path::new("/"), Me::current(), true);
     for e in errors {
         match e {
-            Error::Invalid(p) => problems.extend(p),
+            Error::Invalid(p) | Error::Unset(p) => problems.extend(p),
             e => problems.push(e.to_string()),
         }
     }
@@ -80,6 +80,16 @@ fn describe_templates(plan: &render::Plan, out: &mut String) {
                 f.src.display(),
                 m.line,
                 m.col,
+                m.text
+            );
+        }
+        for m in &f.unclosed {
+            warn!(
+                "{}:{}:{}: {:?} looks like a placeholder but is not closed (write {}>)",
+                f.src.display(),
+                m.line,
+                m.col,
+                m.text,
                 m.text
             );
         }

@@ -60,7 +60,7 @@ impl Prepared {
         workdir: Option<std::path::PathBuf>,
     ) -> Result<spawn::Command, Error> {
         let identity = match user {
-            Some(spec) => account::identity_for(spec, what)?,
+            Some(spec) => account::identity_for(spec, what, self.config.user.as_ref())?,
             None => self.default_user.clone(),
         };
         Ok(self.command_as(argv, identity, extra, workdir))
@@ -145,7 +145,7 @@ pub fn prepare_oneoff(global: &Global) -> Result<Prepared, Error> {
         Some(_) if !me.is_root() => {
             Some(nonroot::own_identity(&mooring::setup::user::Db::load(Path::new("/")), me, None))
         }
-        Some(u) => account::identity_for(&UserSpec { user: u.name.clone(), group: None }, "[user]")?,
+        Some(u) => account::identity_for(&UserSpec { user: u.name.clone(), group: None }, "[user]", None)?,
         None => None,
     };
     prepared(global, env, config, runtime)
@@ -160,7 +160,10 @@ fn prepared(
     runtime: Option<Identity>,
 ) -> Result<Prepared, Error> {
     let default_user = match &global.user.spec {
-        Some(spec) => account::identity_for(&config::parse_user_spec(spec).map_err(Error::Usage)?, "--user")?,
+        Some(spec) => {
+            let spec = config::parse_user_spec(spec).map_err(Error::Usage)?;
+            account::identity_for(&spec, "--user", config.user.as_ref())?
+        }
         None => runtime,
     };
     let no_new_privs = config.user.as_ref().is_some_and(|u| u.no_new_privileges);
@@ -218,6 +221,7 @@ pub fn render_templates(config: &Config, env: &Environment) -> Result<(), Error>
     let mut templates = render::plan(config, env, false)?;
     let me = Me::current();
     let (_, db) = plan::users(config.user.as_ref(), Path::new("/"), me.is_root())?;
+    let db = nonroot::with_runtime_user(db, config.user.as_ref(), me);
     if let Some(first) = templates.resolve_owners(&db).into_iter().next() {
         return Err(Error::UnknownUser(first));
     }

@@ -30,12 +30,15 @@ pub struct Check<'a> {
     named: Vec<services::Named>,
     /// The services templates name in `notify`, with their positions.
     notified: Vec<(String, usize)>,
+    /// A string value named a variable that is not set.
+    pub unset: bool,
 }
 
 impl<'a> Check<'a> {
     pub fn new(path: &'a Path, text: &'a str) -> Self {
         let (problems, skipped, named) = (Vec::new(), Vec::new(), Vec::new());
-        Check { path, text, env: Environment::default(), problems, skipped, named, notified: Vec::new() }
+        let (env, notified) = (Environment::default(), Vec::new());
+        Check { path, text, env, problems, skipped, named, notified, unset: false }
     }
 
     pub fn set_env(&mut self, env: &Environment) {
@@ -134,13 +137,10 @@ impl<'a> Check<'a> {
             Ok(r) => Some(r.text),
             Err(missing) => {
                 let start = span_of(s).start + 1; // after the opening quote
+                self.unset = true;
                 for m in missing {
                     let offset = start + m.offset;
-                    let message = match m.message {
-                        Some(msg) => format!("{} is not set: {msg}", m.name),
-                        None => format!("{} is not set", m.name),
-                    };
-                    self.problem_at(offset, message);
+                    self.problem_at(offset, m.reason());
                 }
                 None
             }

@@ -112,7 +112,7 @@ fn a_full_config_becomes_typed_values_with_defaults() {
 fn env_entries_are_evaluated_in_order_and_the_operators_environment_wins() {
     let text = "[env]\nZ = \"<<Y>>-z\"\nY = \"y\"\nW = \"from-config\"\nX = \"<<Y>>+<<W>>\"\n";
     // Z comes before Y in the file, so Y is not set yet when Z is evaluated.
-    assert_eq!(problems(text), ["2:6: Y is not set"]);
+    assert_eq!(problems(text), ["2:6: Y is not set: set Y or Y_FILE"]);
     let mut e = env(&[("W", "from-operator")]);
     load_ok(&text.replace("Z = \"<<Y>>-z\"\n", ""), &mut e);
     assert_eq!(e.get_str("X"), Some("y+from-operator"));
@@ -219,7 +219,10 @@ command = ["t"]
 #[test]
 fn missing_variables_in_values_are_all_reported_where_they_are() {
     let text = "[[template]]\nsrc = \"x\"\ndest = \"/etc/<<APP>>/<<ENV:?set ENV>>.conf\"\n";
-    assert_eq!(problems(text), ["3:14: APP is not set", "3:22: ENV is not set: set ENV"]);
+    assert_eq!(
+        problems(text),
+        ["3:14: APP is not set: set APP or APP_FILE", "3:22: ENV is not set: set ENV"]
+    );
 }
 
 #[test]
@@ -292,8 +295,9 @@ fn ten_thousand_missing_variables_are_each_reported_where_they_are() {
         .collect();
     let found = problems(&text);
     assert_eq!(found.len(), n);
-    assert_eq!(found[0], "2:9: M0 is not set");
-    assert_eq!(found[n - 1], format!("{}:{}: M{} is not set", n + 1, 8 + (n - 1).to_string().len(), n - 1));
+    assert_eq!(found[0], "2:9: M0 is not set: set M0 or M0_FILE");
+    let (line, col, m) = (n + 1, 8 + (n - 1).to_string().len(), n - 1);
+    assert_eq!(found[n - 1], format!("{line}:{col}: M{m} is not set: set M{m} or M{m}_FILE"));
 }
 
 #[test]

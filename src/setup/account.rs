@@ -262,11 +262,17 @@ fn replace_file(path: &Path, text: &str) -> Result<(), Error> {
 
 /// The identity for `spec` (`what` names who asked for it: a service,
 /// `--user`). Not root, anyone but init itself is a skipped step: one WARN,
-/// and the child runs as init (docs/running-restricted.md).
-pub fn identity_for(spec: &UserSpec, what: &str) -> Result<Option<Identity>, Error> {
+/// and the child runs as init; `runtime` (`[user]`) names init itself
+/// (docs/running-restricted.md).
+pub fn identity_for(
+    spec: &UserSpec,
+    what: &str,
+    runtime: Option<&RuntimeUser>,
+) -> Result<Option<Identity>, Error> {
     let me = Me::current();
     let db = Db::load(Path::new("/"));
-    let id = resolve(&db, spec, nix::unistd::getgid().as_raw()).map_err(Error::UnknownUser)?;
+    let known = nonroot::with_runtime_user(db.clone(), runtime, me);
+    let id = resolve(&known, spec, nix::unistd::getgid().as_raw()).map_err(Error::UnknownUser)?;
     if me.is_root() {
         return Ok(Some(id));
     }

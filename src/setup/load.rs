@@ -26,6 +26,7 @@ pub fn load(
 ) -> Result<Config, Error> {
     match load_all(path, env, read)? {
         (config, problems) if problems.is_empty() => Ok(config),
+        (config, problems) if config.unset => Err(Error::Unset(problems)),
         (_, problems) => Err(Error::Invalid(problems)),
     }
 }
@@ -153,7 +154,8 @@ mod tests {
     fn secret_and_config_problems_are_reported_together() {
         let (_dir, path) = setup("together", "[env]\nX = \"<<TOKEN>>\"\nY = \"<<MISSING>>\"\n", "");
         let mut e = env(&[("TOKEN_FILE", "/nope")]);
-        let Err(Error::Invalid(problems)) = load(Some(&path), &mut e, read) else { panic!("an error") };
+        // A variable not set among them: the error says so by its kind.
+        let Err(Error::Unset(problems)) = load(Some(&path), &mut e, read) else { panic!("an error") };
         let text = problems.join("\n");
         assert!(text.starts_with("TOKEN_FILE=/nope: "), "{text}");
         assert!(text.contains("MISSING is not set"), "{text}");

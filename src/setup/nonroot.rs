@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{RuntimeUser, UserSpec};
 use crate::entries;
-use crate::setup::user::{Db, Identity};
+use crate::setup::user::{Db, Identity, PasswdEntry};
 
 /// Who init runs as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +107,21 @@ pub fn own_entry(
     let home = if writable(&home) { home } else { PathBuf::from("/tmp") };
     let shell = want.and_then(|w| w.shell.as_ref()).map_or("/bin/sh".into(), |s| s.display().to_string());
     Some(OwnEntry { name, home, shell, append: writable(Path::new("/etc/passwd")) })
+}
+
+/// Not root, the runtime user is init's own identity: a database with no
+/// user of `[user]`'s name gets one for init's ids, so an `owner` or `user`
+/// naming `[user]` is the runtime user, the passwd entry appended or not
+/// (docs/running-restricted.md). As root the planned edit makes the user.
+pub fn with_runtime_user(mut db: Db, want: Option<&RuntimeUser>, me: Me) -> Db {
+    let Some(want) = want.filter(|w| !me.is_root() && !w.name.is_empty()) else { return db };
+    if db.passwd.iter().any(|u| u.name == want.name) {
+        return db;
+    }
+    let own = db.user_by_uid(me.uid).map(|e| (e.home.clone(), e.shell.clone()));
+    let (home, shell) = own.unwrap_or_else(|| ("/tmp".into(), "/bin/sh".into()));
+    db.passwd.push(PasswdEntry { name: want.name.clone(), uid: me.uid, gid: me.gid, home, shell });
+    db
 }
 
 /// Whether init may write `path` (an existing file or directory).

@@ -51,13 +51,18 @@ pub fn plan(config: &Config, env: &Environment, root: &Path, me: Me, lint: bool)
     let mut problems = Vec::new();
     let mut skipped = Vec::new();
     let (mut templates, template_problems) = render::plan_all(config, env, lint);
-    if !template_problems.is_empty() {
-        problems.push(Error::Invalid(template_problems));
+    match template_problems {
+        p if p.is_empty() => {}
+        p if templates.unset => problems.push(Error::Unset(p)),
+        p => problems.push(Error::Invalid(p)),
     }
-    let (edit, db) = users(config.user.as_ref(), root, me.is_root()).unwrap_or_else(|e| {
+    let (edit, found) = users(config.user.as_ref(), root, me.is_root()).unwrap_or_else(|e| {
         problems.push(e);
         (None, Db::load(root))
     });
+    // Not root, `owner = "app"` naming `[user]` is init itself, whose passwd
+    // entry is added only at apply (docs/running-restricted.md).
+    let db = nonroot::with_runtime_user(found.clone(), config.user.as_ref(), me);
     let owners = templates.resolve_owners(&db);
     problems.extend(owners.into_iter().map(Error::UnknownUser));
     let (runtime, own_entry) = if me.is_root() {
@@ -69,24 +74,36 @@ pub fn plan(config: &Config, env: &Environment, root: &Path, me: Me, lint: bool)
         };
         (runtime, None)
     } else {
-        skipped.extend(config.user.as_ref().and_then(|want| nonroot::runtime_user_step(want, &db, me)));
+        skipped.extend(config.user.as_ref().and_then(|want| nonroot::runtime_user_step(want, &found, me)));
         skipped.extend(drop_template_owners(&mut templates, me));
-        let entry = nonroot::own_entry(&db, me, config.user.as_ref(), |p| nonroot::may_write(root, p));
-        if let Some(e) = entry.as_ref().filter(|e| !e.append && config.user.is_some()) {
-            skipped.push(format!(
-                "not root: uid {} has no passwd entry and /etc/passwd may not be written; children get HOME={}",
-                me.uid,
-                e.home.display()
-            ));
-        }
-        let runtime = config.user.as_ref().map(|_| nonroot::own_identity(&db, me, entry.as_ref()));
-        (runtime, entry)
+        not_root(config, &found, root, me, &mut skipped)
     };
     let default_owner = runtime.as_ref().filter(|_| me.is_root()).map(|id| (id.uid, id.gid));
     let volumes = volumes(config, &db, root, (default_owner, me), &mut problems, &mut skipped);
     let mut skipped_later = Vec::new();
     let later = later(config, &db, me, &mut skipped_later);
     (Plan { templates, edit, db, runtime, volumes, own_entry, skipped, skipped_later, later }, problems)
+}
+
+/// Not root: the passwd entry for init's own uid
+/// (looked for in the files as `found`) and the runtime identity it gives.
+fn not_root(
+    config: &Config,
+    found: &Db,
+    root: &Path,
+    me: Me,
+    skipped: &mut Vec<String>,
+) -> (Option<Identity>, Option<OwnEntry>) {
+    let entry = nonroot::own_entry(found, me, config.user.as_ref(), |p| nonroot::may_write(root, p));
+    if let Some(e) = entry.as_ref().filter(|e| !e.append && config.user.is_some()) {
+        skipped.push(format!(
+            "not root: uid {} has no passwd entry and /etc/passwd may not be written; children get HOME={}",
+            me.uid,
+            e.home.display()
+        ));
+    }
+    let runtime = config.user.as_ref().map(|_| nonroot::own_identity(found, me, entry.as_ref()));
+    (runtime, entry)
 }
 
 /// `[user]`'s planned edit and the user database it leaves; without one

@@ -41,6 +41,8 @@ pub struct RenderedFile {
     /// Its `[[template]]`'s `notify`: services told when it changes at a reload.
     pub notify: Vec<String>,
     pub near_misses: Vec<NearMiss>,
+    /// Placeholders left unclosed (`<<NAME>`), with `near_misses`.
+    pub unclosed: Vec<NearMiss>,
 }
 
 /// What a run of all templates would do.
@@ -49,6 +51,8 @@ pub struct Plan {
     /// Directories to create (from directory sources), with their modes.
     pub dirs: Vec<(PathBuf, u32)>,
     pub files: Vec<RenderedFile>,
+    /// A template named a variable that is not set (a problem says which).
+    pub unset: bool,
 }
 
 impl Plan {
@@ -221,6 +225,7 @@ fn render_one(
                 ));
             }
             let near_misses = if lint { template::near_misses(&text) } else { Vec::new() };
+            let unclosed = if lint { template::unclosed(&text) } else { Vec::new() };
             let (src, Out { dest, mode, owner: owner_spec, notify, .. }) = (src.to_path_buf(), out);
             let text = r.text;
             plan.files.push(RenderedFile {
@@ -234,12 +239,13 @@ fn render_one(
                 secrets,
                 notify,
                 near_misses,
+                unclosed,
             });
         }
         Err(missing) => {
+            plan.unset = true;
             for m in missing {
-                let why = m.message.map(|msg| format!(": {msg}")).unwrap_or_default();
-                problems.push(format!("{}:{}:{}: {} is not set{why}", src.display(), m.line, m.col, m.name));
+                problems.push(format!("{}:{}:{}: {}", src.display(), m.line, m.col, m.reason()));
             }
         }
     }

@@ -199,3 +199,32 @@ fn names_lists_every_placeholder_but_not_escapes_or_look_alikes() {
     let names: Vec<&str> = names(input).into_iter().collect();
     assert_eq!(names, ["A", "B", "C", "D"]);
 }
+
+#[test]
+fn a_missing_variable_names_its_file_variable_unless_it_gave_a_message() {
+    let missing = |name: &str, message: Option<&str>| Missing {
+        line: 1,
+        col: 1,
+        offset: 0,
+        name: name.into(),
+        message: message.map(String::from),
+    };
+    assert_eq!(
+        missing("DB_PASSWORD", None).reason(),
+        "DB_PASSWORD is not set: set DB_PASSWORD or DB_PASSWORD_FILE"
+    );
+    assert_eq!(missing("DB_HOST", Some("the host")).reason(), "DB_HOST is not set: the host");
+    assert_eq!(missing("CERT_FILE", None).reason(), "CERT_FILE is not set");
+}
+
+#[test]
+fn unclosed_finds_one_closing_bracket_short_and_nothing_a_heredoc_or_placeholder_is() {
+    let texts =
+        |input: &str| unclosed(input).into_iter().map(|m| (m.line, m.col, m.text)).collect::<Vec<_>>();
+    let input = "a=<<A>\nb=<<B:-x> c\n<<<C>\ncat <<EOF\n\\<<D>\n<<E:-no close\n<<F:-y> <<G>>\n<<H>> <<I>>>\n";
+    let want = [(1, 3, "<<A>"), (2, 3, "<<B:-x>"), (3, 2, "<<C>")];
+    assert_eq!(texts(input), want.map(|(l, c, t)| (l, c, t.to_string())));
+    // Linear: many openers before one far `>` are each looked at once.
+    let many = format!("{}>", "<<A:-".repeat(200_000));
+    assert_eq!(texts(&many), [(1, 999_996, "<<A:->".to_string())]);
+}

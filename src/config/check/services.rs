@@ -136,8 +136,11 @@ impl Check<'_> {
 
     /// Checks across services and tasks (every entry whose name is valid,
     /// see `after`), each problem at the line that causes it; marks the
-    /// main service.
-    pub fn services_together(&mut self, services: &mut [Service]) {
+    /// main service when all `given` services are valid. A service with a
+    /// bad value is still a service to `after` and `notify`, and while one
+    /// is left out no main is guessed: only the bad value is reported, not
+    /// what follows from leaving it out.
+    pub fn services_together(&mut self, services: &mut [Service], given: usize) {
         let named = std::mem::take(&mut self.named);
         for (i, n) in named.iter().enumerate() {
             if let Some(first) = named[..i].iter().find(|f| f.name == n.name) {
@@ -158,11 +161,14 @@ impl Check<'_> {
         if let Some((cycle, at)) = find_cycle(&services_named) {
             self.problem_at(at, format!("`after` forms a cycle: {}", cycle.join(" -> ")));
         }
+        let names: Vec<&str> = services_named.iter().map(|n| n.name.as_str()).collect();
+        self.notified_services_exist(&names);
         let mains: Vec<&&Named> = services_named.iter().filter(|s| s.main).collect();
         if let [_, second, ..] = mains.as_slice() {
             let names: Vec<&str> = mains.iter().map(|s| s.name.as_str()).collect();
             self.problem_at(second.at, format!("more than one main service: {}", names.join(", ")));
         } else if mains.is_empty()
+            && services.len() == given
             && let Some(first) = services.iter_mut().find(|s| !s.oneshot)
         {
             first.main = true;
@@ -225,10 +231,11 @@ fn find_cycle(services: &[&Named]) -> Option<(Vec<String>, usize)> {
 }
 
 impl Check<'_> {
-    /// Every service a template's `notify` names exists.
-    pub fn notified_services_exist(&mut self, services: &[Service]) {
+    /// Every service a template's `notify` names exists (`services`: the
+    /// names of every service, valid or not).
+    fn notified_services_exist(&mut self, services: &[&str]) {
         for (name, at) in std::mem::take(&mut self.notified) {
-            if !services.iter().any(|s| s.name == name) {
+            if !services.contains(&name.as_str()) {
                 self.problem_at(at, format!("`notify` names {name:?}, which is not a service"));
             }
         }

@@ -1,8 +1,8 @@
 //! Live reload of rendered configuration (docs/reference.md, "Live
 //! reload"): the sources of templates that `notify` services, and the
 //! `_FILE` secrets, are watched (inotify on their directories, which also
-//! sees Kubernetes' atomic `..data` symlink swap; a 2 s stat poll where
-//! inotify is missing). A change, or `init reload`, renders everything in
+//! sees Kubernetes' atomic `..data` symlink swap, and on the files, which
+//! sees a rewrite in place; a 2 s stat poll where inotify is missing). A change, or `init reload`, renders everything in
 //! memory; a failed render changes nothing; destinations whose content is
 //! unchanged are not rewritten; the services of the files that changed are
 //! returned, each once.
@@ -17,7 +17,7 @@ use mooring::config::Config;
 use mooring::config::duration::later;
 use mooring::env::Environment;
 use mooring::error::Error;
-use mooring::setup::nonroot::Me;
+use mooring::setup::nonroot::{self, Me};
 use mooring::setup::user::Db;
 use mooring::setup::{plan, render};
 
@@ -34,6 +34,8 @@ pub struct Reloader {
     inotify: Option<Inotify>,
     /// The directories watched, and (for the poll) what their entries looked like.
     dirs: Vec<PathBuf>,
+    /// The files watched in them: sources of notifying templates, `_FILE` secrets.
+    files: Vec<PathBuf>,
     seen: Vec<Option<(i64, i64, u64)>>,
     /// When to reload: a change settles, or the next poll.
     due: Option<Instant>,
@@ -43,7 +45,7 @@ pub struct Reloader {
 impl Reloader {
     /// `None` when no template notifies anyone: nothing to watch.
     pub fn new(load: Loader, config: &Config, env: &Environment) -> Option<Reloader> {
-        let dirs = watched_dirs(config, env);
+        let (dirs, files) = watched(config, env);
         if dirs.is_empty() {
             return None;
         }
@@ -59,7 +61,22 @@ impl Reloader {
             tracing::warn!("inotify unavailable: template sources are looked at every 2 s");
         }
         let seen = dirs.iter().map(|d| stamp(d)).collect();
-        Some(Reloader { load, inotify: watching, dirs, seen, due: None, poll_at })
+        let reloader = Reloader { load, inotify: watching, dirs, files, seen, due: None, poll_at };
+        reloader.watch_files();
+        Some(reloader)
+    }
+
+    /// Watches the files themselves too: one rewritten in place through
+    /// another path (compose's bind-mounted file secrets, an editor's
+    /// truncate and write) is reported on the file, not on the directory
+    /// seen here. Added again after each change, as a swap of a Kubernetes
+    /// volume's `..data` puts a new file behind the same name; a file that
+    /// is missing now is still seen through its directory.
+    fn watch_files(&self) {
+        let Some(inotify) = &self.inotify else { return };
+        for f in &self.files {
+            let _ = inotify.add_watch(f.as_path(), AddWatchFlags::IN_MODIFY | AddWatchFlags::IN_CLOSE_WRITE);
+        }
     }
 
     pub fn fd(&self) -> Option<BorrowedFd<'_>> {
@@ -70,6 +87,7 @@ impl Reloader {
     pub fn on_readable(&mut self, now: Instant) {
         let Some(inotify) = &self.inotify else { return };
         while inotify.read_events().is_ok_and(|e| !e.is_empty()) {}
+        self.watch_files();
         self.due = Some(later(now, SETTLE));
     }
 
@@ -104,10 +122,11 @@ impl Reloader {
         // were written at boot and nobody is told of them.
         config.templates.retain(|t| only.map_or(!t.notify.is_empty(), |o| t.notify.iter().any(|n| n == o)));
         let mut plan = render::plan(&config, &env, false).map_err(|e| e.to_string())?;
-        if let Some(problem) = plan.resolve_owners(&Db::load(Path::new("/"))).into_iter().next() {
+        let me = Me::current();
+        let db = nonroot::with_runtime_user(Db::load(Path::new("/")), config.user.as_ref(), me);
+        if let Some(problem) = plan.resolve_owners(&db).into_iter().next() {
             return Err(problem);
         }
-        let me = Me::current();
         if !me.is_root() {
             let _ = plan::drop_template_owners(&mut plan, me);
         }
@@ -123,31 +142,32 @@ impl Reloader {
 }
 
 /// The directories holding the sources of notifying templates (a directory
-/// source itself) and the `_FILE` secrets the environment read.
-fn watched_dirs(config: &Config, env: &Environment) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    let mut add = |d: PathBuf| {
-        if !dirs.contains(&d) {
-            dirs.push(d);
+/// source itself) and the `_FILE` secrets the environment read; and those
+/// sources and secrets that are files.
+fn watched(config: &Config, env: &Environment) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let (mut dirs, mut files): (Vec<PathBuf>, Vec<PathBuf>) = (Vec::new(), Vec::new());
+    let mut add = |file: Option<&Path>, dir: &Path| {
+        if !dirs.iter().any(|d| d == dir) {
+            dirs.push(dir.to_path_buf());
         }
+        files.extend(file.filter(|f| !files.iter().any(|seen| seen == f)).map(Path::to_path_buf));
     };
-    let notifying = config.templates.iter().filter(|t| !t.notify.is_empty());
-    let mut any = false;
-    for t in notifying {
-        any = true;
+    let notifying: Vec<_> = config.templates.iter().filter(|t| !t.notify.is_empty()).collect();
+    for t in &notifying {
         match t.src.is_dir() {
-            true => add(t.src.clone()),
-            false => add(t.src.parent().unwrap_or(Path::new("/")).to_path_buf()),
+            true => add(None, &t.src),
+            false => add(Some(&t.src), t.src.parent().unwrap_or(Path::new("/"))),
         }
     }
-    if any {
+    if !notifying.is_empty() {
         for name in env.secret_names() {
             if let Some(file) = std::env::var_os(format!("{name}_FILE")) {
-                add(Path::new(&file).parent().unwrap_or(Path::new("/")).to_path_buf());
+                let file = Path::new(&file);
+                add(Some(file), file.parent().unwrap_or(Path::new("/")));
             }
         }
     }
-    dirs
+    (dirs, files)
 }
 
 /// A directory's change stamp for the poll: its mtime and ctime, and the

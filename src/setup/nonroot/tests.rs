@@ -117,3 +117,17 @@ fn the_entry_is_appended_as_one_line_and_never_through_a_link_or_a_fifo() {
     assert!(append_entry(&root, &entry, ME).is_err());
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+#[test]
+fn not_root_an_owner_naming_the_runtime_user_is_init_itself() {
+    let spec = |user: &str| UserSpec { user: user.into(), group: None };
+    let known = with_runtime_user(db(), Some(&want("web", Some(1000))), ME);
+    let id = crate::setup::user::resolve(&known, &spec("web"), 0).unwrap();
+    assert_eq!((id.uid, id.gid), (ME.uid, ME.gid));
+    // A user the image has keeps its own ids; as root `[user]` is made, not assumed.
+    let known = with_runtime_user(db(), Some(&want("app", None)), ME);
+    assert_eq!(crate::setup::user::resolve(&known, &spec("app"), 0).unwrap().uid, 1000);
+    let root = Me { uid: 0, gid: 0 };
+    let known = with_runtime_user(db(), Some(&want("web", None)), root);
+    assert!(crate::setup::user::resolve(&known, &spec("web"), 0).is_err());
+}
