@@ -20,6 +20,7 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
+trap "exit 1" INT TERM
 [ -z "${BENCH_DEBUG:-}" ] || trap - EXIT
 [ -x "$INIT" ] || { echo "bench: dist/init missing (make build)" >&2; exit 1; }
 export INIT_LOG=warn INIT_RUN_DIR=$TMP/run
@@ -54,7 +55,7 @@ now_ms() { date +%s%3N; }
 
 # Starts init with its stdout on $1 (a command reading a pipe); sets U and P.
 start() {
-    unshare --pid --fork --mount-proc --kill-child "$INIT" -c "$TMP/init.toml" 2>"$TMP/stderr" > >($1) &
+    unshare --pid --fork --mount-proc --kill-child "$INIT" -c "$TMP/init.toml" 2>"$TMP/stderr" > >(eval "$1") &
     U=$!
     P=""
     for _ in $(seq 1000); do

@@ -235,3 +235,39 @@ pub fn curl_in(c: &Container, args: &[&str]) -> Output {
 pub fn curl(args: &[&str]) -> Output {
     curl_command(None).args(args).output().expect("curl runs")
 }
+
+/// The probes of images/DEPLOYMENT/kube.yaml, as (kind, command) pairs.
+pub fn probes(deployment: &str) -> Vec<(String, String)> {
+    let manifest = std::fs::read_to_string(format!("{ROOT}/images/{deployment}/kube.yaml")).unwrap();
+    let lines: Vec<&str> = manifest.lines().collect();
+    let probe = |(i, l): (usize, &&str)| {
+        let kind = l.trim().strip_suffix(':').filter(|k| k.ends_with("Probe"))?;
+        let command = lines.get(i + 1)?.split("command: [").nth(1)?.split(']').next()?;
+        Some((kind.to_string(), command.replace('"', "")))
+    };
+    lines.iter().enumerate().filter_map(probe).collect()
+}
+
+/// Liveness asks `init health`, readiness and startup `init ready`; the main
+/// service `main` stopped by an operator makes `c` not ready (its readiness
+/// probe fails) and still live, and `init start` makes it ready again.
+pub fn not_ready_and_back(deployment: &str, c: &Container, main: &str) {
+    let init = "/usr/local/bin/init";
+    let all = probes(deployment);
+    assert!(!all.is_empty(), "{deployment}/kube.yaml has probes");
+    for (kind, command) in &all {
+        let want = if kind == "livenessProbe" { "health" } else { "ready" };
+        assert_eq!(command, &format!("{init}, {want}"), "{deployment}: {kind}");
+    }
+    let code = |what: &str| c.exec(&[init, what]).status.code();
+    assert_eq!(code("ready"), Some(0), "{}", stderr_of(&c.exec(&[init, "ready"])));
+    assert_eq!(stdout_of(&c.exec(&[init, "stop", main])), format!("{main} stopped\n"));
+    let out = c.exec(&[init, "ready"]);
+    assert_eq!(
+        (out.status.code(), stderr_of(&out)),
+        (Some(1), format!("init: not ready: {main} (stopped)\n"))
+    );
+    assert_eq!(code("health"), Some(0), "live all the same");
+    assert_eq!(stdout_of(&c.exec(&[init, "start", main])), format!("{main} ready\n"));
+    assert_eq!(code("ready"), Some(0), "ready again");
+}

@@ -10,7 +10,7 @@ use std::process::Output;
 
 use crate::common::podman::{Container, podman_ok};
 use crate::common::{stderr_of, stdout_of, wait_until};
-use crate::deploy::{Pod, Stack, curl, curl_in, free_port};
+use crate::deploy::{Pod, Stack, curl, curl_in, free_port, not_ready_and_back};
 use crate::{INIT, STARTUP, image, stop_promptly, wait_ready};
 
 fn images() {
@@ -128,4 +128,5 @@ fn the_portal_pod_comes_up_from_its_kubernetes_manifest() {
     let added = ok(&web.exec(&[INIT, "run", "add-user", "admin@example.org"]), "add-user");
     assert!(added.contains("add-user: admin@example.org is admin (id 1)"), "{added}");
     assert!(get(Some(web), url).unwrap().contains(r#""admins":["admin@example.org"]"#));
+    not_ready_and_back("portal", web, "web");
 }
