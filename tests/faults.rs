@@ -85,3 +85,22 @@ fn a_control_socket_out_of_descriptors_backs_off_says_so_and_answers_later() {
     init.signal(Signal::SIGTERM);
     assert_eq!(init.wait(), 143);
 }
+
+#[test]
+fn a_fork_that_fails_at_a_restart_is_a_failed_run_not_the_end_of_the_container() {
+    let toml = r#"
+[[service]]
+name = "worker"
+restart = "always"
+restart_delay = "10ms"
+shell = "echo run >> {dir}/runs; [ $(wc -l < {dir}/runs) -ge 3 ] && exec sleep 60; exit 1"
+"#;
+    // init's second fork, the worker's first restart, fails as at a pids.max limit.
+    let mut init = faulty("fault-fork", toml, "fork,clone:error=EAGAIN:when=2");
+    wait_until("three runs", DEADLINE, || init.read("runs").lines().count() >= 3);
+    let err = init.stderr();
+    assert!(err.contains("WARN cannot start service=worker") && err.contains("fork failed: EAGAIN"), "{err}");
+    assert_eq!(err.matches("cannot start").count(), 1, "{err}");
+    init.signal(Signal::SIGTERM);
+    assert_eq!(init.wait(), 143, "{}", init.stderr());
+}

@@ -75,12 +75,8 @@ impl Supervisor<'_> {
         let (oneshot, max) = (s.spec.oneshot, s.spec.max_restarts);
         match decide::after_exit(s.spec.restart, oneshot, ok, stopping, s.failed_runs, max) {
             AfterExit::Restart => {
-                s.delay = decide::next_delay(s.delay, ready_for, s.spec.restart_delay);
-                let restart_at = later(now, s.delay);
-                s.restarts += 1;
-                info!(service = %s.spec.name, delay_ms = millis(s.delay), "restarting after back-off");
-                s.delay = doubled(s.delay, decide::MAX_DELAY);
-                self.enter(i, Event::Ended { ok, restart: true }, State::Backoff { restart_at });
+                let to = self.backoff(i, ready_for, now);
+                self.enter(i, Event::Ended { ok, restart: true }, to);
             }
             AfterExit::GiveUp => {
                 error!(service = %s.spec.name, runs = s.failed_runs, "no run was ready for 10 s: giving up");
@@ -91,6 +87,42 @@ impl Supervisor<'_> {
                 let to = if ok { State::Exited } else { State::Failed };
                 self.enter(i, Event::Ended { ok, restart: false }, to);
                 self.ended_for_good(i, ok, false);
+            }
+        }
+    }
+
+    /// The back-off before the next run of service `i`, whose run was ready
+    /// for `ready_for`; the delay doubles for the run after.
+    fn backoff(&mut self, i: usize, ready_for: Duration, now: Instant) -> State {
+        let s = &mut self.svcs[i];
+        s.delay = decide::next_delay(s.delay, ready_for, s.spec.restart_delay);
+        let restart_at = later(now, s.delay);
+        s.restarts += 1;
+        info!(service = %s.spec.name, delay_ms = millis(s.delay), "restarting after back-off");
+        s.delay = doubled(s.delay, decide::MAX_DELAY);
+        State::Backoff { restart_at }
+    }
+
+    /// fork or exec failed (EAGAIN at a `pids.max` limit, a program that is
+    /// gone): a failed run, never by itself the end of the container — the
+    /// restart policy, the back-off and the give-up rule apply as to a run
+    /// that ended at once with the error's exit code (docs/reference.md,
+    /// "When system calls fail").
+    pub(super) fn spawn_failed(&mut self, i: usize, e: &Error, now: Instant) {
+        let s = &mut self.svcs[i];
+        warn!(service = %s.spec.name, error = %e, "cannot start");
+        s.last_exit = Some(Exit::Code(i32::from(e.exit_code())));
+        s.failed_runs = decide::failed_runs(s.failed_runs, Duration::ZERO);
+        let stopping = self.shutdown.budget.started();
+        let (oneshot, max) = (s.spec.oneshot, s.spec.max_restarts);
+        match decide::after_exit(s.spec.restart, oneshot, false, stopping, s.failed_runs, max) {
+            AfterExit::Restart => {
+                let to = self.backoff(i, Duration::ZERO, now);
+                self.enter(i, Event::SpawnFailed { restart: true }, to);
+            }
+            AfterExit::GiveUp | AfterExit::Done { .. } => {
+                self.enter(i, Event::SpawnFailed { restart: false }, State::Failed);
+                self.ended_for_good(i, false, false);
             }
         }
     }

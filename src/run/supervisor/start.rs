@@ -20,15 +20,9 @@ impl Supervisor<'_> {
         let result = spawn::spawn_service(&self.svcs[i].cmd, self.mask, fds, ready_fd);
         // Likewise the ready pipe's write end: the child has it as descriptor N.
         let ready_rd = ready_pipe.map(|(rd, _, _)| rd);
-        let s = &mut self.svcs[i];
         let pid = match result {
             Ok(pid) => pid,
-            Err(e) => {
-                error!(service = %s.spec.name, error = %e, "cannot start");
-                s.last_exit = Some(Exit::Code(i32::from(e.exit_code())));
-                self.enter(i, Event::SpawnFailed, State::Failed);
-                return self.ended_for_good(i, false, false);
-            }
+            Err(e) => return self.spawn_failed(i, &e, now),
         };
         if let Some(p) = output {
             // The write ends close here (the child has its copies); the read ends stay.

@@ -146,8 +146,8 @@ impl Kind {
 pub enum Event {
     /// Spawned (a oneshot, or a long-running service).
     Spawned { oneshot: bool },
-    /// fork or exec failed.
-    SpawnFailed,
+    /// fork or exec failed: a failed run; `restart`: the policy restarts it.
+    SpawnFailed { restart: bool },
     /// Its ready probe passed (or it has none).
     Probed,
     /// The process ended. `ok`: exit code 0; `restart`: the policy restarts it.
@@ -170,7 +170,8 @@ pub fn next(from: Kind, event: Event) -> Option<Kind> {
     Some(match (from, event) {
         (Waiting | Backoff, Spawned { oneshot: true }) => Running,
         (Waiting | Backoff, Spawned { oneshot: false }) => Starting,
-        (Waiting | Backoff, SpawnFailed) => Failed,
+        (Waiting | Backoff, SpawnFailed { restart: true }) => Backoff,
+        (Waiting | Backoff, SpawnFailed { restart: false }) => Failed,
         (Starting, Probed) => Ready,
         (Starting | Running | Ready, Ended { restart: true, .. }) => Backoff,
         (Starting | Running | Ready, Ended { ok: true, restart: false }) => Exited,

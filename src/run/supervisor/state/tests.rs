@@ -5,8 +5,8 @@ use Kind::*;
 const ALL: [Kind; 9] = [Waiting, Starting, Running, Ready, Stopping, Exited, Failed, Backoff, Stopped];
 
 fn events() -> Vec<Event> {
-    let mut e =
-        vec![Spawned { oneshot: true }, Spawned { oneshot: false }, SpawnFailed, Probed, Stop, Halt, Resume];
+    let mut e = vec![Spawned { oneshot: true }, Spawned { oneshot: false }, Probed, Stop, Halt, Resume];
+    e.extend([SpawnFailed { restart: false }, SpawnFailed { restart: true }]);
     for ok in [false, true] {
         for restart in [false, true] {
             e.push(Ended { ok, restart });
@@ -21,6 +21,20 @@ fn walk(mut s: Kind, steps: &[(Event, Kind)]) {
         s = next(s, event).unwrap_or_else(|| panic!("{s:?} --{event:?}--> refused"));
         assert_eq!(s, want, "after {event:?}");
     }
+}
+
+#[test]
+fn a_failed_spawn_is_a_failed_run_backed_off_until_given_up() {
+    walk(
+        Waiting,
+        &[
+            (SpawnFailed { restart: true }, Backoff),
+            (SpawnFailed { restart: true }, Backoff),
+            (Spawned { oneshot: false }, Starting),
+            (Ended { ok: false, restart: true }, Backoff),
+            (SpawnFailed { restart: false }, Failed),
+        ],
+    );
 }
 
 #[test]
@@ -82,10 +96,10 @@ fn an_operator_stops_and_starts_a_service_and_shutdown_leaves_it_down() {
 fn the_table_has_exactly_the_planned_transitions() {
     let allowed: usize =
         ALL.iter().map(|&s| events().into_iter().filter(|&e| next(s, e).is_some()).count()).sum();
-    // Waiting/Backoff: 2 spawns + spawn failure + stop + halt = 5 each; Starting: probe, 4 ends,
+    // Waiting/Backoff: 2 spawns + 2 spawn failures + stop + halt = 6 each; Starting: probe, 4 ends,
     // stop, halt = 7; Running and Ready: 4 ends + stop + halt = 6 each; Stopping: 2 stop-ends;
     // Exited and Failed: halt, resume = 2 each; Stopped: resume.
-    assert_eq!(allowed, 5 + 5 + 7 + 6 + 6 + 2 + 2 + 2 + 1);
+    assert_eq!(allowed, 6 + 6 + 7 + 6 + 6 + 2 + 2 + 2 + 1);
     for s in ALL {
         assert_eq!(next(s, Spawned { oneshot: false }).is_some(), matches!(s, Waiting | Backoff));
         assert_eq!(s.is_live(), matches!(s, Starting | Running | Ready | Stopping));
