@@ -104,3 +104,22 @@ shell = "echo run >> {dir}/runs; [ $(wc -l < {dir}/runs) -ge 3 ] && exec sleep 6
     init.signal(Signal::SIGTERM);
     assert_eq!(init.wait(), 143, "{}", init.stderr());
 }
+
+#[test]
+fn a_notify_socket_that_cannot_be_read_backs_off_and_the_timeout_says_why() {
+    let toml = r#"
+[[service]]
+name = "api"
+stop_timeout = "1s"
+shell = "python3 -c \"import os, socket; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b'READY=1', os.environ['NOTIFY_SOCKET'])\"; exec sleep 60"
+ready = { notify = true, timeout = "2s" }
+restart = "never"
+"#;
+    let mut init = faulty("fault-recv", toml, "recvmsg:error=EIO:when=1+");
+    assert_eq!(init.wait(), 137, "killed at its ready timeout: {}", init.stderr());
+    let err = init.stderr();
+    assert_eq!(err.matches("notify socket: cannot receive").count(), 1, "{err}");
+    assert!(err.contains("its notify socket could not be read: EIO"), "the timeout says why: {err}");
+    let reads = calls(&init, "recvmsg");
+    assert!(reads <= 10, "a few tries in 2 s, not a busy loop: {reads} recvmsg calls");
+}

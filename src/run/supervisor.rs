@@ -318,7 +318,7 @@ impl<'a> Supervisor<'a> {
                 self.probe_result(i, Err("the probe command was still running".into()), now)
             }
             State::Starting { probe, .. } if probe.next.is_none() && due(probe.deadline) => {
-                self.probe_result(i, Err("it did not announce it was ready".into()), now)
+                self.probe_result(i, Err(self.silent_why(i)), now)
             }
             State::Ready { heartbeat_at, .. } if due(*heartbeat_at) => {
                 self.heartbeat(i, now);

@@ -12,6 +12,7 @@ use std::rc::Rc;
 use super::mainpid;
 use super::notify::{Notice, NotifySocket};
 use super::*;
+use crate::run::retry::Retry;
 use mooring::pattern::Pattern;
 
 /// Most bytes read from a ready pipe per wake-up.
@@ -69,8 +70,8 @@ impl Supervisor<'_> {
     pub(super) fn announcement_fds(&self) -> Vec<(usize, BorrowedFd<'_>)> {
         let mut fds = Vec::new();
         for (i, s) in self.svcs.iter().enumerate() {
-            if let Some(socket) = &s.notify {
-                fds.push((i, socket.fd()));
+            if let Some(fd) = s.notify.as_ref().and_then(NotifySocket::poll_fd) {
+                fds.push((i, fd));
             }
             if let State::Starting { probe: ReadyProbe { fd: Some(fd), .. }, .. } = &s.state {
                 fds.push((i, std::os::fd::AsFd::as_fd(fd)));
@@ -81,7 +82,8 @@ impl Supervisor<'_> {
 
     /// Something came for service `i`: its notifications, or its ready line.
     pub(super) fn on_announcement(&mut self, i: usize) {
-        let received = self.svcs[i].notify.as_ref().map(NotifySocket::receive).unwrap_or_default();
+        let (received, error) = self.svcs[i].notify.as_ref().map(NotifySocket::receive).unwrap_or_default();
+        self.receive_result(i, error, Instant::now());
         for message in received {
             match message {
                 Ok(notices) => notices.into_iter().for_each(|n| self.on_notice(i, n)),
@@ -91,6 +93,44 @@ impl Supervisor<'_> {
             }
         }
         self.read_ready_fd(i);
+    }
+
+    /// A notify socket whose `recvmsg` fails is left unpolled for a
+    /// growing delay (one WARN, one INFO when it works again), never read
+    /// in a busy loop (docs/reference.md, "When system calls fail").
+    fn receive_result(&mut self, i: usize, error: Option<nix::errno::Errno>, now: Instant) {
+        let name = self.svcs[i].spec.name.clone();
+        let Some(socket) = self.svcs[i].notify.as_mut() else { return };
+        match (error, socket.failing.as_mut()) {
+            (None, None) => {}
+            (None, Some(_)) => {
+                let failures = socket.failing.take().map_or(0, |(r, _)| r.failures);
+                info!(service = %name, failures, "notify socket: receiving again");
+            }
+            (Some(e), Some((retry, why))) => {
+                retry.again(now);
+                *why = e.to_string();
+            }
+            (Some(e), None) => {
+                warn!(service = %name, error = %e, "notify socket: cannot receive; trying again shortly");
+                socket.failing = Some((Retry::first(now), e.to_string()));
+            }
+        }
+    }
+
+    /// Notify sockets paused after errors whose retry is due.
+    pub(super) fn notify_retries_due(&self, now: Instant) -> Vec<usize> {
+        let due =
+            |s: &Svc| s.notify.as_ref().and_then(|n| n.failing.as_ref()).is_some_and(|(r, _)| r.due(now));
+        self.svcs.iter().enumerate().filter(|(_, s)| due(s)).map(|(i, _)| i).collect()
+    }
+
+    /// Why a notify service did not announce: its socket's error, if it failed.
+    pub(super) fn silent_why(&self, i: usize) -> String {
+        match self.svcs[i].notify.as_ref().and_then(|n| n.failing.as_ref()) {
+            Some((_, e)) => format!("its notify socket could not be read: {e}"),
+            None => "it did not announce it was ready".into(),
+        }
     }
 
     fn on_notice(&mut self, i: usize, notice: Notice) {

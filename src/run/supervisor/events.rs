@@ -65,7 +65,10 @@ impl Supervisor<'_> {
         let status = self.status_file.as_ref().and_then(StatusFile::retry_at);
         let control = self.control.as_ref().and_then(control::Control::resume_at);
         let retry = outlet::pending().then(|| Instant::now() + outlet::RETRY);
-        timers.chain([self.shutdown.budget.deadline(), watch, reload, status, control, retry]).flatten().min()
+        let notify =
+            self.svcs.iter().filter_map(|s| s.notify.as_ref()?.failing.as_ref().map(|(r, _)| r.at)).min();
+        let all = [self.shutdown.budget.deadline(), watch, reload, status, control, retry, notify];
+        timers.chain(all).flatten().min()
     }
 
     /// Waits for a signal, a control request, an announcement, output or
@@ -97,6 +100,9 @@ impl Supervisor<'_> {
         let resume = self.control.as_ref().and_then(control::Control::resume_at);
         if ready.iter().any(|&i| (1..=control).contains(&i)) || resume.is_some_and(|t| t <= Instant::now()) {
             self.on_control();
+        }
+        for i in self.notify_retries_due(Instant::now()) {
+            self.on_announcement(i);
         }
         for k in ready.iter().filter_map(|&i| i.checked_sub(1 + control)).filter(|&k| k < announcers.len()) {
             match announcers[k] {

@@ -12,7 +12,9 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 use std::rc::Rc;
 
+use crate::run::retry::Retry;
 use mooring::safe_fs::{Dir, SocketKind};
+use nix::errno::Errno;
 use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg, setsockopt, sockopt};
 
 /// Longest message read; longer ones are cut (systemd allows more, services send little).
@@ -34,6 +36,8 @@ pub struct NotifySocket {
     pub path: PathBuf,
     /// The uid allowed to send (besides root).
     uid: u32,
+    /// `recvmsg` kept failing: left unpolled until the retry, with the error.
+    pub failing: Option<(Retry, String)>,
 }
 
 impl NotifySocket {
@@ -48,24 +52,28 @@ impl NotifySocket {
             return Err(e.into());
         }
         let path = dir.path().join(&file);
-        Ok(NotifySocket { fd, dir: Rc::clone(dir), name: file, path, uid })
+        Ok(NotifySocket { fd, dir: Rc::clone(dir), name: file, path, uid, failing: None })
     }
 
-    pub fn fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
+    /// The descriptor to poll, unless receiving is paused after errors.
+    pub fn poll_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.failing.is_none().then(|| self.fd.as_fd())
     }
 
     /// The messages waiting, at most `MAX_PER_WAKE`, parsed; a sender
-    /// other than the service's uid or root is refused (its uid returned as `Err`).
-    pub fn receive(&self) -> Vec<Result<Vec<Notice>, u32>> {
+    /// other than the service's uid or root is refused (its uid returned as
+    /// `Err`). A failing `recvmsg` ends the read with its error.
+    pub fn receive(&self) -> (Vec<Result<Vec<Notice>, u32>>, Option<Errno>) {
         let mut all = Vec::new();
         let mut buf = [0u8; MAX_MESSAGE];
         while all.len() < MAX_PER_WAKE {
             let mut space = nix::cmsg_space!(nix::sys::socket::UnixCredentials);
             let mut iov = [IoSliceMut::new(&mut buf)];
             let raw = std::os::fd::AsRawFd::as_raw_fd(&self.fd);
-            let Ok(msg) = recvmsg::<()>(raw, &mut iov, Some(&mut space), MsgFlags::MSG_DONTWAIT) else {
-                break;
+            let msg = match recvmsg::<()>(raw, &mut iov, Some(&mut space), MsgFlags::MSG_DONTWAIT) {
+                Ok(msg) => msg,
+                Err(Errno::EAGAIN | Errno::EINTR) => break,
+                Err(e) => return (all, Some(e)),
             };
             let uid = msg.cmsgs().ok().into_iter().flatten().find_map(|c| match c {
                 ControlMessageOwned::ScmCredentials(cred) => Some(cred.uid()),
@@ -79,7 +87,7 @@ impl NotifySocket {
                 other => all.push(Err(other.unwrap_or(u32::MAX))),
             }
         }
-        all
+        (all, None)
     }
 
     pub fn close(self) {
