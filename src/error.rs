@@ -100,6 +100,29 @@ impl Error {
         Error::Destination { path: path.to_path_buf(), reason: e.to_string(), code }
     }
 
+    /// A write to `path` that failed for the system's reasons, not the
+    /// configuration's: out of space or quota, an I/O error, a closed pipe,
+    /// out of descriptors or memory. Such a failure is 71 (an OS call
+    /// failed), never 78 (docs/reference.md, "Exit codes").
+    pub fn os_failure(e: &std::io::Error) -> bool {
+        use nix::libc;
+        matches!(
+            e.raw_os_error(),
+            Some(
+                libc::ENOSPC
+                    | libc::EDQUOT
+                    | libc::EIO
+                    | libc::EPIPE
+                    | libc::EMFILE
+                    | libc::ENFILE
+                    | libc::ENOMEM
+                    | libc::EAGAIN
+                    | libc::EINTR
+                    | libc::EBUSY
+            )
+        )
+    }
+
     /// A write to `path` that failed: when it was not permitted or the
     /// filesystem is read-only, 77 with `hint` saying what to make
     /// writable (docs/running-restricted.md); else `otherwise`.

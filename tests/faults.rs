@@ -123,3 +123,38 @@ restart = "never"
     let reads = calls(&init, "recvmsg");
     assert!(reads <= 10, "a few tries in 2 s, not a busy loop: {reads} recvmsg calls");
 }
+
+#[test]
+fn a_template_write_out_of_space_is_71_and_leaves_no_partial_file() {
+    let toml = r#"
+[[template]]
+src = "{dir}/app.tmpl"
+dest = "{dir}/out/app.conf"
+
+[[service]]
+name = "app"
+command = ["true"]
+"#;
+    let mut init = Builder::new("fault-enospc", Mode::Pid1)
+        .wrap(&[
+            "strace",
+            "-f",
+            "-qq",
+            "-o",
+            "{dir}/strace.log",
+            "-e",
+            "trace=write,pwrite64,writev",
+            "-e",
+            "inject=write,pwrite64,writev:error=ENOSPC:when=1",
+        ])
+        .file("init.toml", toml)
+        .file("app.tmpl", "name = app\n")
+        .before(|dir| fs::create_dir(dir.join("out")).unwrap())
+        .args(["-c", "{dir}/init.toml"])
+        .start();
+    assert_eq!(init.wait(), 71, "an OS call failed, not the configuration: {}", init.stderr());
+    let err = init.stderr();
+    assert!(err.contains("out/app.conf") && err.contains("No space left on device"), "{err}");
+    let left: Vec<_> = fs::read_dir(init.dir.join("out")).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(left.is_empty(), "no partial file and no temporary left: {left:?}");
+}

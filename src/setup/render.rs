@@ -371,9 +371,11 @@ fn sync_filesystems(dirs: &mut Dirs, dests: &[(&Path, u64)]) -> Result<(), Error
     Ok(())
 }
 
-/// A destination that cannot be written is a template error (78), or 77
-/// with the directory to make writable when it was not permitted.
+/// A destination that cannot be written is a template error (78), 71 when
+/// the system failed (out of space, an I/O error), or 77 with the directory
+/// to make writable when it was not permitted.
 fn dest_error(dest: &Path, e: &std::io::Error) -> Error {
     let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(dest);
-    Error::unwritable(dest, e, 78, &format!("mount a writable volume or tmpfs at {}", dir.display()))
+    let otherwise = if Error::os_failure(e) { 71 } else { 78 };
+    Error::unwritable(dest, e, otherwise, &format!("mount a writable volume or tmpfs at {}", dir.display()))
 }
