@@ -161,6 +161,20 @@ fn a_mainpid_naming_a_root_process_is_ignored_and_nothing_of_root_is_signalled()
     assert_eq!(init.wait(), 143);
 }
 
+/// init as PID 1 with `toml` and a script beside it, and `{dir}/out` a
+/// directory the services' uid 1000 may write.
+fn with_script(tag: &str, toml: &str, (name, script): (&str, &str)) -> common::Init {
+    common::Builder::new(tag, common::Mode::Pid1)
+        .file("init.toml", toml)
+        .file(name, script)
+        .before(|dir| {
+            fs::create_dir(dir.join("out")).unwrap();
+            chown_tree(&dir.join("out"), ATTACKER, ATTACKER);
+        })
+        .args(["-c", "{dir}/init.toml"])
+        .start()
+}
+
 /// A classic daemon: it double-forks, the grandchild calls setsid, and the
 /// process init started names it (`MAINPID=`), says READY=1 and exits 0.
 const DAEMON: &str = r#"
@@ -185,15 +199,7 @@ fn a_double_forked_daemon_named_by_mainpid_is_still_followed_and_stopped() {
     let toml = "[[service]]\nname = \"daemon\"\nuser = \"1000:1000\"\n\
         command = [\"python3\", \"{dir}/daemon.py\", \"{dir}/out/stopped\"]\n\
         ready = { notify = true, timeout = \"20s\" }\n";
-    let mut init = common::Builder::new("daemon", common::Mode::Pid1)
-        .file("init.toml", toml)
-        .file("daemon.py", DAEMON)
-        .before(|dir| {
-            fs::create_dir(dir.join("out")).unwrap();
-            chown_tree(&dir.join("out"), ATTACKER, ATTACKER);
-        })
-        .args(["-c", "{dir}/init.toml"])
-        .start();
+    let mut init = with_script("daemon", toml, ("daemon.py", DAEMON));
     init.wait_for_log("its main process is now the one it named");
     assert_eq!(state_of(&init, "daemon"), "ready", "{}", init.stderr());
     assert!(!init.stderr().contains("MAINPID ignored"), "{}", init.stderr());
@@ -266,15 +272,7 @@ fn a_notify_flood_keeps_pid1_small_and_sigterm_still_ends_it() {
     let toml = "[[service]]\nname = \"flood\"\nuser = \"1000:1000\"\nstop_timeout = \"2s\"\n\
         shell = \"for i in 1 2 3; do python3 {dir}/flood.py {dir}/out/flooding.$i {dir}/go & done; wait\"\n\
         ready = { notify = true, timeout = \"60s\" }\n";
-    let mut init = common::Builder::new("flood", common::Mode::Pid1)
-        .file("init.toml", toml)
-        .file("flood.py", FLOOD)
-        .before(|dir| {
-            fs::create_dir(dir.join("out")).unwrap();
-            chown_tree(&dir.join("out"), ATTACKER, ATTACKER);
-        })
-        .args(["-c", "{dir}/init.toml"])
-        .start();
+    let mut init = with_script("flood", toml, ("flood.py", FLOOD));
     for i in 1..=3 {
         init.wait_for_file(&format!("out/flooding.{i}"));
     }
