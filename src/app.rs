@@ -60,14 +60,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             let line = service.map_or("reload".to_string(), |s| format!("reload {s}"));
             control::request(&line, timeout)
         }
-        Some(Command::Signal { target, signal }) => {
-            let signo = config::parse_signal(&signal).or_else(|e| match signal.parse::<i32>() {
-                Ok(n) if (1..=64).contains(&n) => Ok(n),
-                _ => Err(e),
-            });
-            let signo = signo.map_err(Error::Usage)?;
-            control::request(&format!("signal {} {signo}", target.service), target.timeout)
-        }
+        Some(Command::Signal { target, signal }) => signal_request(target, &signal),
         None | Some(Command::Start(_)) => {
             let prepared = prepare(global)?;
             if !prepared.config.services.is_empty() {
@@ -84,6 +77,16 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Some(Command::Health { .. }) => health::health(),
         Some(Command::Ready { .. }) => health::ready(),
     }
+}
+
+/// `init signal SERVICE SIG`: SIG by name (HUP, SIGUSR1) or number (1-64).
+fn signal_request(target: cli::ServiceArgs, signal: &str) -> Result<u8, Error> {
+    let signo = config::parse_signal(signal).or_else(|e| match signal.parse::<i32>() {
+        Ok(n) if (1..=64).contains(&n) => Ok(n),
+        _ => Err(e),
+    });
+    let signo = signo.map_err(Error::Usage)?;
+    control::request(&format!("signal {} {signo}", target.service), target.timeout)
 }
 
 fn render_only(global: &Global, stdout: bool) -> Result<u8, Error> {

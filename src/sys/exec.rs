@@ -262,16 +262,10 @@ fn errno() -> c_int {
 /// too), so `/dev/tty` fails for the child. Otherwise: its own process group.
 fn enter_session_or_group(plan: &ExecPlan) -> Result<(), Failure> {
     let Some(pty) = plan.pty else {
-        if plan.no_terminal {
-            // SAFETY: setsid takes no arguments and is async-signal-safe.
-            if unsafe { libc::setsid() } < 0 {
-                return Err((STAGE_IDS, errno()));
-            }
-            return Ok(());
-        }
-        // SAFETY: setpgid on ourselves has no memory effects.
-        unsafe { libc::setpgid(0, 0) };
-        return Ok(());
+        // SAFETY: setsid and setpgid (on ourselves) have no memory effects
+        // and are async-signal-safe.
+        let rc = unsafe { if plan.no_terminal { libc::setsid() } else { libc::setpgid(0, 0) } };
+        return if plan.no_terminal && rc < 0 { Err((STAGE_IDS, errno())) } else { Ok(()) };
     };
     // SAFETY: setsid, ioctl(TIOCSCTTY), dup2, close_range and close take
     // plain integers and are async-signal-safe.
