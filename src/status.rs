@@ -34,13 +34,17 @@ pub struct Status {
     pub pid_start: Option<u64>,
     pub started: u64,
     pub services: Vec<ServiceStatus>,
+    /// Service mode: whether its control socket is there (`None`: a single
+    /// command, or not known yet), so a client can say why it is not.
+    pub control: Option<bool>,
 }
 
 impl Status {
     pub fn to_json(&self) -> String {
         let pid_start = self.pid_start.map(|t| format!("\"pid_start\":{t},")).unwrap_or_default();
+        let control = self.control.map(|c| format!("\"control\":{c},")).unwrap_or_default();
         let mut out = format!(
-            "{{\"pid\":{},{pid_start}\"started\":\"{}\",\"services\":[",
+            "{{\"pid\":{},{pid_start}\"started\":\"{}\",{control}\"services\":[",
             self.pid,
             rfc3339(self.started)
         );
@@ -101,6 +105,10 @@ impl Status {
             pid: value.get("pid").and_then(Json::as_i64).ok_or("no pid")? as i32,
             pid_start: value.get("pid_start").and_then(Json::as_i64).and_then(|t| u64::try_from(t).ok()),
             started: value.get("started").and_then(Json::as_str).and_then(parse_rfc3339).unwrap_or(0),
+            control: match value.get("control") {
+                Some(Json::Bool(b)) => Some(*b),
+                _ => None,
+            },
             services,
         })
     }
@@ -201,6 +209,7 @@ mod tests {
         let status = Status {
             pid: 1,
             pid_start: Some(123_456),
+            control: Some(false),
             started: 1_795_359_845,
             services: vec![
                 ServiceStatus {

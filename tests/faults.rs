@@ -158,3 +158,17 @@ command = ["true"]
     let left: Vec<_> = fs::read_dir(init.dir.join("out")).unwrap().flatten().map(|e| e.file_name()).collect();
     assert!(left.is_empty(), "no partial file and no temporary left: {left:?}");
 }
+
+#[test]
+fn a_control_socket_that_could_not_be_made_is_said_so_by_the_client() {
+    let mut init = faulty("fault-bind", API, "bind:error=EADDRINUSE:when=1");
+    init.wait_for_log("WARN no control socket");
+    let json = || common::stdout_of(&exec_in(&init, &["status", "--json"]));
+    wait_until("the status file says so", DEADLINE, || json().contains("\"control\":false"));
+    let stop = exec_in(&init, &["stop", "api"]);
+    assert_eq!(stop.status.code(), Some(1));
+    let err = stderr_of(&stop);
+    assert!(err.contains("could not make its control socket (its log says why)"), "{err}");
+    init.signal(Signal::SIGTERM);
+    assert_eq!(init.wait(), 143);
+}

@@ -22,6 +22,9 @@ pub fn request(request: &str, timeout: Limit) -> Result<u8, Error> {
     let socket = path.with_file_name(SOCKET_NAME);
     let refused = |message: String, code: u8| Error::Refused { message, code };
     let mut stream = UnixStream::connect(&socket).map_err(|e| match e.kind() {
+        ErrorKind::NotFound if st.control == Some(false) => {
+            refused(format!("init (pid {}) could not make its control socket (its log says why)", st.pid), 1)
+        }
         ErrorKind::NotFound => refused(
             format!("init (pid {}) has no control socket: it runs one command, not services", st.pid),
             1,

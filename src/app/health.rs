@@ -74,7 +74,7 @@ mod tests {
     }
 
     fn of(services: Vec<ServiceStatus>) -> Status {
-        Status { pid: 1, pid_start: None, started: 0, services }
+        Status { pid: 1, pid_start: None, started: 0, services, control: Some(true) }
     }
 
     #[test]

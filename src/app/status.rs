@@ -79,7 +79,7 @@ mod tests {
             main: true,
             status: Some("raw\u{9b}2J".into()),
         };
-        let st = Status { pid: 1, pid_start: None, started: 100, services: vec![service] };
+        let st = Status { pid: 1, pid_start: None, started: 100, services: vec![service], control: None };
         let text = table(&st, 160);
         assert!(!text.contains(|c: char| c.is_control() && c != '\n'), "{text:?}");
         assert!(text.contains("we\\x1bb  ready\\n"), "{text}");

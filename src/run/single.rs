@@ -174,6 +174,7 @@ impl SingleStatus {
         let st = status::Status {
             pid: self.me.as_raw(),
             pid_start: status::own_start(),
+            control: None,
             started: self.started,
             services: vec![service],
         };

@@ -81,6 +81,9 @@ pub fn run(
     // at once must find init live (docs/reference.md, "Services", Status).
     sv.write_status();
     sv.control = sv.status_file.as_ref().and_then(StatusFile::dir).and_then(control::Control::open);
+    // Clients can tell a missing socket from single-command mode (app/control.rs).
+    sv.control_state = Some(sv.control.is_some());
+    sv.changed = true;
     sv.open_notify_sockets();
     loop {
         sv.tick(Instant::now());
@@ -168,6 +171,8 @@ struct Supervisor<'a> {
     /// Created by the first write (`None` before it).
     status_file: Option<StatusFile>,
     control: Option<control::Control>,
+    /// What status.json says of the control socket (`None` until it was made or not).
+    control_state: Option<bool>,
     /// Live reload of notifying templates (`None`: none notifies anyone).
     reloader: Option<Reloader>,
     oom: OomWatch,
@@ -212,6 +217,7 @@ impl<'a> Supervisor<'a> {
             changed: true,
             status_file: None,
             control: None,
+            control_state: None,
             reloader: None,
             oom: OomWatch::new(),
         }

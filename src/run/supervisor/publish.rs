@@ -34,8 +34,13 @@ impl Supervisor<'_> {
                 status: s.status_text.clone(),
             })
             .collect();
-        let st =
-            Status { pid: self.me.as_raw(), pid_start: status::own_start(), started: self.started, services };
+        let st = Status {
+            pid: self.me.as_raw(),
+            pid_start: status::own_start(),
+            started: self.started,
+            services,
+            control: self.control_state,
+        };
         match &self.status_file {
             Some(file) => file.write(&st),
             None => self.status_file = Some(StatusFile::create(&st)),
