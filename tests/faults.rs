@@ -172,3 +172,20 @@ fn a_control_socket_that_could_not_be_made_is_said_so_by_the_client() {
     init.signal(Signal::SIGTERM);
     assert_eq!(init.wait(), 143);
 }
+
+#[test]
+fn a_notify_socket_that_cannot_be_given_to_its_user_is_not_left_behind() {
+    let toml = r#"
+[[service]]
+name = "api"
+user = "1000:1000"
+command = ["sleep", "60"]
+ready = { notify = true, timeout = "30s" }
+"#;
+    let mut init = faulty("fault-chown", toml, "chown,fchownat:error=EPERM:when=1");
+    init.wait_for_log("no notification socket");
+    assert!(init.stderr().contains("Operation not permitted"), "{}", init.stderr());
+    assert!(!init.dir.join("run/notify-api.sock").exists(), "no socket left on disk");
+    init.signal(Signal::SIGTERM);
+    assert_eq!(init.wait(), 143);
+}
