@@ -180,7 +180,8 @@ fn with_script(tag: &str, toml: &str, (name, script): (&str, &str)) -> common::I
 }
 
 /// A classic daemon: it double-forks, the grandchild calls setsid, and the
-/// process init started names it (`MAINPID=`), says READY=1 and exits 0.
+/// process init started names it (`MAINPID=`), says READY=1 and exits 0 at
+/// once (init reads what it sent before it counts its exit).
 const DAEMON: &str = r#"
 import os, signal, socket, sys, time
 r, w = os.pipe()
@@ -195,7 +196,6 @@ os.close(w)
 pid = int(os.read(r, 32))
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.sendto(b"MAINPID=%d\nREADY=1" % pid, os.environ["NOTIFY_SOCKET"])
-time.sleep(0.5)
 "#;
 
 #[test]

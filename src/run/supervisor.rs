@@ -122,8 +122,11 @@ struct Svc {
     /// and the `MAINPID=` it named.
     notify: Option<notify::NotifySocket>,
     status_text: Option<String>,
-    /// The `MAINPID=` believed, with its start time (supervisor/mainpid.rs).
+    /// The `MAINPID=` believed, with its start time (supervisor/mainpid.rs),
+    /// and the start time of the process init started, read at its spawn
+    /// (it may exit right after naming its main process).
     main_pid: Option<(Pid, u64)>,
+    spawned_at_tick: Option<u64>,
     /// Stopped to be started again (a reload of a service without reload_signal).
     resume_after_stop: bool,
 }
@@ -201,6 +204,7 @@ impl<'a> Supervisor<'a> {
                 notify: None,
                 status_text: None,
                 main_pid: None,
+                spawned_at_tick: None,
                 resume_after_stop: false,
             })
             .collect();

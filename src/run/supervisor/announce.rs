@@ -166,19 +166,19 @@ impl Supervisor<'_> {
         let s = &mut self.svcs[i];
         s.main_pid = None;
         let Some(service) = s.state.pid().map(Pid::as_raw) else { return };
-        let judged = match mainpid::read(service) {
-            Some(own) => {
+        let judged = match s.spawned_at_tick {
+            Some(service_start) => {
                 let service_uid = s.cmd.ids.as_ref().map_or(nix::unistd::geteuid().as_raw(), |ids| ids.uid);
                 let claim = mainpid::Claim {
                     service,
                     service_uid,
-                    service_start: own.stat.start,
+                    service_start,
                     me: self.me.as_raw(),
                     others: &others,
                 };
                 mainpid::judge(pid, &claim, &mainpid::read)
             }
-            None => Err(format!("its own process {service} is gone")),
+            None => Err(format!("the start of its own process {service} is not known")),
         };
         match judged {
             Ok(seen) => {

@@ -46,6 +46,11 @@ impl Supervisor<'_> {
     /// Service `i`'s process ended: logged, then stopped on purpose, or the
     /// restart policy decides.
     fn exited(&mut self, i: usize, pid: Pid, exit: Exit) {
+        // What it sent before it ended counts first: a forking service
+        // names its main process (`MAINPID=`) and exits at once.
+        if self.svcs[i].notify.is_some() {
+            self.on_announcement(i);
+        }
         if self.follow_main_pid(i, pid, exit) {
             return;
         }

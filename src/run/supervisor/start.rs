@@ -35,6 +35,8 @@ impl Supervisor<'_> {
         s.ready_since = None;
         info!(service = %s.spec.name, pid = pid.as_raw(), restarts = s.restarts, "started");
         let oneshot = s.spec.oneshot;
+        // Only a notify service may name a main process (supervisor/mainpid.rs).
+        s.spawned_at_tick = s.notify.as_ref().and_then(|_| mainpid::read(pid.as_raw())).map(|p| p.stat.start);
         let to = self.spawned_state(i, Proc { pid, started_at: now, adopted: None }, ready_rd, now);
         self.enter(i, Event::Spawned { oneshot }, to);
         if !oneshot && self.svcs[i].spec.ready.is_none() {
