@@ -71,12 +71,18 @@ shared, deep, etc, progress = sys.argv[1:5]
 run, real = os.path.join(shared, "run"), os.path.join(shared, "run.real")
 aims = {"control.sock": "passwd", "notify-app.sock": "shadow"}
 moves = last = 0
+def aside():
+    # init made a new run directory while none was there: put it aside.
+    os.rename(run, os.path.join(shared, "made.%d" % moves))
 while True:
     try:
         os.rename(run, real)
     except OSError:
         last = report(moves, last); continue
-    os.symlink(deep, run)
+    try:
+        os.symlink(deep, run)
+    except OSError:
+        aside(); os.symlink(deep, run)
     moves += 1
     for _ in range(5):
         for name, aim in aims.items():
@@ -85,7 +91,11 @@ while True:
                 os.symlink(os.path.join(etc, aim), p + ".l"); os.rename(p + ".l", p)
             except OSError:
                 pass
-    os.unlink(run); os.rename(real, run)
+    os.unlink(run)
+    try:
+        os.rename(real, run)
+    except OSError:
+        aside(); os.rename(real, run)
     last = report(moves, last)
 "#;
 
