@@ -105,7 +105,7 @@ fn a_run_directory_swapped_for_a_link_never_lets_a_socket_setup_reach_other_file
     let etc = decoy(&dir);
     let shared = dir.join("shared");
     // A tree 1,900 directories deep, to slow every walk of a path through it.
-    let deep = (0..1900).fold(dir.join("attacker/deep"), |p, _| p.join("d"));
+    let deep = (0..1900).fold(dir.join("maze"), |p, _| p.join("d"));
     fs::create_dir_all(&deep).unwrap();
     fs::create_dir_all(&shared).unwrap();
     chown_tree(&shared, ATTACKER, ATTACKER);
@@ -115,8 +115,8 @@ fn a_run_directory_swapped_for_a_link_never_lets_a_socket_setup_reach_other_file
     fs::write(&conf, toml).unwrap();
     let run = shared.join("run");
     assert_eq!(run_services(&conf, &run).status.code(), Some(0));
+    chown_tree(&dir.join("maze"), ATTACKER, ATTACKER);
     let attacker = Attacker::start(&dir, SOCKET_SWAPPER, &[&shared, &deep, &etc]);
-    chown_tree(&dir.join("attacker"), ATTACKER, ATTACKER);
     let before = attacker.moves();
     let end = Instant::now() + Duration::from_secs(10);
     let mut runs = 0;
