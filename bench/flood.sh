@@ -17,7 +17,8 @@ OUT=bench/results.md
 TMP=$(mktemp -d /tmp/mooring-bench-flood.XXXXXX)
 cleanup() {
     [ -n "${U:-}" ] && kill -9 "$U" 2>/dev/null
-    rm -rf "$TMP"
+    # The namespace's last processes may still be going away.
+    rm -rf "$TMP" 2>/dev/null || { sleep 0.5; rm -rf "$TMP"; } || true
 }
 trap cleanup EXIT
 trap "exit 1" INT TERM
