@@ -99,21 +99,26 @@ if scripts/podman.sh setup >/dev/null 2>&1; then
     cp "$INIT" "$ctx/init"; cp /usr/bin/tini-static "$ctx/tini"
     printf 'FROM localhost/mooring-busybox:base\nCOPY init /init\nCOPY tini /tini\n' > "$ctx/Containerfile"
     scripts/podman.sh podman build -q -t localhost/mooring-bench "$ctx" >/dev/null
-    stop_ms() {   # entrypoint -> median ms of `podman stop -t 10`
-        for r in $(seq "$REPS"); do
-            local name=mooring-bench-$$-$r
-            scripts/podman.sh podman run -d --name "$name" --entrypoint "$1" localhost/mooring-bench \
-                ${2:+"$2"} sleep 1000 >/dev/null
-            scripts/podman.sh podman exec "$name" true   # running
-            local t0 t1; t0=$(date +%s%N)
-            scripts/podman.sh podman stop -t 10 "$name" >/dev/null
-            t1=$(date +%s%N)
-            scripts/podman.sh podman rm -f "$name" >/dev/null
-            echo $(( (t1 - t0) / 1000000 ))
-        done | median
+    stop_once() {   # entrypoint, run number -> ms of `podman stop -t 10`
+        local name=mooring-bench-$$-$2
+        scripts/podman.sh podman run -d --name "$name" --entrypoint "$1" localhost/mooring-bench \
+            -- sleep 1000 >/dev/null
+        scripts/podman.sh podman exec "$name" true   # running
+        local t0 t1; t0=$(date +%s%N)
+        scripts/podman.sh podman stop -t 10 "$name" >/dev/null
+        t1=$(date +%s%N)
+        scripts/podman.sh podman rm -f "$name" >/dev/null
+        echo $(( (t1 - t0) / 1000000 ))
     }
-    STOP_MS[mooring]=$(INIT_LOG=warn stop_ms /init --)
-    STOP_MS[tini]=$(stop_ms /tini --)
+    # Alternated run by run, so that a change in the machine's load between
+    # two blocks of runs is not counted against one of them; three times the
+    # runs of the other rows, as one stop varies from 90 to 220 ms here.
+    for r in $(seq $((REPS * 3))); do
+        stop_once /init "$r" >> "$TMP/stop.mooring"
+        stop_once /tini "$r" >> "$TMP/stop.tini"
+    done
+    STOP_MS[mooring]=$(median < "$TMP/stop.mooring")
+    STOP_MS[tini]=$(median < "$TMP/stop.tini")
     scripts/podman.sh podman rmi -f localhost/mooring-bench >/dev/null 2>&1 || true
 fi
 

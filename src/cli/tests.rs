@@ -95,6 +95,10 @@ fn plain_test_words() -> Vec<OsString> {
         "--help",
         "-V",
         "--quiet=1",
+        "-c",
+        "--config",
+        "start",
+        "f.toml",
     ]
     .iter()
     .map(OsString::from)
@@ -134,9 +138,17 @@ fn the_plain_forms_are_read_as_clap_reads_them() {
     }
     if unset {
         assert!(plain_ones > 1000, "only {plain_ones} plain command lines");
-        for line in
-            [&["--", "true"][..], &["-q", "--", "true"], &["psql", "-h", "db"], &["-vv", "sh", "-c", "x"]]
-        {
+        for line in [
+            &["--", "true"][..],
+            &["-q", "--", "true"],
+            &["psql", "-h", "db"],
+            &["-vv", "sh", "-c", "x"],
+            &[],
+            &["start"],
+            &["-c", "f.toml"],
+            &["--config", "f.toml", "-q", "start"],
+            &["-v", "-c", "f", "--", "true"],
+        ] {
             assert!(plain::parse(&args(line)).is_some(), "{line:?}");
         }
     }
