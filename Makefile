@@ -7,7 +7,7 @@ BIN_AARCH64 := dist/init-aarch64
 CARGO ?= cargo
 
 .PHONY: build build-x86_64 build-aarch64 build-stable deps-build deps-test test test-unit test-pid1 test-containers \
-    test-aarch64 test-images image lint bench bench-images demo fuzz clean
+    test-aarch64 test-images test-reproducible image release lint bench bench-images demo fuzz clean
 
 # The release binary is built by nightly with std rebuilt from source and
 # panics compiled to a bare abort: std's panic message, backtrace and unwinder
@@ -69,7 +69,7 @@ deps-test:
 # Unit tests, CLI tests, PID 1 tests (unshare) and container tests (podman) in
 # one run, then the CLI and PID 1 tests again against dist/init-aarch64. The
 # images of images/ are built and run first, by test-images.
-test: deps-test build lint image test-images
+test: deps-test build lint release test-reproducible image test-images
 	$(CARGO) test --locked --all-targets
 	$(TEST_AARCH64)
 
@@ -111,9 +111,19 @@ test-containers: deps-test build-x86_64
 # on localhost/debian:bookworm-slim, imported from the cached debootstrap rootfs
 # (scripts/debian-image.sh), and the mooring image. Builds install Debian
 # packages once; podman's layer cache serves them afterwards.
-test-images: deps-test image
+test-images: deps-test image release
 	scripts/debian-image.sh
 	$(CARGO) test --locked --test images
+
+# dist/release/: both binaries, the multi-arch OCI archive, the Debian
+# packages, the SBOM and SHA256SUMS (scripts/release.sh; docs/development.md,
+# "Releases"). tests/images/release.rs installs and runs each of them.
+release: build
+	NIGHTLY=$(NIGHTLY) scripts/release.sh
+
+# The same sources released again from a second path: identical bytes.
+test-reproducible: release
+	scripts/reproduce.sh
 
 # localhost/mooring:VERSION and :latest (amd64), :VERSION-arm64, in our own
 # podman store: images/mooring/Containerfile, FROM scratch (scripts/image.sh).

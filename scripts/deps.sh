@@ -9,6 +9,7 @@ PACKAGES=(
     podman runc conmon catatonit containernetworking-plugins netavark aardvark-dns
     golang-github-containers-common busybox-static util-linux procps bash python3 bc debootstrap debian-archive-keyring
     tini dumb-init gosu hyperfine gettext-base qemu-user-static curl openssl python3-venv strace
+    lintian skopeo
 )
 
 missing=()
