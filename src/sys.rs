@@ -89,7 +89,9 @@ pub fn sigtimedwait(
     let ts_ptr = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
     // SAFETY: an all-zero siginfo_t is a valid value for the kernel to fill in.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    loop {
+    // EINTR (a tracer, a stop) is tried again at once, a few times: a
+    // persistent one is the caller's to report, not a busy loop here.
+    for _ in 0..8 {
         // SAFETY: `set` is a valid sigset_t, `info` a writable siginfo_t, and
         // `ts_ptr` null or a timespec that outlives the call.
         let rc = unsafe { libc::sigtimedwait(set.as_ref(), &mut info, ts_ptr) };
@@ -105,6 +107,7 @@ pub fn sigtimedwait(
             Err(e) => return Err(e),
         }
     }
+    Err(Errno::EINTR)
 }
 
 /// True when the kernel started this process in secure-exec mode: set-uid or

@@ -306,12 +306,9 @@ fn finish(
             Err(e) => return Ok(Err(format!("waitpid: {e}"))),
         }
         let stop = match signals.wait(until) {
-            Ok(Some(sig)) if matches!(sig.signo, libc::SIGTERM | libc::SIGINT | libc::SIGQUIT) => {
-                Some(sig.signo)
-            }
-            Ok(Some(_)) => continue,
-            Ok(None) => None,
-            Err(_) => continue,
+            Some(sig) if matches!(sig.signo, libc::SIGTERM | libc::SIGINT | libc::SIGQUIT) => Some(sig.signo),
+            Some(_) => continue,
+            None => None,
         };
         let pid = pending.pid;
         pending.cancel();

@@ -10,5 +10,6 @@ pub mod signals;
 pub mod single;
 pub mod spawn;
 pub mod status;
+pub mod streak;
 pub mod supervisor;
 pub mod watch;

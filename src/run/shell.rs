@@ -124,7 +124,7 @@ impl Relay<'_> {
             if from_stdin {
                 self.copy_in(stdin.as_fd(), &mut buf);
             }
-            if from_signals && let Ok(sig) = signals.read() {
+            if from_signals && let Some(sig) = signals.read() {
                 self.on_signal(sig.signo);
             }
         }

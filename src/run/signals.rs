@@ -2,15 +2,19 @@
 //! and read from a signalfd, so no handler ever runs and nothing is lost
 //! between checks. Children get the inherited mask back before they exec.
 
+use std::cell::Cell;
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 use mooring::config::duration::deadline;
 use mooring::error::Error;
+
+use crate::run::streak::{self, Streak};
 
 /// One received signal: its number and who sent it (0 for the kernel).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +27,7 @@ impl Received {
     /// A SIGPIPE init raised itself by writing to a pipe whose reader is
     /// gone (its stdout's log reader): not a signal from outside, so not
     /// one to forward (docs/reference.md, "Signals and processes").
-    pub fn own_broken_pipe(&self, me: i32) -> bool {
+    fn own_broken_pipe(&self, me: i32) -> bool {
         self.signo == libc::SIGPIPE && self.sender == me
     }
 }
@@ -34,7 +38,18 @@ pub struct Signals {
     mask: SigSet,
     /// The mask init was started with; every child gets it back.
     pub original_mask: SigSet,
+    /// Init's own pid, to tell its own SIGPIPE from one sent from outside.
+    me: i32,
+    /// Failures of the way signals are taken (sigtimedwait, or the
+    /// signalfd's read); the other way stands in meanwhile.
+    streak: Cell<Streak>,
+    /// Both ways failed: the signalfd is not polled before then.
+    resume_at: Cell<Option<Instant>>,
 }
+
+/// How often a call interrupted by a tracer or a stop (EINTR, with every
+/// signal blocked) is made again at once before it counts as failed.
+const TRIES: u32 = 8;
 
 impl Signals {
     /// Blocks every signal and opens a close-on-exec signalfd for
@@ -55,18 +70,51 @@ impl Signals {
             .map_err(|e| Error::os("sigprocmask", e))?;
         let original_mask = *ORIGINAL.get_or_init(|| before);
         let fd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC).map_err(|e| Error::os("signalfd", e))?;
-        Ok(Signals { fd, mask, original_mask })
+        let (me, streak, resume_at) = (nix::unistd::getpid().as_raw(), Cell::default(), Cell::new(None));
+        Ok(Signals { fd, mask, original_mask, me, streak, resume_at })
     }
 
     /// Waits until a signal arrives or `deadline` passes (`None`: no
-    /// deadline); `None` on timeout. One sigtimedwait(2) per signal, as tini
-    /// waits (the signalfd is for callers that poll other descriptors too).
-    pub fn wait(&self, deadline: Option<Instant>) -> Result<Option<Received>, Error> {
-        let left = deadline.map(|at| at.saturating_duration_since(Instant::now()));
-        match crate::sys::sigtimedwait(&self.mask, left) {
-            Ok(Some((signo, sender))) => Ok(Some(Received { signo, sender })),
-            Ok(None) => Ok(None),
-            Err(e) => Err(Error::os("sigtimedwait", e)),
+    /// deadline); `None` at the deadline. One sigtimedwait(2) per signal, as
+    /// tini waits (the signalfd is for callers that poll other descriptors
+    /// too). Init's own SIGPIPE is passed over.
+    pub fn wait(&self, deadline: Option<Instant>) -> Option<Received> {
+        loop {
+            let left = deadline.map(|at| at.saturating_duration_since(Instant::now()));
+            let got = match crate::sys::sigtimedwait(&self.mask, left) {
+                Ok(got) => self.worked(got),
+                Err(e) => {
+                    self.failed(e);
+                    self.wait_another_way(deadline)
+                }
+            };
+            match got.map(|(signo, sender)| Received { signo, sender }) {
+                Some(sig) if sig.own_broken_pipe(self.me) => {
+                    own_broken_pipe();
+                }
+                Some(sig) => return Some(sig),
+                None if deadline.is_some_and(|d| Instant::now() >= d) => return None,
+                None => {}
+            }
+        }
+    }
+
+    /// sigtimedwait failed: the signalfd is polled until the deadline or
+    /// the next try, and read. Should that fail too, a plain sleep until
+    /// then: a persistent error costs a few calls a second, never a busy
+    /// loop (docs/reference.md, "When system calls fail").
+    fn wait_another_way(&self, deadline: Option<Instant>) -> Option<(i32, i32)> {
+        let until = [deadline, self.streak.get().retry_at()].into_iter().flatten().min();
+        let left = until.map_or(Duration::from_secs(5), |t| t.saturating_duration_since(Instant::now()));
+        let ms = i32::try_from(left.as_micros().div_ceil(1000)).unwrap_or(i32::MAX);
+        let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)) {
+            Ok(n) if n > 0 => self.read_fd().ok().flatten(),
+            Ok(_) => None,
+            Err(_) => {
+                std::thread::sleep(left);
+                None
+            }
         }
     }
 
@@ -75,33 +123,82 @@ impl Signals {
         self.fd.as_fd()
     }
 
+    /// When a caller's poll set may hold the signalfd again: both ways
+    /// of taking signals failed, and polling it now would spin.
+    pub fn resume_at(&self) -> Option<Instant> {
+        self.resume_at.get().filter(|&t| t > Instant::now())
+    }
+
     /// Sleeps up to `d`; returns a stop signal (TERM, INT, QUIT) if one came.
     /// Other signals are logged and dropped: there is no child to forward them to.
     pub fn pause(&self, d: Duration) -> Option<i32> {
         let end = deadline(Instant::now(), d);
         loop {
             match self.wait(end) {
-                Ok(Some(sig)) if matches!(sig.signo, libc::SIGTERM | libc::SIGINT | libc::SIGQUIT) => {
+                Some(sig) if matches!(sig.signo, libc::SIGTERM | libc::SIGINT | libc::SIGQUIT) => {
                     return Some(sig.signo);
                 }
-                Ok(Some(sig)) => tracing::debug!(signal = %name(sig.signo), "ignored while waiting"),
-                Ok(None) | Err(_) => return None,
+                Some(sig) => tracing::debug!(signal = %name(sig.signo), "ignored while waiting"),
+                None => return None,
             }
         }
     }
 
-    /// One signal from the (blocking) signalfd.
-    pub fn read(&self) -> Result<Received, Error> {
+    /// One signal, once a poll found the signalfd readable: read from it,
+    /// or, when that fails, taken by a sigtimedwait that does not wait.
+    /// `None`: nothing to take, or init's own SIGPIPE.
+    pub fn read(&self) -> Option<Received> {
+        self.resume_at.set(None);
+        let got = match self.read_fd() {
+            Ok(got) => self.worked(got),
+            Err(e) => {
+                self.failed(e);
+                let got = crate::sys::sigtimedwait(&self.mask, Some(Duration::ZERO)).ok().flatten();
+                if got.is_none() {
+                    self.resume_at.set(self.streak.get().retry_at());
+                }
+                got
+            }
+        };
+        match got.map(|(signo, sender)| Received { signo, sender }) {
+            Some(sig) if sig.own_broken_pipe(self.me) => own_broken_pipe(),
+            got => got,
+        }
+    }
+
+    /// One read of the signalfd: a signal's number and sender, `None` when
+    /// none was there.
+    fn read_fd(&self) -> Result<Option<(i32, i32)>, Errno> {
+        let mut tries = 0;
         loop {
             match self.fd.read_signal() {
-                Ok(Some(info)) => {
-                    return Ok(Received { signo: info.ssi_signo as i32, sender: info.ssi_pid as i32 });
-                }
-                Ok(None) | Err(Errno::EINTR) => continue,
-                Err(e) => return Err(Error::os("read(signalfd)", e)),
+                Ok(info) => return Ok(info.map(|i| (i.ssi_signo as i32, i.ssi_pid as i32))),
+                Err(Errno::EINTR) if tries < TRIES => tries += 1,
+                Err(e) => return Err(e),
             }
         }
     }
+
+    fn worked<T>(&self, got: T) -> T {
+        if self.streak.get().failing() {
+            let mut streak = self.streak.get();
+            streak::log(streak.ok(), "taking signals");
+            self.streak.set(streak);
+        }
+        got
+    }
+
+    fn failed(&self, e: Errno) {
+        let mut streak = self.streak.get();
+        streak::log(streak.fail(e, Instant::now()), "taking signals");
+        self.streak.set(streak);
+    }
+}
+
+/// A SIGPIPE init raised itself is not a signal to act on.
+fn own_broken_pipe() -> Option<Received> {
+    tracing::debug!("SIGPIPE from init's own write to a closed output: not forwarded");
+    None
 }
 
 /// What a received signal means to the supervisor (service mode, docs/reference.md,

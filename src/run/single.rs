@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use nix::unistd::{Pid, getpid};
-use tracing::{debug, error, info, warn};
+use tracing::{debug, info, warn};
 
 use crate::run::budget::{self, Budget};
 use crate::run::oom::{self, OomWatch};
@@ -94,14 +94,14 @@ fn run_with(
         let retry_at = status.as_ref().and_then(SingleStatus::retry_at);
         crate::outlet::flush();
         match signals.wait([state.wake_at(), retry_at].into_iter().flatten().min()) {
-            Ok(Some(sig)) => state.on_signal(sig),
-            Ok(None) if state.budget.due(Instant::now()) => state.on_deadline(),
-            Ok(None) if retry_at.is_some_and(|t| t <= Instant::now()) => {
+            Some(sig) => state.on_signal(sig),
+            None if state.budget.due(Instant::now()) => state.on_deadline(),
+            None if retry_at.is_some_and(|t| t <= Instant::now()) => {
                 if let Some(st) = &status {
                     st.retry();
                 }
             }
-            Ok(None) => {
+            None => {
                 // The wake-up may be the output's retry, before the watches are due.
                 let now = Instant::now();
                 let gone = state.watcher.as_mut().filter(|w| now >= w.next).and_then(|w| w.poll(now));
@@ -109,7 +109,6 @@ fn run_with(
                     state.dependency_gone();
                 }
             }
-            Err(e) => error!(error = %e, "waiting for signals failed; going on"),
         }
     }
 }
@@ -252,9 +251,6 @@ impl<'a> Single<'a> {
     }
 
     fn on_signal(&mut self, sig: Received) {
-        if sig.own_broken_pipe(self.me.as_raw()) {
-            return debug!("SIGPIPE from init's own write to a closed output: not forwarded");
-        }
         let name = signals::name(sig.signo);
         match Action::single(sig.signo, self.phase()) {
             Action::Reap => self.reap(),

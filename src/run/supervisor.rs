@@ -43,6 +43,7 @@ use crate::run::signals::{self, Signals};
 use crate::run::single::Options;
 use crate::run::spawn::{self, Command};
 use crate::run::status::{self, ServiceStatus, Status, StatusFile};
+use crate::run::streak::Streak;
 use crate::run::watch::Watcher;
 use crate::sys;
 use decide::View;
@@ -179,6 +180,8 @@ struct Supervisor<'a> {
     /// Live reload of notifying templates (`None`: none notifies anyone).
     reloader: Option<Reloader>,
     oom: OomWatch,
+    /// Failures of the loop's own poll.
+    polling: Streak,
 }
 
 impl<'a> Supervisor<'a> {
@@ -224,6 +227,7 @@ impl<'a> Supervisor<'a> {
             control_state: None,
             reloader: None,
             oom: OomWatch::new(),
+            polling: Streak::new(),
         }
     }
 

@@ -279,6 +279,12 @@ impl Init {
         }
     }
 
+    /// init's exit code (128+N for a signal death) once it has exited.
+    pub fn try_code(&mut self) -> Option<i32> {
+        let status = self.child.try_wait().ok()??;
+        Some(status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
+    }
+
     /// Time since start.
     pub fn elapsed(&self) -> Duration {
         self.started.elapsed()

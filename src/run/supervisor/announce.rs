@@ -12,7 +12,7 @@ use std::rc::Rc;
 use super::mainpid;
 use super::notify::{Notice, NotifySocket};
 use super::*;
-use crate::run::retry::Retry;
+use crate::run::streak;
 use mooring::pattern::Pattern;
 
 /// Most bytes read from a ready pipe per wake-up.
@@ -99,36 +99,27 @@ impl Supervisor<'_> {
     /// growing delay (one WARN, one INFO when it works again), never read
     /// in a busy loop (docs/reference.md, "When system calls fail").
     fn receive_result(&mut self, i: usize, error: Option<nix::errno::Errno>, now: Instant) {
-        let name = self.svcs[i].spec.name.clone();
-        let Some(socket) = self.svcs[i].notify.as_mut() else { return };
-        match (error, socket.failing.as_mut()) {
-            (None, None) => {}
-            (None, Some(_)) => {
-                let failures = socket.failing.take().map_or(0, |(r, _)| r.failures);
-                info!(service = %name, failures, "notify socket: receiving again");
-            }
-            (Some(e), Some((retry, why))) => {
-                retry.again(now);
-                *why = e.to_string();
-            }
-            (Some(e), None) => {
-                warn!(service = %name, error = %e, "notify socket: cannot receive; trying again shortly");
-                socket.failing = Some((Retry::first(now), e.to_string()));
-            }
+        let svc = &mut self.svcs[i];
+        let (name, Some(socket)) = (&svc.spec.name, svc.notify.as_mut()) else { return };
+        let note = match error {
+            Some(e) => socket.failing.fail(e, now),
+            None => socket.failing.ok(),
+        };
+        if let Some(note) = note {
+            note.log_for("notify socket: receiving", name);
         }
     }
 
     /// Notify sockets paused after errors whose retry is due.
     pub(super) fn notify_retries_due(&self, now: Instant) -> Vec<usize> {
-        let due =
-            |s: &Svc| s.notify.as_ref().and_then(|n| n.failing.as_ref()).is_some_and(|(r, _)| r.due(now));
+        let due = |s: &Svc| s.notify.as_ref().is_some_and(|n| n.failing.failing() && !n.failing.waiting(now));
         self.svcs.iter().enumerate().filter(|(_, s)| due(s)).map(|(i, _)| i).collect()
     }
 
     /// Why a notify service did not announce: its socket's error, if it failed.
     pub(super) fn silent_why(&self, i: usize) -> String {
-        match self.svcs[i].notify.as_ref().and_then(|n| n.failing.as_ref()) {
-            Some((_, e)) => format!("its notify socket could not be read: {e}"),
+        match self.svcs[i].notify.as_ref().and_then(|n| n.failing.errno()) {
+            Some(e) => format!("its notify socket could not be read: {}", streak::describe(e)),
             None => "it did not announce it was ready".into(),
         }
     }

@@ -12,7 +12,9 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::rc::Rc;
 
-use crate::run::retry::Retry;
+use crate::run::streak::{self, Streak};
+
+const ACCEPTING: &str = "control socket: accepting a request";
 use mooring::safe_fs::{Dir, SocketKind};
 
 use super::*;
@@ -99,7 +101,7 @@ pub struct Control {
     listener: UnixListener,
     conns: Vec<Conn>,
     /// `accept` kept failing (EMFILE): the listener is left alone until then.
-    paused: Option<Retry>,
+    paused: Streak,
 }
 
 impl Control {
@@ -112,7 +114,9 @@ impl Control {
             Ok(UnixListener::from(fd))
         });
         match bound {
-            Ok(listener) => Some(Control { dir: Rc::clone(dir), listener, conns: Vec::new(), paused: None }),
+            Ok(listener) => {
+                Some(Control { dir: Rc::clone(dir), listener, conns: Vec::new(), paused: Streak::new() })
+            }
             Err(e) => {
                 let path = dir.path().join(SOCKET_NAME);
                 warn!(path = %path.display(), error = %e, "no control socket: init start/stop/restart/signal will not reach this init");
@@ -126,13 +130,13 @@ impl Control {
     /// forever), then each connection still reading.
     pub fn fds(&self) -> Vec<BorrowedFd<'_>> {
         let reading = self.conns.iter().filter(|c| matches!(c.step, Step::Reading(_)));
-        let listen = self.conns.len() < MAX_CONNECTIONS && self.paused.is_none();
+        let listen = self.conns.len() < MAX_CONNECTIONS && !self.paused.failing();
         listen.then(|| self.listener.as_fd()).into_iter().chain(reading.map(|c| c.stream.as_fd())).collect()
     }
 
     /// When a paused listener is polled again.
     pub fn resume_at(&self) -> Option<Instant> {
-        self.paused.map(|p| p.at)
+        self.paused.retry_at()
     }
 
     /// Accepts new connections (refusing peers other than root and init's
@@ -165,7 +169,7 @@ impl Control {
     fn accept(&mut self) {
         let me = nix::unistd::geteuid().as_raw();
         let now = Instant::now();
-        if self.paused.is_some_and(|p| !p.due(now)) {
+        if self.paused.waiting(now) {
             return;
         }
         while self.conns.len() < MAX_CONNECTIONS {
@@ -173,11 +177,10 @@ impl Control {
             if let Err(e) = &accepted
                 && e.kind() != ErrorKind::WouldBlock
             {
-                return self.failed(e, now);
+                let errno = nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
+                return streak::log(self.paused.fail(errno, now), ACCEPTING);
             }
-            if let Some(p) = self.paused.take() {
-                info!(failures = p.failures, "control socket: accepting again");
-            }
+            streak::log(self.paused.ok(), ACCEPTING);
             let Ok((stream, _)) = accepted else { break };
             let uid = nix::sys::socket::getsockopt(&stream, nix::sys::socket::sockopt::PeerCredentials)
                 .map(|c| c.uid());
@@ -196,16 +199,6 @@ impl Control {
                     );
                 }
                 Err(e) => answer(&mut conn, 1, &e.to_string()),
-            }
-        }
-    }
-
-    fn failed(&mut self, e: &std::io::Error, now: Instant) {
-        match self.paused.as_mut() {
-            Some(p) => p.again(now),
-            None => {
-                warn!(error = %e, "control socket: cannot accept a request; trying again shortly");
-                self.paused = Some(Retry::first(now));
             }
         }
     }

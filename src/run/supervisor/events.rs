@@ -10,12 +10,10 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use super::*;
 use crate::outlet;
 use crate::run::signals::{Meaning, Received};
+use crate::run::streak;
 
 impl Supervisor<'_> {
     pub(super) fn on_signal(&mut self, sig: Received) {
-        if sig.own_broken_pipe(self.me.as_raw()) {
-            return debug!("SIGPIPE from init's own write to a closed output: not forwarded");
-        }
         let name = signals::name(sig.signo);
         match Meaning::of(sig.signo, self.stopping()) {
             Meaning::ChildEnded => {
@@ -65,9 +63,9 @@ impl Supervisor<'_> {
         let status = self.status_file.as_ref().and_then(StatusFile::retry_at);
         let control = self.control.as_ref().and_then(control::Control::resume_at);
         let retry = outlet::pending().then(|| Instant::now() + outlet::RETRY);
-        let notify =
-            self.svcs.iter().filter_map(|s| s.notify.as_ref()?.failing.as_ref().map(|(r, _)| r.at)).min();
-        let all = [self.shutdown.budget.deadline(), watch, reload, status, control, retry, notify];
+        let notify = self.svcs.iter().filter_map(|s| s.notify.as_ref()?.failing.retry_at()).min();
+        let pipes = self.sources.iter().filter_map(|s| s.streak.retry_at()).min();
+        let all = [self.shutdown.budget.deadline(), watch, reload, status, control, retry, notify, pipes];
         timers.chain(all).flatten().min()
     }
 
@@ -76,7 +74,9 @@ impl Supervisor<'_> {
     /// much, never delays a stop.
     pub(super) fn wait_for_events(&mut self, signals: &Signals) {
         outlet::flush();
-        let timeout = self.next_timer().map(|t| t.saturating_duration_since(Instant::now()));
+        let now = Instant::now();
+        let wake = [self.next_timer(), signals.resume_at()].into_iter().flatten().min();
+        let timeout = wake.map(|t| t.saturating_duration_since(now));
         let timeout = timeout.map_or(PollTimeout::NONE, |d| {
             PollTimeout::try_from(d.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32)
                 .unwrap_or(PollTimeout::MAX)
@@ -88,13 +88,17 @@ impl Supervisor<'_> {
         if self.reloader.as_ref().and_then(Reloader::fd).is_some() {
             announcers.push(None);
         }
-        // Nothing ready (the timeout, or a failed poll): the timers' turn.
-        let ready = self.poll(signals, timeout).unwrap_or_default();
-        if ready.first() == Some(&0) {
-            match signals.read() {
-                Ok(sig) => self.on_signal(sig),
-                Err(e) => error!(error = %e, "reading signals failed; going on"),
+        let ready = match self.poll(signals, timeout) {
+            Ok(ready) => {
+                streak::log(self.polling.ok(), "waiting for events (poll)");
+                ready
             }
+            Err(e) => return self.poll_failed(e, signals, wake),
+        };
+        if ready.first() == Some(&0)
+            && let Some(sig) = signals.read()
+        {
+            self.on_signal(sig);
         }
         // A paused listener is tried again when its time comes, not polled.
         let resume = self.control.as_ref().and_then(control::Control::resume_at);
@@ -115,14 +119,35 @@ impl Supervisor<'_> {
             }
         }
         let first_source = 1 + control + announcers.len();
-        self.pump_output(ready.into_iter().filter_map(|i| i.checked_sub(first_source)).collect());
+        let mut pipes: Vec<usize> = ready.into_iter().filter_map(|i| i.checked_sub(first_source)).collect();
+        // Pipes whose reads failed are read again when their time comes.
+        let now = Instant::now();
+        let due =
+            self.sources.iter().enumerate().filter(|(_, s)| s.streak.failing() && !s.streak.waiting(now));
+        pipes.extend(due.map(|(k, _)| k).filter(|k| !pipes.contains(k)).collect::<Vec<_>>());
+        pipes.sort_unstable();
+        self.pump_output(pipes);
+    }
+
+    /// The poll failed: logged once, then tried again after a growing
+    /// delay; signals are taken meanwhile with sigtimedwait, and the
+    /// timers run, so a persistent error is no busy loop.
+    fn poll_failed(&mut self, e: nix::errno::Errno, signals: &Signals, wake: Option<Instant>) {
+        streak::log(self.polling.fail(e, Instant::now()), "waiting for events (poll)");
+        let until = [self.polling.retry_at(), wake].into_iter().flatten().min();
+        if let Some(sig) = signals.wait(until) {
+            self.on_signal(sig);
+        }
     }
 
     /// One poll over the signalfd, the control socket, the announcements,
     /// the reloader and the output pipes, in that order; the indices of the
-    /// descriptors that are ready (`None`: nothing came before the timeout).
-    fn poll(&self, signals: &Signals, timeout: PollTimeout) -> Option<Vec<usize>> {
-        let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
+    /// descriptors that are ready (none at the timeout). A source whose
+    /// reads fail waits out its delay unpolled: its slot asks for nothing.
+    fn poll(&self, signals: &Signals, timeout: PollTimeout) -> Result<Vec<usize>, nix::errno::Errno> {
+        let now = Instant::now();
+        let asks = |paused: bool| if paused { PollFlags::empty() } else { PollFlags::POLLIN };
+        let mut fds = vec![PollFd::new(signals.as_fd(), asks(signals.resume_at().is_some()))];
         if let Some(c) = &self.control {
             fds.extend(c.fds().into_iter().map(|fd| PollFd::new(fd, PollFlags::POLLIN)));
         }
@@ -130,12 +155,10 @@ impl Supervisor<'_> {
         fds.extend(
             self.reloader.as_ref().and_then(Reloader::fd).map(|fd| PollFd::new(fd, PollFlags::POLLIN)),
         );
-        fds.extend(self.sources.iter().map(|s| PollFd::new(s.fd.as_fd(), PollFlags::POLLIN)));
-        match poll(&mut fds, timeout) {
-            Ok(0) | Err(_) => None,
-            Ok(_) => {
-                Some((0..fds.len()).filter(|&i| fds[i].revents().is_some_and(|r| !r.is_empty())).collect())
-            }
+        fds.extend(self.sources.iter().map(|s| PollFd::new(s.fd.as_fd(), asks(s.streak.waiting(now)))));
+        match poll(&mut fds, timeout)? {
+            0 => Ok(Vec::new()),
+            _ => Ok((0..fds.len()).filter(|&i| fds[i].revents().is_some_and(|r| !r.is_empty())).collect()),
         }
     }
 

@@ -12,7 +12,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use crate::run::retry::Retry;
+use crate::run::streak::Streak;
 use mooring::safe_fs::{Dir, SocketKind};
 use nix::errno::Errno;
 use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg, setsockopt, sockopt};
@@ -37,7 +37,7 @@ pub struct NotifySocket {
     /// The uid allowed to send (besides root).
     uid: u32,
     /// `recvmsg` kept failing: left unpolled until the retry, with the error.
-    pub failing: Option<(Retry, String)>,
+    pub failing: Streak,
 }
 
 impl NotifySocket {
@@ -52,12 +52,12 @@ impl NotifySocket {
             return Err(e.into());
         }
         let path = dir.path().join(&file);
-        Ok(NotifySocket { fd, dir: Rc::clone(dir), name: file, path, uid, failing: None })
+        Ok(NotifySocket { fd, dir: Rc::clone(dir), name: file, path, uid, failing: Streak::new() })
     }
 
     /// The descriptor to poll, unless receiving is paused after errors.
     pub fn poll_fd(&self) -> Option<BorrowedFd<'_>> {
-        self.failing.is_none().then(|| self.fd.as_fd())
+        (!self.failing.failing()).then(|| self.fd.as_fd())
     }
 
     /// The messages waiting, at most `MAX_PER_WAKE`, parsed; a sender

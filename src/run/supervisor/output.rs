@@ -8,8 +8,10 @@
 //! floods output or never writes a newline cannot hold up signal handling.
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::time::Instant;
 
 use crate::outlet::{self, Stream};
+use crate::run::streak::Streak;
 use mooring::pattern::Pattern;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -37,6 +39,10 @@ pub struct Source {
     partial: Vec<u8>,
     /// The line under way already went out (or was matched) in part.
     continued: bool,
+    /// Reads that failed: the pipe stays open (closing it would kill the
+    /// service with SIGPIPE at its next write) and is read again after a
+    /// growing delay; meanwhile what the service writes waits in the pipe.
+    pub streak: Streak,
 }
 
 /// Where a source's bytes go: init's own stdout or stderr, through the
@@ -50,6 +56,16 @@ pub enum Sink {
 }
 
 impl Sink {
+    /// What reading its pipe is called in the log.
+    fn reading(&self) -> &'static str {
+        match self {
+            Sink::Stdout => "reading the stdout pipe",
+            Sink::Stderr => "reading the stderr pipe",
+            #[cfg(test)]
+            Sink::Pipe(_) => "reading the pipe",
+        }
+    }
+
     /// `bytes` whole, now or later, or dropped and counted; a closed,
     /// stopped or full output loses them, never init.
     fn write(&self, bytes: &[u8]) {
@@ -102,7 +118,7 @@ pub fn pipes(service: usize, prefix: bool) -> Result<Pipes, Errno> {
 impl Source {
     pub fn new(service: usize, fd: OwnedFd, to: Sink, prefix: bool) -> Source {
         let (pid, partial) = (Pid::from_raw(0), Vec::new());
-        Source { service, pid, fd, to, prefix, partial, continued: false }
+        Source { service, pid, fd, to, prefix, partial, continued: false, streak: Streak::new() }
     }
 
     /// Reads what is there (up to a budget) and passes it on; each line is
@@ -111,13 +127,28 @@ impl Source {
     #[inline(never)] // outlined, the binary is smaller (size budget: README.md, "Numbers")
     pub fn pump(&mut self, name: &str, pattern: Option<&Pattern>) -> Pumped {
         let mut buf = [0u8; MAX_LINE];
-        let (mut total, mut matching) = (0, pattern);
+        let (mut total, mut matching, mut interrupted) = (0, pattern, 0);
         let budget = if pattern.is_some() { MATCH_BUDGET } else { READ_BUDGET };
         let open = loop {
             if total >= budget {
                 break true;
             }
-            match nix::unistd::read(&self.fd, &mut buf) {
+            let read = nix::unistd::read(&self.fd, &mut buf);
+            match read {
+                Err(Errno::EINTR) if interrupted < 8 => interrupted += 1,
+                Err(e) if e != Errno::EAGAIN => {
+                    if let Some(note) = self.streak.fail(e, Instant::now()) {
+                        note.log_for(self.to.reading(), name);
+                    }
+                    break true;
+                }
+                _ => {
+                    if let Some(note) = self.streak.ok() {
+                        note.log_for(self.to.reading(), name);
+                    }
+                }
+            }
+            match read {
                 Ok(0) => {
                     let rest = std::mem::take(&mut self.partial);
                     if !rest.is_empty() {
@@ -135,8 +166,7 @@ impl Source {
                     }
                 }
                 Err(Errno::EINTR) => {}
-                Err(Errno::EAGAIN) => break true,
-                Err(_) => break false,
+                Err(_) => break true,
             }
         };
         Pumped { open, ready: pattern.is_some() && matching.is_none() }

@@ -11,6 +11,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use nix::errno::Errno;
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 
 use mooring::config::Config;
@@ -20,6 +21,8 @@ use mooring::error::Error;
 use mooring::setup::nonroot::{self, Me};
 use mooring::setup::user::Db;
 use mooring::setup::{plan, render};
+
+use crate::run::streak::{self, Streak};
 
 /// Events of one change (a ConfigMap swap makes several) are taken together.
 const SETTLE: Duration = Duration::from_millis(100);
@@ -40,7 +43,14 @@ pub struct Reloader {
     /// When to reload: a change settles, or the next poll.
     due: Option<Instant>,
     poll_at: Option<Instant>,
+    /// Failed reads of the inotify descriptor: it is not polled, and
+    /// everything is looked at once the delay passes (events may be lost).
+    reads: Streak,
+    /// Files that could not be watched (a directory watch still sees most).
+    adds: Streak,
 }
+
+const READING: &str = "reading inotify (live reload)";
 
 impl Reloader {
     /// `None` when no template notifies anyone: nothing to watch.
@@ -49,19 +59,12 @@ impl Reloader {
         if dirs.is_empty() {
             return None;
         }
-        let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC).ok();
-        let flags = AddWatchFlags::IN_CLOSE_WRITE
-            | AddWatchFlags::IN_MOVED_TO
-            | AddWatchFlags::IN_CREATE
-            | AddWatchFlags::IN_DELETE
-            | AddWatchFlags::IN_ATTRIB;
-        let watching = inotify.filter(|i| dirs.iter().all(|d| i.add_watch(d.as_path(), flags).is_ok()));
+        let watching = watch_dirs(&dirs);
         let poll_at = watching.is_none().then(|| later(Instant::now(), POLL_EVERY));
-        if watching.is_none() {
-            tracing::warn!("inotify unavailable: template sources are looked at every 2 s");
-        }
         let seen = dirs.iter().map(|d| stamp(d)).collect();
-        let reloader = Reloader { load, inotify: watching, dirs, files, seen, due: None, poll_at };
+        let (reads, adds) = (Streak::new(), Streak::new());
+        let mut reloader =
+            Reloader { load, inotify: watching, dirs, files, seen, due: None, poll_at, reads, adds };
         reloader.watch_files();
         Some(reloader)
     }
@@ -72,21 +75,45 @@ impl Reloader {
     /// seen here. Added again after each change, as a swap of a Kubernetes
     /// volume's `..data` puts a new file behind the same name; a file that
     /// is missing now is still seen through its directory.
-    fn watch_files(&self) {
+    fn watch_files(&mut self) {
         let Some(inotify) = &self.inotify else { return };
+        let flags = AddWatchFlags::IN_MODIFY | AddWatchFlags::IN_CLOSE_WRITE;
+        let mut failed = None;
         for f in &self.files {
-            let _ = inotify.add_watch(f.as_path(), AddWatchFlags::IN_MODIFY | AddWatchFlags::IN_CLOSE_WRITE);
+            match inotify.add_watch(f.as_path(), flags) {
+                Err(e) if e != Errno::ENOENT => failed = Some(e),
+                _ => {}
+            }
         }
+        let note = match failed {
+            Some(e) => self.adds.fail(e, Instant::now()),
+            None => self.adds.ok(),
+        };
+        streak::log(note, "watching template sources (inotify_add_watch)");
     }
 
+    /// The inotify descriptor to poll; none while its reads fail.
     pub fn fd(&self) -> Option<BorrowedFd<'_>> {
-        self.inotify.as_ref().map(|i| i.as_fd())
+        self.inotify.as_ref().filter(|_| !self.reads.failing()).map(|i| i.as_fd())
     }
 
     /// Something changed in a watched directory: reload once it settles.
+    /// A read that fails is logged once, and everything is looked at when
+    /// it is tried again (the events it held are lost).
     pub fn on_readable(&mut self, now: Instant) {
         let Some(inotify) = &self.inotify else { return };
-        while inotify.read_events().is_ok_and(|e| !e.is_empty()) {}
+        loop {
+            match inotify.read_events() {
+                Ok(events) if !events.is_empty() => {}
+                Ok(_) | Err(Errno::EAGAIN) => break,
+                Err(e) => {
+                    streak::log(self.reads.fail(e, now), READING);
+                    self.due = self.reads.retry_at();
+                    return;
+                }
+            }
+        }
+        streak::log(self.reads.ok(), READING);
         self.watch_files();
         self.due = Some(later(now, SETTLE));
     }
@@ -96,8 +123,13 @@ impl Reloader {
         [self.due, self.poll_at].into_iter().flatten().min()
     }
 
-    /// Whether a reload is due now.
+    /// Whether a reload is due now. While inotify's reads fail, each try
+    /// of them is one too: the poll of last resort.
     pub fn due(&mut self, now: Instant) -> bool {
+        if self.reads.failing() && self.due.is_some_and(|t| t <= now) {
+            self.on_readable(now);
+            return true;
+        }
         if self.poll_at.is_some_and(|t| t <= now) {
             self.poll_at = Some(later(now, POLL_EVERY));
             let seen: Vec<_> = self.dirs.iter().map(|d| stamp(d)).collect();
@@ -139,6 +171,35 @@ impl Reloader {
         }
         Ok(told)
     }
+}
+
+/// An inotify descriptor watching `dirs`; `None`, said once, when inotify
+/// is missing or a directory cannot be watched (the 2 s poll stands in).
+fn watch_dirs(dirs: &[PathBuf]) -> Option<Inotify> {
+    let inotify = match Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC) {
+        Ok(inotify) => inotify,
+        Err(e) => {
+            let error = streak::describe(e);
+            tracing::warn!(
+                error,
+                "inotify unavailable (inotify_init1): template sources are looked at every 2 s"
+            );
+            return None;
+        }
+    };
+    let flags = AddWatchFlags::IN_CLOSE_WRITE
+        | AddWatchFlags::IN_MOVED_TO
+        | AddWatchFlags::IN_CREATE
+        | AddWatchFlags::IN_DELETE
+        | AddWatchFlags::IN_ATTRIB;
+    for dir in dirs {
+        if let Err(e) = inotify.add_watch(dir.as_path(), flags) {
+            let (dir, error) = (dir.display(), streak::describe(e));
+            tracing::warn!(%dir, error, "cannot watch (inotify_add_watch): template sources are looked at every 2 s");
+            return None;
+        }
+    }
+    Some(inotify)
 }
 
 /// The directories holding the sources of notifying templates (a directory
