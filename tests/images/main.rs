@@ -23,6 +23,7 @@ mod nginx;
 mod portal;
 mod postgres;
 mod redis;
+mod release;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
