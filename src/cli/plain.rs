@@ -19,13 +19,14 @@ pub(super) fn parse(args: &[OsString]) -> Option<Cli> {
     if OPTION_VARIABLES.iter().any(|name| std::env::var_os(name).is_some()) {
         return None;
     }
-    let (mut verbose, mut quiet) = (0u8, 0u8);
+    let (mut verbose, mut quiet, mut after_dashes) = (0u8, 0u8, false);
     let mut rest = args.get(1..)?;
     while let Some((word, tail)) = rest.split_first() {
         let word = word.to_str()?;
         match word {
             "--" => {
                 rest = tail;
+                after_dashes = true;
                 break;
             }
             "--quiet" => quiet = quiet.checked_add(1)?,
@@ -53,7 +54,7 @@ pub(super) fn parse(args: &[OsString]) -> Option<Cli> {
         verbose,
         quiet,
     };
-    Some(Cli { global, command: Some(Command::External(rest.to_vec())) })
+    Some(Cli { global, command: Some(Command::External(rest.to_vec())), after_dashes })
 }
 
 /// `-q`, `-qq`, ...: short flag `flag`, given one or more times in one word.
