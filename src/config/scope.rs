@@ -35,9 +35,13 @@ impl Problem {
         Problem { text, scope: Scope::Always, unset: false }
     }
 
-    /// Whether a run of `running` (services and tasks by name) must stop on it.
+    /// Whether a run of `running` (services and tasks by name) must stop
+    /// on it. Strictness is per consumer for variables: one not set stops
+    /// only the runs of the parts that use it. A wrong value is the
+    /// image's mistake and stops every run, as `init check` reports it.
     pub fn stops(&self, running: &[String]) -> bool {
         match &self.scope {
+            _ if !self.unset => true,
             Scope::Always => true,
             Scope::For(names) => serves(Some(names), running),
             Scope::Off => false,

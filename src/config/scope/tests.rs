@@ -30,13 +30,15 @@ fn a_part_without_for_serves_every_run_and_one_with_for_only_its_names() {
 }
 
 #[test]
-fn a_problem_stops_the_runs_it_belongs_to_and_check_sees_all_but_an_off_parts_variables() {
+fn a_variable_not_set_stops_the_runs_it_belongs_to_and_check_sees_all_but_an_off_parts_variables() {
     let p = |scope: Scope, unset: bool| Problem { text: "x".into(), scope, unset };
     let web = names(&["web"]);
     assert!(p(Scope::Always, true).stops(&[]));
     assert!(p(Scope::For(web.clone()), true).stops(&web));
     assert!(!p(Scope::For(web.clone()), true).stops(&names(&["make-config"])));
-    assert!(!p(Scope::Off, false).stops(&web));
+    assert!(!p(Scope::Off, true).stops(&web));
+    assert!(p(Scope::Off, false).stops(&web), "a wrong value is wrong for every run");
+    assert!(p(Scope::For(web.clone()), false).stops(&[]));
     assert!(p(Scope::For(web), true).checked());
     assert!(p(Scope::Off, false).checked(), "a bad value in a part switched off is still wrong");
     assert!(!p(Scope::Off, true).checked(), "its variables are set when it is switched on");
