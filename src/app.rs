@@ -21,8 +21,8 @@ mod health;
 mod prepare;
 mod status;
 
-pub use prepare::load;
 use mooring::config::Runs;
+pub use prepare::load;
 use prepare::{Prepared, load_all, prepare, prepare_oneoff};
 
 pub fn run(cli: Cli) -> Result<u8, Error> {
@@ -47,8 +47,9 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Some(Command::External(argv)) => external(global, argv, after_dashes, &opts),
         Some(Command::Run(RunArgs { cmd, no_wait, .. })) if !cmd.is_empty() => {
             let runs = Runs::Adhoc { no_wait };
-            let prepared =
-                load_all(global).and_then(|l| prepare_oneoff(global, l, &runs)).map_err(|e| adhoc_hint(e, global, &cmd))?;
+            let prepared = load_all(global)
+                .and_then(|l| prepare_oneoff(global, l, &runs))
+                .map_err(|e| adhoc_hint(e, global, &cmd))?;
             run_command(prepared, cmd, &opts, false)
         }
         Some(Command::Run(RunArgs { name_and_args, no_wait, .. })) => {
@@ -269,8 +270,12 @@ fn wait_command(global: &Global, timeout: Option<config::Limit>, targets: Vec<St
         let limit = timeout.map_or(Some(config::DEFAULT_WAIT_TIMEOUT), |l| l.0);
         let parsed: Result<Vec<_>, _> = targets.iter().map(|t| config::parse_target(t)).collect();
         let parsed = parsed.map_err(Error::Usage)?;
-        let waits =
-            parsed.into_iter().map(|target| config::Wait { target, timeout: limit, watch: false, serves: None });
+        let waits = parsed.into_iter().map(|target| config::Wait {
+            target,
+            timeout: limit,
+            watch: false,
+            serves: None,
+        });
         waits.collect::<Vec<_>>()
     };
     // Targets given on the command line are never commands: no environment needed.
@@ -282,7 +287,12 @@ fn wait_command(global: &Global, timeout: Option<config::Limit>, targets: Vec<St
 /// command, then a login shell as USER (default: the runtime user) with the
 /// services' environment, in DIR, else the user's home. From root on a
 /// terminal, switching to another user, the shell gets a fresh pty (run/shell.rs).
-fn shell(global: &Global, user: Option<String>, workdir: Option<PathBuf>, opts: &Options) -> Result<u8, Error> {
+fn shell(
+    global: &Global,
+    user: Option<String>,
+    workdir: Option<PathBuf>,
+    opts: &Options,
+) -> Result<u8, Error> {
     let runs = Runs::Adhoc { no_wait: false };
     let prepared = load_all(global)
         .and_then(|l| prepare_oneoff(global, l, &runs))

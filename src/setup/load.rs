@@ -73,7 +73,8 @@ fn load_file(
     let source = Source::read(path)?;
     let in_strings = source.placeholders();
     let secret_problems = secrets::apply(env, in_strings.iter().map(String::as_str), &read).err();
-    let mut problems: Vec<Problem> = secret_problems.unwrap_or_default().into_iter().map(Problem::always).collect();
+    let mut problems: Vec<Problem> =
+        secret_problems.unwrap_or_default().into_iter().map(Problem::always).collect();
     let before_env = env.clone();
     let (mut config, more_problems) = source.parse_all(env);
     let sources = render::read_sources(&config.templates);
@@ -160,7 +161,9 @@ mod tests {
         let (_dir, path) = setup("passes", &config, "<<DB_PASSWORD>>\n");
         let mut e =
             env(&[("TOKEN_FILE", "/nope"), ("DB_PASSWORD", "x"), ("DB_PASSWORD_FILE", "/run/secrets/db")]);
-        let Err(Error::Invalid(problems)) = load(Some(&path), &mut e, read, &Runs::Services) else { panic!("an error") };
+        let Err(Error::Invalid(problems)) = load(Some(&path), &mut e, read, &Runs::Services) else {
+            panic!("an error")
+        };
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].starts_with("TOKEN_FILE=/nope: "), "{problems:?}");
         assert_eq!(problems[1], "both DB_PASSWORD and DB_PASSWORD_FILE are set; set only one");
@@ -171,7 +174,9 @@ mod tests {
         let (_dir, path) = setup("together", "[env]\nX = \"<<TOKEN>>\"\nY = \"<<MISSING>>\"\n", "");
         let mut e = env(&[("TOKEN_FILE", "/nope")]);
         // A variable not set among them: the error says so by its kind.
-        let Err(Error::Unset(problems)) = load(Some(&path), &mut e, read, &Runs::Services) else { panic!("an error") };
+        let Err(Error::Unset(problems)) = load(Some(&path), &mut e, read, &Runs::Services) else {
+            panic!("an error")
+        };
         let text = problems.join("\n");
         assert!(text.starts_with("TOKEN_FILE=/nope: "), "{text}");
         assert!(text.contains("MISSING is not set"), "{text}");

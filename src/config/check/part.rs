@@ -26,7 +26,12 @@ impl Check<'_> {
 
     /// `enabled` (absent: on); off, the part's scope becomes `Off` and it is
     /// recorded in `off`. `None`: a problem (a bad boolean, a variable not set).
-    fn switch(&mut self, enabled: &Option<Switch>, table: &'static str, name: Option<String>) -> Option<bool> {
+    fn switch(
+        &mut self,
+        enabled: &Option<Switch>,
+        table: &'static str,
+        name: Option<String>,
+    ) -> Option<bool> {
         let Some(e) = enabled else { return Some(true) };
         let (on, why) = match e.get_ref() {
             BoolOrStr::Bool(b) => (*b, format!("enabled = {b}")),
@@ -45,7 +50,13 @@ impl Check<'_> {
 
     /// Records a part switched off by what is at `offset`, and validates
     /// the rest of it in the scope `Off`.
-    pub(super) fn switched_off(&mut self, offset: usize, table: &'static str, name: Option<String>, why: String) {
+    pub(super) fn switched_off(
+        &mut self,
+        offset: usize,
+        table: &'static str,
+        name: Option<String>,
+        why: String,
+    ) {
         let (line, _) = template::line_col(self.text, offset);
         self.off.push((offset, Off { table, name, at: format!("{}:{line}", self.path.display()), why }));
         self.scope = Scope::Off;

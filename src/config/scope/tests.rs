@@ -69,7 +69,11 @@ fn config() -> Config {
         waits,
     };
     Config {
-        templates: vec![template("/all", None), template("/web", Some(&["web"])), template("/mc", Some(&["mc"]))],
+        templates: vec![
+            template("/all", None),
+            template("/web", Some(&["web"])),
+            template("/mc", Some(&["mc"])),
+        ],
         waits: vec![wait(1, None), wait(2, Some(&["web", "mc"]))],
         tasks: vec![task("mc", true), task("quick", false)],
         service_names: names(&["web"]),

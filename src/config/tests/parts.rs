@@ -52,7 +52,9 @@ fn for_and_waits_are_kept_and_a_service_switched_off_is_left_out_with_its_line()
     assert!(c.services[0].main, "the main service is the first one switched on");
     assert_eq!(
         c.off.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        ["/c/init.toml:17: [[service]] \"sshd\" switched off: enabled = \"<<SSH:-false>>\" renders \"false\""]
+        [
+            "/c/init.toml:17: [[service]] \"sshd\" switched off: enabled = \"<<SSH:-false>>\" renders \"false\""
+        ]
     );
 }
 
@@ -89,7 +91,9 @@ fn enabled_takes_a_boolean_or_a_rendered_one_and_refuses_anything_else_in_one_li
     }
     assert_eq!(
         problems(&svc("\"<<SSH>>\"").replace("<<SSH>>", "maybe")),
-        ["4:11: [[service]] \"s\": `enabled` renders \"maybe\": write true, false, 1, 0, yes, no or leave it empty"]
+        [
+            "4:11: [[service]] \"s\": `enabled` renders \"maybe\": write true, false, 1, 0, yes, no or leave it empty"
+        ]
     );
     assert_eq!(problems(&svc("3")), ["4:11: `enabled` must be true, false or a string, not integer"]);
 }
