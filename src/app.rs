@@ -215,13 +215,13 @@ fn run_named(
 /// A name `init run` may run: a task or service (valid or not: its own
 /// problems are reported by the run), not one switched off.
 fn known_name(config: &config::Config, name: &str) -> Result<(), Error> {
-    let named = |n: &String| n == name;
-    if config.task_names.iter().any(named) || config.service_names.iter().any(named) {
-        return Ok(());
+    if let Some(off) = config.off.iter().find(|o| o.name.as_deref() == Some(name)) {
+        return Err(Error::SwitchedOff(off.to_string()));
     }
-    match config.off.iter().find(|o| o.name.as_deref() == Some(name)) {
-        Some(off) => Err(Error::SwitchedOff(off.to_string())),
-        None => Err(Error::UnknownTask(name.into())),
+    let named = |n: &String| n == name;
+    match config.task_names.iter().any(named) || config.service_names.iter().any(named) {
+        true => Ok(()),
+        false => Err(Error::UnknownTask(name.into())),
     }
 }
 

@@ -256,3 +256,14 @@ stop_signal = "SIGWHAT"
     assert!(stderr.contains(&format!("{path}:15:15: unknown signal")), "a wrong value when off: {stderr}");
     assert!(!stderr.contains("SSH_PORT"), "needed only when switched on: {stderr}");
 }
+
+#[test]
+fn a_task_switched_off_is_refused_with_64_by_name_and_by_bare_name() {
+    let config = FRESH.replace("waits = false", "waits = false\nenabled = \"<<MAKE:-no>>\"");
+    for args in [&["run", "make-config"][..], &["make-config"]] {
+        let mut init = start("oneoff-task-off", &config, args);
+        assert_eq!(finishes_at_once(&mut init), 64, "{args:?}: {}", init.stderr());
+        assert!(init.stderr().contains("[[task]] \"make-config\" switched off"), "{}", init.stderr());
+        assert!(!init.dir.join("made").exists(), "neither the task nor the program ran");
+    }
+}
