@@ -4,7 +4,7 @@
 //! run one command (run/single.rs) or the services (run/supervisor.rs).
 
 use std::ffi::OsString;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::cli::{self, Cli, Command, Global, RunArgs, SignalScope};
 use crate::run::single::{self, Options, Scope};
@@ -21,8 +21,9 @@ mod health;
 mod prepare;
 mod status;
 
+use mooring::config::Runs;
 pub use prepare::load;
-use prepare::{Prepared, prepare, prepare_oneoff};
+use prepare::{Prepared, load_all, prepare, prepare_oneoff};
 
 pub fn run(cli: Cli) -> Result<u8, Error> {
     refuse_secure_exec()?;
@@ -35,6 +36,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         remap_exit: cli.global.remap_exit.clone(),
     };
     let global = &cli.global;
+    let after_dashes = cli.after_dashes;
     match cli.command {
         Some(Command::Version { .. }) => {
             println!("init (mooring) {} {}", env!("CARGO_PKG_VERSION"), build_target());
@@ -42,15 +44,17 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         }
         Some(Command::Check { .. }) => check::run(global),
         Some(Command::Render { stdout, .. }) => render_only(global, stdout),
-        Some(Command::External(argv)) => {
-            let prepared = prepare(global).map_err(|e| adhoc_hint(e, global, &argv))?;
-            run_command(prepared, argv, &opts, true)
-        }
-        Some(Command::Run(RunArgs { cmd, .. })) if !cmd.is_empty() => {
-            let prepared = prepare_oneoff(global).map_err(|e| adhoc_hint(e, global, &cmd))?;
+        Some(Command::External(argv)) => external(global, argv, after_dashes, &opts),
+        Some(Command::Run(RunArgs { cmd, no_wait, .. })) if !cmd.is_empty() => {
+            let runs = Runs::Adhoc { no_wait };
+            let prepared = load_all(global)
+                .and_then(|l| prepare_oneoff(global, l, &runs))
+                .map_err(|e| adhoc_hint(e, global, &cmd))?;
             run_command(prepared, cmd, &opts, false)
         }
-        Some(Command::Run(RunArgs { name_and_args, .. })) => run_named(global, name_and_args, &opts),
+        Some(Command::Run(RunArgs { name_and_args, no_wait, .. })) => {
+            run_named(global, load_all(global)?, name_and_args, no_wait, &opts)
+        }
         Some(Command::Start(cli::MaybeService { service: Some(name), timeout, .. })) => {
             control::request(&format!("start {name}"), timeout)
         }
@@ -62,7 +66,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         }
         Some(Command::Signal { target, signal }) => signal_request(target, &signal),
         None | Some(Command::Start(_)) => {
-            let prepared = prepare(global)?;
+            let prepared = prepare(global, load_all(global)?, &Runs::Services)?;
             if !prepared.config.services.is_empty() {
                 return supervise(&prepared, &opts);
             }
@@ -71,7 +75,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
                 global.config.as_deref().unwrap_or(Path::new(config::DEFAULT_CONFIG)).display()
             )))
         }
-        Some(Command::Shell { user, .. }) => shell(global, user, &opts),
+        Some(Command::Shell { user, workdir, .. }) => shell(global, user, workdir, &opts),
         Some(Command::Wait { timeout, targets, .. }) => wait_command(global, timeout, targets),
         Some(Command::Status { json, .. }) => status::show(json),
         Some(Command::Health { .. }) => health::health(),
@@ -89,8 +93,9 @@ fn signal_request(target: cli::ServiceArgs, signal: &str) -> Result<u8, Error> {
     control::request(&format!("signal {} {signo}", target.service), target.timeout)
 }
 
+/// `init render`: the templates boot would render.
 fn render_only(global: &Global, stdout: bool) -> Result<u8, Error> {
-    let (env, config) = load(global)?;
+    let (env, config) = load(global, &Runs::Services)?;
     if !stdout {
         prepare::render_templates(&config, &env)?;
         return Ok(0);
@@ -128,6 +133,21 @@ fn adhoc_hint(e: Error, global: &Global, argv: &[OsString]) -> Error {
     Error::Hinted { error: Box::new(e), hint }
 }
 
+/// `init CMD` or `init -- CMD`: a first word naming a `[[task]]` runs that
+/// task (tasks shadow programs; after `--` it is always the program), any
+/// other is an ad-hoc command with the templates and waits that have no
+/// `for` (docs/reference.md, "One-off work").
+fn external(global: &Global, argv: Vec<OsString>, after_dashes: bool, opts: &Options) -> Result<u8, Error> {
+    let loaded = load_all(global).map_err(|e| adhoc_hint(e, global, &argv))?;
+    let first = argv.first().map(|w| w.to_string_lossy().into_owned()).unwrap_or_default();
+    if !after_dashes && loaded.config.task_names.contains(&first) {
+        return run_named(global, loaded, argv, false, opts);
+    }
+    let runs = Runs::Adhoc { no_wait: false };
+    let prepared = prepare(global, loaded, &runs).map_err(|e| adhoc_hint(e, global, &argv))?;
+    run_command(prepared, argv, opts, true)
+}
+
 /// `init CMD` (boot: status file, watched waits stay watched) or `init run -- CMD` (one-off).
 fn run_command(prepared: Prepared, argv: Vec<OsString>, opts: &Options, boot: bool) -> Result<u8, Error> {
     if boot && !prepared.config.services.is_empty() {
@@ -157,21 +177,30 @@ fn supervise(prepared: &Prepared, opts: &Options) -> Result<u8, Error> {
         specs.push(supervisor::Spec { service: s.clone(), cmd });
     }
     let config_path = prepared.config.path.clone();
-    let load: supervisor::Loader = Box::new(move || prepare::load_from(Some(&config_path)));
+    let load: supervisor::Loader = Box::new(move || prepare::load_from(Some(&config_path), &Runs::Services));
     let reloader = supervisor::Reloader::new(load, &prepared.config, &prepared.env);
     supervisor::run(specs, (&prepared.config.waits, &prepared.checker()), reloader, opts)
 }
 
-/// `init run NAME [ARGS]`: a task, or a service's command, run once. The
-/// name is looked up before any phase runs, so a mistyped one is reported
-/// (64) at once, not after every wait (docs/reference.md, "Command line").
-fn run_named(global: &Global, name_and_args: Vec<OsString>, opts: &Options) -> Result<u8, Error> {
+/// `init run NAME [ARGS]` (or `init NAME [ARGS]` for a task): a task, or
+/// a service's command, run once with the templates and waits that serve
+/// it (none of the waits with `no_wait` or the task's `waits = false`).
+/// The name is looked up before any phase runs, so a mistyped one is
+/// reported (64) at once, not after every wait (docs/reference.md, "Command line").
+fn run_named(
+    global: &Global,
+    loaded: prepare::Loaded,
+    name_and_args: Vec<OsString>,
+    no_wait: bool,
+    opts: &Options,
+) -> Result<u8, Error> {
     let Some((name, args)) = name_and_args.split_first() else {
         return Err(Error::Usage("init run needs a task NAME or -- CMD".into()));
     };
     let name = name.to_string_lossy();
-    find_task(&load(global)?.1, &name)?;
-    let prepared = prepare_oneoff(global)?;
+    known_name(&loaded.config, &name)?;
+    let runs = Runs::Named { name: name.to_string(), no_wait };
+    let prepared = prepare_oneoff(global, loaded, &runs)?;
     let task = find_task(&prepared.config, &name)?;
     let argv = task.command.iter().map(OsString::from).chain(args.iter().cloned()).collect();
     let cmd = prepared.command(
@@ -181,6 +210,19 @@ fn run_named(global: &Global, name_and_args: Vec<OsString>, opts: &Options) -> R
         task.workdir.clone(),
     )?;
     run_once(&cmd, opts)
+}
+
+/// A name `init run` may run: a task or service (valid or not: its own
+/// problems are reported by the run), not one switched off.
+fn known_name(config: &config::Config, name: &str) -> Result<(), Error> {
+    if let Some(off) = config.off.iter().find(|o| o.name.as_deref() == Some(name)) {
+        return Err(Error::SwitchedOff(off.to_string()));
+    }
+    let named = |n: &String| n == name;
+    match config.task_names.iter().any(named) || config.service_names.iter().any(named) {
+        true => Ok(()),
+        false => Err(Error::UnknownTask(name.into())),
+    }
 }
 
 /// What `init run NAME` runs: the `[[task]]`, else the `[[service]]`, named NAME.
@@ -219,7 +261,8 @@ fn run_once(cmd: &crate::run::spawn::Command, opts: &Options) -> Result<u8, Erro
 /// configured `[[wait]]`s; exits 0 when all are ready, 75 on a timeout.
 fn wait_command(global: &Global, timeout: Option<config::Limit>, targets: Vec<String>) -> Result<u8, Error> {
     if targets.is_empty() {
-        let (env, config) = load(global)?;
+        // What boot would await.
+        let (env, config) = load(global, &Runs::Services)?;
         prepare::wait_configured(&config, &env)?;
         return Ok(0);
     }
@@ -227,7 +270,12 @@ fn wait_command(global: &Global, timeout: Option<config::Limit>, targets: Vec<St
         let limit = timeout.map_or(Some(config::DEFAULT_WAIT_TIMEOUT), |l| l.0);
         let parsed: Result<Vec<_>, _> = targets.iter().map(|t| config::parse_target(t)).collect();
         let parsed = parsed.map_err(Error::Usage)?;
-        let waits = parsed.into_iter().map(|target| config::Wait { target, timeout: limit, watch: false });
+        let waits = parsed.into_iter().map(|target| config::Wait {
+            target,
+            timeout: limit,
+            watch: false,
+            serves: None,
+        });
         waits.collect::<Vec<_>>()
     };
     // Targets given on the command line are never commands: no environment needed.
@@ -235,11 +283,20 @@ fn wait_command(global: &Global, timeout: Option<config::Limit>, targets: Vec<St
     Ok(0)
 }
 
-/// `init shell [USER]`: full preparation, then a login shell as USER (default:
-/// the runtime user) with the services' environment. From root on a
+/// `init shell [--workdir DIR] [USER]`: preparation as for an ad-hoc
+/// command, then a login shell as USER (default: the runtime user) with the
+/// services' environment, in DIR, else the user's home. From root on a
 /// terminal, switching to another user, the shell gets a fresh pty (run/shell.rs).
-fn shell(global: &Global, user: Option<String>, opts: &Options) -> Result<u8, Error> {
-    let prepared = prepare_oneoff(global).map_err(|e| adhoc_hint(e, global, &["init shell".into()]))?;
+fn shell(
+    global: &Global,
+    user: Option<String>,
+    workdir: Option<PathBuf>,
+    opts: &Options,
+) -> Result<u8, Error> {
+    let runs = Runs::Adhoc { no_wait: false };
+    let prepared = load_all(global)
+        .and_then(|l| prepare_oneoff(global, l, &runs))
+        .map_err(|e| adhoc_hint(e, global, &["init shell".into()]))?;
     let identity = match &user {
         Some(u) => mooring::setup::account::identity_for(
             &config::parse_user_spec(u).map_err(Error::Usage)?,
@@ -254,7 +311,7 @@ fn shell(global: &Global, user: Option<String>, opts: &Options) -> Result<u8, Er
         .filter(|s| !s.ends_with("nologin") && !s.ends_with("/false") && Path::new(s).exists())
         .unwrap_or_else(|| "/bin/sh".into());
     let home = identity.as_ref().map(|id| id.home.clone()).filter(|h| h.is_dir());
-    let cmd = prepared.command_as(vec![login_shell.into(), "-l".into()], identity, &[], home);
+    let cmd = prepared.command_as(vec![login_shell.into(), "-l".into()], identity, &[], workdir.or(home));
     run_once(&cmd, opts)
 }
 

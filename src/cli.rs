@@ -47,6 +47,11 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Option<Command>,
+
+    /// The command stood after `--` (`init -- NAME`): it is a program even
+    /// when a `[[task]]` has its name (docs/reference.md, "Command line").
+    #[arg(skip)]
+    pub after_dashes: bool,
 }
 
 /// The options of every form, with `-u/--user`.
@@ -133,9 +138,12 @@ pub enum Command {
     #[command(override_usage = "init run [OPTIONS] NAME [ARGS]... | init run [OPTIONS] -- CMD [ARGS]...")]
     Run(RunArgs),
     /// Prepare, then an interactive login shell as USER
-    #[command(override_usage = "init shell [OPTIONS] [USER]")]
+    #[command(override_usage = "init shell [OPTIONS] [--workdir DIR] [USER]")]
     Shell {
         user: Option<String>,
+        /// Start in DIR instead of the user's home
+        #[arg(long, value_name = "DIR")]
+        workdir: Option<PathBuf>,
         #[command(flatten)]
         global: Options<NoUser>,
     },
@@ -227,6 +235,10 @@ pub struct RunArgs {
     #[arg(last = true, value_name = "CMD")]
     pub cmd: Vec<OsString>,
 
+    /// Run without the configured waits (and INIT_WAIT's)
+    #[arg(long)]
+    pub no_wait: bool,
+
     #[command(flatten)]
     pub global: Global,
 }
@@ -244,11 +256,16 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli, clap::Error> {
 }
 
 fn parse_with_clap(args: Vec<OsString>) -> Result<Cli, clap::Error> {
-    let matches = Cli::command().try_get_matches_from(args)?;
+    let matches = Cli::command().try_get_matches_from(&args)?;
     let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut Cli::command()))?;
     let external = matches!(cli.command, Some(Command::External(_)));
     if let Some((_, after)) = matches.subcommand().filter(|_| !external) {
         overlay(&mut cli.global, after);
+    }
+    if let Some(Command::External(argv)) = &cli.command {
+        // The command's words end the line; the word before them is `--` when it was given.
+        let before = args.len().checked_sub(argv.len() + 1).and_then(|i| args.get(i));
+        cli.after_dashes = before.is_some_and(|w| w == "--");
     }
     if let Some(Command::Shell { user, .. }) = &mut cli.command {
         user.clone_from(&cli.global.user.spec);

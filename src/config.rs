@@ -9,6 +9,7 @@ mod check;
 pub mod duration;
 mod names;
 mod raw;
+pub mod scope;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ use toml::de::DeTable;
 
 pub use check::{parse_signal, parse_target, parse_user_spec, valid_var_name};
 pub use duration::{Limit, MAX_DURATION, parse_duration};
+pub use scope::{Problem, Runs, Scope};
 
 use crate::env::Environment;
 use crate::error::Error;
@@ -71,6 +73,8 @@ pub struct Template {
     /// Services told when this file's rendered content changes at a reload
     /// (docs/reference.md, "Live reload").
     pub notify: Vec<String>,
+    /// `for`: the services and tasks it is rendered for (`None`: every one).
+    pub serves: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -111,6 +115,8 @@ pub struct Wait {
     /// `None`: no limit.
     pub timeout: Option<Duration>,
     pub watch: bool,
+    /// `for`: the services and tasks that wait for it (`None`: every one).
+    pub serves: Option<Vec<String>>,
 }
 
 /// A service's `ready` (docs/reference.md, "Services"): a probe of the
@@ -192,6 +198,29 @@ pub struct Task {
     pub user: Option<UserSpec>,
     pub env: Vec<(String, String)>,
     pub workdir: Option<PathBuf>,
+    /// `waits = false`: it runs without the configured waits.
+    pub waits: bool,
+}
+
+/// A part switched off by `enabled`, or a `[user]` whose name renders
+/// empty (docs/reference.md, "One-off work").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Off {
+    /// `[[service]]`, `[[task]]`, `[[template]]`, `[[volume]]`, `[[wait]]` or `[user]`.
+    pub table: &'static str,
+    /// A service's or task's name.
+    pub name: Option<String>,
+    /// `path:line`.
+    pub at: String,
+    /// What rendered to off: `enabled = "<<SSH:-false>>" renders "false"`.
+    pub why: String,
+}
+
+impl std::fmt::Display for Off {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = self.name.as_ref().map(|n| format!(" {n:?}")).unwrap_or_default();
+        write!(f, "{}: {}{name} switched off: {}", self.at, self.table, self.why)
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -205,11 +234,17 @@ pub struct Config {
     pub skipped_waits: Vec<String>,
     pub services: Vec<Service>,
     pub tasks: Vec<Task>,
+    /// Every service switched on (or not known to be off), valid or not:
+    /// boot runs them, so their templates are rendered and waits awaited.
+    pub service_names: Vec<String>,
+    /// Every task by name, valid or not, switched on or off: a first
+    /// argument naming one runs it (docs/reference.md, "Command line").
+    pub task_names: Vec<String>,
+    /// The parts switched off, for the log and `init check`.
+    pub off: Vec<Off>,
     /// The template sources' text as read when the config was loaded (to
     /// learn which secrets they need), so each is read once.
     pub sources: std::collections::BTreeMap<PathBuf, String>,
-    /// A string value named a variable that is not set (a problem says which).
-    pub unset: bool,
 }
 
 /// The config file to load: an explicit path must exist; the default one may
@@ -267,24 +302,24 @@ impl Source {
     }
 
     /// As `parse`, keeping what is valid beside the problems (see `parse_all`).
-    pub fn parse_all(&self, env: &mut Environment) -> (Config, Vec<String>) {
+    pub fn parse_all(&self, env: &mut Environment) -> (Config, Vec<Problem>) {
         parse_all(&self.path, &self.text, env)
     }
 }
 
-/// The pure core of `load`.
+/// The pure core of `load`: every problem `init check` would report is an error.
 pub fn parse(path: &Path, text: &str, env: &mut Environment) -> Result<Config, Error> {
-    match parse_all(path, text, env) {
-        (config, problems) if problems.is_empty() => Ok(config),
-        (_, problems) => Err(Error::Invalid(problems)),
-    }
+    let (config, problems) = parse_all(path, text, env);
+    let problems: Vec<String> = problems.into_iter().filter(Problem::checked).map(|p| p.text).collect();
+    if problems.is_empty() { Ok(config) } else { Err(Error::Invalid(problems)) }
 }
 
 /// Every valid entry, and every problem (`path:line:col: message`): an
 /// entry with a problem is left out, the others are kept, so that `init
 /// check` goes on to plan the later phases with them (README.md, "Two
-/// commands") and one bad value hides nothing else.
-pub fn parse_all(path: &Path, text: &str, env: &mut Environment) -> (Config, Vec<String>) {
+/// commands") and one bad value hides nothing else. Each problem says which
+/// runs it stops (config/scope.rs).
+pub fn parse_all(path: &Path, text: &str, env: &mut Environment) -> (Config, Vec<Problem>) {
     let mut check = Check::new(path, text);
     let (doc, syntax) = DeTable::parse_recoverable(text);
     for e in syntax {
@@ -308,7 +343,7 @@ pub fn parse_all(path: &Path, text: &str, env: &mut Environment) -> (Config, Vec
             "user" => config.user = check.entry(value).and_then(|raw| check.user(&raw)),
             "template" => config.templates = check.array(value, "template", |c, raw| c.template(&raw, &dir)),
             "volume" => config.volumes = check.array(value, "volume", |c, raw| c.volume(&raw)),
-            "wait" => config.waits = check.array(value, "wait", |c, raw| c.wait(&raw, true)),
+            "wait" => config.waits = check.array(value, "wait", |c, raw| c.wait_entry(&raw)),
             "service" => {
                 given_services = value.get_ref().as_array().map_or(0, |a| a.len());
                 config.services = check.array(value, "service", |c, raw| c.service(&raw));
@@ -322,9 +357,9 @@ pub fn parse_all(path: &Path, text: &str, env: &mut Environment) -> (Config, Vec
             ),
         }
     }
-    check.services_together(&mut config.services, given_services);
+    check.services_together(&mut config, given_services);
     config.skipped_waits = std::mem::take(&mut check.skipped);
-    config.unset = check.unset;
+    config.off = check.take_off();
     (config, check.finish())
 }
 

@@ -45,6 +45,10 @@ pub enum Error {
     #[error("no task or service named {0:?}")]
     UnknownTask(String),
 
+    /// `init run NAME` names a task or service that `enabled` switched off.
+    #[error("{0}")]
+    SwitchedOff(String),
+
     /// The running init refused or could not do what `init start|stop|
     /// restart|signal` asked; its own code and reason.
     #[error("{message}")]
@@ -137,7 +141,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) => 2,
-            Error::UnknownTask(_) => 64,
+            Error::UnknownTask(_) | Error::SwitchedOff(_) => 64,
             Error::NoStatus { .. } => 1,
             Error::Refused { code, .. } => *code,
             Error::WaitTimeout { .. } => 75,

@@ -23,7 +23,11 @@ pub fn run(global: &Global) -> Result<u8, Error> {
     let path = config::locate(global.config.as_deref())?;
     let loaded = mooring::setup::load::load_all(path.as_deref(), &mut env, secrets::read_secret);
     crate::log::hide(env.secret_values());
-    let (config, mut problems) = loaded?;
+    let (config, problems) = loaded?;
+    // Every run's problems, and a part switched off's, but for the
+    // variables it needs only when switched on (docs/reference.md, "One-off work").
+    let mut problems: Vec<String> =
+        problems.into_iter().filter(mooring::config::Problem::checked).map(|p| p.text).collect();
     match &path {
         Some(p) => writeln!(out, "config   {}", p.display()),
         None => writeln!(
@@ -120,6 +124,9 @@ fn describe(config: &Config, db: &Db, out: &mut String) {
     for skipped in &config.skipped_waits {
         line(format!("skip     {skipped}"));
     }
+    for off in &config.off {
+        line(format!("off      {off}"));
+    }
     for s in &config.services {
         line(describe_service(s));
         if let Some(spec) = &s.user {
@@ -148,7 +155,8 @@ fn command_line(argv: &[String]) -> String {
 
 fn describe_wait(w: &Wait) -> String {
     let timeout = w.timeout.map_or("no timeout".into(), |t| format!("timeout {}ms", t.as_millis()));
-    format!("{} ({timeout}{})", w.target, if w.watch { ", watched" } else { "" })
+    let serves = w.serves.as_ref().map(|names| format!(", for {}", names.join(", "))).unwrap_or_default();
+    format!("{} ({timeout}{}{serves})", w.target, if w.watch { ", watched" } else { "" })
 }
 
 fn describe_service(s: &Service) -> String {

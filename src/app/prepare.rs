@@ -11,27 +11,55 @@ use crate::run::reap;
 use crate::run::signals::Signals;
 use crate::run::spawn::{self, Ids};
 use mooring::config::Wait;
-use mooring::config::{self, Config, UserSpec, duration};
+use mooring::config::{self, Config, Problem, Runs, UserSpec, duration};
 use mooring::env::Environment;
 use mooring::error::Error;
 use mooring::setup::nonroot::{self, Me};
 use mooring::setup::user::Identity;
 use mooring::setup::{account, plan, render, secrets, volume};
 
-/// The environment and config after phases 1-2: init.toml loaded, the
-/// `_FILE` secrets it needs applied, its `[env]` merged.
-pub fn load(global: &Global) -> Result<(Environment, Config), Error> {
-    load_from(global.config.as_deref())
+/// init.toml after phases 1-2 for every run: the environment (the
+/// `_FILE` secrets it needs applied, its `[env]` merged), the config, and
+/// every problem with the runs it stops, so a command can look at the
+/// config's names before it picks its run (docs/reference.md, "One-off work").
+pub struct Loaded {
+    pub env: Environment,
+    pub config: Config,
+    problems: Vec<Problem>,
+}
+
+impl Loaded {
+    /// The environment and the config as a run of `runs` uses them; an
+    /// error when a problem stops that run.
+    pub fn scoped(self, runs: &Runs) -> Result<(Environment, Config), Error> {
+        let config = mooring::setup::load::scope(self.config, self.problems, runs)?;
+        Ok((self.env, config))
+    }
+}
+
+/// init.toml (`--config`, else the default) loaded for every run.
+pub fn load_all(global: &Global) -> Result<Loaded, Error> {
+    load_all_from(global.config.as_deref())
+}
+
+fn load_all_from(given: Option<&Path>) -> Result<Loaded, Error> {
+    let mut env = Environment::from_process();
+    let path = config::locate(given)?;
+    let loaded = mooring::setup::load::load_all(path.as_deref(), &mut env, secrets::read_secret);
+    // Before the error (if any) is printed: it may quote a secret's value.
+    crate::log::hide(env.secret_values());
+    let (config, problems) = loaded?;
+    Ok(Loaded { env, config, problems })
+}
+
+/// The environment and config after phases 1-2, as a run of `runs` uses them.
+pub fn load(global: &Global, runs: &Runs) -> Result<(Environment, Config), Error> {
+    load_all(global)?.scoped(runs)
 }
 
 /// As `load`, for the config at `given` (`--config`), else the default.
-pub fn load_from(given: Option<&Path>) -> Result<(Environment, Config), Error> {
-    let mut env = Environment::from_process();
-    let path = config::locate(given)?;
-    let config = mooring::setup::load::load(path.as_deref(), &mut env, secrets::read_secret);
-    // Before the error (if any) is printed: it may quote a secret's value.
-    crate::log::hide(env.secret_values());
-    Ok((env, config?))
+pub fn load_from(given: Option<&Path>, runs: &Runs) -> Result<(Environment, Config), Error> {
+    load_all_from(given)?.scoped(runs)
 }
 
 /// What the preparation leaves for running children.
@@ -110,9 +138,18 @@ pub fn checker(env: &Environment) -> spawn::Command {
     }
 }
 
-/// Full preparation (phases 1-6), as PID 1 of a fresh container does it.
-pub fn prepare(global: &Global) -> Result<Prepared, Error> {
-    let (mut env, config) = load(global)?;
+/// Full preparation (phases 1-6) for a run of `runs`, as PID 1 of a
+/// fresh container does it: only the templates and waits that serve it.
+pub fn prepare(global: &Global, loaded: Loaded, runs: &Runs) -> Result<Prepared, Error> {
+    let (mut env, config) = loaded.scoped(runs)?;
+    // Said at boot, where the operator expects every service; a one-off
+    // run keeps quiet about them (docs/reference.md, "Logging").
+    for off in &config.off {
+        match runs {
+            Runs::Services => info!("{off}"),
+            _ => tracing::debug!("{off}"),
+        }
+    }
     let runtime = change_image(&config, &env)?;
     // Not root and no `[user]`: the environment is the orchestrator's, with
     // a HOME when it gave none (docs/running-restricted.md).
@@ -131,14 +168,14 @@ pub fn prepare(global: &Global) -> Result<Prepared, Error> {
 /// semaphores and status are left alone: a debugging shell is most needed
 /// while a dependency is down (docs/reference.md, "Services", Beside a running init). In a
 /// fresh container everything runs.
-pub fn prepare_oneoff(global: &Global) -> Result<Prepared, Error> {
+pub fn prepare_oneoff(global: &Global, loaded: Loaded, runs: &Runs) -> Result<Prepared, Error> {
     let me = nix::unistd::getpid().as_raw();
     let live = crate::run::status::find_live().map(|s| s.pid);
     let Some(pid) = live.ok().filter(|&pid| pid != me) else {
-        return prepare(global);
+        return prepare(global, loaded, runs);
     };
     info!(pid, "beside a running init: templates, identity, volumes and waits left as it made them");
-    let (env, config) = load(global)?;
+    let (env, config) = loaded.scoped(runs)?;
     let me = Me::current();
     let runtime = match &config.user {
         // Not root, the init beside already said what it skipped.

@@ -56,7 +56,7 @@ pub(super) fn parse(args: &[OsString]) -> Option<Cli> {
             }
             _ if cluster_of(word, 'q') => given.quiet = given.quiet.checked_add(count(word)?)?,
             _ if cluster_of(word, 'v') => given.verbose = given.verbose.checked_add(count(word)?)?,
-            "start" if rest.is_empty() => return cli(given, Some(Command::Start(start()?))),
+            "start" if rest.is_empty() => return cli(given, Some(Command::Start(start()?)), false),
             _ if word.is_empty() || word.starts_with('-') || SUBCOMMANDS.contains(&word) => return None,
             _ => {
                 rest = before;
@@ -68,21 +68,22 @@ pub(super) fn parse(args: &[OsString]) -> Option<Cli> {
         // clap names an external subcommand by its first word, which must be UTF-8.
         Some(first) => {
             first.to_str()?;
-            cli(given, Some(Command::External(rest.to_vec())))
+            cli(given, Some(Command::External(rest.to_vec())), dashes)
         }
         None if dashes => None,
-        None => cli(given, None),
+        None => cli(given, None, false),
     }
 }
 
-/// The command line's options as clap gives them, with `command`.
-fn cli(given: Given, command: Option<Command>) -> Option<Cli> {
+/// The command line's options as clap gives them, with `command` (after
+/// `--` or not).
+fn cli(given: Given, command: Option<Command>, after_dashes: bool) -> Option<Cli> {
     if given.verbose > 0 && given.quiet > 0 {
         return None;
     }
     let mut global = defaults()?;
     (global.verbose, global.quiet, global.config) = (given.verbose, given.quiet, given.config);
-    Some(Cli { global, command })
+    Some(Cli { global, command, after_dashes })
 }
 
 /// The options of a command line that gives none.

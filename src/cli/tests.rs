@@ -153,3 +153,33 @@ fn the_plain_forms_are_read_as_clap_reads_them() {
         }
     }
 }
+
+#[test]
+fn a_command_after_dashes_is_marked_so_a_task_cannot_shadow_it() {
+    let marked = |words: &[&str]| {
+        let cli = parsed(words);
+        assert!(matches!(cli.command, Some(Command::External(_))), "{words:?}");
+        cli.after_dashes
+    };
+    assert!(marked(&["--", "make-config"]));
+    assert!(marked(&["-q", "--", "make-config", "--", "x"]));
+    assert!(marked(&["-c", "/i.toml", "--", "make-config"]), "read by clap");
+    assert!(!marked(&["make-config", "--", "x"]));
+    assert!(!marked(&["-c", "/i.toml", "make-config"]));
+}
+
+#[test]
+fn run_takes_no_wait_and_shell_takes_workdir() {
+    match parsed(&["run", "--no-wait", "migrate", "x"]).command {
+        Some(Command::Run(RunArgs { name_and_args, no_wait: true, .. })) => {
+            assert_eq!(name_and_args, ["migrate", "x"])
+        }
+        other => panic!("{other:?}"),
+    }
+    match parsed(&["shell", "--workdir", "/srv", "app"]).command {
+        Some(Command::Shell { user, workdir, .. }) => {
+            assert_eq!((user.as_deref(), workdir), (Some("app"), Some(PathBuf::from("/srv"))))
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -32,7 +32,7 @@ pub fn from_env(env: &Environment) -> Result<Vec<Wait>, Vec<String>> {
     let mut waits = Vec::new();
     for target in targets.split_whitespace() {
         match parse_target(target) {
-            Ok(target) => waits.push(Wait { target, timeout, watch: false }),
+            Ok(target) => waits.push(Wait { target, timeout, watch: false, serves: None }),
             Err(e) => problems.push(format!("INIT_WAIT: {e}")),
         }
     }

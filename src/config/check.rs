@@ -11,9 +11,10 @@ use toml::de::DeValue;
 
 use super::duration::parse_duration;
 use super::raw::{
-    Fields, IntOrStr, Num, RawProbe, RawService, RawTask, RawTemplate, RawUser, RawVolume, Read, Str,
-    StrTable, strings_in_file_order,
+    BoolOrStr, Fields, IntOrStr, Num, RawProbe, RawService, RawTask, RawTemplate, RawUser, RawVolume, Read,
+    Str, StrTable, Switch, strings_in_file_order,
 };
+use super::scope::{Problem, Scope};
 use super::*;
 use crate::template::{self, Lines};
 use parse::{parse_http, parse_service_name, parse_tcp};
@@ -23,22 +24,28 @@ pub struct Check<'a> {
     path: &'a Path,
     text: &'a str,
     env: Environment,
-    problems: Vec<(usize, String)>,
+    /// Each problem's offset, text, scope and whether it is a variable not set.
+    problems: Vec<(usize, String, Scope, bool)>,
+    /// The scope of the part being validated (config/scope.rs).
+    scope: Scope,
     /// `[[wait]]`s switched off by an empty target, one line each.
     pub skipped: Vec<String>,
+    /// Parts switched off by `enabled` (or an empty `[user]` name), with their offsets.
+    off: Vec<(usize, Off)>,
     /// Services and tasks by name, for the checks across them.
     named: Vec<services::Named>,
     /// The services templates name in `notify`, with their positions.
     notified: Vec<(String, usize)>,
-    /// A string value named a variable that is not set.
-    pub unset: bool,
+    /// The services and tasks templates and waits name in `for`, with their positions.
+    served: Vec<(String, usize)>,
 }
 
 impl<'a> Check<'a> {
     pub fn new(path: &'a Path, text: &'a str) -> Self {
-        let (problems, skipped, named) = (Vec::new(), Vec::new(), Vec::new());
-        let (env, notified) = (Environment::default(), Vec::new());
-        Check { path, text, env, problems, skipped, named, notified, unset: false }
+        let (problems, skipped, named, off) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (env, notified, served) = (Environment::default(), Vec::new(), Vec::new());
+        let scope = Scope::Always;
+        Check { path, text, env, problems, scope, skipped, off, named, notified, served }
     }
 
     pub fn set_env(&mut self, env: &Environment) {
@@ -49,10 +56,15 @@ impl<'a> Check<'a> {
         self.problem_at(span.start, message);
     }
 
-    /// Records a problem at byte `offset`; its line and column are counted
-    /// in `finish`, in one pass over the text for all problems.
+    /// Records a problem at byte `offset`, in the scope of the part being
+    /// validated; its line and column are counted in `finish`, in one pass
+    /// over the text for all problems.
     fn problem_at(&mut self, offset: usize, message: String) {
-        self.problems.push((offset.min(self.text.len()), message));
+        self.record(offset, message, false);
+    }
+
+    fn record(&mut self, offset: usize, message: String, unset: bool) {
+        self.problems.push((offset.min(self.text.len()), message, self.scope.clone(), unset));
     }
 
     pub fn toml_error(&mut self, e: &toml::de::Error) {
@@ -61,13 +73,13 @@ impl<'a> Check<'a> {
     }
 
     /// Every problem, in file order, as `path:line:col: message`.
-    pub fn finish(mut self) -> Vec<String> {
-        self.problems.sort_by_key(|(at, _)| *at);
+    pub fn finish(mut self) -> Vec<Problem> {
+        self.problems.sort_by_key(|(at, ..)| *at);
         let mut lines = Lines::new(self.text);
         let path = self.path.display();
-        let located = self.problems.into_iter().map(|(at, message)| {
+        let located = self.problems.into_iter().map(|(at, message, scope, unset)| {
             let (line, col) = lines.at(floor_char_boundary(self.text, at));
-            format!("{path}:{line}:{col}: {message}")
+            Problem { text: format!("{path}:{line}:{col}: {message}"), scope, unset }
         });
         located.collect()
     }
@@ -137,10 +149,9 @@ impl<'a> Check<'a> {
             Ok(r) => Some(r.text),
             Err(missing) => {
                 let start = span_of(s).start + 1; // after the opening quote
-                self.unset = true;
                 for m in missing {
                     let offset = start + m.offset;
-                    self.problem_at(offset, m.reason());
+                    self.record(offset, m.reason(), true);
                 }
                 None
             }
@@ -194,7 +205,7 @@ impl<'a> Check<'a> {
         self.parsed(s, parse_user_spec)
     }
 
-    pub fn template(&mut self, raw: &RawTemplate, dir: &Path) -> Option<Template> {
+    fn template_fields(&mut self, raw: &RawTemplate, dir: &Path) -> Option<Template> {
         let src = self.text(&raw.src).map(|s| dir.join(s));
         let dest = self.abs_path(&raw.dest);
         let mode = raw.mode.as_ref().map(|m| self.mode(m));
@@ -210,10 +221,11 @@ impl<'a> Check<'a> {
             owner: owner.map_or(Some(None), |o| o.map(Some))?,
             overwrite: flag(&raw.overwrite, true),
             notify: notify?,
+            serves: None,
         })
     }
 
-    pub fn volume(&mut self, raw: &RawVolume) -> Option<Volume> {
+    fn volume_fields(&mut self, raw: &RawVolume) -> Option<Volume> {
         let path = self.abs_path(&raw.path);
         if let Some(p) = &path
             && let Some(reason) = refused_volume(p)
@@ -265,7 +277,8 @@ impl<'a> Check<'a> {
             }
         };
         let timeout = timeout.unwrap_or(Some(Some(DEFAULT_WAIT_TIMEOUT)))?;
-        Some(Wait { target, timeout, watch: raw.watch.as_ref().is_some_and(|w| *w.get_ref()) })
+        let watch = raw.watch.as_ref().is_some_and(|w| *w.get_ref());
+        Some(Wait { target, timeout, watch, serves: None })
     }
 
     /// The `file`, `tcp`, `unix` or `http` target (`Some(None)`: a command).
@@ -278,6 +291,9 @@ impl<'a> Check<'a> {
         };
         let text = self.text(field)?;
         if text.is_empty() && is_wait {
+            if self.scope == Scope::Off {
+                return None;
+            }
             let (line, _) = template::line_col(self.text, span_of(field).start);
             self.skipped.push(format!(
                 "{}:{line}: [[wait]] skipped: {kind} = {:?} renders empty",
@@ -334,24 +350,6 @@ impl<'a> Check<'a> {
         }
         ok.then_some(out)
     }
-
-    pub fn task(&mut self, raw: &RawTask) -> Option<Task> {
-        let name = self.parsed(&raw.name, parse_service_name);
-        if let Some(name) = &name {
-            self.task_named(name, span_of(&raw.name).start);
-        }
-        let command = self.command(&raw.name, &raw.command, &raw.shell);
-        let user = raw.user.as_ref().map(|u| self.user_spec(u));
-        let env = self.env_table(&raw.env);
-        let workdir = raw.workdir.as_ref().map(|w| self.abs_path(w));
-        Some(Task {
-            name: name?,
-            command: command?,
-            user: user.map_or(Some(None), |u| u.map(Some))?,
-            env: env?,
-            workdir: workdir.map_or(Some(None), |w| w.map(Some))?,
-        })
-    }
 }
 
 /// A boolean field's value, or its default.
@@ -377,5 +375,6 @@ fn refused_volume(p: &Path) -> Option<String> {
 }
 
 mod parse;
+mod part;
 mod services;
 mod user;

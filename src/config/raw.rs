@@ -5,10 +5,10 @@
 //! first. The reading is done here by hand rather than by serde-derived
 //! deserializers: those cost about 200 kB of init's 1 MB budget (README.md, "Numbers"); this costs a few. Strings are still templates here.
 
-use std::ops::Range;
-
 use toml::Spanned;
-use toml::de::{DeTable, DeValue};
+
+mod fields;
+pub use fields::{Fields, strings_in_file_order};
 
 pub type Str = Spanned<String>;
 
@@ -21,159 +21,17 @@ pub enum IntOrStr {
 }
 
 pub type Num = Spanned<IntOrStr>;
+
+/// `enabled = false` or `enabled = "<<SSH:-true>>"`.
+#[derive(Debug, Clone)]
+pub enum BoolOrStr {
+    Bool(bool),
+    Str(String),
+}
+
+pub type Switch = Spanned<BoolOrStr>;
 /// A table of strings, in file order (`[env]`, `env = {...}`, `signals = {...}`).
 pub type StrTable = Vec<(Str, Str)>;
-
-/// One TOML table being read. Fields are taken by name; `finish` reports
-/// every key nobody took.
-pub struct Fields<'a, 'i> {
-    table: &'a DeTable<'i>,
-    span: Range<usize>,
-    what: &'static str,
-    known: Vec<&'static str>,
-    pub problems: Vec<(Range<usize>, String)>,
-}
-
-impl<'a, 'i> Fields<'a, 'i> {
-    /// Starts reading `value` as the table `what`; `None` (with a problem) if it is not a table.
-    pub fn of(value: &'a Spanned<DeValue<'i>>, what: &'static str) -> Result<Self, (Range<usize>, String)> {
-        match value.get_ref() {
-            DeValue::Table(table) => {
-                Ok(Fields { table, span: value.span(), what, known: Vec::new(), problems: Vec::new() })
-            }
-            other => Err((value.span(), format!("{what} must be a table, not {}", other.type_str()))),
-        }
-    }
-
-    fn get(&mut self, key: &'static str) -> Option<&'a Spanned<DeValue<'i>>> {
-        self.known.push(key);
-        self.table.get(key)
-    }
-
-    fn wrong(&mut self, key: &str, value: &Spanned<DeValue<'_>>, want: &str) {
-        let msg = format!("`{key}` must be {want}, not {}", value.get_ref().type_str());
-        self.problems.push((value.span(), msg));
-    }
-
-    pub fn str(&mut self, key: &'static str) -> Option<Str> {
-        let v = self.get(key)?;
-        match as_str(v) {
-            Some(s) => Some(s),
-            None => {
-                self.wrong(key, v, "a string");
-                None
-            }
-        }
-    }
-
-    /// A field that must be there.
-    pub fn required(&mut self, key: &'static str) -> Option<Str> {
-        if !self.table.contains_key(key) {
-            let msg = format!("{} is missing `{key}`", self.what);
-            self.problems.push((self.span.clone(), msg));
-        }
-        self.str(key)
-    }
-
-    pub fn num(&mut self, key: &'static str) -> Option<Num> {
-        let v = self.get(key)?;
-        let n = match v.get_ref() {
-            DeValue::String(s) => Some(IntOrStr::Str(s.to_string())),
-            DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok().map(IntOrStr::Int),
-            _ => None,
-        };
-        if n.is_none() {
-            self.wrong(key, v, "a string or an integer");
-        }
-        n.map(|n| Spanned::new(v.span(), n))
-    }
-
-    pub fn int(&mut self, key: &'static str) -> Option<Spanned<i64>> {
-        let v = self.get(key)?;
-        let n = v.get_ref().as_integer().and_then(|i| i64::from_str_radix(i.as_str(), i.radix()).ok());
-        if n.is_none() {
-            self.wrong(key, v, "an integer");
-        }
-        n.map(|n| Spanned::new(v.span(), n))
-    }
-
-    pub fn bool(&mut self, key: &'static str) -> Option<Spanned<bool>> {
-        let v = self.get(key)?;
-        match v.get_ref() {
-            DeValue::Boolean(b) => Some(Spanned::new(v.span(), *b)),
-            _ => {
-                self.wrong(key, v, "true or false");
-                None
-            }
-        }
-    }
-
-    pub fn strs(&mut self, key: &'static str) -> Option<Vec<Str>> {
-        let v = self.get(key)?;
-        let list =
-            v.get_ref().as_array().and_then(|items| items.iter().map(as_str).collect::<Option<Vec<_>>>());
-        if list.is_none() {
-            self.wrong(key, v, "an array of strings");
-        }
-        list
-    }
-
-    pub fn table(&mut self, key: &'static str) -> Option<StrTable> {
-        let v = self.get(key)?;
-        let table = v.get_ref().as_table().and_then(strings_in_file_order);
-        if table.is_none() {
-            self.wrong(key, v, "a table of strings");
-        }
-        table
-    }
-
-    /// A nested table, read with `read`.
-    pub fn sub<T>(
-        &mut self,
-        key: &'static str,
-        what: &'static str,
-        read: impl FnOnce(&mut Fields) -> Option<T>,
-    ) -> Option<Spanned<T>> {
-        let v = self.get(key)?;
-        let mut f = match Fields::of(v, what) {
-            Ok(f) => f,
-            Err(p) => {
-                self.problems.push(p);
-                return None;
-            }
-        };
-        let t = read(&mut f);
-        self.problems.extend(f.finish());
-        t.map(|t| Spanned::new(v.span(), t))
-    }
-
-    /// Every problem, unknown keys included.
-    pub fn finish(mut self) -> Vec<(Range<usize>, String)> {
-        let expected = self.known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
-        for (key, _) in self.table.iter() {
-            if !self.known.contains(&key.get_ref().as_ref()) {
-                let msg =
-                    format!("unknown field `{}` in {}, expected one of {expected}", key.get_ref(), self.what);
-                self.problems.push((key.span(), msg));
-            }
-        }
-        self.problems
-    }
-}
-
-fn as_str(v: &Spanned<DeValue<'_>>) -> Option<Str> {
-    v.get_ref().as_str().map(|s| Spanned::new(v.span(), s.to_string()))
-}
-
-/// A table whose values are all strings, sorted back into file order.
-pub fn strings_in_file_order(table: &DeTable<'_>) -> Option<StrTable> {
-    let mut entries = Vec::with_capacity(table.len());
-    for (k, v) in table.iter() {
-        entries.push((Spanned::new(k.span(), k.get_ref().to_string()), as_str(v)?));
-    }
-    entries.sort_by_key(|(k, _)| k.span().start);
-    Some(entries)
-}
 
 pub struct RawUser {
     pub name: Option<Str>,
@@ -192,6 +50,8 @@ pub struct RawTemplate {
     pub owner: Option<Str>,
     pub overwrite: Option<Spanned<bool>>,
     pub notify: Option<Vec<Str>>,
+    pub serves: Option<Vec<Str>>,
+    pub enabled: Option<Switch>,
 }
 
 pub struct RawVolume {
@@ -202,6 +62,7 @@ pub struct RawVolume {
     pub recursive: Option<Spanned<bool>>,
     pub one_filesystem: Option<Spanned<bool>>,
     pub seed: Option<Str>,
+    pub enabled: Option<Switch>,
 }
 
 /// A `[[wait]]` target, or a service's `ready` probe (which has no `watch`).
@@ -218,6 +79,9 @@ pub struct RawProbe {
     pub fd: Option<Spanned<i64>>,
     pub notify: Option<Spanned<bool>>,
     pub log: Option<Str>,
+    /// A `[[wait]]`'s `for` and `enabled` (docs/reference.md, "One-off work").
+    pub serves: Option<Vec<Str>>,
+    pub enabled: Option<Switch>,
 }
 
 pub struct RawService {
@@ -243,6 +107,7 @@ pub struct RawService {
     pub signals: Option<StrTable>,
     pub output: Option<Str>,
     pub reload_signal: Option<Str>,
+    pub enabled: Option<Switch>,
 }
 
 pub struct RawTask {
@@ -252,6 +117,8 @@ pub struct RawTask {
     pub user: Option<Str>,
     pub env: Option<StrTable>,
     pub workdir: Option<Str>,
+    pub waits: Option<Spanned<bool>>,
+    pub enabled: Option<Switch>,
 }
 
 /// A raw struct that can be read from a table.
@@ -280,8 +147,8 @@ impl Read for RawTemplate {
     fn read(f: &mut Fields) -> Option<Self> {
         let (src, dest) = (f.required("src"), f.required("dest"));
         let (mode, owner, overwrite) = (f.str("mode"), f.str("owner"), f.bool("overwrite"));
-        let notify = f.strs("notify");
-        Some(RawTemplate { src: src?, dest: dest?, mode, owner, overwrite, notify })
+        let (notify, serves, enabled) = (f.strs("notify"), f.strs("for"), f.switch("enabled"));
+        Some(RawTemplate { src: src?, dest: dest?, mode, owner, overwrite, notify, serves, enabled })
     }
 }
 
@@ -296,6 +163,7 @@ impl Read for RawVolume {
             recursive: f.bool("recursive"),
             one_filesystem: f.bool("one_filesystem"),
             seed: f.str("seed"),
+            enabled: f.switch("enabled"),
             path: path?,
         })
     }
@@ -314,6 +182,8 @@ pub fn read_probe(f: &mut Fields, with_watch: bool) -> Option<RawProbe> {
         fd: if with_watch { None } else { f.int("fd") },
         notify: if with_watch { None } else { f.bool("notify") },
         log: if with_watch { None } else { f.str("log") },
+        serves: if with_watch { f.strs("for") } else { None },
+        enabled: if with_watch { f.switch("enabled") } else { None },
     })
 }
 
@@ -350,6 +220,7 @@ impl Read for RawService {
             signals: f.table("signals"),
             output: f.str("output"),
             reload_signal: f.str("reload_signal"),
+            enabled: f.switch("enabled"),
             name: name?,
         })
     }
@@ -365,6 +236,8 @@ impl Read for RawTask {
             user: f.str("user"),
             env: f.table("env"),
             workdir: f.str("workdir"),
+            waits: f.bool("waits"),
+            enabled: f.switch("enabled"),
             name: name?,
         })
     }

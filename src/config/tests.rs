@@ -185,7 +185,7 @@ fn wrong_types_and_unknown_keys_are_all_reported_even_within_one_entry() {
             "3:11: `command` must be an array of strings, not string",
             "4:12: `critical` must be true or false, not string",
             "5:16: `max_restarts` must be an integer, not string",
-            "6:1: unknown field `typo` in [[service]], expected one of `name`, `command`, `shell`, `user`, `env`, `workdir`, `after`, `oneshot`, `ready`, `semaphore`, `heartbeat`, `restart`, `restart_delay`, `max_restarts`, `critical`, `main`, `stop_signal`, `stop_delay`, `stop_timeout`, `signals`, `output`, `reload_signal`",
+            "6:1: unknown field `typo` in [[service]], expected one of `name`, `command`, `shell`, `user`, `env`, `workdir`, `after`, `oneshot`, `ready`, `semaphore`, `heartbeat`, `restart`, `restart_delay`, `max_restarts`, `critical`, `main`, `stop_signal`, `stop_delay`, `stop_timeout`, `signals`, `output`, `reload_signal`, `enabled`",
             "7:25: unknown field `watch` in a ready probe, expected one of `file`, `tcp`, `unix`, `http`, `command`, `timeout`, `fd`, `notify`, `log`",
             "8:1: [[template]] is missing `dest`",
         ]
@@ -366,4 +366,5 @@ fn a_template_notifies_services_that_exist_and_reload_signal_is_a_signal() {
     );
 }
 
+mod parts;
 mod ready;

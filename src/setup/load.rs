@@ -9,43 +9,58 @@
 
 use std::path::Path;
 
-use crate::config::{Config, Source};
+use crate::config::{Config, Problem, Runs, Source};
 use crate::env::Environment;
 use crate::error::Error;
 use crate::setup::{render, secrets};
 
-/// The config at `path` (none: the plain PID 1's empty one), with `env`
-/// (init's own) turned into the children's: needed secrets applied,
-/// `[env]` merged; `INIT_WAIT`'s waits added after the configured ones. On
-/// an error `env` still holds the secrets read so far, for masking. Every
-/// problem of secrets, config and `INIT_WAIT` is reported together.
+/// The config at `path` (none: the plain PID 1's empty one) as a run of
+/// `runs` uses it, with `env` (init's own) turned into the children's:
+/// needed secrets applied, `[env]` merged; `INIT_WAIT`'s waits added after
+/// the configured ones. On an error `env` still holds the secrets read so
+/// far, for masking. Every problem of secrets, config and `INIT_WAIT` that
+/// stops this run is reported together.
 pub fn load(
     path: Option<&Path>,
     env: &mut Environment,
     read: impl Fn(&Path) -> std::io::Result<Vec<u8>>,
+    runs: &Runs,
 ) -> Result<Config, Error> {
-    match load_all(path, env, read)? {
-        (config, problems) if problems.is_empty() => Ok(config),
-        (config, problems) if config.unset => Err(Error::Unset(problems)),
-        (_, problems) => Err(Error::Invalid(problems)),
-    }
+    let (config, problems) = load_all(path, env, read)?;
+    scope(config, problems, runs)
 }
 
-/// As `load`, keeping every valid entry beside the problems, for `init
-/// check` to plan the later phases with (docs/reference.md, "Command line"). An
-/// error is a config file that cannot be read at all.
+/// The part of `config` a run of `runs` uses (config/scope.rs): an error
+/// when a problem stops it (a part it does not use may have problems of
+/// its own: `init check` reports them).
+pub fn scope(mut config: Config, problems: Vec<Problem>, runs: &Runs) -> Result<Config, Error> {
+    let running = runs.running(&config);
+    let stopping: Vec<Problem> = problems.into_iter().filter(|p| p.stops(&running)).collect();
+    if !stopping.is_empty() {
+        let unset = stopping.iter().any(|p| p.unset);
+        let texts = stopping.into_iter().map(|p| p.text).collect();
+        return Err(if unset { Error::Unset(texts) } else { Error::Invalid(texts) });
+    }
+    runs.scope(&mut config);
+    Ok(config)
+}
+
+/// As `load`, for every run: every valid entry beside every problem, each
+/// with the runs it stops, for `init check` to plan the later phases with
+/// (docs/reference.md, "Command line") and for a command to pick its run
+/// from. An error is a config file that cannot be read at all.
 pub fn load_all(
     path: Option<&Path>,
     env: &mut Environment,
     read: impl Fn(&Path) -> std::io::Result<Vec<u8>>,
-) -> Result<(Config, Vec<String>), Error> {
+) -> Result<(Config, Vec<Problem>), Error> {
     let (mut config, mut problems) = match path {
         Some(path) => load_file(path, env, read)?,
         None => (Config::default(), Vec::new()),
     };
     match crate::config::adhoc::from_env(env) {
         Ok(waits) => config.waits.extend(waits),
-        Err(more) => problems.extend(more),
+        Err(more) => problems.extend(more.into_iter().map(Problem::always)),
     }
     Ok((config, problems))
 }
@@ -54,11 +69,12 @@ fn load_file(
     path: &Path,
     env: &mut Environment,
     read: impl Fn(&Path) -> std::io::Result<Vec<u8>>,
-) -> Result<(Config, Vec<String>), Error> {
+) -> Result<(Config, Vec<Problem>), Error> {
     let source = Source::read(path)?;
     let in_strings = source.placeholders();
-    let mut problems =
-        secrets::apply(env, in_strings.iter().map(String::as_str), &read).err().unwrap_or_default();
+    let secret_problems = secrets::apply(env, in_strings.iter().map(String::as_str), &read).err();
+    let mut problems: Vec<Problem> =
+        secret_problems.unwrap_or_default().into_iter().map(Problem::always).collect();
     let before_env = env.clone();
     let (mut config, more_problems) = source.parse_all(env);
     let sources = render::read_sources(&config.templates);
@@ -80,7 +96,8 @@ fn load_file(
         return Ok((config, problems));
     }
     *env = before_env;
-    problems.extend(secrets::apply(env, more.iter().map(String::as_str), &read).err().unwrap_or_default());
+    let more_secrets = secrets::apply(env, more.iter().map(String::as_str), &read).err().unwrap_or_default();
+    problems.extend(more_secrets.into_iter().map(Problem::always));
     let (mut config, more_problems) = source.parse_all(env);
     problems.extend(more_problems);
     config.sources = sources;
@@ -132,7 +149,7 @@ mod tests {
             "pw=<<DB_PASSWORD>>\n",
         );
         let mut e = env(&[("DB_PASSWORD_FILE", "/run/secrets/db"), ("SSL_CERT_FILE", "/nope")]);
-        load(Some(&path), &mut e, read).unwrap();
+        load(Some(&path), &mut e, read, &Runs::Services).unwrap();
         assert_eq!(e.get_str("DB_PASSWORD"), Some("from-file"));
         assert!(e.is_secret("DB_PASSWORD") && !e.contains("DB_PASSWORD_FILE"));
         assert_eq!(e.get_str("SSL_CERT_FILE"), Some("/nope"));
@@ -144,7 +161,9 @@ mod tests {
         let (_dir, path) = setup("passes", &config, "<<DB_PASSWORD>>\n");
         let mut e =
             env(&[("TOKEN_FILE", "/nope"), ("DB_PASSWORD", "x"), ("DB_PASSWORD_FILE", "/run/secrets/db")]);
-        let Err(Error::Invalid(problems)) = load(Some(&path), &mut e, read) else { panic!("an error") };
+        let Err(Error::Invalid(problems)) = load(Some(&path), &mut e, read, &Runs::Services) else {
+            panic!("an error")
+        };
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].starts_with("TOKEN_FILE=/nope: "), "{problems:?}");
         assert_eq!(problems[1], "both DB_PASSWORD and DB_PASSWORD_FILE are set; set only one");
@@ -155,7 +174,9 @@ mod tests {
         let (_dir, path) = setup("together", "[env]\nX = \"<<TOKEN>>\"\nY = \"<<MISSING>>\"\n", "");
         let mut e = env(&[("TOKEN_FILE", "/nope")]);
         // A variable not set among them: the error says so by its kind.
-        let Err(Error::Unset(problems)) = load(Some(&path), &mut e, read) else { panic!("an error") };
+        let Err(Error::Unset(problems)) = load(Some(&path), &mut e, read, &Runs::Services) else {
+            panic!("an error")
+        };
         let text = problems.join("\n");
         assert!(text.starts_with("TOKEN_FILE=/nope: "), "{text}");
         assert!(text.contains("MISSING is not set"), "{text}");

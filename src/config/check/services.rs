@@ -4,8 +4,7 @@
 use super::*;
 
 impl Check<'_> {
-    pub fn service(&mut self, raw: &RawService) -> Option<Service> {
-        let name = self.parsed(&raw.name, parse_service_name);
+    pub(super) fn service_fields(&mut self, raw: &RawService, name: Option<String>) -> Option<Service> {
         let command = self.command(&raw.name, &raw.command, &raw.shell);
         let user = raw.user.as_ref().map(|u| self.user_spec(u));
         let env = self.env_table(&raw.env);
@@ -128,8 +127,8 @@ impl Check<'_> {
         if let Some(name) = name {
             let after = items.iter().filter_map(|(t, at)| t.clone().map(|t| (t, *at))).collect();
             let main = raw.main.as_ref().is_some_and(|m| *m.get_ref());
-            let at = span_of(&raw.name).start;
-            self.named.push(Named { kind: "service", name: name.to_string(), at, after, main });
+            let (at, off) = (span_of(&raw.name).start, self.scope == Scope::Off);
+            self.named.push(Named { kind: "service", name: name.to_string(), at, after, main, off });
         }
         items.into_iter().map(|(t, _)| t).collect()
     }
@@ -139,8 +138,10 @@ impl Check<'_> {
     /// main service when all `given` services are valid. A service with a
     /// bad value is still a service to `after` and `notify`, and while one
     /// is left out no main is guessed: only the bad value is reported, not
-    /// what follows from leaving it out.
-    pub fn services_together(&mut self, services: &mut [Service], given: usize) {
+    /// what follows from leaving it out. A service switched off is still a
+    /// name to refer to; what refers to it leaves it out (docs/reference.md,
+    /// "One-off work").
+    pub fn services_together(&mut self, config: &mut Config, given: usize) {
         let named = std::mem::take(&mut self.named);
         for (i, n) in named.iter().enumerate() {
             if let Some(first) = named[..i].iter().find(|f| f.name == n.name) {
@@ -163,7 +164,19 @@ impl Check<'_> {
         }
         let names: Vec<&str> = services_named.iter().map(|n| n.name.as_str()).collect();
         self.notified_services_exist(&names);
-        let mains: Vec<&&Named> = services_named.iter().filter(|s| s.main).collect();
+        self.served_parts_exist(&named);
+        let on: Vec<&Named> = services_named.into_iter().filter(|n| !n.off).collect();
+        config.service_names = on.iter().map(|n| n.name.clone()).collect();
+        config.task_names = named.iter().filter(|n| n.kind == "task").map(|n| n.name.clone()).collect();
+        let given = given.saturating_sub(self.off.iter().filter(|(_, o)| o.table == "[[service]]").count());
+        self.main_service(&mut config.services, &on, given);
+        leave_out_switched_off(config);
+    }
+
+    /// The one main service among those switched on: the one marked, or
+    /// (when all `given` are valid) the first that is not a oneshot.
+    fn main_service(&mut self, services: &mut [Service], on: &[&Named], given: usize) {
+        let mains: Vec<&&Named> = on.iter().filter(|s| s.main).collect();
         if let [_, second, ..] = mains.as_slice() {
             let names: Vec<&str> = mains.iter().map(|s| s.name.as_str()).collect();
             self.problem_at(second.at, format!("more than one main service: {}", names.join(", ")));
@@ -173,6 +186,28 @@ impl Check<'_> {
         {
             first.main = true;
         }
+    }
+
+    /// Every name a `for` gives is a service or a task (switched on or not).
+    fn served_parts_exist(&mut self, named: &[Named]) {
+        for (name, at) in std::mem::take(&mut self.served) {
+            if !named.iter().any(|n| n.name == name) {
+                self.problem_at(at, format!("`for` names {name:?}, which is neither a service nor a task"));
+            }
+        }
+    }
+}
+
+/// A service switched off counts as absent to those that name it
+/// (docs/reference.md, "One-off work"): it is nobody's `after` (its
+/// dependents start without it) and nobody's `notify`.
+fn leave_out_switched_off(config: &mut Config) {
+    let on = config.service_names.clone();
+    for s in &mut config.services {
+        s.after.retain(|a| on.contains(a));
+    }
+    for t in &mut config.templates {
+        t.notify.retain(|n| on.contains(n));
     }
 }
 
@@ -184,13 +219,15 @@ pub struct Named {
     at: usize,
     after: Vec<(String, usize)>,
     main: bool,
+    /// Switched off by `enabled`.
+    off: bool,
 }
 
 impl Check<'_> {
     /// Records a task's name for the duplicate check.
     pub(super) fn task_named(&mut self, name: &str, at: usize) {
-        let (kind, name) = ("task", name.to_string());
-        self.named.push(Named { kind, name, at, after: Vec::new(), main: false });
+        let (kind, name, off) = ("task", name.to_string(), self.scope == Scope::Off);
+        self.named.push(Named { kind, name, at, after: Vec::new(), main: false, off });
     }
 }
 

@@ -28,13 +28,35 @@ impl Check<'_> {
         self.parsed(s, |t| valid(t).map(|()| t.to_string()).map_err(|e| format!("[user] {field} {e}")))
     }
 
+    /// `[user]`; `None` also when its `name` renders empty: then there is
+    /// no runtime user, and its other fields (a uid variable needed only
+    /// with a name) are left aside as a part switched off is
+    /// (docs/reference.md, "One-off work").
     pub fn user(&mut self, raw: &RawUser) -> Option<RuntimeUser> {
+        let Some(name) = &raw.name else {
+            self.problem_at(0, "[user] needs a `name`".into());
+            return self.user_fields(raw, None);
+        };
+        let rendered = self.text(name);
+        match rendered {
+            Some(text) if text.is_empty() => {
+                let why = format!("name = {:?} renders empty: children run as init", name.get_ref());
+                self.switched_off(span_of(name).start, "[user]", None, why);
+                let _ = self.user_fields(raw, None);
+                self.scope = Scope::Always;
+                None
+            }
+            text => {
+                let valid = |t: String| entries::name(&t).map(|()| t).map_err(|e| format!("[user] name {e}"));
+                let name = text.and_then(|t| valid(t).map_err(|e| self.problem(span_of(name), e)).ok());
+                self.user_fields(raw, name)
+            }
+        }
+    }
+
+    fn user_fields(&mut self, raw: &RawUser, name: Option<String>) -> Option<RuntimeUser> {
         let mut user =
             RuntimeUser { no_new_privileges: flag(&raw.no_new_privileges, false), ..Default::default() };
-        let name = raw.name.as_ref().and_then(|n| self.entry_field(n, "name", entries::name));
-        if raw.name.is_none() {
-            self.problem_at(0, "[user] needs a `name`".into());
-        }
         if let Some((uid, gid)) = raw.uid.as_ref().and_then(|n| self.id(n, "uid")) {
             user.uid = Some(uid);
             user.gid = gid;
