@@ -39,8 +39,9 @@ build-x86_64: deps-build
 	@mkdir -p dist
 	cp target/nightly/$(TARGET)/release/init $(BIN)
 	@ls -l $(BIN) | awk '{printf "dist/init: %d bytes (static musl, stripped)\n", $$5}'
-	@cold=$$(readelf -SW $(BIN) | sed -n 's/.* \.text\.cold  *PROGBITS  *[0-9a-f]*  *[0-9a-f]*  *\([0-9a-f]*\) .*/\1/p'); \
-	    printf 'dist/init: %d bytes of it cold code, kept out of memory (scripts/cold.ld)\n' "0x$${cold:-0}"
+	@size() { readelf -SW $(BIN) | sed -n "s/.* \\.text\\.$$1  *PROGBITS  *[0-9a-f]*  *[0-9a-f]*  *\\([0-9a-f]*\\) .*/\\1/p"; }; \
+	    printf 'dist/init: %d bytes of it code a single command never runs, %d of those not a boot either (scripts/cold.ld)\n' \
+	    "0x$$(size cold)" "0x$$(size unused)"
 
 build-aarch64: deps-build
 	MUSL=$$(scripts/aarch64-musl.sh) && RUSTFLAGS="$(AARCH64_RUSTFLAGS)" $(CARGO) +$(NIGHTLY) build --release \
