@@ -4,13 +4,17 @@
 //! come through the worker, the admin account is bootstrapped with
 //! `compose exec web init run add-user`, a redis killed for good stops the
 //! app containers (their watch) until it is back, and every container stops
-//! promptly.
+//! promptly. The seed's own operator commands as it writes them: `up web`
+//! (its dependencies come with it), `exec db psql --username postgres
+//! --dbname portaldb`, `exec redis redis-cli flushdb`; and `init shell`. The
+//! same under Debian's docker-compose and a Docker Engine.
 
 use std::process::Output;
 
 use crate::common::podman::{Container, podman_ok};
 use crate::common::{stderr_of, stdout_of, wait_until};
 use crate::deploy::{Pod, Stack, curl, curl_in, free_port, not_ready_and_back};
+use crate::docker::Dockerd;
 use crate::{INIT, STARTUP, image, stop_promptly, wait_ready};
 
 fn images() {
@@ -56,7 +60,9 @@ fn restarts(c: &Container) -> u32 {
 fn the_portal_stack_bootstraps_its_admin_rides_out_a_redis_outage_and_stops_promptly() {
     images();
     let port = free_port();
-    let stack = Stack::up("portal", &[("PORTAL_PORT", &port.to_string())]);
+    // The seed's `docker compose up --detach web`: the whole portal comes up.
+    let mut stack = Stack::new("portal", &[("PORTAL_PORT", &port.to_string())]);
+    stack.up_services(&["web"], &ALL);
     let web = stack.get("web");
     wait_ready(web, "web");
     let url = format!("http://127.0.0.1:{port}/");
@@ -92,10 +98,28 @@ fn the_portal_stack_bootstraps_its_admin_rides_out_a_redis_outage_and_stops_prom
     page_when(None, &url, "beats come through after the restart", |p| beats(p) > before);
 
     redis_outage(&stack, &url);
+    operator_commands(&stack);
 
     for service in ["web", "redis", "db"] {
         stop_promptly(stack.get(service), 0);
     }
+}
+
+/// Every service of compose.yaml: `up web` starts them all (depends_on).
+const ALL: [&str; 5] = ["celerybeat", "celeryworker", "db", "redis", "web"];
+
+/// The seed's PostgreSQL Access and Redis Purge, typed as it writes them
+/// (root in the container, no password given), and `init shell` in web: the
+/// runtime user in its home.
+fn operator_commands(stack: &Stack) {
+    let psql = ["exec", "-T", "db", "psql", "--username", "postgres", "--dbname", "portaldb"];
+    let sql = "SELECT current_user || '@' || current_database() || ':' || count(*) FROM users";
+    let said = ok(&stack.compose(&[&psql[..], &["-At", "-c", sql]].concat()), "psql");
+    assert!(said.starts_with("postgres@portaldb:"), "{said}");
+    let flushed = ok(&stack.compose(&["exec", "-T", "redis", "redis-cli", "flushdb"]), "redis-cli flushdb");
+    assert_eq!(flushed.trim(), "OK");
+    let shell = ok(&stack.exec_input("web", "init shell", "id -un; pwd"), "init shell");
+    assert_eq!(shell, "portal\n/var/lib/portal\n");
 }
 
 /// Redis killed for good: its semaphore goes stale, the watching app
@@ -129,4 +153,33 @@ fn the_portal_pod_comes_up_from_its_kubernetes_manifest() {
     assert!(added.contains("add-user: admin@example.org is admin (id 1)"), "{added}");
     assert!(get(Some(web), url).unwrap().contains(r#""admins":["admin@example.org"]"#));
     not_ready_and_back("portal", web, "web");
+}
+
+/// The seed's commands under Debian's docker-compose and a Docker Engine:
+/// `up -d web` brings the whole portal, which serves celerybeat's beats;
+/// psql, redis-cli and `init shell` as above; `stop` is prompt, with 0.
+#[test]
+fn the_portal_on_docker_compose_comes_up_with_web_and_takes_the_seeds_commands() {
+    images();
+    let Some(d) = Dockerd::start() else { return };
+    d.load(&[
+        &crate::image("base"),
+        &crate::image("postgres"),
+        &crate::image("redis"),
+        &crate::image("portal/app"),
+    ]);
+    let mut stack = Stack::on(d.engine(), "portal", &[]);
+    stack.up_services(&["web"], &ALL);
+    Dockerd::wait_ready(&stack, "web");
+    wait_until("celerybeat's beats through the worker", STARTUP, || {
+        let out = d.curl(stack.name("web"), &["--fail", "--max-time", "5", "http://127.0.0.1:8000/"]);
+        beats(&stdout_of(&out)) >= 1
+    });
+    operator_commands(&stack);
+    for service in ["web", "celeryworker", "celerybeat", "redis", "db"] {
+        let t0 = std::time::Instant::now();
+        ok(&stack.compose(&["stop", "-t", "10", service]), "compose stop");
+        assert!(t0.elapsed() < crate::PROMPT, "{service}: stop took {:?}", t0.elapsed());
+        assert_eq!(d.inspect(stack.name(service), "{{.State.ExitCode}}"), "0", "{service}");
+    }
 }
