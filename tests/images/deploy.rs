@@ -167,6 +167,7 @@ impl Stack {
     }
 
     fn find_containers(&mut self) {
+        self.names.clear();
         let listed = match &self.engine {
             Engine::Podman => {
                 let label = format!("label=io.podman.compose.project={}", self.project);
