@@ -69,6 +69,7 @@ fn the_conference_stack_serves_stores_backs_up_survives_a_db_kill_and_stops_prom
     stack.up_services(&["web", "nginx"], &SUBSET);
     wait_ready(stack.get("web"), "web");
     wait_ready(stack.get("nginx"), "nginx");
+    // The rest.
     stack.up_services(&[], &ALL);
     let (web, nginx) = (stack.get("web"), stack.get("nginx"));
     wait_ready(web, "web");
@@ -94,7 +95,7 @@ fn the_conference_stack_serves_stores_backs_up_survives_a_db_kill_and_stops_prom
     scheduled_backups(&stack);
     backup_and_restore(&stack, &get);
     db_killed_goes_stale_and_comes_back(&stack, &get);
-    app_user_reowns_the_volumes(&stack, &get);
+    app_user_reowns_the_volumes(&mut stack, &get);
 
     // Every container stops on `podman stop` well within its grace period
     // with 0: nginx on SIGQUIT, the rest on SIGTERM (celery's warm shutdown,
@@ -153,11 +154,12 @@ fn scheduled_backups(stack: &Stack) {
     wait_until("two scheduled dumps in /backup", STARTUP, || count() >= 2);
 }
 
-/// The seed's INDICO_USER: containers recreated with APP_USER=1001:1001
-/// run the app as 1001 and re-own what the volumes hold.
-fn app_user_reowns_the_volumes(stack: &Stack, get: &dyn Fn(&str) -> String) {
-    let up = ["up", "-d", "--force-recreate", "web", "worker"];
-    ok(&stack.compose_with(&[("APP_USER", "1001:1001")], &up), "up with APP_USER");
+/// The seed's INDICO_USER: `down`, then `up -d` with APP_USER=1001:1001 on
+/// the same volumes: the app runs as 1001 and the volumes are re-owned.
+fn app_user_reowns_the_volumes(stack: &mut Stack, get: &dyn Fn(&str) -> String) {
+    ok(&stack.compose(&["down", "-t", "10"]), "down");
+    stack.set_env("APP_USER", "1001:1001");
+    stack.up_services(&[], &ALL);
     wait_ready(stack.get("web"), "web");
     wait_ready(stack.get("nginx"), "nginx");
     let web = stack.get("web");

@@ -136,6 +136,12 @@ impl Stack {
         assert_eq!(made, expected, "compose up {services:?} made containers for: {said}");
     }
 
+    /// Sets `${key}` for the compose calls that follow.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_string(), value.to_string()));
+    }
+
     /// The compose file's services.
     pub fn services(&self) -> Vec<String> {
         let out = self.compose(&["config", "--services"]);
@@ -182,7 +188,9 @@ impl Stack {
         };
         for line in listed.lines() {
             if let Some((name, service)) = line.trim().split_once(' ') {
-                if matches!(self.engine, Engine::Podman) {
+                // Never replace a handle: dropping one removes its container
+                // (compose gives a service's container the same name again).
+                if matches!(self.engine, Engine::Podman) && !self.containers.contains_key(service) {
                     self.containers.insert(service.to_string(), Container(name.to_string()));
                 }
                 self.names.insert(service.to_string(), name.to_string());
