@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests, the demo and the benchmarks need, idempotently:
-# Debian packages (podman + runc for the container tests, the peers we compare
+# Debian packages (podman + runc for the container tests, the Docker Engine and
+# docker-compose for the deployments, the peers we compare
 # against, qemu-user for dist/init-aarch64) and the musl Rust target. Safe to
 # run on every `make test`.
 set -euo pipefail
@@ -9,7 +10,11 @@ PACKAGES=(
     podman runc conmon catatonit containernetworking-plugins netavark aardvark-dns
     golang-github-containers-common busybox-static util-linux procps bash python3 bc debootstrap debian-archive-keyring
     tini dumb-init gosu hyperfine gettext-base qemu-user-static curl openssl python3-venv strace
+    # make release's checks: lintian on the Debian packages, skopeo on the OCI archive.
     lintian skopeo
+    # The Docker Engine (20.10, with containerd and runc) and Debian's docker-compose 1.29:
+    # tests/images starts a dockerd of its own (tests/images/docker.rs); nothing here starts one.
+    docker.io docker-compose
 )
 
 missing=()

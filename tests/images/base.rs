@@ -1,5 +1,8 @@
 //! images/base: Debian slim with mooring as ENTRYPOINT, the runtime user from
-//! USER_NAME / USER_UID / USER_GID, `init shell [USER]`.
+//! USER_NAME / USER_UID / USER_GID, `init shell [USER]`. As the seed's base
+//! image says: USER_GID defaults to USER_UID, `start` is a no-op (0); and,
+//! once init.toml can say it (issue 21, h21a), root without USER_NAME,
+//! USER_UID required with it, `shell` in `/`.
 
 use crate::common::podman::{Container, podman};
 use crate::common::{stderr_of, stdout_of};
@@ -43,4 +46,48 @@ fn base_init_shell_is_a_login_shell_as_the_runtime_user_or_the_user_named() {
     // sleep has no SIGTERM handler: init forwards the signal, sleep dies of
     // it, and the container's code is 128 + 15.
     stop_promptly(&c, 143);
+}
+
+/// The seed: "USER_GID: ... If not given, but USER_NAME is present, USER_UID
+/// will be used"; and `start` is a no-op that exits 0.
+#[test]
+fn base_user_gid_follows_user_uid_and_start_does_nothing_with_0() {
+    let pid1 = format!("{INIT} sh -c {WHO} ");
+    let dev = who(&["-e", "USER_NAME=dev", "-e", "USER_UID=4242"]);
+    assert_eq!(dev, ["dev", "4242", "4242", "/home/dev", &pid1]);
+    let uid_only = who(&["-e", "USER_UID=5000"]);
+    assert_eq!(uid_only, ["app", "5000", "5000", "/home/app", &pid1]);
+
+    let out = podman(&["run", "--rm", &image("base"), "start"]);
+    assert_eq!(out.status.code(), Some(0), "start is a no-op: {}", stderr_of(&out));
+}
+
+/// The seed's other rules: without USER_NAME everything runs as root;
+/// USER_UID is required with USER_NAME; `shell [USER]` (default USER_NAME,
+/// else root) starts in `/`.
+#[test]
+#[ignore = "needs [user] name empty = no user, `workdir` for init shell (h21a)"]
+fn base_runs_as_root_without_user_name_requires_user_uid_with_it_and_shells_in_root_dir() {
+    let pid1 = format!("{INIT} sh -c {WHO} ");
+    assert_eq!(who(&[]), ["root", "0", "0", "/root", &pid1]);
+    let out = podman(&["run", "--rm", "-e", "USER_NAME=dev", &image("base"), "true"]);
+    assert_eq!(out.status.code(), Some(78), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("USER_UID"), "{}", stderr_of(&out));
+
+    let c = Container::start("base-root-shell", &[], &image("base"), &["sleep", "infinity"]);
+    wait_ready(&c, "sleep");
+    let shell =
+        |user: &str| stdout_of(&c.exec(&["sh", "-c", &format!("echo 'id -un; pwd' | {INIT} shell {user}")]));
+    assert_eq!(shell(""), "root\n/\n");
+    let named = Container::start(
+        "base-dev-shell",
+        &["-e", "USER_NAME=dev", "-e", "USER_UID=4242"],
+        &image("base"),
+        &["sleep", "infinity"],
+    );
+    wait_ready(&named, "sleep");
+    let out = named.exec(&["sh", "-c", &format!("echo 'id -un; pwd' | {INIT} shell")]);
+    assert_eq!(stdout_of(&out), "dev\n/\n");
+    stop_promptly(&c, 143);
+    stop_promptly(&named, 143);
 }

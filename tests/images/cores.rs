@@ -2,6 +2,9 @@
 //! nginx) brought up as images/cores/README.md says, by compose and by
 //! `podman kube play`. Requests go through nginx over TLS, checked against
 //! the certificate the web container made; answers come from the database.
+//! The seed's `restart: always` brings a killed database back by itself, and
+//! its `docker-compose exec [container] bash` opens a shell, as does `init
+//! shell`. The same under Debian's docker-compose and a Docker Engine.
 
 use std::fs;
 use std::process::Output;
@@ -10,6 +13,7 @@ use std::time::Duration;
 use crate::common::podman::{podman, podman_ok};
 use crate::common::{TempDir, stderr_of, stdout_of, wait_until};
 use crate::deploy::{Pod, Stack, curl, curl_in, free_port};
+use crate::docker::Dockerd;
 use crate::{INIT, STARTUP, image, stop_promptly, wait_ready};
 
 /// The app user's ids the tests ask for (CORES_UID, CORES_GID).
@@ -103,7 +107,19 @@ fn cores_portal_answers_through_nginx_from_gunicorn_and_postgres_and_stops_promp
 
     add_admins(&p);
     assert_eq!(p.get("/"), "cores: 1 samples, 2 admins\n");
+    shells(&p.stack);
     p.stop_all();
+}
+
+/// The seed's "SSH access": `docker-compose exec [container] bash` in every
+/// container; and `init shell` in the app: its user, in its home.
+fn shells(stack: &Stack) {
+    for service in ["db", "app", "web"] {
+        let out = stack.compose(&["exec", "-T", service, "bash", "-c", "echo bash in $0; id -un"]);
+        assert_eq!(stdout_of(&out), "bash in bash\nroot\n", "{service}: {}", stderr_of(&out));
+    }
+    let shell = stack.exec_input("app", "init shell", "id -un; pwd");
+    assert_eq!(stdout_of(&shell), "app\n/home/app\n", "{}", stderr_of(&shell));
 }
 
 /// `init run add-admin` beside the running app (podman exec) and in a
@@ -133,11 +149,20 @@ fn add_admins(p: &Portal) {
     assert!(stdout_of(&run).contains("Superuser created successfully."), "{}", stdout_of(&run));
 }
 
-/// PostgreSQL's init heartbeats its semaphore on the shared volume; killed
-/// with SIGKILL it cannot remove it, and the app's side sees it go stale
-/// after three heartbeats (15 s), then ready again once the server is back.
+/// A crash of the container's PID 1 (SIGKILL from the host, by pid): what a
+/// restart policy answers. `podman kill` and `docker kill` count as an
+/// operator's stop, which the engines never undo.
+fn crash(pid: &str) {
+    let pid = nix::unistd::Pid::from_raw(pid.trim().parse().expect("a pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).expect("SIGKILL to the container's init");
+}
+
+/// The seed's `restart: always` on the database and the app: a database
+/// killed with SIGKILL is started again by the engine, the app's wait sees
+/// its semaphore fresh again, and the data survived. (A database that stays
+/// down goes stale after three heartbeats: tests/images/conference.rs.)
 #[test]
-fn cores_app_sees_a_killed_database_go_stale_and_come_back_after_a_start() {
+fn cores_database_killed_is_restarted_by_its_policy_and_the_app_sees_it_ready_again() {
     let p = up();
     let (app, db) = (p.stack.get("app"), p.stack.get("db"));
     let probe = || app.exec(&[INIT, "wait", "--timeout", "1s", "file:/shared/db.ready"]);
@@ -145,25 +170,53 @@ fn cores_app_sees_a_killed_database_go_stale_and_come_back_after_a_start() {
     let made = p.request("/samples", &["--fail", "-d", "name=kept"]);
     assert_eq!(stdout_of(&made), "cores: 1 samples, 0 admins\n", "{}", stderr_of(&made));
 
-    podman_ok(&["kill", &db.0]);
-    let mut last = None;
-    wait_until("db.ready goes stale", Duration::from_secs(60), || {
-        let out = probe();
-        let stale = out.status.code() == Some(75);
-        last = Some(out);
-        stale
-    });
-    let stale = stderr_of(last.as_ref().unwrap());
-    assert!(stale.contains("timed out waiting for file:/shared/db.ready"), "{stale}");
-    assert!(stale.contains("stale semaphore: last heartbeat"), "{stale}");
-    // The app still answers; its database does not.
-    let down = p.request("/", &["-o", "/dev/null", "-w", "%{http_code}"]);
-    assert_eq!(stdout_of(&down), "500");
-
-    podman_ok(&["start", &db.0]);
+    crash(&podman_ok(&["inspect", "-f", "{{.State.Pid}}", &db.0]));
+    let restarts = || podman_ok(&["inspect", "-f", "{{.RestartCount}}", &db.0]).parse::<u32>().unwrap_or(0);
+    wait_until("the engine restarts the killed database", Duration::from_secs(60), || restarts() >= 1);
+    wait_ready(db, "postgres");
     wait_until("db.ready again", STARTUP, || probe().status.code() == Some(0));
     assert_eq!(p.get("/"), "cores: 1 samples, 0 admins\n", "the data survived");
     p.stop_all();
+}
+
+/// Under Debian's docker-compose and a Docker Engine: `up -d`, the portal
+/// through nginx, the killed database restarted by `restart: always`,
+/// `exec bash` and `init shell`, a prompt `stop` with 0.
+#[test]
+fn cores_on_docker_compose_serves_restarts_a_killed_database_and_opens_shells() {
+    build();
+    let Some(d) = Dockerd::start() else { return };
+    let tags = ["base", "postgres", "cores/app", "cores/web"].map(image);
+    d.load(&tags.each_ref().map(String::as_str));
+    let dir = TempDir::new("cores-docker");
+    fs::create_dir(dir.join("secrets")).unwrap();
+    fs::write(dir.join("secrets/db_password"), "db password of the test\n").unwrap();
+    fs::write(dir.join("secrets/django_secret_key"), "django key of the test\n").unwrap();
+    let mut stack = Stack::on(d.engine(), "cores", &[("CORES_SECRETS", &dir.s("secrets"))]);
+    stack.up_services(&[], &["app", "db", "web"]);
+    for service in ["app", "web"] {
+        Dockerd::wait_ready(&stack, service);
+    }
+    let get = |args: &[&str]| stdout_of(&d.curl(stack.name("web"), &[&["-k", "--fail"], args].concat()));
+    assert_eq!(get(&["-d", "name=docker", "https://127.0.0.1/samples"]), "cores: 1 samples, 0 admins\n");
+
+    let db = stack.name("db");
+    crash(&d.inspect(db, "{{.State.Pid}}"));
+    wait_until("docker restarts the killed database", Duration::from_secs(60), || {
+        d.inspect(db, "{{.RestartCount}}").parse::<u32>().unwrap_or(0) >= 1
+    });
+    Dockerd::wait_ready(&stack, "db");
+    wait_until("the app answers from the database again", STARTUP, || {
+        get(&["https://127.0.0.1/"]) == "cores: 1 samples, 0 admins\n"
+    });
+    shells(&stack);
+    for service in ["web", "app", "db"] {
+        let t0 = std::time::Instant::now();
+        let out = stack.compose(&["stop", "-t", "10", service]);
+        assert!(out.status.success(), "compose stop: {}", stderr_of(&out));
+        assert!(t0.elapsed() < crate::PROMPT, "{service}: stop took {:?}", t0.elapsed());
+        assert_eq!(d.inspect(stack.name(service), "{{.State.ExitCode}}"), "0", "{service}");
+    }
 }
 
 /// kube.yaml as is: one pod, the three containers on its localhost.

@@ -1,7 +1,8 @@
 //! The deployments of images/ brought up as their operators bring them up:
-//! `compose.yaml` through podman-compose (scripts/podman.sh compose), and
-//! `kube.yaml` through `podman kube play`. Each run gets its own compose
-//! project, pod names and volumes, and removes them all on drop.
+//! `compose.yaml` through podman-compose (scripts/podman.sh compose) or
+//! Debian's docker-compose against a Docker Engine of the test's own
+//! (docker.rs), and `kube.yaml` through `podman kube play`. Each run gets its
+//! own compose project, pod names and volumes, and removes them all on drop.
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
@@ -10,6 +11,7 @@ use std::process::{Command, Output};
 
 use crate::common::podman::{Container, ROOT, podman, podman_ok, unique_name};
 use crate::common::{TempDir, stderr_of, stdout_of};
+use crate::docker::Dockerd;
 
 /// podman-compose, against mooring's podman store, with `env` for the
 /// compose file's `${VAR}`s.
@@ -68,45 +70,147 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// One `compose up` of images/DEPLOYMENT/compose.yaml.
+/// Which engine a `Stack` runs on.
+pub enum Engine {
+    /// podman-compose against mooring's podman store.
+    Podman,
+    /// Debian's docker-compose against the test's own dockerd, the compose
+    /// file rewritten to one shared network namespace (docker.rs says why).
+    Docker { host: String, file: TempDir },
+}
+
+/// One compose project of images/DEPLOYMENT/compose.yaml.
 pub struct Stack {
     project: String,
+    deployment: String,
     file: String,
     env: Vec<(String, String)>,
+    engine: Engine,
     containers: BTreeMap<String, Container>,
+    /// service -> container name, on either engine.
+    names: BTreeMap<String, String>,
 }
 
 impl Stack {
-    /// `podman-compose up -d`, the images built beforehand by the caller.
-    pub fn up(deployment: &str, env: &[(&str, &str)]) -> Stack {
+    /// A project nothing has been started in yet (for `compose run`), on podman.
+    pub fn new(deployment: &str, env: &[(&str, &str)]) -> Stack {
+        Stack::on(Engine::Podman, deployment, env)
+    }
+
+    /// A project on `engine`; for Docker, the rewritten compose file.
+    pub fn on(engine: Engine, deployment: &str, env: &[(&str, &str)]) -> Stack {
         let project = unique_name(deployment).replace('-', "_");
-        let file = format!("{ROOT}/images/{deployment}/compose.yaml");
+        let file = match &engine {
+            Engine::Podman => format!("{ROOT}/images/{deployment}/compose.yaml"),
+            Engine::Docker { file, .. } => {
+                let text =
+                    std::fs::read_to_string(format!("{ROOT}/images/{deployment}/compose.yaml")).unwrap();
+                std::fs::write(file.join("compose.yaml"), crate::docker::shared_netns(&text)).unwrap();
+                file.s("compose.yaml")
+            }
+        };
         let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let mut stack = Stack { project, file, env, containers: BTreeMap::new() };
-        let up = stack.compose(&["up", "-d"]);
-        let said = format!("{}{}", stdout_of(&up), stderr_of(&up));
-        assert!(up.status.success(), "compose up: {said}");
-        stack.find_containers();
-        // podman-compose exits 0 when a container could not be created.
-        for service in stdout_of(&stack.compose(&["config", "--services"])).lines() {
-            assert!(stack.containers.contains_key(service), "compose up made no {service} container: {said}");
-        }
+        let deployment = deployment.to_string();
+        Stack { project, deployment, file, env, engine, containers: BTreeMap::new(), names: BTreeMap::new() }
+    }
+
+    /// `compose up -d`, the images built beforehand by the caller.
+    pub fn up(deployment: &str, env: &[(&str, &str)]) -> Stack {
+        let mut stack = Stack::new(deployment, env);
+        let all = stack.services();
+        stack.up_services(&[], &all.iter().map(String::as_str).collect::<Vec<_>>());
         stack
     }
 
+    /// `compose up -d SERVICES...` (all of them when empty): exactly the
+    /// services of `expected` get a container, no other.
+    pub fn up_services(&mut self, services: &[&str], expected: &[&str]) {
+        let up = self.compose(&[&["up", "-d"], services].concat());
+        let said = format!("{}{}", stdout_of(&up), stderr_of(&up));
+        assert!(up.status.success(), "compose up {services:?}: {said}");
+        self.find_containers();
+        // podman-compose exits 0 when a container could not be created.
+        let made: Vec<&str> = self.names.keys().map(String::as_str).filter(|s| *s != "net").collect();
+        let mut expected = expected.to_vec();
+        expected.sort_unstable();
+        assert_eq!(made, expected, "compose up {services:?} made containers for: {said}");
+    }
+
+    /// Sets `${key}` for the compose calls that follow.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_string(), value.to_string()));
+    }
+
+    /// The compose file's services.
+    pub fn services(&self) -> Vec<String> {
+        let out = self.compose(&["config", "--services"]);
+        assert!(out.status.success(), "compose config: {}", stderr_of(&out));
+        stdout_of(&out).lines().map(String::from).filter(|s| s != "net").collect()
+    }
+
     pub fn compose(&self, args: &[&str]) -> Output {
-        compose(&self.project, &self.file, &self.env, args)
+        self.compose_with(&[], args)
+    }
+
+    /// `compose ARGS` with `more` added to the compose file's `${VAR}`s.
+    pub fn compose_with(&self, more: &[(&str, &str)], args: &[&str]) -> Output {
+        let mut env = self.env.clone();
+        env.extend(more.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        match &self.engine {
+            Engine::Podman => compose(&self.project, &self.file, &env, args),
+            Engine::Docker { host, .. } => {
+                let dir = format!("{ROOT}/images/{}", self.deployment);
+                Command::new("docker-compose")
+                    .args(["--no-ansi", "-p", &self.project, "-f", &self.file, "--project-directory", &dir])
+                    .args(args)
+                    .env("DOCKER_HOST", host)
+                    .envs(env.iter().map(|(k, v)| (k, v)))
+                    .output()
+                    .unwrap_or_else(|e| panic!("docker-compose {args:?}: {e}"))
+            }
+        }
     }
 
     fn find_containers(&mut self) {
-        let label = format!("label=io.podman.compose.project={}", self.project);
-        let format = "{{.Names}} {{index .Labels \"com.docker.compose.service\"}}";
-        let listed = podman_ok(&["ps", "-a", "--filter", &label, "--format", format]);
+        self.names.clear();
+        let listed = match &self.engine {
+            Engine::Podman => {
+                let label = format!("label=io.podman.compose.project={}", self.project);
+                let format = "{{.Names}} {{index .Labels \"com.docker.compose.service\"}}";
+                podman_ok(&["ps", "-a", "--filter", &label, "--format", format])
+            }
+            Engine::Docker { host, .. } => {
+                let label = format!("label=com.docker.compose.project={}", self.project);
+                let format = "{{.Names}} {{.Label \"com.docker.compose.service\"}}";
+                stdout_of(&Dockerd::cli(host, &["ps", "-a", "--filter", &label, "--format", format]))
+            }
+        };
         for line in listed.lines() {
-            if let Some((name, service)) = line.split_once(' ') {
-                self.containers.insert(service.to_string(), Container(name.to_string()));
+            if let Some((name, service)) = line.trim().split_once(' ') {
+                // Never replace a handle: dropping one removes its container
+                // (compose gives a service's container the same name again).
+                if matches!(self.engine, Engine::Podman) && !self.containers.contains_key(service) {
+                    self.containers.insert(service.to_string(), Container(name.to_string()));
+                }
+                self.names.insert(service.to_string(), name.to_string());
             }
         }
+    }
+
+    /// The name of the container of compose service `service` (either engine).
+    pub fn name(&self, service: &str) -> &str {
+        self.names
+            .get(service)
+            .unwrap_or_else(|| panic!("no container for {service}: {:?}", self.names.keys()))
+    }
+
+    /// `compose exec -T SERVICE sh -c 'printf INPUT | COMMAND'`: COMMAND
+    /// (`init shell`) reads INPUT on its stdin, whether or not the compose
+    /// tool passes its own stdin on.
+    pub fn exec_input(&self, service: &str, command: &str, input: &str) -> Output {
+        let script = format!("printf '%s\\n' '{}' | {command}", input.replace('\'', "'\\''"));
+        self.compose(&["exec", "-T", service, "sh", "-c", &script])
     }
 
     /// The container of compose service `service`.
@@ -133,6 +237,15 @@ impl Stack {
 impl Drop for Stack {
     fn drop(&mut self) {
         let _ = self.compose(&["down", "-v", "-t", "0"]);
+        if let Engine::Docker { host, .. } = &self.engine {
+            // docker-compose 1.x leaves `compose run` containers behind
+            // without --rm; remove whatever still carries the project's label.
+            let label = format!("label=com.docker.compose.project={}", self.project);
+            let left = stdout_of(&Dockerd::cli(host, &["ps", "-aq", "--filter", &label]));
+            for id in left.split_whitespace() {
+                let _ = Dockerd::cli(host, &["rm", "-f", "-v", id]);
+            }
+        }
     }
 }
 

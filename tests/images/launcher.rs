@@ -2,6 +2,10 @@
 //! mooring) as images/launcher/README.md runs it: by compose, with its data
 //! volume seeded when fresh, SSH keys and settings taken from that volume,
 //! Ctrl-C's SIGINT stopping every service in order; and by `podman kube play`.
+//! As the seed runs it: `docker run -v HOST_DIR:/data IMAGE` seeds an empty
+//! host directory, `init shell` opens the runtime user's shell, and the
+//! "quit signal" (SIGQUIT) stops every service gracefully, under podman and
+//! under a Docker Engine.
 
 use std::process::{Command, Output};
 use std::time::Instant;
@@ -9,6 +13,7 @@ use std::time::Instant;
 use crate::common::podman::{Container, ROOT, Volume, podman_ok};
 use crate::common::{OnTty, TempDir, stderr_of, stdout_of, wait_until};
 use crate::deploy::{Pod, Stack, curl, curl_in, free_port};
+use crate::docker::Dockerd;
 use crate::{INIT, PROMPT, image, running, stop_promptly, wait_ready};
 
 const USER: &str = "lab";
@@ -195,4 +200,74 @@ fn launcher_pod_from_kube_yaml_serves_the_app() {
     assert!(pod.volumes_of(c).contains(&pod.claim("launcher-data")), "{:?}", pod.volumes_of(c));
     let out = curl_in(c, &["--fail", "http://127.0.0.1/"]);
     assert_eq!(stdout_of(&out), "kube-launcher\nWelcome to kube-launcher.\n", "{}", stderr_of(&out));
+}
+
+/// The logs of a launcher stopped by `signal`: every service stopped, nginx
+/// before the app it fronts, and the app's code, 0.
+fn stopped_in_order(logs: &str, signal: &str) {
+    let at = |needle: &str| logs.find(needle).unwrap_or_else(|| panic!("{needle:?} missing:\n{logs}"));
+    at(&format!("init: INFO stopping reason={signal}"));
+    let nginx = at("init: INFO exited service=nginx code=0");
+    at("init: INFO exited service=sshd code=0");
+    let app = at("init: INFO exited service=app code=0");
+    assert!(nginx < app, "the app stops after nginx:\n{logs}");
+    at("init: INFO exiting code=0");
+}
+
+/// The seed's `docker run -ti -v "${DATA}/volume":/srv/projects/…/data
+/// IMAGE`, here detached: the empty host directory is seeded and given to
+/// the runtime user; `init shell` is that user's shell in its home; SIGQUIT
+/// ("a Control-C or quit signal") stops every service in order, code 0.
+#[test]
+fn launcher_on_a_host_directory_seeds_it_opens_init_shell_and_stops_gracefully_on_sigquit() {
+    let dir = TempDir::new("launcher-quit");
+    std::fs::create_dir(dir.join("volume")).unwrap();
+    let data = format!("{}:/data", dir.s("volume"));
+    let c = Container::start("launcher-quit", &["-v", &data], &image("launcher"), &[]);
+    for service in ["app", "nginx", "sshd"] {
+        wait_ready(&c, service);
+    }
+    let seeded = std::fs::read_to_string(dir.join("volume/launcher.conf")).unwrap();
+    assert!(seeded.contains("title = "), "{seeded}");
+    let owner =
+        std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(dir.join("volume/launcher.conf")).unwrap());
+    assert_eq!(owner, 1000, "the runtime user's");
+    let shell = c.exec(&["sh", "-c", &format!("echo 'id -un; pwd' | {INIT} shell")]);
+    assert_eq!(stdout_of(&shell), "app\n/home/app\n", "{}", stderr_of(&shell));
+
+    let t0 = Instant::now();
+    podman_ok(&["kill", "-s", "QUIT", &c.0]);
+    wait_until("the container ends on SIGQUIT", PROMPT * 3, || !running(&c));
+    assert!(t0.elapsed() < PROMPT, "SIGQUIT took {:?}", t0.elapsed());
+    assert_eq!(c.exit_code(), 0, "{}", c.logs());
+    stopped_in_order(&c.logs(), "SIGQUIT");
+}
+
+/// The same `docker run` on a Docker Engine (network none: nothing leaves
+/// the container), SIGQUIT from `docker kill -s QUIT`.
+#[test]
+fn launcher_on_docker_run_stops_gracefully_on_sigquit() {
+    let image = image("launcher");
+    let Some(d) = Dockerd::start() else { return };
+    d.load(&[&image]);
+    let dir = TempDir::new("launcher-docker");
+    std::fs::create_dir(dir.join("volume")).unwrap();
+    let data = format!("{}:/data", dir.s("volume"));
+    let name = crate::common::podman::unique_name("launcher-docker");
+    d.docker_ok(&["run", "-d", "--name", &name, "--network", "none", "-v", &data, &image]);
+    wait_until("the launcher is ready", crate::STARTUP, || {
+        d.docker(&["exec", &name, INIT, "ready"]).status.success()
+    });
+    assert!(dir.join("volume/ssh/authorized_keys").exists(), "the host directory is seeded");
+    let shell = d.docker(&["exec", &name, "sh", "-c", &format!("echo 'id -un; pwd' | {INIT} shell")]);
+    assert_eq!(stdout_of(&shell), "app\n/home/app\n", "{}", stderr_of(&shell));
+    let t0 = Instant::now();
+    d.docker_ok(&["kill", "-s", "QUIT", &name]);
+    wait_until("the container ends on SIGQUIT", PROMPT * 3, || {
+        d.inspect(&name, "{{.State.Running}}") == "false"
+    });
+    assert_eq!(d.inspect(&name, "{{.State.ExitCode}}"), "0");
+    assert!(t0.elapsed() < PROMPT, "SIGQUIT took {:?}", t0.elapsed());
+    let logs = d.docker(&["logs", &name]);
+    stopped_in_order(&format!("{}{}", stdout_of(&logs), stderr_of(&logs)), "SIGQUIT");
 }

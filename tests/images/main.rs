@@ -18,6 +18,7 @@ mod base;
 mod conference;
 mod cores;
 mod deploy;
+mod docker;
 mod launcher;
 mod nginx;
 mod portal;
