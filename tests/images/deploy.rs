@@ -79,11 +79,16 @@ pub struct Stack {
 impl Stack {
     /// `podman-compose up -d`, the images built beforehand by the caller.
     pub fn up(deployment: &str, env: &[(&str, &str)]) -> Stack {
-        let project = unique_name(deployment).replace('-', "_");
-        let file = format!("{ROOT}/images/{deployment}/compose.yaml");
+        Stack::up_file(&format!("{ROOT}/images/{deployment}/compose.yaml"), deployment, env, &[])
+    }
+
+    /// `podman-compose up -d ARGS` of compose file `file`, in a project
+    /// named after `tag`.
+    pub fn up_file(file: &str, tag: &str, env: &[(&str, &str)], args: &[&str]) -> Stack {
+        let project = unique_name(tag).replace('-', "_");
         let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let mut stack = Stack { project, file, env, containers: BTreeMap::new() };
-        let up = stack.compose(&["up", "-d"]);
+        let mut stack = Stack { project, file: file.to_string(), env, containers: BTreeMap::new() };
+        let up = stack.compose(&[&["up", "-d"], args].concat());
         let said = format!("{}{}", stdout_of(&up), stderr_of(&up));
         assert!(up.status.success(), "compose up: {said}");
         stack.find_containers();
