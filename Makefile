@@ -14,7 +14,7 @@ CARGO ?= cargo
 # machinery (~0.45 MB of a 1 MB budget) is then never linked; std's
 # optimize_for_size picks its smaller sort and formatting code (-20 kB).
 # scripts/cold.ld puts the code a container start never runs after the
-# read-only data, out of PID 1's resident memory (README.md, "Numbers"); it
+# read-only data, out of PID 1's resident memory (docs/benchmarks.md); it
 # matches v0 symbol names, and merged functions could hide hot code under a
 # cold name. `make build-stable` builds the same code on stable (0.99 MB
 # before supervision). The nightly is pinned by date so every machine builds

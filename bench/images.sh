@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The images of images/ beside plain Debian (README.md, "Numbers"); writes
+# The images of images/ beside plain Debian (docs/benchmarks.md); writes
 # bench/images.md. Run as root after `make test-images` (which builds the
 # images): `make bench-images`.
 #

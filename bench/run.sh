@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# mooring against its peers, side by side in one run (README.md, "Numbers").
+# mooring against its peers, side by side in one run (docs/benchmarks.md).
 # Peers come from Debian's packages: tini / tini-static, dumb-init, catatonit.
 # Prints a Markdown table of absolute numbers and ratios and writes it to
 # bench/results.md. Run as root (PID namespaces, podman): `make bench`.

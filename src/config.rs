@@ -316,8 +316,8 @@ pub fn parse(path: &Path, text: &str, env: &mut Environment) -> Result<Config, E
 
 /// Every valid entry, and every problem (`path:line:col: message`): an
 /// entry with a problem is left out, the others are kept, so that `init
-/// check` goes on to plan the later phases with them (README.md, "Two
-/// commands") and one bad value hides nothing else. Each problem says which
+/// check` goes on to plan the later phases with them (docs/reference.md,
+/// "Boot sequence") and one bad value hides nothing else. Each problem says which
 /// runs it stops (config/scope.rs).
 pub fn parse_all(path: &Path, text: &str, env: &mut Environment) -> (Config, Vec<Problem>) {
     let mut check = Check::new(path, text);

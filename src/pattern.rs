@@ -6,7 +6,7 @@
 //! O(line × program), never backtracking nor recursing; the pattern, its
 //! nesting of groups (the parser's only recursion) and its program are
 //! bounded. A regex crate would cost 41 kB of a binary that has a size
-//! budget (README.md, "Numbers").
+//! budget (docs/benchmarks.md).
 
 mod parse;
 mod search;

@@ -27,7 +27,7 @@ fn image() -> &'static str {
 
 #[test]
 fn podman_stop_returns_promptly_with_the_child_exit_code() {
-    // The child says it runs: init's own start line is DEBUG (README.md, "Logging").
+    // The child says it runs: init's own start line is DEBUG (docs/reference.md, "Logging").
     let c = Container::run_detached("stop", image(), &["sh", "-c", "echo ready; exec sleep 1000"]);
     c.wait_for_log("ready");
     let took = c.stop(10);

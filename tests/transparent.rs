@@ -1,4 +1,4 @@
-//! Single-command mode is transparent (README.md, "Signals and processes"):
+//! Single-command mode is transparent (docs/reference.md, "Signals and processes"):
 //! init, as PID 1 of a new PID namespace signalled from outside as a
 //! container engine does, passes every signal to the command unchanged and
 //! only SIGTERM also starts the stop budget.

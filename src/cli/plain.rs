@@ -5,7 +5,7 @@
 //! PATH`/`--config PATH`, with none of the options' environment variables
 //! set. Building clap's command costs more than everything else init does
 //! before its child runs and pulls ~130 kB of clap's code into memory, for
-//! every service the same pages (README.md, "Numbers"). Anything else —
+//! every service the same pages (docs/benchmarks.md). Anything else —
 //! another option, another subcommand, `-q` with `-v`, a word that is not
 //! UTF-8 where clap wants it to be — is left to clap, so every error still
 //! comes from clap. What is read here is exactly what clap reads from the

@@ -40,7 +40,7 @@ struct Parser<'a> {
 }
 
 /// `src` compiled.
-#[inline(never)] // outlined, the binary is smaller (size budget: README.md, "Numbers")
+#[inline(never)] // outlined, the binary is smaller (size budget: docs/benchmarks.md)
 pub(super) fn compile(src: &str) -> Result<Pattern, Error> {
     let fail = |at, what| Err(Error { at, what });
     if src.is_empty() {
@@ -160,7 +160,7 @@ impl Parser<'_> {
 
     /// `*`, `+`, `?` or `{…}` next (a lazy `?` after it changes nothing
     /// whether a line matches).
-    #[inline(never)] // outlined, the binary is smaller (size budget: README.md, "Numbers")
+    #[inline(never)] // outlined, the binary is smaller (size budget: docs/benchmarks.md)
     fn repetition(&mut self) -> Result<Option<(u32, Option<u32>)>, Fault> {
         let counts = match self.peek() {
             Some(b'*') => (0, None),

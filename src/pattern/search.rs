@@ -62,7 +62,7 @@ impl Pattern {
     }
 
     /// Whether instruction `pc` takes char `c`.
-    #[inline(never)] // outlined, the binary is smaller (size budget: README.md, "Numbers")
+    #[inline(never)] // outlined, the binary is smaller (size budget: docs/benchmarks.md)
     fn takes(&self, pc: usize, c: u32) -> bool {
         let Inst::Set { neg, from, to } = self.prog[pc] else { return false };
         let ranges = &self.ranges[from as usize..to as usize];

@@ -239,7 +239,7 @@ pub enum Phase {
 }
 
 /// What single-command mode does with one signal. It is transparent, as
-/// README.md "Signals and processes" says: the command gets every signal
+/// docs/reference.md, "Signals and processes", says: the command gets every signal
 /// unchanged, and only SIGTERM, what `docker stop` and Kubernetes send, also
 /// starts the budget that ends in SIGKILL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

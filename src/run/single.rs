@@ -118,7 +118,7 @@ fn run_with(
 /// or `init run` at once must find init live (docs/reference.md, "Services",
 /// Status). One write, not a `starting` one and then the pid: on ext4,
 /// replacing the file makes its block be allocated at once, and freeing that
-/// block at exit cost ~3 ms (README.md, "Numbers").
+/// block at exit cost ~3 ms (docs/benchmarks.md).
 fn spawn_with_status(
     cmd: &Command,
     mask: nix::sys::signal::SigSet,

@@ -122,6 +122,17 @@ impl Stack {
         stack
     }
 
+    /// `compose up -d ARGS` of the compose file `file` (in any directory),
+    /// on podman, in a project named after `tag`: every service gets a
+    /// container.
+    pub fn up_file(file: &str, tag: &str, env: &[(&str, &str)], args: &[&str]) -> Stack {
+        let mut stack = Stack::on(Engine::Podman, tag, env);
+        stack.file = file.to_string();
+        let all = stack.services();
+        stack.up_services(args, &all.iter().map(String::as_str).collect::<Vec<_>>());
+        stack
+    }
+
     /// `compose up -d SERVICES...` (all of them when empty): exactly the
     /// services of `expected` get a container, no other.
     pub fn up_services(&mut self, services: &[&str], expected: &[&str]) {

@@ -158,7 +158,7 @@ fn launcher_is_reconfigured_from_its_volume_at_restart_and_the_seed_never_overwr
     stop_promptly(c, 0);
 }
 
-/// README.md's `podman run -it`, and Ctrl-C typed on its terminal: the
+/// images/launcher/README.md's `podman run -it`, and Ctrl-C typed on its terminal: the
 /// terminal sends SIGINT to the foreground group, init's, and init stops
 /// every service in order.
 #[test]

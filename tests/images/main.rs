@@ -6,7 +6,7 @@
 //! environment, secret files, volumes — and check what the operator sees:
 //! queries, PING, pages over TLS, semaphores, `init status`, `init run`
 //! tasks, and how `podman stop` ends each container, how fast, with which
-//! code. Every container and volume is removed on drop.
+//! code; docs/tutorial.md is followed step by step (tutorial.rs). Every container and volume is removed on drop.
 //!
 //! Not part of `cargo test --all-targets` (Cargo.toml: `test = false`): a
 //! first build downloads Debian packages. Needs root, podman, curl, openssl.
@@ -25,6 +25,7 @@ mod portal;
 mod postgres;
 mod redis;
 mod release;
+mod tutorial;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};

@@ -286,7 +286,7 @@ impl Check<'_> {
     /// A service's `ready`: a probe of the `[[wait]]` kinds, or an
     /// announcement, `fd = N`, `notify = true` or `log = "REGEX"`
     /// (docs/reference.md, "Services").
-    #[inline(never)] // outlined, the binary is smaller (size budget: README.md, "Numbers")
+    #[inline(never)] // outlined, the binary is smaller (size budget: docs/benchmarks.md)
     fn ready(&mut self, raw: &RawProbe, service: &str) -> Option<Ready> {
         let (fd, notify, log) = (raw.fd.as_ref(), raw.notify.as_ref(), raw.log.as_ref());
         let at = fd.map(span_of).or_else(|| notify.map(span_of)).or_else(|| log.map(span_of));
@@ -320,7 +320,7 @@ impl Check<'_> {
     }
 
     /// `log = "REGEX"`, compiled here: a bad one stops the config loading.
-    #[inline(never)] // outlined, the binary is smaller (size budget: README.md, "Numbers")
+    #[inline(never)] // outlined, the binary is smaller (size budget: docs/benchmarks.md)
     fn log_pattern(&mut self, log: &Str, service: &str) -> Option<crate::pattern::Pattern> {
         let text = self.text(log)?;
         let why = |e: crate::pattern::Error| {

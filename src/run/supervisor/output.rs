@@ -124,7 +124,7 @@ impl Source {
     /// Reads what is there (up to a budget) and passes it on; each line is
     /// matched against `pattern` until one matches. At end of file, a last
     /// line without its newline goes out (prefixed: with one) and is matched.
-    #[inline(never)] // outlined, the binary is smaller (size budget: README.md, "Numbers")
+    #[inline(never)] // outlined, the binary is smaller (size budget: docs/benchmarks.md)
     pub fn pump(&mut self, name: &str, pattern: Option<&Pattern>) -> Pumped {
         let mut buf = [0u8; MAX_LINE];
         let (mut total, mut matching, mut interrupted) = (0, pattern, 0);

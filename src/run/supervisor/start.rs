@@ -48,7 +48,7 @@ impl Supervisor<'_> {
     /// prefixed or matched (`ready = { log = … }`); `None` otherwise, or
     /// when none could be made (its output is then inherited, and a log
     /// pattern's timeout applies).
-    #[inline(never)] // outlined, the binary is smaller (size budget: README.md, "Numbers")
+    #[inline(never)] // outlined, the binary is smaller (size budget: docs/benchmarks.md)
     fn output_pipes(&self, i: usize) -> Option<output::Pipes> {
         let spec = &self.svcs[i].spec;
         let log = matches!(spec.ready.as_ref().map(|r| &r.how), Some(ReadyHow::Log(_)));
