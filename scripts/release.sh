@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make release`: dist/release/ from dist/init and dist/init-aarch64
 # (docs/development.md, "Releases"):
-#   mooring-VERSION-linux-amd64, mooring-VERSION-linux-arm64   the static binaries
+#   mooring-VERSION-x86_64-linux-musl, mooring-VERSION-aarch64-linux-musl   the static binaries
 #   mooring-VERSION.oci.tar        one multi-arch OCI image archive (amd64, arm64)
 #   mooring_VERSION_amd64.deb, mooring_VERSION_arm64.deb       Debian packages
 #   mooring-VERSION.spdx.json      the SBOM of the Rust dependencies
@@ -20,10 +20,11 @@ done
 out=dist/release
 rm -rf "$out"; mkdir -p "$out"
 
-for pair in amd64:dist/init arm64:dist/init-aarch64; do
-    install -m 0755 "${pair#*:}" "$out/mooring-$version-linux-${pair%%:*}"
-    touch -d "@$epoch" "$out/mooring-$version-linux-${pair%%:*}"
-    scripts/deb.sh "${pair%%:*}" "${pair#*:}" "$out" "$version" "$epoch"
+for arch in amd64:x86_64:dist/init arm64:aarch64:dist/init-aarch64; do
+    IFS=: read -r debian rust bin <<< "$arch"
+    install -m 0755 "$bin" "$out/mooring-$version-$rust-linux-musl"
+    touch -d "@$epoch" "$out/mooring-$version-$rust-linux-musl"
+    scripts/deb.sh "$debian" "$bin" "$out" "$version" "$epoch"
 done
 scripts/oci-archive.py "$out/mooring-$version.oci.tar" "$version" "$epoch" LICENSE \
     amd64=dist/init arm64=dist/init-aarch64

@@ -66,8 +66,8 @@ fn release_checksums_cover_every_artefact_and_check() {
     let names: Vec<&str> = sums.lines().filter_map(|l| l.split_whitespace().nth(1)).collect();
     let v = version();
     for expected in [
-        format!("mooring-{v}-linux-amd64"),
-        format!("mooring-{v}-linux-arm64"),
+        format!("mooring-{v}-x86_64-linux-musl"),
+        format!("mooring-{v}-aarch64-linux-musl"),
         format!("mooring-{v}.oci.tar"),
         format!("mooring-{v}.spdx.json"),
         format!("mooring_{v}_amd64.deb"),
@@ -82,8 +82,8 @@ fn release_checksums_cover_every_artefact_and_check() {
 
 #[test]
 fn release_binary_runs_as_pid1_on_both_architectures() {
-    for arch in ["amd64", "arm64"] {
-        let bin = release(&format!("mooring-VERSION-linux-{arch}"));
+    for arch in ["x86_64", "aarch64"] {
+        let bin = release(&format!("mooring-VERSION-{arch}-linux-musl"));
         let out = Command::new("unshare")
             .args(["--pid", "--fork", "--mount-proc", "--kill-child"])
             .arg(&bin)
