@@ -59,8 +59,12 @@ start() {
     unshare --pid --fork --mount-proc --kill-child "$INIT" -c "$TMP/init.toml" 2>"$TMP/stderr" > >(eval "$1") &
     U=$!
     P=""
+    # unshare's children are init and the reader of its stdout (the process
+    # substitution is forked before unshare is executed): take init's.
     for _ in $(seq 1000); do
-        P=$(cat /proc/$U/task/$U/children 2>/dev/null | awk '{print $1}')
+        for c in $(cat /proc/$U/task/$U/children 2>/dev/null); do
+            [ "$(readlink /proc/$c/exe 2>/dev/null)" = "$INIT" ] && P=$c
+        done
         [ -n "$P" ] && break
         sleep 0.005
     done
