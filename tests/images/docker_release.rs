@@ -175,7 +175,8 @@ fn docker_run_read_only_moves_the_status_file_and_still_answers() {
     assert!(status.lines().any(|l| l.starts_with("web ") && l.contains(" ready ")), "{status}");
     assert!(exec(&d, &name, &["/init", "health"]).status.success());
     let said = logs(&d, &name);
-    let moved = "status file moved: /run/init: Read-only file system (os error 30) path=/dev/shm/init/status.json";
+    let moved =
+        "status file moved: /run/init: Read-only file system (os error 30) path=/dev/shm/init/status.json";
     assert!(said.contains(moved), "{said}");
     assert!(!said.contains("ERROR"), "{said}");
     stop_promptly(&d, &name, "0");
@@ -195,7 +196,10 @@ fn docker_run_init_leaves_pid1_to_tini_and_mooring_reaps_and_forwards() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.first(), Some(&"docker-init /init 1"), "PID 1 is tini, mooring its child: {text}");
     let parents: Vec<&str> = lines.get(1).map_or(vec![], |l| l.split(' ').collect());
-    assert!(parents.len() == 2 && parents[0] == parents[1] && parents[0] != "1", "the orphan's parent: {text}");
+    assert!(
+        parents.len() == 2 && parents[0] == parents[1] && parents[0] != "1",
+        "the orphan's parent: {text}"
+    );
 
     // The services: tini passes `docker stop`'s SIGTERM to mooring, which
     // stops the service; its code is the container's.
