@@ -118,7 +118,8 @@ test-images: deps-test image release
 
 # dist/release/: both binaries, the multi-arch OCI archive, the Debian
 # packages, the SBOM and SHA256SUMS (scripts/release.sh; docs/development.md,
-# "Releases"). tests/images/release.rs installs and runs each of them.
+# "Releases"). tests/images/release.rs installs and runs each of them;
+# tests/images/docker_release.rs runs the image under a Docker Engine.
 release: build
 	NIGHTLY=$(NIGHTLY) scripts/release.sh
 

@@ -82,7 +82,8 @@ pub enum Engine {
 /// One compose project of images/DEPLOYMENT/compose.yaml.
 pub struct Stack {
     project: String,
-    deployment: String,
+    /// The project directory: the original compose file's.
+    dir: String,
     file: String,
     env: Vec<(String, String)>,
     engine: Engine,
@@ -99,19 +100,25 @@ impl Stack {
 
     /// A project on `engine`; for Docker, the rewritten compose file.
     pub fn on(engine: Engine, deployment: &str, env: &[(&str, &str)]) -> Stack {
-        let project = unique_name(deployment).replace('-', "_");
+        let dir = format!("{ROOT}/images/{deployment}");
+        Stack::of_file(engine, deployment, &format!("{dir}/compose.yaml"), env)
+    }
+
+    /// A project of the compose file `file`, its directory the project's
+    /// (relative paths, build contexts), named after `tag`.
+    fn of_file(engine: Engine, tag: &str, file: &str, env: &[(&str, &str)]) -> Stack {
+        let project = unique_name(tag).replace('-', "_");
+        let dir = std::path::Path::new(file).parent().unwrap().display().to_string();
         let file = match &engine {
-            Engine::Podman => format!("{ROOT}/images/{deployment}/compose.yaml"),
-            Engine::Docker { file, .. } => {
-                let text =
-                    std::fs::read_to_string(format!("{ROOT}/images/{deployment}/compose.yaml")).unwrap();
-                std::fs::write(file.join("compose.yaml"), crate::docker::shared_netns(&text)).unwrap();
-                file.s("compose.yaml")
+            Engine::Podman => file.to_string(),
+            Engine::Docker { file: rewritten, .. } => {
+                let text = std::fs::read_to_string(file).unwrap();
+                std::fs::write(rewritten.join("compose.yaml"), crate::docker::shared_netns(&text)).unwrap();
+                rewritten.s("compose.yaml")
             }
         };
         let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let deployment = deployment.to_string();
-        Stack { project, deployment, file, env, engine, containers: BTreeMap::new(), names: BTreeMap::new() }
+        Stack { project, dir, file, env, engine, containers: BTreeMap::new(), names: BTreeMap::new() }
     }
 
     /// `compose up -d`, the images built beforehand by the caller.
@@ -126,8 +133,12 @@ impl Stack {
     /// on podman, in a project named after `tag`: every service gets a
     /// container.
     pub fn up_file(file: &str, tag: &str, env: &[(&str, &str)], args: &[&str]) -> Stack {
-        let mut stack = Stack::on(Engine::Podman, tag, env);
-        stack.file = file.to_string();
+        Stack::up_file_on(Engine::Podman, file, tag, env, args)
+    }
+
+    /// `up_file` on `engine`.
+    pub fn up_file_on(engine: Engine, file: &str, tag: &str, env: &[(&str, &str)], args: &[&str]) -> Stack {
+        let mut stack = Stack::of_file(engine, tag, file, env);
         let all = stack.services();
         stack.up_services(args, &all.iter().map(String::as_str).collect::<Vec<_>>());
         stack
@@ -171,9 +182,9 @@ impl Stack {
         match &self.engine {
             Engine::Podman => compose(&self.project, &self.file, &env, args),
             Engine::Docker { host, .. } => {
-                let dir = format!("{ROOT}/images/{}", self.deployment);
+                let dir = &self.dir;
                 Command::new("docker-compose")
-                    .args(["--no-ansi", "-p", &self.project, "-f", &self.file, "--project-directory", &dir])
+                    .args(["--no-ansi", "-p", &self.project, "-f", &self.file, "--project-directory", dir])
                     .args(args)
                     .env("DOCKER_HOST", host)
                     .envs(env.iter().map(|(k, v)| (k, v)))

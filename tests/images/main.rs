@@ -6,7 +6,9 @@
 //! environment, secret files, volumes — and check what the operator sees:
 //! queries, PING, pages over TLS, semaphores, `init status`, `init run`
 //! tasks, and how `podman stop` ends each container, how fast, with which
-//! code; docs/tutorial.md is followed step by step (tutorial.rs). Every container and volume is removed on drop.
+//! code; docs/tutorial.md is followed step by step (tutorial.rs), under podman
+//! and under a Docker Engine of the test's own (docker.rs), where dist/release's
+//! image also runs as users run it (docker_release.rs). Every container and volume is removed on drop.
 //!
 //! Not part of `cargo test --all-targets` (Cargo.toml: `test = false`): a
 //! first build downloads Debian packages. Needs root, podman, curl, openssl.
@@ -19,6 +21,7 @@ mod conference;
 mod cores;
 mod deploy;
 mod docker;
+mod docker_release;
 mod launcher;
 mod nginx;
 mod portal;

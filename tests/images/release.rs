@@ -13,13 +13,13 @@ use crate::common::{TempDir, stdout_of};
 
 const DEBIAN: &str = "localhost/debian:bookworm-slim";
 
-fn version() -> String {
+pub fn version() -> String {
     let manifest = std::fs::read_to_string(format!("{ROOT}/Cargo.toml")).unwrap();
     let line = manifest.lines().find(|l| l.starts_with("version = ")).unwrap();
     line.trim_start_matches("version = ").trim_matches('"').to_string()
 }
 
-fn release(name: &str) -> PathBuf {
+pub fn release(name: &str) -> PathBuf {
     let path = Path::new(ROOT).join("dist/release").join(name.replace("VERSION", &version()));
     assert!(path.exists(), "{} is missing: run `make release` (make test does)", path.display());
     path

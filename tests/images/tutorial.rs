@@ -3,16 +3,21 @@
 //! in images/tutorial/), then its commands — the password file, `compose up
 //! --build`, a job through the API, `init run migrate` both ways, `init
 //! shell`, `init ready` and `init health`, and the stop — and its
-//! Kubernetes manifest through `podman kube play`, probes included.
+//! Kubernetes manifest through `podman kube play`, probes included. The
+//! same compose file runs under Debian's docker-compose 1.29 against a
+//! Docker Engine of the test's own (docker.rs), as the page's Docker notes
+//! say.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
+use std::time::Instant;
 
 use crate::common::podman::{Container, ROOT, podman_ok};
 use crate::common::{TempDir, stderr_of, stdout_of, wait_until};
 use crate::deploy::{Pod, Stack, curl, curl_in, free_port, not_ready_and_back};
-use crate::{INIT, STARTUP, image, status_row, stop_promptly, wait_ready};
+use crate::docker::Dockerd;
+use crate::{INIT, PROMPT, STARTUP, STOP_TIMEOUT, image, status_row, stop_promptly, wait_ready};
 
 const PAGE: &str = "docs/tutorial.md";
 
@@ -33,6 +38,16 @@ const COMMANDS: &[&str] = &[
     "podman kube play kube.yaml",
     "podman exec tutorial-app init ready",
     "podman exec tutorial-app init run migrate",
+];
+
+/// What the page tells a Docker user, as this file runs it.
+const DOCKER_COMMANDS: &[&str] = &[
+    "skopeo copy oci-archive:mooring-0.1.0.oci.tar docker-daemon:localhost/mooring:0.1.0",
+    "docker-compose up -d --build",
+    "docker-compose exec app init run migrate",
+    "docker-compose run --rm app init run migrate",
+    "docker-compose exec app init ready",
+    "docker-compose stop",
 ];
 
 fn page() -> String {
@@ -82,7 +97,7 @@ fn the_tutorial_page_holds_every_file_of_images_tutorial_as_it_is_and_its_comman
         assert!(*body == file, "{PAGE}'s block of {path} is not images/tutorial/{path}");
     }
     let page = page();
-    for command in COMMANDS {
+    for command in COMMANDS.iter().chain(DOCKER_COMMANDS) {
         assert!(page.contains(command), "{PAGE} no longer says `{command}`");
     }
     // The mooring image the Containerfile copies init from is this version's.
@@ -194,4 +209,79 @@ fn the_tutorial_pod_comes_up_from_its_kubernetes_manifest() {
     assert_eq!(ok(app, &[INIT, "run", "migrate"]), "migrate: table jobs ready\n");
     not_ready_and_back("tutorial", app, "api");
     stop_promptly(app, 0);
+}
+
+/// Under Debian's docker-compose 1.29 and a Docker Engine: the release
+/// image copied in as the page says, the compose file as it is but for the
+/// shared network namespace every Docker test uses (no bridge here, so the
+/// API is reached inside it, not on a published port). `up -d` without
+/// `--build`: the image is the one podman built from the same Containerfile,
+/// loaded, since a Docker build here has no network for its apt-get.
+#[test]
+fn the_tutorial_app_runs_under_docker_compose_as_the_page_says() {
+    let images = [image("base"), image("postgres"), image("tutorial")];
+    let Some(d) = Dockerd::start() else { return };
+    let mooring = crate::docker_release::copy_release_in(&d);
+    assert_eq!(mooring, format!("localhost/mooring:{}", env!("CARGO_PKG_VERSION")));
+    d.load(&images.each_ref().map(String::as_str));
+    let dir = directory_from_page();
+    let stack = Stack::up_file_on(d.engine(), &dir.s("compose.yaml"), "tutorial", &[], &[]);
+    let compose_ok = |args: &[&str]| {
+        let out = stack.compose(args);
+        assert!(out.status.success(), "docker-compose {args:?}: {}{}", stdout_of(&out), stderr_of(&out));
+        stdout_of(&out)
+    };
+    let app = stack.name("app").to_string();
+    wait_until("the tutorial app ready", STARTUP, || {
+        let running = d.inspect(&app, "{{.State.Running}}") == "true";
+        assert!(running, "{app} stopped:\n{}", compose_ok(&["logs", "--no-color", "app"]));
+        stack.compose(&["exec", "-T", "app", "init", "ready"]).status.success()
+    });
+    let status = compose_ok(&["exec", "-T", "app", "init", "status"]);
+    assert!(status.lines().any(|l| l.starts_with("migrate") && l.contains("exited")), "{status}");
+    for service in ["api", "worker"] {
+        assert!(status.lines().any(|l| l.starts_with(service) && l.contains(" ready ")), "{status}");
+    }
+    assert_eq!(compose_ok(&["exec", "-T", "app", "init", "health"]), "");
+    // The compose file's healthcheck (`init ready`, every 10 s), as Docker reports it.
+    wait_until("docker reports the app healthy", STARTUP, || {
+        d.inspect(&app, "{{.State.Health.Status}}") == "healthy"
+    });
+
+    // A job through the API, inside the stack's network namespace.
+    let jobs = "http://127.0.0.1:8080/jobs";
+    let mut posted = String::new();
+    wait_until("the API takes a job", STARTUP, || {
+        let out = d.curl(&app, &["--fail", "-X", "POST", "--data", "hello, mooring", jobs]);
+        posted = stdout_of(&out);
+        out.status.success()
+    });
+    assert_eq!(posted, "{\"id\": 1}\n");
+    let done = "\"done\": true, \"result\": \"HELLO, MOORING\"";
+    wait_until("the worker did job 1", STARTUP, || {
+        stdout_of(&d.curl(&app, &["--fail", &format!("{jobs}/1")])).contains(done)
+    });
+
+    let again = stack.compose(&["exec", "-T", "app", "init", "run", "migrate"]);
+    assert_eq!((again.status.code(), stdout_of(&again)), (Some(0), "migrate: table jobs ready\n".into()));
+    let shell = stack.exec_input("app", "init shell", "id -un; pwd");
+    assert_eq!(stdout_of(&shell), "app\n/var/lib/app\n", "{}", stderr_of(&shell));
+
+    let t0 = Instant::now();
+    d.docker_ok(&["stop", "-t", &STOP_TIMEOUT.to_string(), &app]);
+    let took = t0.elapsed();
+    let logs = d.docker(&["logs", &app]);
+    let logs = format!("{}{}", stdout_of(&logs), stderr_of(&logs));
+    assert_eq!(d.inspect(&app, "{{.State.ExitCode}}"), "0", "{logs}");
+    assert!(took < PROMPT, "docker stop -t {STOP_TIMEOUT} took {took:?}:\n{logs}");
+    // The one-off container once the app is stopped: docker-compose 1.x
+    // links a one-off to its service's running containers, which Docker
+    // refuses in another container's network namespace (shared_netns here;
+    // not so on compose's own network).
+    let one_off = stack.run("app", &["init", "run", "migrate"]);
+    let said = format!("{}{}", stdout_of(&one_off), stderr_of(&one_off));
+    assert!(one_off.status.success() && said.contains("migrate: table jobs ready"), "{said}");
+    compose_ok(&["stop"]);
+    let db = stack.name("db").to_string();
+    assert_eq!(d.inspect(&db, "{{.State.ExitCode}}"), "0", "{}", compose_ok(&["logs", "--no-color", "db"]));
 }
