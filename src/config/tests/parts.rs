@@ -164,7 +164,6 @@ USER_GID = "<<USER_UID:->>"
 name = "<<USER_NAME:->>"
 uid = "<<USER_UID:?USER_UID is required with USER_NAME>>"
 gid = "<<USER_GID>>"
-home = "<<USER_HOME:->>"
 "#;
     let (c, problems) = all(text, &[]);
     assert!(c.user.is_none());
