@@ -184,7 +184,11 @@ fn a_bad_boolean_is_one_config_error_line_with_78() {
 
 #[test]
 fn a_user_whose_name_renders_empty_is_no_user_and_children_run_as_init() {
-    let config = "[user]\nname = \"<<USER_NAME:->>\"\nuid = \"<<USER_UID>>\"\n";
+    // The seed's base image: root unless USER_NAME is set, USER_UID required
+    // with it, USER_GID the uid when not given: without a name, the gid
+    // [env] leaves empty is not given (before: "invalid gid", 78).
+    let config = "[env]\nUSER_GID = \"<<USER_UID:->>\"\n[user]\nname = \"<<USER_NAME:->>\"\n\
+                  uid = \"<<USER_UID>>\"\ngid = \"<<USER_GID>>\"\n";
     let mut init = Builder::new("oneoff-nouser", Mode::Pid1)
         .file("init.toml", config)
         .args(["-c", "{dir}/init.toml", "--", "sh", "-c", "id -u; id -g"])

@@ -1,8 +1,8 @@
 //! images/base: Debian slim with mooring as ENTRYPOINT, the runtime user from
 //! USER_NAME / USER_UID / USER_GID, `init shell [USER]`. As the seed's base
-//! image says: USER_GID defaults to USER_UID, `start` is a no-op (0); and,
-//! once init.toml can say it (issue 21, h21a), root without USER_NAME,
-//! USER_UID required with it, `shell` in `/`.
+//! image says: root without USER_NAME, USER_UID required with it, USER_GID
+//! defaults to USER_UID, `start` is a no-op (0), `shell` in `/` (`init shell
+//! --workdir /`).
 
 use crate::common::podman::{Container, podman};
 use crate::common::{stderr_of, stdout_of};
@@ -23,7 +23,6 @@ fn who(options: &[&str]) -> Vec<String> {
 #[test]
 fn base_runs_the_command_under_init_as_the_runtime_user_the_environment_names() {
     let pid1 = format!("{INIT} sh -c {WHO} ");
-    assert_eq!(who(&[]), ["app", "1000", "1000", "/home/app", &pid1]);
     let dev = who(&["-e", "USER_NAME=dev", "-e", "USER_UID=4242", "-e", "USER_GID=4243"]);
     assert_eq!(dev, ["dev", "4242", "4243", "/home/dev", &pid1]);
 
@@ -35,7 +34,8 @@ fn base_runs_the_command_under_init_as_the_runtime_user_the_environment_names() 
 /// shell reads its commands from stdin.
 #[test]
 fn base_init_shell_is_a_login_shell_as_the_runtime_user_or_the_user_named() {
-    let c = Container::start("base-shell", &["-e", "USER_NAME=dev"], &image("base"), &["sleep", "infinity"]);
+    let named = ["-e", "USER_NAME=dev", "-e", "USER_UID=4242"];
+    let c = Container::start("base-shell", &named, &image("base"), &["sleep", "infinity"]);
     // A single command is one critical service named after its program.
     wait_ready(&c, "sleep");
     let shell = |user: &str| {
@@ -55,8 +55,9 @@ fn base_user_gid_follows_user_uid_and_start_does_nothing_with_0() {
     let pid1 = format!("{INIT} sh -c {WHO} ");
     let dev = who(&["-e", "USER_NAME=dev", "-e", "USER_UID=4242"]);
     assert_eq!(dev, ["dev", "4242", "4242", "/home/dev", &pid1]);
+    // The ids mean something only with a name.
     let uid_only = who(&["-e", "USER_UID=5000"]);
-    assert_eq!(uid_only, ["app", "5000", "5000", "/home/app", &pid1]);
+    assert_eq!(uid_only, ["root", "0", "0", "/root", &pid1]);
 
     let out = podman(&["run", "--rm", &image("base"), "start"]);
     assert_eq!(out.status.code(), Some(0), "start is a no-op: {}", stderr_of(&out));
@@ -64,20 +65,21 @@ fn base_user_gid_follows_user_uid_and_start_does_nothing_with_0() {
 
 /// The seed's other rules: without USER_NAME everything runs as root;
 /// USER_UID is required with USER_NAME; `shell [USER]` (default USER_NAME,
-/// else root) starts in `/`.
+/// else root) starts in `/`: `init shell --workdir /` (a login shell starts
+/// in the user's home without it: docs/reference.md, "Command line").
 #[test]
-#[ignore = "needs [user] name empty = no user, `workdir` for init shell (h21a)"]
 fn base_runs_as_root_without_user_name_requires_user_uid_with_it_and_shells_in_root_dir() {
     let pid1 = format!("{INIT} sh -c {WHO} ");
     assert_eq!(who(&[]), ["root", "0", "0", "/root", &pid1]);
     let out = podman(&["run", "--rm", "-e", "USER_NAME=dev", &image("base"), "true"]);
     assert_eq!(out.status.code(), Some(78), "{}", stderr_of(&out));
-    assert!(stderr_of(&out).contains("USER_UID"), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("USER_UID is required with USER_NAME"), "{}", stderr_of(&out));
 
     let c = Container::start("base-root-shell", &[], &image("base"), &["sleep", "infinity"]);
     wait_ready(&c, "sleep");
-    let shell =
-        |user: &str| stdout_of(&c.exec(&["sh", "-c", &format!("echo 'id -un; pwd' | {INIT} shell {user}")]));
+    let shell = |user: &str| {
+        stdout_of(&c.exec(&["sh", "-c", &format!("echo 'id -un; pwd' | {INIT} shell --workdir / {user}")]))
+    };
     assert_eq!(shell(""), "root\n/\n");
     let named = Container::start(
         "base-dev-shell",
@@ -86,7 +88,7 @@ fn base_runs_as_root_without_user_name_requires_user_uid_with_it_and_shells_in_r
         &["sleep", "infinity"],
     );
     wait_ready(&named, "sleep");
-    let out = named.exec(&["sh", "-c", &format!("echo 'id -un; pwd' | {INIT} shell")]);
+    let out = named.exec(&["sh", "-c", &format!("echo 'id -un; pwd' | {INIT} shell --workdir /")]);
     assert_eq!(stdout_of(&out), "dev\n/\n");
     stop_promptly(&c, 143);
     stop_promptly(&named, 143);

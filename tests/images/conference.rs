@@ -228,9 +228,9 @@ fn the_conference_pod_comes_up_from_its_kubernetes_manifest() {
 
 /// The seed's first step, before any database exists: `docker-compose run
 /// --no-deps --rm indico-worker make-config` prints the editable config and
-/// ends, without waiting for the database or redis.
+/// ends, without waiting for the database or redis (the task by its bare
+/// name, `waits = false`).
 #[test]
-#[ignore = "needs for/waits (h21a)"]
 fn make_config_runs_alone_in_a_fresh_project_without_waiting_for_its_dependencies() {
     images();
     let dir = fixtures();

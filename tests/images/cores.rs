@@ -237,3 +237,27 @@ fn cores_pod_from_kube_yaml_serves_the_portal() {
     assert_eq!(get(&["-d", "name=pod", "https://127.0.0.1/samples"]), "cores: 1 samples, 0 admins\n");
     assert!(get(&["https://127.0.0.1/docs/"]).contains("cores lab portal"));
 }
+
+/// The seed's `docker run -it [image name] bash` when the app is dead: no
+/// secret, no database, and the shell runs at once (here without a
+/// terminal); the same image's services still refuse to start without
+/// DB_PASSWORD, in one line, before anything runs.
+#[test]
+fn cores_bash_in_a_fresh_container_needs_no_variables_while_the_services_refuse_without_db_password() {
+    build();
+    let app = image("cores/app");
+    let limit = STARTUP.as_secs().to_string();
+    let t0 = std::time::Instant::now();
+    let bash = podman(&["run", "--rm", "--timeout", &limit, &app, "bash", "-c", "id -un; pwd"]);
+    assert_eq!(stdout_of(&bash), "app\n/\n", "{}", stderr_of(&bash));
+    assert!(bash.status.success(), "{}", stderr_of(&bash));
+    assert!(t0.elapsed() < Duration::from_secs(30), "bash took {:?}: {}", t0.elapsed(), stderr_of(&bash));
+
+    let boot = podman(&["run", "--rm", "--timeout", &limit, "-e", "DJANGO_SECRET_KEY=k", &app]);
+    assert_eq!(boot.status.code(), Some(78), "{}", stderr_of(&boot));
+    let stderr = stderr_of(&boot);
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("ERROR")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].ends_with("DB_PASSWORD is not set: set DB_PASSWORD or DB_PASSWORD_FILE"), "{stderr}");
+    assert!(!stderr.contains("started service="), "{stderr}");
+}

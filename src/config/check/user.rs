@@ -12,6 +12,9 @@ impl Check<'_> {
             IntOrStr::Int(i) => i.to_string(),
             IntOrStr::Str(s) => self.text(&Spanned::new(span_of(n), s.clone()))?,
         };
+        if self.unneeded(&text) {
+            return None;
+        }
         let parse = |t: &str| t.trim().parse::<u32>().ok().filter(|&id| id != u32::MAX);
         let parsed = match text.split_once(':') {
             None => parse(&text).map(|id| (id, None)),
@@ -23,9 +26,19 @@ impl Check<'_> {
         parsed
     }
 
+    /// A field of a `[user]` switched off (its name renders empty) that
+    /// renders empty too is not given: `gid = "<<USER_GID>>"` with USER_GID
+    /// set from an unset USER_UID (`"<<USER_UID:->>"`) is no wrong value
+    /// when there is no user to give it to. A value that is there is still
+    /// checked, as in any part switched off.
+    fn unneeded(&self, text: &str) -> bool {
+        self.scope == Scope::Off && text.trim().is_empty()
+    }
+
     /// A value of `[user]` checked by `valid`; the problem names the field.
     fn entry_field(&mut self, s: &Str, field: &str, valid: fn(&str) -> Result<(), String>) -> Option<String> {
-        self.parsed(s, |t| valid(t).map(|()| t.to_string()).map_err(|e| format!("[user] {field} {e}")))
+        let text = self.text(s).filter(|t| !self.unneeded(t))?;
+        valid(&text).map(|()| text).map_err(|e| self.problem(span_of(s), format!("[user] {field} {e}"))).ok()
     }
 
     /// `[user]`; `None` also when its `name` renders empty: then there is

@@ -151,3 +151,28 @@ fn a_user_whose_name_renders_empty_is_no_user_and_needs_no_uid() {
         Err(Error::Invalid(p)) if p == ["/c/init.toml:3:8: USER_UID is not set: set USER_UID or USER_UID_FILE"]
     ));
 }
+
+/// The seed's base image: root unless USER_NAME is set, USER_UID required
+/// with it, USER_GID the uid when not given. Without a name, the gid that
+/// [env] leaves empty is not given; a value that is there is still checked.
+#[test]
+fn a_user_switched_off_leaves_fields_that_render_empty_aside() {
+    let text = r#"
+[env]
+USER_GID = "<<USER_UID:->>"
+[user]
+name = "<<USER_NAME:->>"
+uid = "<<USER_UID:?USER_UID is required with USER_NAME>>"
+gid = "<<USER_GID>>"
+"#;
+    let (c, problems) = all(text, &[]);
+    assert!(c.user.is_none());
+    assert!(problems.iter().all(|p| !p.checked() && !p.stops(&[])), "{problems:?}");
+    let (_, problems) = all(text, &[("USER_GID", "x")]);
+    assert_eq!(problems.iter().filter(|p| p.stops(&[])).count(), 1, "{problems:?}");
+    let c = load_ok(text, &mut env(&[("USER_NAME", "dev"), ("USER_UID", "4242")]));
+    assert_eq!(c.user.map(|u| (u.name, u.uid, u.gid)), Some(("dev".to_string(), Some(4242), Some(4242))));
+    // With a name, an empty gid is a wrong value, as before.
+    let (_, problems) = all(text, &[("USER_NAME", "dev"), ("USER_UID", "1"), ("USER_GID", "")]);
+    assert!(problems.iter().any(|p| p.stops(&[]) && p.text.contains("invalid gid")), "{problems:?}");
+}
