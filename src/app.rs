@@ -285,7 +285,7 @@ fn wait_command(global: &Global, timeout: Option<config::Limit>, targets: Vec<St
 
 /// `init shell [--workdir DIR] [USER]`: preparation as for an ad-hoc
 /// command, then a login shell as USER (default: the runtime user) with the
-/// services' environment, in DIR, else the user's home. From root on a
+/// services' environment, in DIR, else `[shell] workdir`, else the user's home. From root on a
 /// terminal, switching to another user, the shell gets a fresh pty (run/shell.rs).
 fn shell(
     global: &Global,
@@ -311,7 +311,8 @@ fn shell(
         .filter(|s| !s.ends_with("nologin") && !s.ends_with("/false") && Path::new(s).exists())
         .unwrap_or_else(|| "/bin/sh".into());
     let home = identity.as_ref().map(|id| id.home.clone()).filter(|h| h.is_dir());
-    let cmd = prepared.command_as(vec![login_shell.into(), "-l".into()], identity, &[], workdir.or(home));
+    let workdir = workdir.or_else(|| prepared.config.shell_workdir.clone()).or(home);
+    let cmd = prepared.command_as(vec![login_shell.into(), "-l".into()], identity, &[], workdir);
     run_once(&cmd, opts)
 }
 

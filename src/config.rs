@@ -227,6 +227,9 @@ impl std::fmt::Display for Off {
 pub struct Config {
     pub path: PathBuf,
     pub user: Option<RuntimeUser>,
+    /// `[shell] workdir`: where `init shell` starts without `--workdir`
+    /// (else the user's home; docs/reference.md, "One-off work").
+    pub shell_workdir: Option<PathBuf>,
     pub templates: Vec<Template>,
     pub volumes: Vec<Volume>,
     pub waits: Vec<Wait>,
@@ -341,6 +344,7 @@ pub fn parse_all(path: &Path, text: &str, env: &mut Environment) -> (Config, Vec
         match key.get_ref().as_ref() {
             "env" => {}
             "user" => config.user = check.entry(value).and_then(|raw| check.user(&raw)),
+            "shell" => config.shell_workdir = check.entry(value).and_then(|raw| check.shell(&raw)),
             "template" => config.templates = check.array(value, "template", |c, raw| c.template(&raw, &dir)),
             "volume" => config.volumes = check.array(value, "volume", |c, raw| c.volume(&raw)),
             "wait" => config.waits = check.array(value, "wait", |c, raw| c.wait_entry(&raw)),
@@ -352,7 +356,7 @@ pub fn parse_all(path: &Path, text: &str, env: &mut Environment) -> (Config, Vec
             other => check.problem(
                 span,
                 format!(
-                    "unknown table `{other}` (expected user, env, template, volume, wait, service or task)"
+                    "unknown table `{other}` (expected user, shell, env, template, volume, wait, service or task)"
                 ),
             ),
         }

@@ -2,7 +2,8 @@
 //! (docs/reference.md, "One-off work"): a task without the waits, an ad-hoc
 //! command with only the templates and waits that have no `for`, a task by
 //! its bare name, parts switched on and off from the environment, a
-//! `[user]` whose name renders empty, and `init shell --workdir`.
+//! `[user]` whose name renders empty, and where `init shell` starts
+//! (`--workdir`, `[shell] workdir`).
 
 mod common;
 
@@ -207,23 +208,41 @@ fn a_user_whose_name_renders_empty_is_no_user_and_children_run_as_init() {
 }
 
 #[test]
-fn a_shell_starts_in_the_users_home_or_in_workdir() {
+fn a_shell_starts_in_workdir_else_in_shell_workdir_else_in_the_users_home() {
     let input = TempDir::new("oneoff-shell-input");
     fs::write(input.join("typed"), "pwd\n").unwrap();
-    let shell = |tag: &str, args: &[&str]| {
+    let shell = |tag: &str, config: &str, args: &[&str]| {
         let stdin = Stdio::from(fs::File::open(input.join("typed")).unwrap());
         let mut init = Builder::new(tag, Mode::Pid1)
-            .before(|dir| fs::create_dir(dir.join("wd")).unwrap())
+            .before(|dir| ["wd", "cfg"].iter().for_each(|d| fs::create_dir(dir.join(d)).unwrap()))
+            .file("init.toml", config)
             .stdin(stdin)
+            .args(["-c", "{dir}/init.toml"])
             .args(args)
             .start();
         assert_eq!(init.wait(), 0, "{}", init.stderr());
-        (init.stdout(), init.dir.s("wd"))
+        (init.stdout(), init.dir.s("wd"), init.dir.s("cfg"))
     };
-    let (out, wd) = shell("oneoff-shell-wd", &["shell", "--workdir", "{dir}/wd", "root"]);
-    assert_eq!(out, format!("{wd}\n"));
-    let (out, _) = shell("oneoff-shell-home", &["shell", "root"]);
+    let configured = "[shell]\nworkdir = \"<<SHELL_DIR:-{dir}/cfg>>\"\n";
+    let (out, wd, _) = shell("oneoff-shell-wd", configured, &["shell", "--workdir", "{dir}/wd", "root"]);
+    assert_eq!(out, format!("{wd}\n"), "--workdir wins");
+    let (out, _, cfg) = shell("oneoff-shell-cfg", configured, &["shell", "root"]);
+    assert_eq!(out, format!("{cfg}\n"), "[shell] workdir");
+    let (out, _, _) = shell("oneoff-shell-home", "", &["shell", "root"]);
     assert_eq!(out, "/root\n");
+}
+
+#[test]
+fn a_relative_shell_workdir_is_one_line_and_78() {
+    let mut init = Builder::new("oneoff-shell-relative", Mode::Pid1)
+        .file("init.toml", "[shell]\nworkdir = \"tmp\"\n")
+        .args(["-c", "{dir}/init.toml", "shell", "root"])
+        .start();
+    assert_eq!(init.wait(), 78, "{}", init.stderr());
+    let err = init.stderr();
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("ERROR")).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(lines[0].contains("[shell] workdir \"tmp\" must be an absolute path"), "{err}");
 }
 
 #[test]

@@ -11,8 +11,8 @@ use toml::de::DeValue;
 
 use super::duration::parse_duration;
 use super::raw::{
-    BoolOrStr, Fields, IntOrStr, Num, RawProbe, RawService, RawTask, RawTemplate, RawUser, RawVolume, Read,
-    Str, StrTable, Switch, strings_in_file_order,
+    BoolOrStr, Fields, IntOrStr, Num, RawProbe, RawService, RawShell, RawTask, RawTemplate, RawUser,
+    RawVolume, Read, Str, StrTable, Switch, strings_in_file_order,
 };
 use super::scope::{Problem, Scope};
 use super::*;

@@ -110,6 +110,11 @@ pub struct RawService {
     pub enabled: Option<Switch>,
 }
 
+/// `[shell]`: where `init shell` starts.
+pub struct RawShell {
+    pub workdir: Option<Str>,
+}
+
 pub struct RawTask {
     pub name: Str,
     pub command: Option<Vec<Str>>,
@@ -139,6 +144,13 @@ impl Read for RawUser {
             groups: f.strs("groups"),
             no_new_privileges: f.bool("no_new_privileges"),
         })
+    }
+}
+
+impl Read for RawShell {
+    const WHAT: &'static str = "[shell]";
+    fn read(f: &mut Fields) -> Option<Self> {
+        Some(RawShell { workdir: f.str("workdir") })
     }
 }
 

@@ -1,8 +1,8 @@
 //! images/base: Debian slim with mooring as ENTRYPOINT, the runtime user from
 //! USER_NAME / USER_UID / USER_GID, `init shell [USER]`. As the seed's base
 //! image says: root without USER_NAME, USER_UID required with it, USER_GID
-//! defaults to USER_UID, `start` is a no-op (0), `shell` in `/` (`init shell
-//! --workdir /`).
+//! defaults to USER_UID, `start` is a no-op (0), `shell` in `/` (the image's
+//! `[shell] workdir`).
 
 use crate::common::podman::{Container, podman};
 use crate::common::{stderr_of, stdout_of};
@@ -65,8 +65,8 @@ fn base_user_gid_follows_user_uid_and_start_does_nothing_with_0() {
 
 /// The seed's other rules: without USER_NAME everything runs as root;
 /// USER_UID is required with USER_NAME; `shell [USER]` (default USER_NAME,
-/// else root) starts in `/`: `init shell --workdir /` (a login shell starts
-/// in the user's home without it: docs/reference.md, "Command line").
+/// else root) starts in `/`: the image's `[shell] workdir = "/"`
+/// (docs/reference.md, "Command line").
 #[test]
 fn base_runs_as_root_without_user_name_requires_user_uid_with_it_and_shells_in_root_dir() {
     let pid1 = format!("{INIT} sh -c {WHO} ");
@@ -78,7 +78,7 @@ fn base_runs_as_root_without_user_name_requires_user_uid_with_it_and_shells_in_r
     let c = Container::start("base-root-shell", &[], &image("base"), &["sleep", "infinity"]);
     wait_ready(&c, "sleep");
     let shell = |user: &str| {
-        stdout_of(&c.exec(&["sh", "-c", &format!("echo 'id -un; pwd' | {INIT} shell --workdir / {user}")]))
+        stdout_of(&c.exec(&["sh", "-c", &format!("echo 'id -un; pwd' | {INIT} shell {user}")]))
     };
     assert_eq!(shell(""), "root\n/\n");
     let named = Container::start(
@@ -88,7 +88,7 @@ fn base_runs_as_root_without_user_name_requires_user_uid_with_it_and_shells_in_r
         &["sleep", "infinity"],
     );
     wait_ready(&named, "sleep");
-    let out = named.exec(&["sh", "-c", &format!("echo 'id -un; pwd' | {INIT} shell --workdir /")]);
+    let out = named.exec(&["sh", "-c", &format!("echo 'id -un; pwd' | {INIT} shell")]);
     assert_eq!(stdout_of(&out), "dev\n/\n");
     stop_promptly(&c, 143);
     stop_promptly(&named, 143);

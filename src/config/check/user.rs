@@ -67,6 +67,18 @@ impl Check<'_> {
         }
     }
 
+    /// `[shell] workdir`: an absolute path (it may render empty: then the
+    /// user's home, as without it).
+    pub fn shell(&mut self, raw: &RawShell) -> Option<PathBuf> {
+        let given = raw.workdir.as_ref()?;
+        let text = self.text(given).filter(|t| !t.is_empty())?;
+        if !text.starts_with('/') {
+            self.problem(span_of(given), format!("[shell] workdir {text:?} must be an absolute path"));
+            return None;
+        }
+        Some(PathBuf::from(text))
+    }
+
     fn user_fields(&mut self, raw: &RawUser, name: Option<String>) -> Option<RuntimeUser> {
         let mut user =
             RuntimeUser { no_new_privileges: flag(&raw.no_new_privileges, false), ..Default::default() };
