@@ -77,9 +77,8 @@ fn base_runs_as_root_without_user_name_requires_user_uid_with_it_and_shells_in_r
 
     let c = Container::start("base-root-shell", &[], &image("base"), &["sleep", "infinity"]);
     wait_ready(&c, "sleep");
-    let shell = |user: &str| {
-        stdout_of(&c.exec(&["sh", "-c", &format!("echo 'id -un; pwd' | {INIT} shell {user}")]))
-    };
+    let shell =
+        |user: &str| stdout_of(&c.exec(&["sh", "-c", &format!("echo 'id -un; pwd' | {INIT} shell {user}")]));
     assert_eq!(shell(""), "root\n/\n");
     let named = Container::start(
         "base-dev-shell",
