@@ -74,6 +74,27 @@ const MATCHES: &[(&str, &str, bool)] = &[
     ("[é-ë]", "xêx", true),
     ("[é-ë]", "e", false),
     (r"[\t-\r]", "a\u{c}", true),
+    // found by the differential fuzzing against regex-lite: `-`s first are
+    // literal ones, else a `]` first is, and neither begins a range
+    ("[]-a]", "_", false),
+    ("[]-a]", "-", true),
+    ("[]-a]", "]", true),
+    ("[]-a]", "a", true),
+    ("[^]-a]", "_", true),
+    ("[^]-a]", "-", false),
+    ("[--a]", "0", false),
+    ("[--a]", "-", true),
+    ("[--a]", "a", true),
+    ("[^--a]", "0", true),
+    ("[---]", "-", true),
+    ("[---]", ".", false),
+    ("[--]", "-", true),
+    ("[-]", "-", true),
+    ("[a-c-e]", "d", false),
+    ("[a-c-e]", "-", true),
+    (r"[!-\-]", ",", true),
+    (r"[\d-]", "-", true),
+    (r"[\d-]", "a", false),
     // anchors: the whole line's start and end
     ("^ready", "ready now", true),
     ("^ready", "not ready", false),
@@ -229,8 +250,20 @@ const ERRORS: &[(&str, usize, &str)] = &[
     ("[a-", 2, "unclosed class"),
     ("[z-a]", 3, "class range out of order"),
     (r"[a-\d]", 4, "unsupported in a class"),
+    (r"[\d-z]", 3, "unsupported in a class"),
     ("[[:alpha:]]", 1, "unsupported in a class"),
-    ("[a-z&&[^d]]", 6, "unsupported in a class"),
+    ("[a-z&&[^d]]", 4, "unsupported in a class"),
+    // found by the differential fuzzing against regex-lite: `\<` `\>` are
+    // its word boundaries; `&&`, `--`, `~~` in a class its set operations
+    (r"\<ready", 1, "unsupported escape"),
+    (r"ready\>", 6, "unsupported escape"),
+    (r"[\<]", 2, "unsupported escape"),
+    ("[!--]", 2, "unsupported in a class"),
+    ("[a--b]", 2, "unsupported in a class"),
+    ("[a&&b]", 2, "unsupported in a class"),
+    ("[a~~b]", 2, "unsupported in a class"),
+    ("[-a--]", 3, "unsupported in a class"),
+    (r"[\&&&]", 3, "unsupported in a class"),
     (r"[\b]", 2, "unsupported escape"),
     (r"\bready\b", 1, "unsupported escape"),
     (r"\B", 1, "unsupported escape"),
@@ -273,3 +306,4 @@ fn patterns_are_equal_when_their_sources_are() {
     assert_ne!(Pattern::new("a+").unwrap(), Pattern::new("a*").unwrap());
     assert_eq!(Pattern::new("x|y").unwrap().as_str(), "x|y");
 }
+
