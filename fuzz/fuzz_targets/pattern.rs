@@ -66,15 +66,24 @@ fn check(pattern: &str, strict: bool, lines: &[Vec<u8>]) {
         return;
     }
     // regex-lite's nesting limit (50 levels of its syntax tree) is below
-    // what 32 groups make; only the syntax is compared, not its limits.
-    let theirs = RegexBuilder::new(pattern).nest_limit(10_000).build();
+    // what 32 groups make; only the syntax is compared, not its limits. Its
+    // size limit is lowered from 10 MiB to 1 MiB so that runs stay fast.
+    let theirs = RegexBuilder::new(pattern).nest_limit(10_000).size_limit(1 << 20).build();
     match (Pattern::new(pattern), theirs) {
         (Ok(ours), Ok(re)) => {
+            let folds_badly = folds_one_case(pattern);
             for line in lines {
-                let want = re.is_match(&haystack(line));
-                assert_eq!(ours.is_match(line), want, "{pattern:?} on {line:?}: regex-lite says {want}");
+                let (found, want) = (ours.is_match(line), re.is_match(&haystack(line)));
+                if folds_badly && found && !want {
+                    continue;
+                }
+                assert_eq!(found, want, "{pattern:?} on {line:?}: regex-lite says {want}");
             }
         }
+        // regex-lite's size limit is on its program, counted repetition of
+        // empty groups expanded (`(){600}{600}`); mooring's program stays
+        // small there. Not a matter of syntax.
+        (Ok(_), Err(e)) if e.to_string().contains("size limit") => {}
         (Ok(_), Err(e)) => panic!("{pattern:?} accepted, regex-lite refuses it: {e}"),
         (Err(e), theirs) => {
             assert!(e.at <= pattern.len(), "{pattern:?}: {e:?}");
@@ -82,6 +91,50 @@ fn check(pattern: &str, strict: bool, lines: &[Vec<u8>]) {
             assert!(!strict || limit || theirs.is_err(), "{pattern:?} is in the subset but refused: {e:?}");
         }
     }
+}
+
+/// Whether `pattern` is `(?i)` with a class range from `A-Z` into `a-z`
+/// (`(?i)[Z-a]`), maybe: regex-lite 0.1 folds only the part in `a-z` of
+/// such a range, so it misses `b` in `(?i)[\0-a]`. docs/reference.md says
+/// `(?i)` takes "ASCII letters in either case", as mooring does: there
+/// only mooring saying yes where regex-lite says no is let through. Read
+/// loosely: any `x-y` between a `[` and a `]` that is not first counts.
+fn folds_one_case(pattern: &str) -> bool {
+    let Some(rest) = pattern.strip_prefix("(?i)") else { return false };
+    let (mut chars, mut class, mut items) = (rest.chars().peekable(), false, Vec::new());
+    while let Some(c) = chars.next() {
+        // An item: a char, `-` (as `None`), or an escape (its char).
+        let item = match c {
+            '\\' => chars.next().map(|e| match e {
+                't' => Some('\t'),
+                'n' => Some('\n'),
+                'r' => Some('\r'),
+                e => Some(e),
+            }),
+            '[' if !class => {
+                (class, items) = (true, Vec::new());
+                chars.next_if_eq(&'^');
+                chars.next_if_eq(&']');
+                continue;
+            }
+            ']' if class => {
+                class = false;
+                continue;
+            }
+            '-' => Some(None),
+            c => Some(Some(c)),
+        };
+        if class && let Some(item) = item {
+            items.push(item);
+            if let [.., Some(lo), None, Some(hi)] = items[..]
+                && lo <= 'Z'
+                && hi >= 'a'
+            {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// `line` as regex-lite sees it: each byte that is not UTF-8 one NOT_UTF8.
