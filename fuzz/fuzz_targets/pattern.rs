@@ -327,7 +327,9 @@ impl Gen<'_, '_> {
                 8 | 9 => self.counts()?,
                 _ => {
                     self.strict = false;
-                    self.u.choose(&["{,2}", "{ 1}", "{1 }", "{1, 2}", "{", "{1", "{a}", "{2,1}", "{}"])?.to_string()
+                    self.u
+                        .choose(&["{,2}", "{ 1}", "{1 }", "{1, 2}", "{", "{1", "{a}", "{2,1}", "{}"])?
+                        .to_string()
                 }
             };
             self.text.push_str(&op);
@@ -353,11 +355,62 @@ impl Gen<'_, '_> {
     /// or that regex-lite reads otherwise.
     fn outside(&mut self) -> Result<()> {
         const OUT: &[&str] = &[
-            r"\<", r"\>", r"\b", r"\B", r"\A", r"\z", r"\v", r"\a", r"\f", r"\x41", r"\u{41}", r"\p{L}", r"\1",
-            r"\ ", r"\é", "(?i)", "(?m)", "(?s)", "(?-i)", "(?i:a)", "(?=a)", "(?P<n>a)", "(?<n>a)", "[[:alpha:]]",
-            "[[:^digit:]x]", "[a&&b]", "[a--b]", "[a~~b]", "[--a]", "[a-]b]", "[]-a]", "[^]-a]", "[!--]", "[-]",
-            "[^-]", "[]", "[^]", "[a-\\d]", "[\\d-z]", "[\\w-]", "{", "}", "]", ")", "(", "[", "\\", "*", "(?)",
-            "(?:)", "()", "(|)", "a**", "^*", "$+", "(^)*",
+            r"\<",
+            r"\>",
+            r"\b",
+            r"\B",
+            r"\A",
+            r"\z",
+            r"\v",
+            r"\a",
+            r"\f",
+            r"\x41",
+            r"\u{41}",
+            r"\p{L}",
+            r"\1",
+            r"\ ",
+            r"\é",
+            "(?i)",
+            "(?m)",
+            "(?s)",
+            "(?-i)",
+            "(?i:a)",
+            "(?=a)",
+            "(?P<n>a)",
+            "(?<n>a)",
+            "[[:alpha:]]",
+            "[[:^digit:]x]",
+            "[a&&b]",
+            "[a--b]",
+            "[a~~b]",
+            "[--a]",
+            "[a-]b]",
+            "[]-a]",
+            "[^]-a]",
+            "[!--]",
+            "[-]",
+            "[^-]",
+            "[]",
+            "[^]",
+            "[a-\\d]",
+            "[\\d-z]",
+            "[\\w-]",
+            "{",
+            "}",
+            "]",
+            ")",
+            "(",
+            "[",
+            "\\",
+            "*",
+            "(?)",
+            "(?:)",
+            "()",
+            "(|)",
+            "a**",
+            "^*",
+            "$+",
+            "(^)*",
         ];
         self.strict = false;
         self.text.push_str(self.u.choose(OUT)?);
@@ -382,7 +435,8 @@ impl Gen<'_, '_> {
 /// A line of the pattern's chars (either case), chars from POOL and bytes
 /// that are not UTF-8 (lone, truncated, overlong, surrogate, too high).
 fn line(u: &mut Unstructured, chars: &[char]) -> Result<Vec<u8>> {
-    const BAD: &[&[u8]] = &[b"\xff", b"\x80", b"\xe2\x82", b"\xc0\x80", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xc3"];
+    const BAD: &[&[u8]] =
+        &[b"\xff", b"\x80", b"\xe2\x82", b"\xc0\x80", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xc3"];
     let mut line = Vec::new();
     for _ in 0..u.int_in_range(0..=12)? {
         let c = match u.int_in_range(0..=6)? {

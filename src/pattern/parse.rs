@@ -258,7 +258,8 @@ impl Parser<'_> {
             let bytes = self.src.as_bytes();
             // A `-` before a `]` is a literal one; before a `-`, the start
             // of a set operation.
-            let range = bytes.get(self.pos) == Some(&b'-') && !matches!(bytes.get(self.pos + 1), None | Some(b']' | b'-'));
+            let range = bytes.get(self.pos) == Some(&b'-')
+                && !matches!(bytes.get(self.pos + 1), None | Some(b']' | b'-'));
             self.pos += usize::from(range);
             let lo = match item {
                 Esc::Char(lo) => lo,

@@ -328,4 +328,3 @@ fn patterns_are_equal_when_their_sources_are() {
     assert_ne!(Pattern::new("a+").unwrap(), Pattern::new("a*").unwrap());
     assert_eq!(Pattern::new("x|y").unwrap().as_str(), "x|y");
 }
-
