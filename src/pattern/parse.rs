@@ -234,29 +234,44 @@ impl Parser<'_> {
             'W' => Esc::Set(NOT_WORD),
             's' => Esc::Set(SPACE),
             'S' => Esc::Set(NOT_SPACE),
+            // `\<` and `\>` are word boundaries in regex-lite.
+            '<' | '>' => return Err("unsupported escape"),
             c if c.is_ascii_punctuation() => Esc::Char(c as u32),
             _ => return Err("unsupported escape"),
         })
     }
 
     /// A class, after its `[`: chars, ranges and `\d \w \s` (and their
-    /// negations).
+    /// negations), read as regex-lite reads one (docs/reference.md).
     fn class(&mut self) -> Result<Inst, Fault> {
         let neg = self.next_is(b'^');
         let from = self.ranges.len();
-        // A `]` first is a literal one.
-        while let Some(item) = self.class_item(self.ranges.len() == from)? {
+        // `-`s first are literal ones, else a `]` first is; neither begins
+        // a range (`[]-a]` is `]`, `-` and `a`).
+        while self.next_is(b'-') {
+            self.ranges.push((0x2d, 0x2d));
+        }
+        if self.ranges.len() == from && self.next_is(b']') {
+            self.ranges.push((0x5d, 0x5d));
+        }
+        while let Some(item) = self.class_item(true)? {
+            let bytes = self.src.as_bytes();
+            // A `-` before a `]` is a literal one; before a `-`, the start
+            // of a set operation.
+            let range = bytes.get(self.pos) == Some(&b'-')
+                && !matches!(bytes.get(self.pos + 1), None | Some(b']' | b'-'));
+            self.pos += usize::from(range);
             let lo = match item {
                 Esc::Char(lo) => lo,
+                // A range from `\d`: its end is no char.
+                Esc::Set(_) if range => return Err(IN_CLASS),
                 Esc::Set(set) => {
                     self.ranges.extend_from_slice(set);
                     continue;
                 }
             };
-            let bytes = self.src.as_bytes();
             let mut hi = lo;
-            if bytes.get(self.pos) == Some(&b'-') && !matches!(bytes.get(self.pos + 1), None | Some(b']')) {
-                self.pos += 1;
+            if range {
                 let Some(Esc::Char(end)) = self.class_item(false)? else { return Err(IN_CLASS) };
                 if end < lo {
                     return Err("class range out of order");
@@ -268,11 +283,17 @@ impl Parser<'_> {
         Ok(Inst::Set { neg, from: from as u32, to: self.ranges.len() as u32 })
     }
 
-    /// One item of a class; `None` at its closing `]`.
-    fn class_item(&mut self, first: bool) -> Result<Option<Esc>, Fault> {
-        match self.bump() {
+    /// One item of a class, or the end of a range (`start` false); `None`
+    /// at its closing `]`.
+    fn class_item(&mut self, start: bool) -> Result<Option<Esc>, Fault> {
+        let c = self.bump();
+        // `&&`, `--` and `~~` begin class set operations.
+        if start && matches!(c, Some('&' | '-' | '~')) && self.peek() == c.map(|c| c as u8) {
+            return Err(IN_CLASS);
+        }
+        match c {
             None => Err("unclosed class"),
-            Some(']') if !first => Ok(None),
+            Some(']') => Ok(None),
             Some('[') => Err(IN_CLASS),
             Some('\\') => self.escape().map(Some),
             Some(c) => Ok(Some(Esc::Char(c as u32))),
