@@ -14,7 +14,7 @@ use crate::common::podman::{Container, ROOT, Volume, podman_ok};
 use crate::common::{OnTty, TempDir, stderr_of, stdout_of, wait_until};
 use crate::deploy::{Pod, Stack, curl, curl_in, free_port};
 use crate::docker::Dockerd;
-use crate::{INIT, PROMPT, image, running, stop_promptly, wait_ready};
+use crate::{INIT, PROMPT, exited, image, running, stop_promptly, wait_ready};
 
 const USER: &str = "lab";
 const UID: &str = "1234";
@@ -118,7 +118,7 @@ fn launcher_seeds_a_fresh_volume_takes_ssh_keys_from_it_and_stops_in_order_on_si
     // first, then the app they depend on; the code is the app's, 0.
     let t0 = Instant::now();
     podman_ok(&["kill", "-s", "INT", &c.0]);
-    wait_until("the container ends on SIGINT", PROMPT * 3, || !running(c));
+    wait_until("the container ends on SIGINT", PROMPT * 3, || exited(c));
     assert!(t0.elapsed() < PROMPT, "SIGINT took {:?}", t0.elapsed());
     assert_eq!(c.exit_code(), 0, "{}", c.logs());
     let logs = c.logs();
@@ -237,7 +237,7 @@ fn launcher_on_a_host_directory_seeds_it_opens_init_shell_and_stops_gracefully_o
 
     let t0 = Instant::now();
     podman_ok(&["kill", "-s", "QUIT", &c.0]);
-    wait_until("the container ends on SIGQUIT", PROMPT * 3, || !running(&c));
+    wait_until("the container ends on SIGQUIT", PROMPT * 3, || exited(&c));
     assert!(t0.elapsed() < PROMPT, "SIGQUIT took {:?}", t0.elapsed());
     assert_eq!(c.exit_code(), 0, "{}", c.logs());
     stopped_in_order(&c.logs(), "SIGQUIT");

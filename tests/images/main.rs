@@ -99,6 +99,13 @@ pub fn running(c: &Container) -> bool {
     podman(&["inspect", "-f", "{{.State.Running}}", &c.0]).stdout.starts_with(b"true")
 }
 
+/// The container has exited and its exit code is recorded. Not the same as
+/// `!running`: an inspect that fails (the container busy, a loaded machine)
+/// or a container still stopping is not running either.
+pub fn exited(c: &Container) -> bool {
+    podman(&["inspect", "-f", "{{.State.Status}}", &c.0]).stdout.starts_with(b"exited")
+}
+
 /// Waits until `service` is ready; a container that stopped fails at once
 /// with its logs.
 pub fn wait_ready(c: &Container, service: &str) {

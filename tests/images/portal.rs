@@ -15,7 +15,7 @@ use crate::common::podman::{Container, podman_ok};
 use crate::common::{stderr_of, stdout_of, wait_until};
 use crate::deploy::{Pod, Stack, curl, curl_in, free_port, not_ready_and_back};
 use crate::docker::Dockerd;
-use crate::{INIT, STARTUP, image, running, stop_promptly, wait_ready};
+use crate::{INIT, STARTUP, exited, image, running, stop_promptly, wait_ready};
 
 fn images() {
     for path in ["postgres", "redis", "portal/app"] {
@@ -129,7 +129,7 @@ fn operator_commands(stack: &Stack) {
 fn redis_outage(stack: &Stack, url: &str) {
     let (web, redis, beat) = (stack.get("web"), stack.get("redis"), stack.get("celerybeat"));
     podman_ok(&["kill", "-s", "KILL", &redis.0]);
-    wait_until("the app containers stopped for the stale redis", STARTUP, || !running(web) && !running(beat));
+    wait_until("the app containers stopped for the stale redis", STARTUP, || exited(web) && exited(beat));
     for c in [web, beat] {
         assert_eq!(c.exit_code(), 75, "{}", c.logs());
         assert!(c.logs().contains("stale semaphore"), "{}", c.logs());
