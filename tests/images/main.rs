@@ -99,11 +99,13 @@ pub fn running(c: &Container) -> bool {
     podman(&["inspect", "-f", "{{.State.Running}}", &c.0]).stdout.starts_with(b"true")
 }
 
-/// The container has exited and its exit code is recorded. Not the same as
-/// `!running`: an inspect that fails (the container busy, a loaded machine)
+/// The container's process has ended and its exit code is recorded
+/// (podman says `stopped` until its clean-up, then `exited`). Not the same
+/// as `!running`: an inspect that fails (a busy podman on a loaded machine)
 /// or a container still stopping is not running either.
 pub fn exited(c: &Container) -> bool {
-    podman(&["inspect", "-f", "{{.State.Status}}", &c.0]).stdout.starts_with(b"exited")
+    let status = podman(&["inspect", "-f", "{{.State.Status}}", &c.0]).stdout;
+    status.starts_with(b"exited") || status.starts_with(b"stopped")
 }
 
 /// Waits until `service` is ready; a container that stopped fails at once
