@@ -15,7 +15,7 @@ use std::process::Output;
 
 use crate::common::podman::{Container, podman_ok};
 use crate::common::{TempDir, stderr_of, stdout_of, wait_until};
-use crate::deploy::{Pod, Stack, certificate, fetch, free_port, https};
+use crate::deploy::{Pod, Stack, certificate, fetch, free_port, https, try_fetch};
 use crate::docker::Dockerd;
 use crate::{INIT, STARTUP, image, stop_promptly, wait_ready};
 
@@ -95,7 +95,9 @@ fn the_conference_stack_serves_stores_backs_up_survives_a_db_kill_and_stops_prom
     scheduled_backups(&stack);
     backup_and_restore(&stack, &get);
     db_killed_goes_stale_and_comes_back(&stack, &get);
-    app_user_reowns_the_volumes(&mut stack, &get);
+    let try_get =
+        |path: &str| try_fetch(None, &dir, "localhost", port, &[&format!("https://localhost:{port}{path}")]);
+    app_user_reowns_the_volumes(&mut stack, &try_get);
 
     // Every container stops on `podman stop` well within its grace period
     // with 0: nginx on SIGQUIT, the rest on SIGTERM (celery's warm shutdown,
@@ -156,7 +158,7 @@ fn scheduled_backups(stack: &Stack) {
 
 /// The seed's INDICO_USER: `down`, then `up -d` with APP_USER=1001:1001 on
 /// the same volumes: the app runs as 1001 and the volumes are re-owned.
-fn app_user_reowns_the_volumes(stack: &mut Stack, get: &dyn Fn(&str) -> String) {
+fn app_user_reowns_the_volumes(stack: &mut Stack, try_get: &dyn Fn(&str) -> Option<String>) {
     ok(&stack.compose(&["down", "-t", "10"]), "down");
     stack.set_env("APP_USER", "1001:1001");
     stack.up_services(&[], &ALL);
@@ -166,7 +168,9 @@ fn app_user_reowns_the_volumes(stack: &mut Stack, get: &dyn Fn(&str) -> String) 
     for path in ["/opt/indico/archive", "/opt/indico/archive/event-1.txt", "/opt/indico/etc/indico.conf"] {
         assert_eq!(owner(web, path), "1001:1001", "{path}");
     }
-    wait_until("the app runs as 1001", STARTUP, || get("/").contains(r#""uid":1001"#));
+    // After `up`, nginx may answer before the app behind it does (or time
+    // out on a loaded machine): ask again until the deadline.
+    wait_until("the app runs as 1001", STARTUP, || try_get("/").is_some_and(|p| p.contains(r#""uid":1001"#)));
 }
 
 /// `podman exec backup init run backup`, then `init run restore FILE` undoes

@@ -58,6 +58,19 @@ pub fn https(inside: Option<&Container>, dir: &TempDir, name: &str, port: u16, a
     cmd
 }
 
+/// The body of a successful `https` request, or `None` (for a wait that
+/// tries again while the service comes back).
+pub fn try_fetch(
+    inside: Option<&Container>,
+    dir: &TempDir,
+    name: &str,
+    port: u16,
+    args: &[&str],
+) -> Option<String> {
+    let out = https(inside, dir, name, port, args).output().ok()?;
+    out.status.success().then(|| stdout_of(&out))
+}
+
 /// The body of a successful `https` request.
 pub fn fetch(inside: Option<&Container>, dir: &TempDir, name: &str, port: u16, args: &[&str]) -> String {
     let out = https(inside, dir, name, port, args).output().expect("curl runs");

@@ -129,7 +129,21 @@ fn operator_commands(stack: &Stack) {
 fn redis_outage(stack: &Stack, url: &str) {
     let (web, redis, beat) = (stack.get("web"), stack.get("redis"), stack.get("celerybeat"));
     podman_ok(&["kill", "-s", "KILL", &redis.0]);
-    wait_until("the app containers stopped for the stale redis", STARTUP, || exited(web) && exited(beat));
+    // podman may show a container that is still running as stopped, with
+    // the code of the run `podman stop` ended above (0), for a while: wait
+    // for the code itself. A wrong code never becomes 75 and fails here.
+    let ended = |c: &Container| exited(c) && c.exit_code() == 75;
+    let deadline = std::time::Instant::now() + STARTUP;
+    while !(ended(web) && ended(beat)) {
+        let (w, b) = (web.exit_code(), beat.exit_code());
+        let said = || format!("codes {w} and {b}:\n{}\n{}", web.logs(), beat.logs());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the apps did not end with 75 for the stale redis: {}",
+            said()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     for c in [web, beat] {
         assert_eq!(c.exit_code(), 75, "{}", c.logs());
         assert!(c.logs().contains("stale semaphore"), "{}", c.logs());
