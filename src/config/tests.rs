@@ -167,7 +167,7 @@ http = "https://secure"
         "24:8: /etc cannot be a volume: /etc is a system tree",
         "27:7: give exactly one of file, tcp, unix, http or command",
         "31:8: \"https://secure\": https is not supported (plain HTTP only)",
-        "33:2: unknown table `surprise` (expected user, env, template, volume, wait, service or task)",
+        "33:2: unknown table `surprise` (expected user, shell, env, template, volume, wait, service or task)",
     ];
     assert_eq!(got.len(), want.len(), "{got:#?}");
     for (g, w) in got.iter().zip(want) {
