@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # mooring's own podman store and settings, so tests and benchmarks never touch
-# the host's images or containers (see ../shared/LAB.md for why each setting).
+# the host's images or containers (each setting says why below).
 #
 #   scripts/podman.sh setup        write the config, build the busybox base image (idempotent)
 #   scripts/podman.sh podman ARGS  run podman against this store

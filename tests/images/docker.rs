@@ -5,7 +5,7 @@
 //! root and socket in a temp dir, no bridge, no iptables; the images come
 //! from mooring's podman store (`podman save | docker load`).
 //!
-//! No traffic may leave loopback (../shared/LAB.md), so no compose network
+//! No test traffic may leave loopback (the dockerd has no bridge), so no compose network
 //! either: `shared_netns` rewrites a compose file so that every service
 //! joins the network namespace of one `net` container (network_mode: none,
 //! only `lo`), whose /etc/hosts maps every service name to 127.0.0.1 — a
