@@ -28,6 +28,8 @@ const SUBCOMMANDS: [&str; 14] = [
 ];
 /// `--stop-timeout`'s default.
 const STOP_TIMEOUT: &str = "8s";
+/// The default `--timeout` of a request to the running init (`init start SERVICE`, `stop`, ...).
+const REQUEST_TIMEOUT: &str = "90s";
 /// The options' environment variables.
 const OPTION_VARIABLES: [&str; 4] = ["INIT_CONFIG", "INIT_USER", "INIT_STOP_TIMEOUT", "INIT_SIGNAL_SCOPE"];
 
@@ -207,7 +209,7 @@ pub struct ServiceArgs {
     #[arg(value_name = "SERVICE")]
     pub service: String,
     /// Give up waiting after DUR (exit 75)
-    #[arg(long, value_name = "DUR", default_value = "90s", value_parser = Limit::parse)]
+    #[arg(long, value_name = "DUR", default_value = REQUEST_TIMEOUT, value_parser = Limit::parse)]
     pub timeout: Limit,
     #[command(flatten)]
     pub global: Global,
@@ -219,7 +221,7 @@ pub struct MaybeService {
     #[arg(value_name = "SERVICE")]
     pub service: Option<String>,
     /// With SERVICE: give up waiting after DUR (exit 75)
-    #[arg(long, value_name = "DUR", default_value = "90s", value_parser = Limit::parse)]
+    #[arg(long, value_name = "DUR", default_value = REQUEST_TIMEOUT, value_parser = Limit::parse)]
     pub timeout: Limit,
     #[command(flatten)]
     pub global: Global,

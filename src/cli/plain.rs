@@ -16,12 +16,10 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use super::{
-    Cli, Command, Global, MaybeService, OPTION_VARIABLES, STOP_TIMEOUT, SUBCOMMANDS, SignalScope, UserOption,
+    Cli, Command, Global, MaybeService, OPTION_VARIABLES, REQUEST_TIMEOUT, STOP_TIMEOUT, SUBCOMMANDS,
+    SignalScope, UserOption,
 };
 use mooring::config::Limit;
-
-/// `init start SERVICE`'s `--timeout` default.
-const START_TIMEOUT: &str = "90s";
 
 /// The options read before the command.
 #[derive(Default)]
@@ -101,7 +99,7 @@ fn defaults() -> Option<Global> {
 
 /// `init start` without a service or options.
 fn start() -> Option<MaybeService> {
-    Some(MaybeService { service: None, timeout: Limit::parse(START_TIMEOUT).ok()?, global: defaults()? })
+    Some(MaybeService { service: None, timeout: Limit::parse(REQUEST_TIMEOUT).ok()?, global: defaults()? })
 }
 
 /// `-c`'s value as clap takes it without a fuss: UTF-8, not empty, not
