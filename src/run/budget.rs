@@ -14,63 +14,69 @@ use mooring::config::duration::{deadline, later, millis};
 /// processes forked after the previous round (only matters as a subreaper).
 pub const REKILL_INTERVAL: Duration = Duration::from_millis(100);
 
-/// The stop budget: not started, running until its deadline, or spent (the
-/// SIGKILL rounds).
-#[derive(Debug, Default)]
-pub struct Budget {
-    started: bool,
-    deadline: Option<Instant>,
-    killed: bool,
+/// The stop budget: not started, running until its deadline (`None`: no
+/// limit), or spent, with SIGKILL rounds every `REKILL_INTERVAL`. Pure: the
+/// caller gives the time and logs (`announce`, `spent`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    #[default]
+    Unstarted,
+    Running {
+        deadline: Option<Instant>,
+    },
+    Killing {
+        next_round: Instant,
+    },
 }
 
 impl Budget {
-    /// Starts the budget (`None`: no limit), with the one INFO line that
-    /// says why; a second start changes nothing.
-    pub fn start(&mut self, limit: Option<Duration>, reason: &str) {
-        if self.started {
-            return;
-        }
-        self.started = true;
-        self.deadline = limit.and_then(|b| deadline(Instant::now(), b));
-        match limit {
-            Some(b) => info!(reason, budget_ms = millis(b), "stopping"),
-            None => info!(reason, "stopping, no time limit"),
+    /// Starts the budget at `now`; a second start changes nothing.
+    pub fn start(&mut self, limit: Option<Duration>, now: Instant) {
+        if *self == Budget::Unstarted {
+            *self = Budget::Running { deadline: limit.and_then(|b| deadline(now, b)) };
         }
     }
 
     pub fn started(&self) -> bool {
-        self.started
+        *self != Budget::Unstarted
     }
 
     /// SIGKILL has been sent to everything.
     pub fn killed(&self) -> bool {
-        self.killed
+        matches!(self, Budget::Killing { .. })
     }
 
     /// When the loop must wake for it.
     pub fn deadline(&self) -> Option<Instant> {
-        self.deadline
+        match *self {
+            Budget::Unstarted => None,
+            Budget::Running { deadline } => deadline,
+            Budget::Killing { next_round } => Some(next_round),
+        }
     }
 
     pub fn due(&self, now: Instant) -> bool {
-        self.deadline.is_some_and(|d| now >= d)
-    }
-
-    /// The budget ran out: one WARN (the first time), then as `kill_round`.
-    pub fn spent(&mut self) {
-        if !self.killed {
-            warn!("stop budget spent: SIGKILL to everything left");
-        }
-        self.kill_round();
+        self.deadline().is_some_and(|d| now >= d)
     }
 
     /// From now on SIGKILL every `REKILL_INTERVAL` (the budget ran out, or a
     /// second stop signal came). The caller sends this round's.
-    pub fn kill_round(&mut self) {
-        self.started = true;
-        self.killed = true;
-        self.deadline = Some(later(Instant::now(), REKILL_INTERVAL));
+    pub fn kill_round(&mut self, now: Instant) {
+        *self = Budget::Killing { next_round: later(now, REKILL_INTERVAL) };
     }
+}
+
+/// The one INFO line that says why the container stops, and its budget.
+pub fn announce(limit: Option<Duration>, reason: &str) {
+    match limit {
+        Some(b) => info!(reason, budget_ms = millis(b), "stopping"),
+        None => info!(reason, "stopping, no time limit"),
+    }
+}
+
+/// The one WARN line when the budget runs out.
+pub fn spent() {
+    warn!("stop budget spent: SIGKILL to everything left");
 }
 
 /// Not PID 1 (`docker run --init`, Kubernetes `shareProcessNamespace`, a
@@ -82,5 +88,34 @@ pub fn become_subreaper(me: Pid) {
     match nix::sys::prctl::set_child_subreaper(true) {
         Ok(()) => debug!(pid = me.as_raw(), "not PID 1: made init a child subreaper"),
         Err(e) => warn!(error = %e, "not PID 1 and cannot become a subreaper; orphans go elsewhere"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_runs_then_kills_in_rounds() {
+        let t0 = Instant::now();
+        let mut b = Budget::default();
+        assert!(!b.started() && b.deadline().is_none() && !b.due(t0));
+        b.start(Some(Duration::from_secs(2)), t0);
+        assert_eq!(b, Budget::Running { deadline: Some(t0 + Duration::from_secs(2)) });
+        b.start(Some(Duration::from_secs(9)), t0);
+        assert_eq!(b.deadline(), Some(t0 + Duration::from_secs(2)), "a second start changes nothing");
+        assert!(!b.due(t0 + Duration::from_secs(1)) && b.due(t0 + Duration::from_secs(2)));
+        b.kill_round(t0 + Duration::from_secs(2));
+        assert!(b.killed());
+        assert_eq!(b.deadline(), Some(t0 + Duration::from_secs(2) + REKILL_INTERVAL));
+    }
+
+    #[test]
+    fn without_a_limit_nothing_is_ever_due() {
+        let t0 = Instant::now();
+        let mut b = Budget::default();
+        b.start(None, t0);
+        assert!(b.started() && !b.killed());
+        assert!(!b.due(t0 + Duration::from_secs(86_400)));
     }
 }

@@ -265,7 +265,10 @@ impl<'a> Single<'a> {
 
     /// Starts the stop budget; at its end everything left gets SIGKILL.
     fn start_stop(&mut self, reason: &str) {
-        self.budget.start(self.opts.stop_timeout, reason);
+        if !self.budget.started() {
+            budget::announce(self.opts.stop_timeout, reason);
+        }
+        self.budget.start(self.opts.stop_timeout, Instant::now());
     }
 
     fn forward(&self, signo: i32, name: &str) {
@@ -346,7 +349,10 @@ impl<'a> Single<'a> {
     }
 
     fn on_deadline(&mut self) {
-        self.budget.spent();
+        if !self.budget.killed() {
+            budget::spent();
+        }
+        self.budget.kill_round(Instant::now());
         self.signal_everything(libc::SIGKILL);
     }
 

@@ -1,30 +1,34 @@
 //! Service mode (`[[service]]`, docs/reference.md, "Services"): one single-threaded
 //! event loop over the signalfd, the services' output pipes, the control
-//! socket and timers. What to do is decided by pure functions (decide.rs)
-//! over states that carry their own data (state.rs); this module and its
-//! parts only carry the decisions out: spawn, signal, write semaphores and
-//! the status file. Services start in file order once their `after`
-//! dependencies are ready, restart with doubling back-off, and a critical or
-//! main service that ends for good stops the container. Shutdown spends one
-//! budget: services stop in reverse dependency order (stop_delay, then their
-//! stop signal), then everything left gets SIGTERM, and SIGKILL when the
-//! budget is spent. Every exit status is matched against the pid map before
-//! it counts as an orphan's, so the reaper never takes a supervised child's
-//! status.
+//! socket and timers. What happens is decided by pure code: a service's
+//! life is one step function (life.rs over state.rs), the container's
+//! decisions (who starts, what an end means, the stop order, the exit
+//! code) are fleet.rs over decide.rs. This module and its parts are the
+//! shell around them: they turn what the poll saw into events, feed them
+//! in, and carry out the effects that come back (spawn, signal, run a
+//! check, write a semaphore or the status file, answer a request). Every
+//! exit status is matched against the pid map before it counts as an
+//! orphan's, so the reaper never takes a supervised child's status.
+//! docs/development.md, "The supervisor", says how to add a state or an event.
 
 mod announce;
+mod carry;
 mod control;
 mod decide;
 pub use control::SOCKET_NAME;
 pub use reload::{Loader, Reloader};
 mod events;
 mod exits;
+pub mod fleet;
+pub mod life;
 mod mainpid;
 mod notify;
 mod operate;
 mod output;
 mod publish;
 mod reload;
+#[cfg(test)]
+mod scenarios;
 mod shutdown;
 mod start;
 pub mod state;
@@ -35,9 +39,9 @@ use nix::sys::signal::SigSet;
 use nix::unistd::{Pid, getpid};
 use tracing::{debug, error, info, warn};
 
-use crate::run::budget::{self, Budget};
+use crate::run::budget;
 use crate::run::oom::{self, OomWatch};
-use crate::run::probe_child::{self, Started};
+use crate::run::probe_child::{self, ProbeChild, Started};
 use crate::run::reap::{self, Exit};
 use crate::run::signals::{self, Signals};
 use crate::run::single::Options;
@@ -46,17 +50,13 @@ use crate::run::status::{self, ServiceStatus, Status, StatusFile};
 use crate::run::streak::Streak;
 use crate::run::watch::Watcher;
 use crate::sys;
-use decide::View;
-use events::rewrite;
+use fleet::{Fleet, Order, Unit};
+use life::{Event, Rules};
 use mooring::config::{Output, ReadyHow, Service, Wait};
 use mooring::error::Error;
 use mooring::semaphore;
 use output::Source;
-use state::{Event, Kind, Proc, ReadyProbe, State, StopStep};
-
-/// Probe back-off, as for waits.
-const PROBE_FIRST: Duration = Duration::from_millis(50);
-const PROBE_MAX: Duration = Duration::from_secs(1);
+use state::{Kind, Proc, State};
 
 /// A service to supervise: its configuration and its prepared command.
 pub struct Spec {
@@ -88,9 +88,7 @@ pub fn run(
     sv.open_notify_sockets();
     loop {
         sv.tick(Instant::now());
-        if sv.answer_requests() {
-            continue;
-        }
+        sv.answer_requests();
         if let Some(code) = sv.finished() {
             sv.close();
             info!(code, "exiting");
@@ -104,21 +102,15 @@ pub fn run(
     }
 }
 
+/// What the loop holds for a service beside its life (fleet.rs): its
+/// configuration and command, and the descriptors and children that no
+/// pure state can hold.
 struct Svc {
     spec: Service,
     cmd: Command,
-    state: State,
-    /// Seconds since the epoch of the last state change.
+    /// What `init status` last showed of it, and since when (seconds since the epoch).
+    shown: (Kind, Option<Pid>),
     since: u64,
-    restarts: u32,
-    /// Runs in a row that ended before being ready for 10 s (for
-    /// `max_restarts`, decide.rs).
-    failed_runs: u32,
-    /// When the running process became ready (`None`: it has not).
-    ready_since: Option<Instant>,
-    /// The next back-off delay.
-    delay: Duration,
-    last_exit: Option<Exit>,
     /// `ready = { notify = true }`: its socket, the last `STATUS=` it sent,
     /// and the `MAINPID=` it named.
     notify: Option<notify::NotifySocket>,
@@ -128,49 +120,21 @@ struct Svc {
     /// (it may exit right after naming its main process).
     main_pid: Option<(Pid, u64)>,
     spawned_at_tick: Option<u64>,
-    /// Stopped to be started again (a reload of a service without reload_signal).
-    resume_after_stop: bool,
-}
-
-impl Svc {
-    fn kind(&self) -> Kind {
-        self.state.kind()
-    }
-
-    /// Ready for its dependents and for `init health`: a service once its
-    /// probe passed, a oneshot once it exited 0.
-    fn ready(&self) -> bool {
-        match self.spec.oneshot {
-            true => self.kind() == Kind::Exited && self.last_exit == Some(Exit::Code(0)),
-            false => self.kind() == Kind::Ready,
-        }
-    }
-}
-
-/// How the container's stop stands (docs/reference.md, "Shutdown").
-#[derive(Default)]
-struct Shutdown {
-    /// Started by a stop signal or an end that stops the container.
-    budget: Budget,
-    /// The code the container ends with, once something decided it (a
-    /// critical service's end, a failed watch); else the main service's.
-    decided: Option<u8>,
-    /// 128+N of the stop signal, for when no main service ever ran.
-    signal_code: Option<u8>,
-    /// Everything left after the services got SIGTERM.
-    leftovers_signalled: bool,
+    /// The child running its ready check, while the state says one runs.
+    check: Option<ProbeChild>,
+    /// `ready = { fd = N }`: the read end of its descriptor N, while it starts.
+    ready_fd: Option<std::os::fd::OwnedFd>,
 }
 
 struct Supervisor<'a> {
+    fleet: Fleet,
     svcs: Vec<Svc>,
     sources: Vec<Source>,
     watcher: Option<Watcher<'a>>,
-    opts: &'a Options,
     mask: SigSet,
     me: Pid,
     host: String,
     started: u64,
-    shutdown: Shutdown,
     changed: bool,
     /// Created by the first write (`None` before it).
     status_file: Option<StatusFile>,
@@ -188,39 +152,38 @@ impl<'a> Supervisor<'a> {
     fn new(
         specs: Vec<Spec>,
         (watches, checker): (&'a [Wait], &Command),
-        opts: &'a Options,
+        opts: &Options,
         mask: SigSet,
         me: Pid,
     ) -> Self {
+        let units = specs
+            .iter()
+            .map(|Spec { service: s, .. }| Unit::new(&s.name, &s.after, (s.main, s.critical), Rules::of(s)))
+            .collect();
         let svcs = specs
             .into_iter()
             .map(|Spec { service, cmd }| Svc {
-                delay: service.restart_delay,
                 spec: service,
                 cmd,
-                state: State::Waiting,
+                shown: (Kind::Waiting, None),
                 since: status::now_secs(),
-                restarts: 0,
-                failed_runs: 0,
-                ready_since: None,
-                last_exit: None,
                 notify: None,
                 status_text: None,
                 main_pid: None,
                 spawned_at_tick: None,
-                resume_after_stop: false,
+                check: None,
+                ready_fd: None,
             })
             .collect();
         Supervisor {
+            fleet: Fleet::new(units, opts.stop_timeout, opts.remap_exit.clone()),
             svcs,
             sources: Vec::new(),
             watcher: Watcher::new(watches, checker, mask),
-            opts,
             mask,
             me,
             host: semaphore::hostname(),
             started: status::now_secs(),
-            shutdown: Shutdown::default(),
             changed: true,
             status_file: None,
             control: None,
@@ -232,15 +195,15 @@ impl<'a> Supervisor<'a> {
     }
 
     fn stopping(&self) -> bool {
-        self.shutdown.budget.started()
+        self.fleet.stopping()
     }
 
-    /// The services as the decisions see them.
-    fn views(&self) -> Vec<View<'_>> {
-        self.svcs
-            .iter()
-            .map(|s| View { name: &s.spec.name, after: &s.spec.after, kind: s.kind(), ready: s.ready() })
-            .collect()
+    fn kind(&self, i: usize) -> Kind {
+        self.fleet.units[i].kind()
+    }
+
+    fn state(&self, i: usize) -> &State {
+        &self.fleet.units[i].life.state
     }
 
     /// At boot: each semaphore's directory made (0755), so dependents never
@@ -264,42 +227,28 @@ impl<'a> Supervisor<'a> {
         }
     }
 
-    /// Moves service `i` to `to` on `event`, when the transition table
-    /// allows it (a refusal is a bug, logged). What the old state held goes
-    /// with it: a probe still running is stopped, a semaphore removed.
-    fn enter(&mut self, i: usize, event: Event, to: State) {
-        let s = &mut self.svcs[i];
-        let from = s.kind();
-        if state::next(from, event) != Some(to.kind()) {
-            let to = to.kind().as_str();
-            return error!(service = %s.spec.name, state = from.as_str(), to, event = ?event, "transition refused (a bug)");
-        }
-        debug!(service = %s.spec.name, from = from.as_str(), to = to.kind().as_str(), "state");
-        let old = std::mem::replace(&mut s.state, to);
-        s.since = status::now_secs();
-        self.changed = true;
-        if let State::Starting { probe: ReadyProbe { child: Some(child), .. }, .. } = old {
-            child.cancel();
-        }
-        if from == Kind::Ready {
-            self.drop_semaphore(i);
-        }
-    }
-
-    /// Everything due at `now`: starts, probes, heartbeats, restarts, watches, shutdown steps.
+    /// Everything due at `now`: starts, checks, heartbeats, restarts,
+    /// operators' stops, watches, reloads; while stopping, the stop's steps.
     fn tick(&mut self, now: Instant) {
         if self.stopping() {
-            return self.progress_shutdown(now);
+            let orders = self.fleet.progress_stop(now);
+            return self.carry(orders, now);
         }
         // Starting one service may make it ready at once, which may let the next start.
-        let mut progress = true;
-        while progress && !self.stopping() {
-            progress = false;
-            for i in 0..self.svcs.len() {
-                progress |= self.tick_one(i, now);
-                if self.stopping() {
-                    return;
-                }
+        loop {
+            let mut progress = false;
+            while let Some(i) = self.fleet.due_start(now) {
+                self.start(i, now);
+                progress = true;
+            }
+            let orders = self.fleet.tick(now);
+            progress |= orders.iter().any(|o| matches!(o, Order::Svc(_, life::Effect::BecameReady { .. })));
+            self.carry(orders, now);
+            if self.stopping() {
+                return;
+            }
+            if !progress {
+                break;
             }
         }
         // A failed render was logged (an ERROR) and changed nothing.
@@ -312,51 +261,6 @@ impl<'a> Supervisor<'a> {
             let gone = self.watcher.as_mut().and_then(|w| w.poll(now));
             self.stop_if_gone(gone);
         }
-        if !self.stopping() && self.svcs.iter().all(|s| s.kind().is_final()) && !self.all_down_on_purpose() {
-            self.begin_shutdown("no service left running", None);
-        }
-    }
-
-    /// What is due for service `i`; true when it started or became ready.
-    fn tick_one(&mut self, i: usize, now: Instant) -> bool {
-        let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
-        let backoff_over = matches!(self.svcs[i].state, State::Backoff { restart_at } if restart_at <= now);
-        if decide::should_start(i, &self.views(), backoff_over) {
-            self.start(i, now);
-            return true;
-        }
-        match &self.svcs[i].state {
-            State::Starting { probe, .. } if probe.child.is_none() && due(probe.next) => self.probe(i, now),
-            State::Starting { probe, .. } if probe.child.is_some() && due(probe.deadline) => {
-                // A probe command still running at the timeout fails the start.
-                self.probe_result(i, Err("the probe command was still running".into()), now)
-            }
-            State::Starting { probe, .. } if probe.next.is_none() && due(probe.deadline) => {
-                self.probe_result(i, Err(self.silent_why(i)), now)
-            }
-            State::Ready { heartbeat_at, .. } if due(*heartbeat_at) => {
-                self.heartbeat(i, now);
-                false
-            }
-            // An operator's stop, under way while the container runs on.
-            State::Stopping { .. } => {
-                self.stop_service(i, now, true);
-                false
-            }
-            // Stopped by a reload, to start again with its new files.
-            State::Stopped if self.svcs[i].resume_after_stop => {
-                self.svcs[i].resume_after_stop = false;
-                self.enter(i, Event::Resume, State::Waiting);
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// Every service is down, and at least one because an operator said so:
-    /// the container stays up for `init start`.
-    fn all_down_on_purpose(&self) -> bool {
-        self.svcs.iter().any(|s| s.kind() == Kind::Stopped)
     }
 
     /// Nothing runs any more: no status file or control socket may claim otherwise.

@@ -18,15 +18,13 @@ use mooring::pattern::Pattern;
 /// Most bytes read from a ready pipe per wake-up.
 const READY_READ: usize = 512;
 
-impl Svc {
-    /// What the output lines of process `pid` are matched against: its
-    /// log pattern while that process is the one starting.
-    pub(super) fn log_pattern(&self, pid: Pid) -> Option<&Pattern> {
-        let State::Starting { proc, .. } = &self.state else { return None };
-        match self.spec.ready.as_ref().map(|r| &r.how) {
-            Some(ReadyHow::Log(pattern)) if proc.pid == pid => Some(pattern),
-            _ => None,
-        }
+/// What the output lines of a service's process `pid` are matched
+/// against: its log pattern while that process is the one starting.
+pub(super) fn log_pattern<'a>(state: &State, spec: &'a Service, pid: Pid) -> Option<&'a Pattern> {
+    let State::Starting { proc, .. } = state else { return None };
+    match spec.ready.as_ref().map(|r| &r.how) {
+        Some(ReadyHow::Log(pattern)) if proc.pid == pid => Some(pattern),
+        _ => None,
     }
 }
 
@@ -73,7 +71,7 @@ impl Supervisor<'_> {
             if let Some(fd) = s.notify.as_ref().and_then(NotifySocket::poll_fd) {
                 fds.push((i, fd));
             }
-            if let State::Starting { probe: ReadyProbe { fd: Some(fd), .. }, .. } = &s.state {
+            if let Some(fd) = s.ready_fd.as_ref().filter(|_| self.kind(i) == Kind::Starting) {
                 fds.push((i, std::os::fd::AsFd::as_fd(fd)));
             }
         }
@@ -128,10 +126,7 @@ impl Supervisor<'_> {
         let s = &mut self.svcs[i];
         let name = s.spec.name.clone();
         match notice {
-            Notice::Ready if s.kind() == Kind::Starting => {
-                self.became_ready(i, Instant::now());
-            }
-            Notice::Ready => {}
+            Notice::Ready => self.feed(i, Event::Announced, Instant::now()),
             Notice::Status(text) => {
                 debug!(service = %name, status = %text, "status");
                 s.status_text = Some(text);
@@ -147,16 +142,18 @@ impl Supervisor<'_> {
     /// process the service may name (supervisor/mainpid.rs); else one WARN.
     fn believe_main_pid(&mut self, i: usize, pid: i32) {
         let others: Vec<i32> = self
-            .svcs
+            .fleet
+            .units
             .iter()
             .enumerate()
             .filter(|&(j, _)| j != i)
-            .filter_map(|(_, s)| s.state.pid())
+            .filter_map(|(_, u)| u.life.state.pid())
             .map(Pid::as_raw)
             .collect();
+        let service = self.state(i).pid().map(Pid::as_raw);
         let s = &mut self.svcs[i];
         s.main_pid = None;
-        let Some(service) = s.state.pid().map(Pid::as_raw) else { return };
+        let Some(service) = service else { return };
         let judged = match s.spawned_at_tick {
             Some(service_start) => {
                 let service_uid = s.cmd.ids.as_ref().map_or(nix::unistd::geteuid().as_raw(), |ids| ids.uid);
@@ -183,18 +180,17 @@ impl Supervisor<'_> {
     /// A starting service's ready pipe: a full line makes it ready; an end
     /// without one leaves it to its timeout.
     fn read_ready_fd(&mut self, i: usize) {
-        let name = self.svcs[i].spec.name.clone();
-        let State::Starting { probe, .. } = &mut self.svcs[i].state else { return };
-        let Some(fd) = &probe.fd else { return };
+        let s = &mut self.svcs[i];
+        let Some(fd) = &s.ready_fd else { return };
         let mut buf = [0u8; READY_READ];
         match nix::unistd::read(fd, &mut buf) {
             Ok(n) if buf[..n].contains(&b'\n') => {
-                probe.fd = None;
-                self.became_ready(i, Instant::now());
+                s.ready_fd = None;
+                self.feed(i, Event::Announced, Instant::now());
             }
             Ok(0) => {
-                debug!(service = %name, "closed its ready fd without a line");
-                probe.fd = None;
+                debug!(service = %s.spec.name, "closed its ready fd without a line");
+                s.ready_fd = None;
             }
             Ok(_) | Err(_) => {}
         }

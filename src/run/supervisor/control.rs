@@ -84,8 +84,6 @@ enum Step {
 pub enum Want {
     /// Down, as an operator stopped it.
     Stopped,
-    /// Down, then to be started again.
-    StoppedThenStart,
     /// Ready (a oneshot: exited 0); a failure ends the wait too.
     Ready,
 }

@@ -1,31 +1,48 @@
-//! What wakes the loop and what it does about it: the poll over the
-//! signalfd, the services' output pipes and the earliest timer; stop signals,
-//! child ends, and every other signal forwarded to each running service
-//! through its `signals` rewrite table.
+//! What wakes the loop and what it does about it: one poll over tagged
+//! slots (the signalfd, the control socket, announcements, the reloader,
+//! the services' output pipes) and the earliest timer; stop signals, child
+//! ends, and every other signal forwarded to each running service through
+//! its `signals` rewrite table.
 
 use std::os::fd::AsFd;
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
+use super::announce;
 use super::*;
 use crate::outlet;
 use crate::run::signals::{Meaning, Received};
 use crate::run::streak;
 
+/// What a descriptor in the poll set is for: each slot carries its tag,
+/// so a ready slot is dispatched by what it is, never by its position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Signals,
+    Control,
+    /// Service `i`'s notification socket or ready pipe.
+    Announce(usize),
+    Reload,
+    /// The `k`th output pipe.
+    Output(usize),
+}
+
 impl Supervisor<'_> {
     pub(super) fn on_signal(&mut self, sig: Received) {
         let name = signals::name(sig.signo);
+        let now = Instant::now();
         match Meaning::of(sig.signo, self.stopping()) {
             Meaning::ChildEnded => {
                 self.reap();
             }
             Meaning::KillNow => {
                 info!(signal = %name, from = sig.sender, "second stop signal: SIGKILL now");
-                self.kill_everything();
+                let orders = self.fleet.kill_now(now);
+                self.carry(orders, now);
             }
             Meaning::Stop => {
-                self.shutdown.signal_code = Some(128 + sig.signo as u8);
-                self.begin_shutdown(&name, None);
+                let orders = self.fleet.stop_signal(sig.signo, now);
+                self.carry(orders, now);
             }
             Meaning::Other => self.broadcast(sig.signo, &name),
         }
@@ -33,8 +50,8 @@ impl Supervisor<'_> {
 
     /// HUP, USR1, … to every running service's group, through its rewrite table.
     fn broadcast(&self, signo: i32, name: &str) {
-        for s in &self.svcs {
-            let Some(proc) = s.state.proc() else { continue };
+        for (s, unit) in self.svcs.iter().zip(&self.fleet.units) {
+            let Some(proc) = unit.life.state.proc() else { continue };
             match rewrite(&s.spec, signo) {
                 Some(to) => {
                     signal_proc(&proc, to);
@@ -45,19 +62,11 @@ impl Supervisor<'_> {
         }
     }
 
-    /// The earliest timer, for the poll timeout: each state's own, the
-    /// stop budget's and the watches', and a retry while init's own output
-    /// waits for its stream (src/outlet.rs).
+    /// The earliest timer, for the poll timeout: the fleet's (each state's
+    /// own and the stop budget's), the watches', and the retries of what
+    /// failed (status file, control socket, notify sockets, output pipes,
+    /// and init's own output waiting for its stream, src/outlet.rs).
     pub(super) fn next_timer(&self) -> Option<Instant> {
-        let timers = self.svcs.iter().flat_map(|s| match &s.state {
-            State::Backoff { restart_at } => [Some(*restart_at), None],
-            State::Stopping { step: StopStep::Delay(t), .. } => [Some(*t), None],
-            State::Stopping { step: StopStep::Signalled(kill_at), .. } => [*kill_at, None],
-            // The deadline counts for a probe under way and for an announcement.
-            State::Starting { probe, .. } => [probe.next, probe.deadline.filter(|_| probe.next.is_none())],
-            State::Ready { heartbeat_at, .. } => [*heartbeat_at, None],
-            _ => [None, None],
-        });
         let watch = self.watcher.as_ref().filter(|_| !self.stopping()).map(|w| w.next);
         let reload = self.reloader.as_ref().and_then(Reloader::next);
         let status = self.status_file.as_ref().and_then(StatusFile::retry_at);
@@ -65,8 +74,10 @@ impl Supervisor<'_> {
         let retry = outlet::pending().then(|| Instant::now() + outlet::RETRY);
         let notify = self.svcs.iter().filter_map(|s| s.notify.as_ref()?.failing.retry_at()).min();
         let pipes = self.sources.iter().filter_map(|s| s.streak.retry_at()).min();
-        let all = [self.shutdown.budget.deadline(), watch, reload, status, control, retry, notify, pipes];
-        timers.chain(all).flatten().min()
+        [self.fleet.next_timer(), watch, reload, status, control, retry, notify, pipes]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Waits for a signal, a control request, an announcement, output or
@@ -81,13 +92,6 @@ impl Supervisor<'_> {
             PollTimeout::try_from(d.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32)
                 .unwrap_or(PollTimeout::MAX)
         });
-        let control = self.control.as_ref().map_or(0, |c| c.fds().len());
-        let mut announcers: Vec<Option<usize>> =
-            self.announcement_fds().into_iter().map(|(i, _)| Some(i)).collect();
-        // The reloader's inotify descriptor rides along as one more, with no service.
-        if self.reloader.as_ref().and_then(Reloader::fd).is_some() {
-            announcers.push(None);
-        }
         let ready = match self.poll(signals, timeout) {
             Ok(ready) => {
                 streak::log(self.polling.ok(), "waiting for events (poll)");
@@ -95,38 +99,31 @@ impl Supervisor<'_> {
             }
             Err(e) => return self.poll_failed(e, signals, wake),
         };
-        if ready.first() == Some(&0)
+        if ready.contains(&Slot::Signals)
             && let Some(sig) = signals.read()
         {
             self.on_signal(sig);
         }
         // A paused listener is tried again when its time comes, not polled.
         let resume = self.control.as_ref().and_then(control::Control::resume_at);
-        if ready.iter().any(|&i| (1..=control).contains(&i)) || resume.is_some_and(|t| t <= Instant::now()) {
+        if ready.contains(&Slot::Control) || resume.is_some_and(|t| t <= Instant::now()) {
             self.on_control();
         }
-        for i in self.notify_retries_due(Instant::now()) {
+        let mut announced = self.notify_retries_due(Instant::now());
+        announced.extend(ready.iter().filter_map(|s| match s {
+            Slot::Announce(i) => Some(*i),
+            _ => None,
+        }));
+        announced.dedup();
+        for i in announced {
             self.on_announcement(i);
         }
-        for k in ready.iter().filter_map(|&i| i.checked_sub(1 + control)).filter(|&k| k < announcers.len()) {
-            match announcers[k] {
-                Some(i) => self.on_announcement(i),
-                None => {
-                    if let Some(r) = self.reloader.as_mut() {
-                        r.on_readable(Instant::now());
-                    }
-                }
-            }
+        if ready.contains(&Slot::Reload)
+            && let Some(r) = self.reloader.as_mut()
+        {
+            r.on_readable(Instant::now());
         }
-        let first_source = 1 + control + announcers.len();
-        let mut pipes: Vec<usize> = ready.into_iter().filter_map(|i| i.checked_sub(first_source)).collect();
-        // Pipes whose reads failed are read again when their time comes.
-        let now = Instant::now();
-        let due =
-            self.sources.iter().enumerate().filter(|(_, s)| s.streak.failing() && !s.streak.waiting(now));
-        pipes.extend(due.map(|(k, _)| k).filter(|k| !pipes.contains(k)).collect::<Vec<_>>());
-        pipes.sort_unstable();
-        self.pump_output(pipes);
+        self.pump_ready_output(&ready);
     }
 
     /// The poll failed: logged once, then tried again after a growing
@@ -141,25 +138,47 @@ impl Supervisor<'_> {
     }
 
     /// One poll over the signalfd, the control socket, the announcements,
-    /// the reloader and the output pipes, in that order; the indices of the
-    /// descriptors that are ready (none at the timeout). A source whose
-    /// reads fail waits out its delay unpolled: its slot asks for nothing.
-    fn poll(&self, signals: &Signals, timeout: PollTimeout) -> Result<Vec<usize>, nix::errno::Errno> {
+    /// the reloader and the output pipes; the tags of the slots that are
+    /// ready (none at the timeout). A source whose reads fail waits out its
+    /// delay unpolled: its slot asks for nothing.
+    fn poll(&self, signals: &Signals, timeout: PollTimeout) -> Result<Vec<Slot>, nix::errno::Errno> {
         let now = Instant::now();
         let asks = |paused: bool| if paused { PollFlags::empty() } else { PollFlags::POLLIN };
-        let mut fds = vec![PollFd::new(signals.as_fd(), asks(signals.resume_at().is_some()))];
+        let mut slots = vec![(Slot::Signals, signals.as_fd(), asks(signals.resume_at().is_some()))];
         if let Some(c) = &self.control {
-            fds.extend(c.fds().into_iter().map(|fd| PollFd::new(fd, PollFlags::POLLIN)));
+            slots.extend(c.fds().into_iter().map(|fd| (Slot::Control, fd, PollFlags::POLLIN)));
         }
-        fds.extend(self.announcement_fds().into_iter().map(|(_, fd)| PollFd::new(fd, PollFlags::POLLIN)));
-        fds.extend(
-            self.reloader.as_ref().and_then(Reloader::fd).map(|fd| PollFd::new(fd, PollFlags::POLLIN)),
+        let announce = self.announcement_fds().into_iter();
+        slots.extend(announce.map(|(i, fd)| (Slot::Announce(i), fd, PollFlags::POLLIN)));
+        slots.extend(
+            self.reloader.as_ref().and_then(Reloader::fd).map(|fd| (Slot::Reload, fd, PollFlags::POLLIN)),
         );
-        fds.extend(self.sources.iter().map(|s| PollFd::new(s.fd.as_fd(), asks(s.streak.waiting(now)))));
-        match poll(&mut fds, timeout)? {
-            0 => Ok(Vec::new()),
-            _ => Ok((0..fds.len()).filter(|&i| fds[i].revents().is_some_and(|r| !r.is_empty())).collect()),
+        let outputs = self.sources.iter().enumerate();
+        slots.extend(outputs.map(|(k, s)| (Slot::Output(k), s.fd.as_fd(), asks(s.streak.waiting(now)))));
+        let mut fds: Vec<PollFd> = slots.iter().map(|&(_, fd, flags)| PollFd::new(fd, flags)).collect();
+        if poll(&mut fds, timeout)? == 0 {
+            return Ok(Vec::new());
         }
+        let seen = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
+        Ok(slots.iter().zip(&fds).filter(|(_, fd)| seen(fd)).map(|(slot, _)| slot.0).collect())
+    }
+
+    /// The output pipes that are ready, and those whose failed reads are
+    /// due to be tried again.
+    fn pump_ready_output(&mut self, ready: &[Slot]) {
+        let mut pipes: Vec<usize> = ready
+            .iter()
+            .filter_map(|s| match s {
+                Slot::Output(k) => Some(*k),
+                _ => None,
+            })
+            .collect();
+        let now = Instant::now();
+        let due =
+            self.sources.iter().enumerate().filter(|(_, s)| s.streak.failing() && !s.streak.waiting(now));
+        pipes.extend(due.map(|(k, _)| k).filter(|k| !pipes.contains(k)).collect::<Vec<_>>());
+        pipes.sort_unstable();
+        self.pump_output(pipes);
     }
 
     /// Passes on what the services' output pipes hold (a line that matches
@@ -168,10 +187,12 @@ impl Supervisor<'_> {
         let mut closed = Vec::new();
         for src in ready {
             let source = &mut self.sources[src];
-            let (i, s) = (source.service, &self.svcs[source.service]);
-            let pumped = source.pump(&s.spec.name, s.log_pattern(source.pid));
+            let i = source.service;
+            let spec = &self.svcs[i].spec;
+            let pattern = announce::log_pattern(&self.fleet.units[i].life.state, spec, source.pid);
+            let pumped = source.pump(&spec.name, pattern);
             if pumped.ready {
-                self.became_ready(i, Instant::now());
+                self.feed(i, Event::Announced, Instant::now());
             }
             if !pumped.open {
                 closed.push(src);
@@ -185,7 +206,7 @@ impl Supervisor<'_> {
 
 /// What `signo` becomes for a service: its `signals` table, else itself;
 /// `None` when the table drops it.
-pub(super) fn rewrite(service: &Service, signo: i32) -> Option<i32> {
+pub(in crate::run::supervisor) fn rewrite(service: &Service, signo: i32) -> Option<i32> {
     match service.signals.iter().find(|(from, _)| *from == signo) {
         Some((_, to)) => *to,
         None => Some(signo),

@@ -2,8 +2,9 @@
 //! a service stopped with `init stop` stays down (not restarted, its
 //! semaphore removed) and never stops the container, even when critical;
 //! `init start` brings it back through Waiting, so its `after` still holds;
-//! `init restart` is both; `init signal` reaches its process group. Each
-//! request is answered once its service got where it asked.
+//! `init restart` stops it and starts it again the same way; `init signal`
+//! reaches its process group. Each request is answered once its service
+//! got where it asked. What each does to a service is life.rs's.
 
 use super::control::{Request, Want};
 use super::*;
@@ -37,17 +38,18 @@ impl Supervisor<'_> {
             return self.reply(k, 1, "the container is stopping");
         }
         info!(service = %name, request = %request, "operator request");
+        let now = Instant::now();
         let want = match request {
             Request::Stop(_) => {
-                self.halt(i);
+                self.feed(i, Event::Halt, now);
                 Want::Stopped
             }
-            Request::Restart(_) if self.svcs[i].kind().is_live() => {
-                self.halt(i);
-                Want::StoppedThenStart
+            Request::Restart(_) if self.kind(i).is_live() => {
+                self.feed(i, Event::Restart, now);
+                Want::Ready
             }
             Request::Start(_) | Request::Restart(_) => {
-                self.resume(i);
+                self.feed(i, Event::Resume, now);
                 Want::Ready
             }
             Request::Signal(_, sig) => return self.send_signal(k, i, sig),
@@ -58,31 +60,9 @@ impl Supervisor<'_> {
         }
     }
 
-    /// `init stop`: a live service through its stop (stop_delay, signal,
-    /// stop_timeout); one that is not running goes down at once.
-    fn halt(&mut self, i: usize) {
-        match self.svcs[i].kind() {
-            Kind::Starting | Kind::Running | Kind::Ready => self.stop_service(i, Instant::now(), true),
-            Kind::Waiting | Kind::Backoff | Kind::Exited | Kind::Failed => {
-                self.enter(i, Event::Halt, State::Stopped)
-            }
-            Kind::Stopping | Kind::Stopped => {}
-        }
-    }
-
-    /// `init start`: a service that is down waits for its `after` again,
-    /// with `max_restarts` restarts before it gives up anew (the restart
-    /// counter shown by `init status` is untouched).
-    fn resume(&mut self, i: usize) {
-        if self.svcs[i].kind().is_final() {
-            self.svcs[i].failed_runs = 0;
-            self.enter(i, Event::Resume, State::Waiting);
-        }
-    }
-
     fn send_signal(&mut self, k: usize, i: usize, sig: i32) {
         let s = &self.svcs[i];
-        match s.state.proc() {
+        match self.state(i).proc() {
             Some(proc) => {
                 let pid = proc.pid;
                 signal_proc(&proc, sig);
@@ -91,32 +71,23 @@ impl Supervisor<'_> {
                 self.reply(k, 0, &done);
             }
             None => {
-                let why = format!("{} is not running ({})", s.spec.name, s.kind().as_str());
+                let why = format!("{} is not running ({})", s.spec.name, self.kind(i).as_str());
                 self.reply(k, 1, &why);
             }
         }
     }
 
-    /// Answers every request whose service got where it waits for; true
-    /// when one was started again (the loop then ticks once more).
-    pub(super) fn answer_requests(&mut self) -> bool {
-        let mut resumed = false;
-        let Some(control) = self.control.as_ref() else { return false };
+    /// Answers every request whose service got where it waits for.
+    pub(super) fn answer_requests(&mut self) {
+        let Some(control) = self.control.as_ref() else { return };
         for (k, i, want) in control.waiting() {
-            let s = &self.svcs[i];
-            let (kind, name) = (s.kind(), s.spec.name.clone());
+            let unit = &self.fleet.units[i];
+            let (kind, name) = (unit.kind(), unit.name.clone());
             match want {
                 Want::Stopped if kind == Kind::Stopped => self.reply(k, 0, &format!("{name} stopped")),
-                Want::StoppedThenStart if kind == Kind::Stopped => {
-                    self.resume(i);
-                    resumed = true;
-                    if let Some(control) = self.control.as_mut() {
-                        control.wait_for(k, i, Want::Ready);
-                    }
-                }
-                Want::Ready if s.ready() => self.reply(k, 0, &format!("{name} {}", kind.as_str())),
+                Want::Ready if unit.ready() => self.reply(k, 0, &format!("{name} {}", kind.as_str())),
                 Want::Ready if kind.is_final() => {
-                    let how = s.last_exit.map_or(kind.as_str().to_string(), |e| match e {
+                    let how = unit.life.last_exit.map_or(kind.as_str().to_string(), |e| match e {
                         Exit::Code(c) => format!("{} (exit code {c})", kind.as_str()),
                         Exit::Signal(sig) => format!("{} (killed by {})", kind.as_str(), signals::name(sig)),
                     });
@@ -128,7 +99,6 @@ impl Supervisor<'_> {
         if let Some(control) = self.control.as_mut() {
             control.sweep();
         }
-        resumed
     }
 
     /// `init reload [SERVICE]`: answered at once with what it did.
@@ -164,12 +134,11 @@ impl Supervisor<'_> {
     /// Tells a service its files changed: its reload_signal to its group,
     /// or a restart; one not running reads them when it starts.
     fn tell(&mut self, i: usize) -> String {
-        let s = &mut self.svcs[i];
-        let name = s.spec.name.clone();
-        let Some(proc) = s.state.proc().filter(|_| s.kind() != Kind::Stopping) else {
+        let name = self.svcs[i].spec.name.clone();
+        let Some(proc) = self.state(i).proc().filter(|_| self.kind(i) != Kind::Stopping) else {
             return format!("{name} (not running)");
         };
-        match s.spec.reload_signal {
+        match self.svcs[i].spec.reload_signal {
             Some(sig) => {
                 signal_proc(&proc, sig);
                 info!(service = %name, signal = %signals::name(sig), "files changed: reload signal sent");
@@ -177,8 +146,7 @@ impl Supervisor<'_> {
             }
             None => {
                 info!(service = %name, "files changed: restarting it (no reload_signal)");
-                s.resume_after_stop = true;
-                self.stop_service(i, Instant::now(), true);
+                self.feed(i, Event::Restart, Instant::now());
                 format!("{name} (restarted)")
             }
         }

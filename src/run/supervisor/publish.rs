@@ -20,14 +20,15 @@ impl Supervisor<'_> {
         let services = self
             .svcs
             .iter()
-            .map(|s| ServiceStatus {
+            .zip(&self.fleet.units)
+            .map(|(s, unit)| ServiceStatus {
                 name: s.spec.name.clone(),
-                state: s.kind().as_str().into(),
-                pid: s.state.pid().map(Pid::as_raw),
-                ready: s.ready(),
-                restarts: s.restarts,
+                state: unit.kind().as_str().into(),
+                pid: unit.life.state.pid().map(Pid::as_raw),
+                ready: unit.ready(),
+                restarts: unit.life.restarts,
                 since: s.since,
-                last_exit: s.last_exit.map(Exit::code),
+                last_exit: unit.life.last_exit.map(Exit::code),
                 critical: s.spec.critical || s.spec.main,
                 oneshot: s.spec.oneshot,
                 main: s.spec.main,

@@ -6,9 +6,10 @@
 use std::os::fd::AsRawFd;
 
 use super::*;
-use mooring::config::duration::{deadline, doubled, later, millis};
 
 impl Supervisor<'_> {
+    /// Spawns service `i` (its dependencies are ready or its back-off is
+    /// over) and tells the fleet how that went.
     pub(super) fn start(&mut self, i: usize, now: Instant) {
         // What led to this start (a dependency ready, a back-off over) is in
         // status.json before the child runs (docs/reference.md, "Services", Status).
@@ -19,7 +20,6 @@ impl Supervisor<'_> {
         let ready_fd = ready_pipe.as_ref().map(|(_, wr, n)| (wr.as_raw_fd(), *n));
         let result = spawn::spawn_service(&self.svcs[i].cmd, self.mask, fds, ready_fd);
         // Likewise the ready pipe's write end: the child has it as descriptor N.
-        let ready_rd = ready_pipe.map(|(rd, _, _)| rd);
         let pid = match result {
             Ok(pid) => pid,
             Err(e) => return self.spawn_failed(i, &e, now),
@@ -32,16 +32,11 @@ impl Supervisor<'_> {
             }
         }
         let s = &mut self.svcs[i];
-        s.ready_since = None;
-        info!(service = %s.spec.name, pid = pid.as_raw(), restarts = s.restarts, "started");
-        let oneshot = s.spec.oneshot;
+        info!(service = %s.spec.name, pid = pid.as_raw(), restarts = self.fleet.units[i].life.restarts, "started");
         // Only a notify service may name a main process (supervisor/mainpid.rs).
         s.spawned_at_tick = s.notify.as_ref().and_then(|_| mainpid::read(pid.as_raw())).map(|p| p.stat.start);
-        let to = self.spawned_state(i, Proc { pid, started_at: now, adopted: None }, ready_rd, now);
-        self.enter(i, Event::Spawned { oneshot }, to);
-        if !oneshot && self.svcs[i].spec.ready.is_none() {
-            self.became_ready(i, now);
-        }
+        s.ready_fd = ready_pipe.map(|(rd, _, _)| rd);
+        self.feed(i, Event::Spawned(Proc { pid, started_at: now, adopted: None }), now);
     }
 
     /// Pipes for a service's stdout and stderr, when its lines are
@@ -64,23 +59,6 @@ impl Supervisor<'_> {
         }
     }
 
-    /// What a spawned service is: a running oneshot, or a service starting
-    /// with its readiness to come (a probe init runs, or an announcement
-    /// it awaits, each within its timeout).
-    fn spawned_state(&self, i: usize, proc: Proc, fd: Option<std::os::fd::OwnedFd>, now: Instant) -> State {
-        let spec = &self.svcs[i].spec;
-        if spec.oneshot {
-            return State::Running { proc };
-        }
-        let ready = spec.ready.as_ref();
-        let deadline = ready.and_then(|r| r.timeout).and_then(|t| deadline(now, t));
-        let next = matches!(ready.map(|r| &r.how), Some(ReadyHow::Probe(_))).then_some(now);
-        State::Starting {
-            proc,
-            probe: ReadyProbe { next, backoff: PROBE_FIRST, deadline, fd, ..ReadyProbe::default() },
-        }
-    }
-
     /// `ready = { fd = N }`: a pipe whose write end the child gets as N (the
     /// read end non-blocking, polled by the loop). `None` otherwise, or when
     /// no pipe could be made (the service then never announces: its
@@ -99,85 +77,46 @@ impl Supervisor<'_> {
         }
     }
 
-    /// Runs the ready probe once; true when the service became ready.
-    pub(super) fn probe(&mut self, i: usize, now: Instant) -> bool {
+    /// Runs service `i`'s ready check once: its answer at once, or the
+    /// child that runs it (its end comes back through the reaper).
+    pub(super) fn check(&mut self, i: usize, now: Instant) {
         let s = &mut self.svcs[i];
-        let Some(ReadyHow::Probe(target)) = s.spec.ready.as_ref().map(|r| &r.how) else { return false };
+        let Some(ReadyHow::Probe(target)) = s.spec.ready.as_ref().map(|r| &r.how) else { return };
         match probe_child::start(target, &s.cmd, self.mask) {
-            Started::Done(result) => self.probe_result(i, result, now),
+            Started::Done(result) => self.feed(i, Event::Checked(result), now),
             Started::Child(child) => {
-                if let State::Starting { probe, .. } = &mut s.state {
-                    probe.child = Some(child);
-                    probe.next = None;
-                }
-                false
+                let pid = child.pid;
+                s.check = Some(child);
+                self.feed(i, Event::Checking(pid), now);
             }
         }
     }
 
-    /// What a probe said; true when the service became ready.
-    pub(super) fn probe_result(&mut self, i: usize, result: Result<(), String>, now: Instant) -> bool {
-        let s = &mut self.svcs[i];
-        let State::Starting { proc, probe } = &mut s.state else { return false };
-        if let Some(child) = probe.child.take() {
-            child.cancel();
-        }
-        let why = match result {
-            Ok(()) => return self.became_ready(i, now),
-            Err(why) => why,
-        };
-        if probe.deadline.is_some_and(|d| now >= d) {
-            error!(service = %s.spec.name, why, "not ready in time: SIGKILL");
-            probe.next = None;
-            probe.deadline = None;
-            signal_proc(proc, libc::SIGKILL);
-            return false;
-        }
-        if why != probe.why {
-            debug!(service = %s.spec.name, why, "not ready yet");
-        }
-        probe.why = why;
-        probe.next = Some(later(now, probe.backoff));
-        probe.backoff = doubled(probe.backoff, PROBE_MAX);
-        false
-    }
-
-    /// Starting → Ready: the semaphore written, its heartbeat planned.
-    pub(super) fn became_ready(&mut self, i: usize, now: Instant) -> bool {
-        let s = &self.svcs[i];
-        let Some(proc) = s.state.proc() else { return false };
-        let heartbeat_at = s.spec.semaphore.as_ref().map(|_| later(now, s.spec.heartbeat));
-        self.enter(i, Event::Probed, State::Ready { proc, heartbeat_at });
-        self.svcs[i].ready_since = Some(now);
-        let s = &self.svcs[i];
-        info!(service = %s.spec.name, after_ms = millis(now.duration_since(proc.started_at)), "ready");
-        let Some(path) = s.spec.semaphore.clone() else { return true };
-        // Whoever the semaphore lets start finds this service ready in init status.
+    /// Service `i` became ready: its semaphore written (status.json first:
+    /// whoever the semaphore lets start finds it ready in `init status`).
+    pub(super) fn semaphore_ready(&mut self, i: usize) {
+        let Some(path) = self.svcs[i].spec.semaphore.clone() else { return };
         self.write_status_if_changed();
-        let s = &self.svcs[i];
+        let name = &self.svcs[i].spec.name;
         match self.write_semaphore(i) {
-            Ok(()) => info!(service = %s.spec.name, path = %path.display(), "semaphore created"),
+            Ok(()) => info!(service = %name, path = %path.display(), "semaphore created"),
             Err(e) => {
-                error!(service = %s.spec.name, path = %path.display(), error = %e, "cannot create semaphore (retried every heartbeat)")
+                error!(service = %name, path = %path.display(), error = %e, "cannot create semaphore (retried every heartbeat)")
             }
         }
-        true
     }
 
     /// Writes service `i`'s semaphore: who made it, since when it is ready
     /// (its last state change), and its heartbeat.
     fn write_semaphore(&self, i: usize) -> std::io::Result<()> {
         let s = &self.svcs[i];
-        let (Some(path), Some(pid)) = (&s.spec.semaphore, s.state.pid()) else { return Ok(()) };
+        let (Some(path), Some(pid)) = (&s.spec.semaphore, self.state(i).pid()) else { return Ok(()) };
         let text = semaphore::contents(&s.spec.name, &self.host, pid.as_raw(), s.since, s.spec.heartbeat);
         semaphore::create(&mooring::safe_fs::root()?, path, &text)
     }
 
-    pub(super) fn heartbeat(&mut self, i: usize, now: Instant) {
-        let s = &mut self.svcs[i];
-        if let State::Ready { heartbeat_at, .. } = &mut s.state {
-            *heartbeat_at = Some(later(now, s.spec.heartbeat));
-        }
+    pub(super) fn heartbeat(&mut self, i: usize) {
+        let s = &self.svcs[i];
         let Some(path) = s.spec.semaphore.clone() else { return };
         let result = mooring::safe_fs::root().and_then(|root| semaphore::touch(&root, &path)).or_else(|e| {
             match e.kind() {

@@ -1,17 +1,13 @@
-//! A service's life as an explicit state machine (docs/reference.md, "Services"):
-//! each state carries the data only it has (the process while one runs,
-//! the one timer that state waits for), and one table says which
-//! transitions are allowed between the kinds of state. The supervisor
-//! decides *which* event happened (is a restart due, did the probe pass);
-//! this table decides where that leads and refuses anything else, so a bug
-//! shows up as a logged refusal rather than a service in a state nobody
-//! planned for.
+//! Where a service is, as plain data (docs/development.md, "The
+//! supervisor"): each state carries what only it has (the process while
+//! one runs, the one timer that state waits for, how its readiness or its
+//! stop stands). No descriptors or child handles live here: the loop keeps
+//! those beside the state (supervisor.rs), so states can be built, compared
+//! and stepped in tests without processes (life.rs).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use nix::unistd::Pid;
-
-use crate::run::probe_child::ProbeChild;
 
 /// A process of the service: its pid (also its process group) and when it
 /// was spawned.
@@ -24,20 +20,32 @@ pub struct Proc {
     pub adopted: Option<u64>,
 }
 
-/// The ready probe of a starting service.
-#[derive(Default)]
-pub struct ReadyProbe {
-    /// When to run it next (`None` while a child runs it).
-    pub next: Option<Instant>,
-    pub backoff: std::time::Duration,
-    /// When the service must be ready (`timeout`), if ever.
+/// How a starting service's readiness stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    /// It says so itself (`notify`, `fd`, a log line), by `deadline` if it has one.
+    Announce { deadline: Option<Instant> },
+    /// Init checks it (a ready probe) with a growing back-off.
+    Check(Check),
+    /// Not ready by its deadline: SIGKILL went, its end is awaited.
+    Late,
+}
+
+/// A ready check: when it runs next (or the child running it), its
+/// back-off, the deadline, and why it failed last (logged when it changes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub next: Next,
+    pub backoff: Duration,
     pub deadline: Option<Instant>,
-    /// A check under way in a child (run/probe_child.rs).
-    pub child: Option<ProbeChild>,
-    /// `ready = { fd = N }`: the read end of the service's descriptor N.
-    pub fd: Option<std::os::fd::OwnedFd>,
-    /// Why it failed last, logged only when it changes.
     pub why: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    At(Instant),
+    /// A command check runs as this child (run/probe_child.rs).
+    Running(Pid),
 }
 
 /// Where a stopping service is.
@@ -49,18 +57,31 @@ pub enum StopStep {
     Signalled(Option<Instant>),
 }
 
+/// What follows a stop once its process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Then {
+    /// An operator stopped it (`init stop`): down until `init start`.
+    StayDown,
+    /// `init restart`, or a reload of a service without reload_signal.
+    Restart,
+    /// The container stops.
+    Exit,
+}
+
 /// Where a service is, with what that state holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum State {
     /// Its `after` dependencies are not ready yet.
     Waiting,
-    /// Spawned; its ready probe has not passed yet.
-    Starting { proc: Proc, probe: ReadyProbe },
+    /// Spawned; not ready yet.
+    Starting { proc: Proc, ready: Readiness },
     /// A oneshot that is running.
     Running { proc: Proc },
-    /// Running, and ready (probe passed, or it has none); the next semaphore heartbeat.
+    /// Running, and ready (probe passed, announced, or it has no readiness);
+    /// when its semaphore's next heartbeat is due.
     Ready { proc: Proc, heartbeat_at: Option<Instant> },
-    /// Being stopped; `halt`: by an operator, so it stays down afterwards.
-    Stopping { proc: Proc, step: StopStep, halt: bool },
+    /// Being stopped, and what then.
+    Stopping { proc: Proc, step: StopStep, then: Then },
     /// Ended and will not run again: exit code 0, stopped by init, or never started.
     Exited,
     /// Ended in failure and will not run again (or could not be spawned).
@@ -71,7 +92,8 @@ pub enum State {
     Stopped,
 }
 
-/// The kinds of state, for the transition table and `init status`.
+/// The kinds of state, for `init status` and the decisions that only
+/// look at where a service is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Waiting,
@@ -114,6 +136,33 @@ impl State {
     pub fn pid(&self) -> Option<Pid> {
         self.proc().map(|p| p.pid)
     }
+
+    /// The child running its ready check, if one runs.
+    pub fn checking(&self) -> Option<Pid> {
+        match self {
+            State::Starting { ready: Readiness::Check(Check { next: Next::Running(pid), .. }), .. } => {
+                Some(*pid)
+            }
+            _ => None,
+        }
+    }
+
+    /// The one time this state waits for, if any: a back-off's end, a
+    /// check or its deadline, a heartbeat, a stop step.
+    pub fn timer(&self) -> Option<Instant> {
+        match self {
+            State::Backoff { restart_at } => Some(*restart_at),
+            State::Stopping { step: StopStep::Delay(t), .. } => Some(*t),
+            State::Stopping { step: StopStep::Signalled(kill_at), .. } => *kill_at,
+            State::Starting { ready: Readiness::Announce { deadline }, .. } => *deadline,
+            State::Starting { ready: Readiness::Check(c), .. } => match c.next {
+                Next::At(t) => Some(t),
+                Next::Running(_) => c.deadline,
+            },
+            State::Ready { heartbeat_at, .. } => *heartbeat_at,
+            _ => None,
+        }
+    }
 }
 
 impl Kind {
@@ -141,53 +190,3 @@ impl Kind {
         matches!(self, Kind::Exited | Kind::Failed | Kind::Stopped)
     }
 }
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Event {
-    /// Spawned (a oneshot, or a long-running service).
-    Spawned { oneshot: bool },
-    /// fork or exec failed: a failed run; `restart`: the policy restarts it.
-    SpawnFailed { restart: bool },
-    /// Its ready probe passed (or it has none).
-    Probed,
-    /// The process ended. `ok`: exit code 0; `restart`: the policy restarts it.
-    Ended { ok: bool, restart: bool },
-    /// The process of a stopping service ended; `halt`: an operator stopped it.
-    StopEnded { halt: bool },
-    /// Shutdown reached it.
-    Stop,
-    /// An operator stopped it (`init stop`).
-    Halt,
-    /// An operator started it again (`init start`).
-    Resume,
-}
-
-/// The transition table: the kind of state `event` leads to from `from`,
-/// or `None` when that event cannot happen there.
-pub fn next(from: Kind, event: Event) -> Option<Kind> {
-    use Event::*;
-    use Kind::*;
-    Some(match (from, event) {
-        (Waiting | Backoff, Spawned { oneshot: true }) => Running,
-        (Waiting | Backoff, Spawned { oneshot: false }) => Starting,
-        (Waiting | Backoff, SpawnFailed { restart: true }) => Backoff,
-        (Waiting | Backoff, SpawnFailed { restart: false }) => Failed,
-        (Starting, Probed) => Ready,
-        (Starting | Running | Ready, Ended { restart: true, .. }) => Backoff,
-        (Starting | Running | Ready, Ended { ok: true, restart: false }) => Exited,
-        (Starting | Running | Ready, Ended { ok: false, restart: false }) => Failed,
-        (Starting | Running | Ready, Stop | Halt) => Stopping,
-        // Stopped on purpose: whatever its code, it did what was asked; an
-        // operator's stop keeps it down.
-        (Stopping, StopEnded { halt: false }) => Exited,
-        (Stopping, StopEnded { halt: true }) => Stopped,
-        // Never started, or not to be restarted any more.
-        (Waiting | Backoff, Stop) => Exited,
-        (Waiting | Backoff | Exited | Failed, Halt) => Stopped,
-        (Exited | Failed | Stopped, Resume) => Waiting,
-        _ => return None,
-    })
-}
-
-#[cfg(test)]
-mod tests;
