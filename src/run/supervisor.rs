@@ -236,18 +236,15 @@ impl<'a> Supervisor<'a> {
         }
         // Starting one service may make it ready at once, which may let the next start.
         loop {
-            let mut progress = false;
             while let Some(i) = self.fleet.due_start(now) {
                 self.start(i, now);
-                progress = true;
             }
             let orders = self.fleet.tick(now);
-            progress |= orders.iter().any(|o| matches!(o, Order::Svc(_, life::Effect::BecameReady { .. })));
             self.carry(orders, now);
             if self.stopping() {
                 return;
             }
-            if !progress {
+            if self.fleet.due_start(now).is_none() {
                 break;
             }
         }
