@@ -247,7 +247,7 @@ fn find_task<'a>(config: &'a config::Config, name: &str) -> Result<Task<'a>, Err
 /// and switches it to another user while any of fds 0-2 is a terminal —
 /// then it gets a fresh pty relayed by init, so it cannot push keystrokes
 /// into root's terminal with TIOCSTI (docs/security.md).
-fn run_once(cmd: &crate::run::spawn::Command, opts: &Options) -> Result<u8, Error> {
+fn run_once(cmd: &crate::process::spawn::Command, opts: &Options) -> Result<u8, Error> {
     let other_user = cmd.ids.as_ref().map(|ids| ids.uid).filter(|&uid| uid != 0);
     match other_user {
         Some(uid) if nix::unistd::geteuid().is_root() && (0..3).any(sys::isatty) => {

@@ -7,7 +7,9 @@ mod app;
 mod cli;
 mod log;
 mod outlet;
+mod process;
 mod run;
+mod status_file;
 mod sys;
 
 use std::ffi::OsString;

@@ -5,7 +5,7 @@
 //! on a 2xx answer, read whole so that no server sees its connection
 //! reset. Pure of the process: a `command` target is the caller's to run,
 //! and the binary runs the kinds that may block in a child
-//! (run/probe_child.rs), so no check ever holds up PID 1's loop.
+//! (process/probe_child.rs), so no check ever holds up PID 1's loop.
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};

@@ -1,6 +1,6 @@
 //! The status of a running PID 1 (docs/reference.md, "Services") as values: what
 //! status.json holds, its JSON text both ways, and the RFC 3339 times in it.
-//! Pure; the file itself is the binary's business (src/run/status.rs).
+//! Pure; the file itself is the binary's business (src/status_file.rs).
 
 use crate::json::{self, Json, json_string};
 

@@ -7,8 +7,8 @@
 use std::io::{BufRead, BufReader, ErrorKind, Write};
 use std::os::unix::net::UnixStream;
 
-use crate::run::status;
 use crate::run::supervisor::SOCKET_NAME;
+use crate::status_file;
 use mooring::config::Limit;
 use mooring::error::Error;
 
@@ -18,7 +18,7 @@ const MAX_ANSWER: u64 = 4096;
 /// Sends `request` (`stop web`) and returns the init's code; its message
 /// goes to stdout on success, as the error otherwise.
 pub fn request(request: &str, timeout: Limit) -> Result<u8, Error> {
-    let (st, path) = status::find_live_at()?;
+    let (st, path) = status_file::find_live_at()?;
     let socket = path.with_file_name(SOCKET_NAME);
     let refused = |message: String, code: u8| Error::Refused { message, code };
     let mut stream = UnixStream::connect(&socket).map_err(|e| match e.kind() {

@@ -6,18 +6,18 @@
 //! stopped does not count, unless it is the main service, whose absence
 //! makes the container not ready.
 
-use crate::run::status::{self, ServiceStatus, Status};
+use crate::status_file::{self, ServiceStatus, Status};
 use mooring::error::Error;
 use mooring::escape::escape;
 
 /// `init health`: 0 while live, else 1 naming the failed services.
 pub fn health() -> Result<u8, Error> {
-    answer(liveness(&status::find_live()?), "unhealthy")
+    answer(liveness(&status_file::find_live()?), "unhealthy")
 }
 
 /// `init ready`: 0 when ready, else 1 naming the first service that is not.
 pub fn ready() -> Result<u8, Error> {
-    answer(readiness(&status::find_live()?).map_err(|s| vec![s]), "not ready")
+    answer(readiness(&status_file::find_live()?).map_err(|s| vec![s]), "not ready")
 }
 
 fn answer(verdict: Result<(), Vec<String>>, what: &str) -> Result<u8, Error> {

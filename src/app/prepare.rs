@@ -6,10 +6,10 @@ use std::path::Path;
 use tracing::info;
 
 use crate::cli::Global;
-use crate::run::probe_child::{self, ProbeChild, Started};
-use crate::run::reap;
-use crate::run::signals::Signals;
-use crate::run::spawn::{self, Ids};
+use crate::process::probe_child::{self, ProbeChild, Started};
+use crate::process::reap;
+use crate::process::signals::Signals;
+use crate::process::spawn::{self, Ids};
 use mooring::config::Wait;
 use mooring::config::{self, Config, Problem, Runs, UserSpec, duration};
 use mooring::env::Environment;
@@ -170,7 +170,7 @@ pub fn prepare(global: &Global, loaded: Loaded, runs: &Runs) -> Result<Prepared,
 /// fresh container everything runs.
 pub fn prepare_oneoff(global: &Global, loaded: Loaded, runs: &Runs) -> Result<Prepared, Error> {
     let me = nix::unistd::getpid().as_raw();
-    let live = crate::run::status::find_live().map(|s| s.pid);
+    let live = crate::status_file::find_live().map(|s| s.pid);
     let Some(pid) = live.ok().filter(|&pid| pid != me) else {
         return prepare(global, loaded, runs);
     };
@@ -298,7 +298,7 @@ pub fn wait_configured(config: &Config, env: &Environment) -> Result<(), Error> 
 /// said in an INFO naming what was still awaited: a stop asked for is no
 /// error (docs/reference.md, "Waits").
 pub fn wait(waits: &[Wait], checker: &spawn::Command) -> Result<(), Error> {
-    let signals = crate::run::signals::Signals::block_all()?;
+    let signals = crate::process::signals::Signals::block_all()?;
     let mut ready = vec![false; waits.len()];
     let mut probe = |target: &config::Target, until: Option<std::time::Instant>| {
         let result = match probe_child::start(target, checker, signals.original_mask) {
@@ -314,7 +314,7 @@ pub fn wait(waits: &[Wait], checker: &spawn::Command) -> Result<(), Error> {
     if let Err(Error::Interrupted(sig)) = &result {
         let awaited: Vec<String> =
             waits.iter().zip(&ready).filter(|(_, r)| !**r).map(|(w, _)| w.target.to_string()).collect();
-        let signal = crate::run::signals::name(*sig);
+        let signal = crate::process::signals::name(*sig);
         info!(signal = %signal, "interrupted while waiting for {}", awaited.join(", "));
     }
     result

@@ -1,13 +1,13 @@
 //! `init status [--json]`: read the running PID 1's
-//! status file ($INIT_RUN_DIR/status.json, or a fallback: run/status.rs).
+//! status file ($INIT_RUN_DIR/status.json, or a fallback: status_file.rs).
 
-use crate::run::status::{self, Status, now_secs};
+use crate::status_file::{self, Status, now_secs};
 use mooring::error::Error;
 use mooring::escape::{escape, escape_controls};
 
 /// Prints the services of the running init: a table, or the file's JSON.
 pub fn show(json: bool) -> Result<u8, Error> {
-    let st = status::find_live()?;
+    let st = status_file::find_live()?;
     let text = if json { st.to_json() } else { table(&st, now_secs()) };
     print!("{text}");
     Ok(0)

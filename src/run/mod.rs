@@ -1,15 +1,9 @@
-//! The long-lived PID 1 part: spawning, signals, reaping, supervision.
+//! The long-lived part: the two loops (one command: single.rs; services:
+//! supervisor.rs), what only they use (watch.rs, oom.rs), and the pty relay
+//! of `init run` and `init shell` (shell.rs).
 
-pub mod budget;
 pub mod oom;
-pub mod probe_child;
-pub mod reap;
-pub mod retry;
 pub mod shell;
-pub mod signals;
 pub mod single;
-pub mod spawn;
-pub mod status;
-pub mod streak;
 pub mod supervisor;
 pub mod watch;

@@ -15,9 +15,9 @@ use nix::sys::termios::{self, LocalFlags, OutputFlags, SetArg, SpecialCharacterI
 use nix::unistd::Pid;
 use tracing::{debug, info};
 
-use crate::run::reap::{self, Exit};
-use crate::run::signals::{self, Signals};
-use crate::run::spawn::{self, Command};
+use crate::process::reap::{self, Exit};
+use crate::process::signals::{self, Signals};
+use crate::process::spawn::{self, Command};
 use crate::sys;
 use mooring::error::Error;
 

@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 use nix::unistd::{Pid, getpid};
 use tracing::{debug, info, warn};
 
-use crate::run::budget::{self, Budget};
+use crate::process::budget::{self, Budget};
+use crate::process::reap::{self, Exit};
+use crate::process::signals::{self, Action, Phase, Received, Signals};
+use crate::process::spawn::{self, Command};
 use crate::run::oom::{self, OomWatch};
-use crate::run::reap::{self, Exit};
-use crate::run::signals::{self, Action, Phase, Received, Signals};
-use crate::run::spawn::{self, Command};
-use crate::run::status;
 use crate::run::watch::Watcher;
+use crate::status_file;
 use crate::sys;
 use mooring::config::Wait;
 use mooring::error::Error;
@@ -52,7 +52,7 @@ pub fn run(cmd: &Command, opts: &Options) -> Result<u8, Error> {
 /// true` wait's target goes away, and keeping $INIT_RUN_DIR/status.json
 /// (the command as one service) for `init status`, `init health` and for
 /// `init run` beside it.
-/// `checker` is what a watched `command` target runs as (run/probe_child.rs).
+/// `checker` is what a watched `command` target runs as (process/probe_child.rs).
 pub fn boot(cmd: &Command, opts: &Options, waits: &[Wait], checker: &Command) -> Result<u8, Error> {
     run_with(cmd, opts, waits, checker, true)
 }
@@ -137,7 +137,7 @@ fn spawn_with_status(
 
 /// The status file of the boot form: the command as the one, critical service.
 struct SingleStatus {
-    file: std::cell::OnceCell<status::StatusFile>,
+    file: std::cell::OnceCell<status_file::StatusFile>,
     name: String,
     started: u64,
     me: Pid,
@@ -147,7 +147,7 @@ impl SingleStatus {
     fn new(cmd: &Command, me: Pid) -> SingleStatus {
         let program = cmd.argv.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_default();
         let name = program.rsplit('/').next().unwrap_or("main").to_string();
-        SingleStatus { file: std::cell::OnceCell::new(), name, started: status::now_secs(), me }
+        SingleStatus { file: std::cell::OnceCell::new(), name, started: status_file::now_secs(), me }
     }
 
     fn write(&self, state: &Single) {
@@ -157,22 +157,22 @@ impl SingleStatus {
 
     /// Rewrites the file: the command in `state`, with its pid once it has one.
     fn write_with(&self, pid: Option<i32>, state: &str, ready: bool) {
-        let service = status::ServiceStatus {
+        let service = status_file::ServiceStatus {
             name: self.name.clone(),
             state: state.into(),
             pid,
             ready,
             restarts: 0,
-            since: status::now_secs(),
+            since: status_file::now_secs(),
             last_exit: None,
             critical: true,
             oneshot: false,
             main: true,
             status: None,
         };
-        let st = status::Status {
+        let st = status_file::Status {
             pid: self.me.as_raw(),
-            pid_start: status::own_start(),
+            pid_start: status_file::own_start(),
             control: None,
             started: self.started,
             services: vec![service],
@@ -180,7 +180,7 @@ impl SingleStatus {
         match self.file.get() {
             Some(file) => file.write(&st),
             None => {
-                let _ = self.file.set(status::StatusFile::create(&st));
+                let _ = self.file.set(status_file::StatusFile::create(&st));
             }
         }
     }
@@ -193,7 +193,7 @@ impl SingleStatus {
 
     /// When a failed write is to be tried again.
     fn retry_at(&self) -> Option<Instant> {
-        self.file.get().and_then(status::StatusFile::retry_at)
+        self.file.get().and_then(status_file::StatusFile::retry_at)
     }
 
     fn retry(&self) {

@@ -39,16 +39,16 @@ use nix::sys::signal::SigSet;
 use nix::unistd::{Pid, getpid};
 use tracing::{debug, error, info, warn};
 
-use crate::run::budget;
+use crate::process::budget;
+use crate::process::probe_child::{self, ProbeChild, Started};
+use crate::process::reap::{self, Exit};
+use crate::process::signals::{self, Signals};
+use crate::process::spawn::{self, Command};
+use crate::process::streak::Streak;
 use crate::run::oom::{self, OomWatch};
-use crate::run::probe_child::{self, ProbeChild, Started};
-use crate::run::reap::{self, Exit};
-use crate::run::signals::{self, Signals};
 use crate::run::single::Options;
-use crate::run::spawn::{self, Command};
-use crate::run::status::{self, ServiceStatus, Status, StatusFile};
-use crate::run::streak::Streak;
 use crate::run::watch::Watcher;
+use crate::status_file::{self, ServiceStatus, Status, StatusFile};
 use crate::sys;
 use fleet::{Fleet, Order, Unit};
 use life::{Event, Rules};
@@ -65,7 +65,7 @@ pub struct Spec {
 }
 
 /// Runs the services until the container stops; returns init's exit code.
-/// `checker` is what a watched `command` target runs as (run/probe_child.rs).
+/// `checker` is what a watched `command` target runs as (process/probe_child.rs).
 pub fn run(
     specs: Vec<Spec>,
     (watches, checker): (&[Wait], &Command),
@@ -166,7 +166,7 @@ impl<'a> Supervisor<'a> {
                 spec: service,
                 cmd,
                 shown: (Kind::Waiting, None),
-                since: status::now_secs(),
+                since: status_file::now_secs(),
                 notify: None,
                 status_text: None,
                 main_pid: None,
@@ -183,7 +183,7 @@ impl<'a> Supervisor<'a> {
             mask,
             me,
             host: semaphore::hostname(),
-            started: status::now_secs(),
+            started: status_file::now_secs(),
             changed: true,
             status_file: None,
             control: None,

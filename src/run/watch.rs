@@ -1,7 +1,7 @@
 //! `watch = true` on a `[[wait]]` (docs/reference.md, "Waits"): after boot the
 //! target is checked every second, and three failures in a row mean the
 //! dependency has gone, so the container stops with 75 and the orchestrator
-//! restarts it. Checks run as children (run/probe_child.rs), so a dead DNS server
+//! restarts it. Checks run as children (process/probe_child.rs), so a dead DNS server
 //! or a host that drops packets never holds up the loop. Used by both the
 //! single-command and the service loop, which hand it the statuses of its
 //! children.
@@ -12,9 +12,9 @@ use nix::sys::signal::SigSet;
 use nix::unistd::Pid;
 use tracing::{error, info, warn};
 
-use crate::run::probe_child::{self, ProbeChild, Started};
-use crate::run::reap::Exit;
-use crate::run::spawn::Command;
+use crate::process::probe_child::{self, ProbeChild, Started};
+use crate::process::reap::Exit;
+use crate::process::spawn::Command;
 use mooring::config::Wait;
 use mooring::config::duration::later;
 
@@ -32,7 +32,7 @@ pub struct Watcher<'w> {
     /// When the next round of checks is due.
     pub next: Instant,
     mask: SigSet,
-    /// What a `command` target runs as (run/probe_child.rs).
+    /// What a `command` target runs as (process/probe_child.rs).
     like: Command,
 }
 

@@ -12,7 +12,7 @@ use std::rc::Rc;
 use super::mainpid;
 use super::notify::{Notice, NotifySocket};
 use super::*;
-use crate::run::streak;
+use crate::process::streak;
 use mooring::pattern::Pattern;
 
 /// Most bytes read from a ready pipe per wake-up.

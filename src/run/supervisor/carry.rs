@@ -64,7 +64,7 @@ impl Supervisor<'_> {
             }
             if now.0 != s.shown.0 {
                 debug!(service = %s.spec.name, from = s.shown.0.as_str(), to = now.0.as_str(), "state");
-                s.since = status::now_secs();
+                s.since = status_file::now_secs();
             }
             if now.0 != Kind::Starting {
                 s.ready_fd = None;

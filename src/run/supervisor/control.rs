@@ -12,7 +12,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::rc::Rc;
 
-use crate::run::streak::{self, Streak};
+use crate::process::streak::{self, Streak};
 
 const ACCEPTING: &str = "control socket: accepting a request";
 use mooring::safe_fs::{Dir, SocketKind};

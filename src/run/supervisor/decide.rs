@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use super::state::Kind;
-use crate::run::reap::Exit;
+use crate::process::reap::Exit;
 use mooring::config::Restart;
 
 /// Back-off ceiling, and the uptime after which the back-off starts over

@@ -11,8 +11,8 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use super::announce;
 use super::*;
 use crate::outlet;
-use crate::run::signals::{Meaning, Received};
-use crate::run::streak;
+use crate::process::signals::{Meaning, Received};
+use crate::process::streak;
 
 /// What a descriptor in the poll set is for: each slot carries its tag,
 /// so a ready slot is dispatched by what it is, never by its position.

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use super::decide::{self, Ends, View};
 use super::life::{Effect, Event, Life, Rules};
 use super::state::{Kind, State};
-use crate::run::budget::Budget;
-use crate::run::reap::Exit;
+use crate::process::budget::Budget;
+use crate::process::reap::Exit;
 
 /// One service: what the container-level decisions read of its
 /// configuration, its rules and its life.

@@ -11,7 +11,7 @@ use nix::unistd::Pid;
 
 use super::decide::{self, AfterExit};
 use super::state::{Check, Kind, Next, Proc, Readiness, State, StopStep, Then};
-use crate::run::reap::Exit;
+use crate::process::reap::Exit;
 use mooring::config::duration::{deadline, doubled, later};
 
 /// Check back-off, as for waits.

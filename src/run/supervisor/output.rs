@@ -11,7 +11,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::Instant;
 
 use crate::outlet::{self, Stream};
-use crate::run::streak::Streak;
+use crate::process::streak::Streak;
 use mooring::pattern::Pattern;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;

@@ -37,7 +37,7 @@ impl Supervisor<'_> {
             .collect();
         let st = Status {
             pid: self.me.as_raw(),
-            pid_start: status::own_start(),
+            pid_start: status_file::own_start(),
             started: self.started,
             services,
             control: self.control_state,

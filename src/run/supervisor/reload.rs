@@ -22,7 +22,7 @@ use mooring::setup::nonroot::{self, Me};
 use mooring::setup::user::Db;
 use mooring::setup::{plan, render};
 
-use crate::run::streak::{self, Streak};
+use crate::process::streak::{self, Streak};
 
 /// Events of one change (a ConfigMap swap makes several) are taken together.
 const SETTLE: Duration = Duration::from_millis(100);

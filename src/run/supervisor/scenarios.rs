@@ -10,7 +10,7 @@ use nix::unistd::Pid;
 use super::fleet::{Fleet, Order, Unit};
 use super::life::{Becomes, Effect, Event, Life, Rules};
 use super::state::{Kind, Proc};
-use crate::run::reap::Exit;
+use crate::process::reap::Exit;
 use mooring::config::Restart;
 
 mod container;

@@ -6,7 +6,7 @@ use super::*;
 
 impl Supervisor<'_> {
     /// SIGKILL to every service's group and everything left; again every
-    /// REKILL interval (run/budget.rs) until nothing is left.
+    /// REKILL interval (process/budget.rs) until nothing is left.
     pub(super) fn kill_everything(&mut self) {
         for proc in self.fleet.units.iter().filter_map(|u| u.life.state.proc()) {
             signal_proc(&proc, libc::SIGKILL);

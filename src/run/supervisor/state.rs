@@ -44,7 +44,7 @@ pub struct Check {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Next {
     At(Instant),
-    /// A command check runs as this child (run/probe_child.rs).
+    /// A command check runs as this child (process/probe_child.rs).
     Running(Pid),
 }
 

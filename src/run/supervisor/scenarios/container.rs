@@ -1,7 +1,7 @@
 //! The services together and the container's stop (scenarios.rs has the harness).
 
 use super::*;
-use crate::run::budget::REKILL_INTERVAL;
+use crate::process::budget::REKILL_INTERVAL;
 use crate::run::supervisor::fleet::Reason;
 use crate::run::supervisor::life::Why;
 

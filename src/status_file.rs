@@ -12,7 +12,7 @@ use std::rc::Rc;
 use std::sync::OnceLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crate::run::retry::Retry;
+use crate::process::retry::Retry;
 
 use mooring::error::Error;
 use mooring::safe_fs::Dir;

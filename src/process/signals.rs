@@ -14,7 +14,7 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use mooring::config::duration::deadline;
 use mooring::error::Error;
 
-use crate::run::streak::{self, Streak};
+use crate::process::streak::{self, Streak};
 
 /// One received signal: its number and who sent it (0 for the kernel).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

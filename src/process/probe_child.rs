@@ -11,8 +11,8 @@ use nix::fcntl::OFlag;
 use nix::sys::signal::SigSet;
 use nix::unistd::Pid;
 
-use crate::run::reap::Exit;
-use crate::run::spawn::{self, Command};
+use crate::process::reap::Exit;
+use crate::process::spawn::{self, Command};
 use crate::sys;
 use mooring::config::Target;
 use mooring::probe;
@@ -77,7 +77,7 @@ impl ProbeChild {
                 Err(String::from_utf8_lossy(&buf[..n]).into_owned())
             }
             (Exit::Code(code), None) => Err(format!("it exited with code {code}")),
-            (Exit::Signal(sig), _) => Err(format!("it was killed by {}", crate::run::signals::name(sig))),
+            (Exit::Signal(sig), _) => Err(format!("it was killed by {}", crate::process::signals::name(sig))),
         }
     }
 

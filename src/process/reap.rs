@@ -57,7 +57,7 @@ pub fn drain(mut on_exit: impl FnMut(Pid, Exit)) -> bool {
 /// when it is PID 1 (`kill(-1)`), else each of its own descendants by pid,
 /// since `kill(-1)` outside a container reaches every process the user owns.
 pub fn signal_everything(me: Pid, sig: i32) {
-    let name = crate::run::signals::name(sig);
+    let name = crate::process::signals::name(sig);
     if me.as_raw() == 1 {
         match crate::sys::kill(-1, sig) {
             Ok(()) => tracing::info!(signal = %name, "sent to every process in the container"),

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use nix::errno::Errno;
 
-use crate::run::retry::Retry;
+use crate::process::retry::Retry;
 
 /// The failures of one call since it last worked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
