@@ -24,7 +24,7 @@ pub mod services;
 mod tty;
 
 #[allow(unused_imports)] // not every test binary looks at processes
-pub use procs::{child_of, descendants, proc_state, zombies_under};
+pub use procs::{blocks, child_of, descendants, proc_state, zombies_under};
 
 #[allow(unused_imports)] // not every test binary types on a terminal
 pub use tty::OnTty;
@@ -84,6 +84,18 @@ pub fn wait_until(what: &str, deadline: Duration, mut cond: impl FnMut() -> bool
         assert!(Instant::now() < end, "timed out after {deadline:?} waiting for: {what}");
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// Now, in nanoseconds since the epoch: what `date +%s%N` prints in a
+/// service, for the test to compare the times of what it did and what the
+/// services saw.
+pub fn now_ns() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_nanos()
+}
+
+/// The `date +%s%N` times a child wrote to `path`, one a line.
+pub fn times_ns(path: &Path) -> Vec<u128> {
+    fs::read_to_string(path).unwrap_or_default().lines().filter_map(|l| l.trim().parse().ok()).collect()
 }
 
 /// Waits until `path` exists and returns its contents.

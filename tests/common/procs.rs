@@ -2,6 +2,7 @@
 
 use std::fs;
 
+use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 /// The state letter of /proc/PID/stat (R, S, T, Z, ...), if the process exists.
@@ -46,4 +47,13 @@ pub fn zombies_under(root: Pid) -> usize {
 pub fn child_of(pid: i32) -> Option<i32> {
     let children = fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).ok()?;
     children.split_whitespace().next()?.parse().ok()
+}
+
+/// Whether `pid` blocks `sig` (its /proc status SigBlk): init blocks every
+/// signal before it waits or runs anything, so from then on a signal sent
+/// to it is kept for it, never lost.
+pub fn blocks(pid: Pid, sig: Signal) -> bool {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let mask = status.lines().find_map(|l| l.strip_prefix("SigBlk:")).map(str::trim).unwrap_or("0");
+    u64::from_str_radix(mask, 16).is_ok_and(|m| m & (1 << (sig as i32 - 1)) != 0)
 }

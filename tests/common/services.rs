@@ -31,6 +31,36 @@ pub fn state_of(init: &Init, name: &str) -> String {
     at.and_then(|i| status[i..].split('"').next().map(String::from)).unwrap_or_default()
 }
 
+/// A field of service `name` in `init status --json` (run inside init's
+/// namespaces), as written there: a number, `null`, `true`/`false`, or a
+/// string with its quotes; empty when there is no such service or field.
+pub fn field_of(init: &Init, name: &str, field: &str) -> String {
+    let status = String::from_utf8_lossy(&exec_in(init, &["status", "--json"]).stdout).to_string();
+    service_field(&status, name, field)
+}
+
+/// `field` of service `name` in the text of a status file (see `field_of`).
+pub fn service_field(status: &str, name: &str, field: &str) -> String {
+    let Some(at) = status.find(&format!("{{\"name\":\"{name}\",")) else { return String::new() };
+    // Its object ends where the next service's begins (a string value
+    // cannot hold an unescaped quote, so no `{"name":` of its own).
+    let object = &status[at..];
+    let object = &object[..object[1..].find("{\"name\":").map_or(object.len(), |i| i + 1)];
+    let key = format!("\"{field}\":");
+    let Some(from) = object.find(&key).map(|i| i + key.len()) else { return String::new() };
+    let value = &object[from..];
+    if let Some(text) = value.strip_prefix('"') {
+        let mut escaped = false;
+        let end = text.char_indices().find(|&(_, c)| {
+            let close = c == '"' && !escaped;
+            escaped = c == '\\' && !escaped;
+            close
+        });
+        return value[..end.map_or(value.len(), |(i, _)| i + 2)].to_string();
+    }
+    value[..value.find([',', '}']).unwrap_or(value.len())].trim().to_string()
+}
+
 /// Positions of `needles` in `haystack`, asserting each is there.
 pub fn positions(haystack: &str, needles: &[&str]) -> Vec<usize> {
     needles
