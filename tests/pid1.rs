@@ -28,6 +28,11 @@ fn signals_logged(init: &Init) -> Vec<String> {
     init.read("signals").lines().map(|l| l.split(' ').next().unwrap_or("").to_string()).collect()
 }
 
+/// Who sent each signal the recorder got, as its pid namespace names them.
+fn senders(init: &Init) -> Vec<String> {
+    init.read("signals").lines().map(|l| l.split(' ').nth(1).unwrap_or("").to_string()).collect()
+}
+
 #[test]
 fn exit_code_of_the_child_is_init_exit_code_for_every_value() {
     // One namespace runs a loop of inits (each PID 1 of its own nested namespace would
@@ -100,8 +105,8 @@ fn signals_are_forwarded_each_exactly_once() {
         .map(|s| if s == (libc::SIGRTMIN() + 3).to_string() { "SIGRTMIN+3".into() } else { s })
         .collect();
     assert_eq!(got, want);
-    let log = init.stderr();
-    assert!(log.contains("forwarded signal=SIGUSR1"), "{log}");
+    // Each came from init, PID 1 of the namespace: forwarded, not lost on the way.
+    assert!(senders(&init).iter().all(|pid| pid == "1"), "{}", init.read("signals"));
 }
 
 #[test]
@@ -240,7 +245,6 @@ fn a_child_ignoring_sigterm_gets_sigkill_when_the_budget_runs_out() {
     assert_eq!(init.wait(), 137);
     assert!(sent.elapsed() >= Duration::from_secs(2), "SIGKILL came before the budget ran out");
     assert_eq!(init.read("got").trim(), "TERM", "the child got SIGTERM first");
-    assert!(init.stderr().contains("stop budget spent"), "{}", init.stderr());
 }
 
 #[test]
@@ -251,8 +255,7 @@ fn leftover_processes_get_sigterm_when_the_main_command_exits() {
         exit 3"#;
     let mut init = Init::pid1("leftover", ["--stop-timeout", "1m", "--", "sh", "-c", script]);
     assert_eq!(init.wait(), 3, "{}", init.stderr());
-    assert_eq!(init.read("daemon").trim(), "TERM");
-    assert!(init.stderr().contains("sent to every process in the container"), "{}", init.stderr());
+    assert_eq!(init.read("daemon").trim(), "TERM", "the daemon outside the command's group got SIGTERM");
 }
 
 #[test]
@@ -260,11 +263,17 @@ fn leftovers_ignoring_sigterm_are_killed_at_the_end_of_the_budget() {
     for mode in [Mode::Pid1, Mode::Direct] {
         let script = r#"setsid sh -c 'trap "" TERM; echo $$ > $DIR/daemon.tmp; mv $DIR/daemon.tmp $DIR/daemon; while :; do sleep 1; done' &
             while [ ! -e $DIR/daemon ]; do sleep 0.01; done
+            date +%s%N > $DIR/exited
             exit 4"#;
         let mut init =
             Builder::new("deaf", mode).args(["--stop-timeout", "300ms", "--", "sh", "-c", script]).start();
         assert_eq!(init.wait(), 4, "{mode:?}: {}", init.stderr());
-        assert!(init.stderr().contains("stop budget spent"), "{}", init.stderr());
+        // The leftover that ignored SIGTERM held init up for the budget, then got SIGKILL.
+        let waited = common::times_ns(&init.dir.join("exited")).first().map(|&t| common::now_ns() - t);
+        assert!(
+            waited.is_some_and(|ns| ns >= 300_000_000),
+            "{mode:?}: init ended {waited:?} ns after the command, before the budget ran out"
+        );
         if mode == Mode::Direct {
             // No namespace to tear it down: init itself must have killed it.
             let daemon: i32 = init.read("daemon").trim().parse().unwrap();
@@ -288,12 +297,14 @@ fn as_subreaper_init_never_signals_processes_outside_its_tree() {
         ])
         .spawn()
         .unwrap();
-    let script = "setsid sh -c 'trap \"exit 0\" TERM; while :; do sleep 1; done' & exit 0";
+    let script = "setsid sh -c 'trap \"echo TERM > $DIR/daemon; exit 0\" TERM; touch $DIR/up; while :; do sleep 1; done' & \
+                  while [ ! -e $DIR/up ]; do sleep 0.01; done; exit 0";
     let mut init = Builder::new("outside", Mode::Direct)
         .args(["--stop-timeout", "2s", "--", "sh", "-c", script])
         .start();
     assert_eq!(init.wait(), 0, "{}", init.stderr());
-    assert!(init.stderr().contains("sent to every descendant of init"), "{}", init.stderr());
+    // Its own leftover, a descendant in a session of its own, got SIGTERM.
+    assert_eq!(init.read("daemon").trim(), "TERM", "{}", init.stderr());
     let alive = bystander.try_wait().unwrap().is_none();
     let _ = bystander.kill();
     let _ = bystander.wait();
@@ -319,10 +330,10 @@ fn tty_stop_signals_never_leave_init_stopped() {
         let mut init = recorder("tstp", mode, &[]);
         for (i, sig) in [Signal::SIGTSTP, Signal::SIGTTIN, Signal::SIGTTOU].into_iter().enumerate() {
             init.signal(sig);
-            init.wait_for_log(&format!("forwarded signal={sig}"));
-            assert_ne!(common::proc_state(init.pid()), Some('T'), "{mode:?}: init stopped by {sig}");
             // One at a time: pending signals are taken lowest number first.
             wait_until(&format!("{sig} to arrive"), DEADLINE, || signals_logged(&init).len() > i);
+            // Init passed it on, so it has taken it: it did not stop on it.
+            assert_ne!(common::proc_state(init.pid()), Some('T'), "{mode:?}: init stopped by {sig}");
         }
         init.signal(Signal::SIGTERM);
         assert_eq!(init.wait(), 0);
@@ -359,17 +370,19 @@ fn pid1_on_tty(args: &[&str]) -> OnTty {
 
 #[test]
 fn ctrl_c_on_a_terminal_ends_a_sleep_child_with_130() {
-    // -v: the child's start is a DEBUG line, the sign it owns the terminal.
-    let mut tty = pid1_on_tty(&["-v", "--", "sleep", "100"]);
-    tty.wait_for_output("init: DEBUG started");
+    // The child's group takes the terminal before its exec, so a line the
+    // command prints says it has it (split so the command line is not it).
+    let mut tty = pid1_on_tty(&["--", "sh", "-c", "echo U''P; exec sleep 100"]);
+    tty.wait_for_output("UP");
     tty.type_in(b"\x03");
     assert_eq!(tty.wait(), 130, "{}", tty.output());
 }
 
 #[test]
 fn on_a_terminal_the_child_is_the_foreground_group_and_bash_job_control_works() {
-    let mut tty = pid1_on_tty(&["-v", "--", "bash", "--norc", "--noprofile", "-i"]);
-    tty.wait_for_output("init: DEBUG started");
+    let mut tty = pid1_on_tty(&["--", "bash", "--norc", "--noprofile", "-i"]);
+    // Its prompt (PS1, set by OnTty).
+    tty.wait_for_output("$ ");
     tty.type_in(b"set -- $(cut -d' ' -f5,8 /proc/$$/stat); [ \"$1\" = \"$2\" ] && echo FORE''GROUND\n");
     tty.wait_for_output("FOREGROUND");
     tty.type_in(b"sleep 100 &\njobs\n");
