@@ -5,7 +5,7 @@
 mod common;
 
 use std::fs;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use common::services::{exec_in, services, state_of};
 use common::{Builder, DEADLINE, Mode, wait_until};
@@ -89,8 +89,7 @@ ready = { file = "{dir}/other.ready", timeout = "0" }
         })
         .args(["-c", "{dir}/init.toml"])
         .start();
-    init.wait_for_log("removed a stale semaphore service=db");
-    assert!(!init.dir.join("db.ready").exists());
+    wait_until("db's stale semaphore removed", DEADLINE, || !init.dir.join("db.ready").exists());
     // Written before the first spawn (both waiting), then as they start:
     // web's stale dependency file never makes it ready.
     wait_until("web starting", DEADLINE, || state_of(&init, "web") == "starting");
@@ -159,9 +158,7 @@ shell = "echo \"$GREETING in $PWD\" > {dir}/client.out; exec sleep 60"
 
 #[test]
 fn a_service_not_ready_in_time_is_killed_and_restarted_and_stop_timeout_kills_one_stubborn_service() {
-    let mut init = services(
-        "readytimeout",
-        r#"
+    let toml = r#"
 [[service]]
 name = "main"
 shell = "trap '' TERM; touch {dir}/main.up; while :; do sleep 0.05; done"
@@ -175,8 +172,12 @@ ready = { file = "{dir}/never", timeout = "100ms" }
 restart = "on-failure"
 restart_delay = "10ms"
 max_restarts = 2
-"#,
-    );
+"#;
+    // A stop budget far beyond main's own stop_timeout and the test's deadline.
+    let mut init = Builder::new("readytimeout", Mode::Pid1)
+        .file("init.toml", toml)
+        .args(["-c", "{dir}/init.toml", "--stop-timeout", "60s"])
+        .start();
     wait_until("slow given up", DEADLINE, || state_of(&init, "slow") == "failed");
     assert_eq!(init.read("slow.runs").lines().count(), 3, "first start + 2 restarts");
     let status = String::from_utf8_lossy(&exec_in(&init, &["status", "--json"]).stdout).to_string();
@@ -185,9 +186,10 @@ max_restarts = 2
         "killed at the timeout: {status}"
     );
     init.wait_for_file("main.up");
-    // The global budget is 10 s; main's own stop_timeout ends it long before.
+    // The stop budget is 60 s; main's own stop_timeout (200 ms) ends it long before.
+    let sent = Instant::now();
     init.signal(Signal::SIGTERM);
     assert_eq!(init.wait(), 137, "{}", init.stderr());
-    assert!(init.stderr().contains("stop_timeout spent: SIGKILL service=main"), "{}", init.stderr());
-    assert!(!init.stderr().contains("stop budget spent"), "{}", init.stderr());
+    let took = sent.elapsed();
+    assert!(took >= Duration::from_millis(200) && took < Duration::from_secs(20), "stopped in {took:?}");
 }
