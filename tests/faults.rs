@@ -11,7 +11,7 @@ mod common;
 use std::fs;
 use std::time::{Duration, Instant};
 
-use common::services::exec_in;
+use common::services::{exec_in, state_of};
 use common::{Builder, DEADLINE, Init, Mode, stderr_of, wait_until};
 use nix::sys::signal::Signal;
 
@@ -166,7 +166,6 @@ command = ["true"]
 #[test]
 fn a_control_socket_that_could_not_be_made_is_said_so_by_the_client() {
     let mut init = faulty("fault-bind", API, "bind:error=EADDRINUSE:when=1");
-    init.wait_for_log("WARN no control socket");
     let json = || common::stdout_of(&exec_in(&init, &["status", "--json"]));
     wait_until("the status file says so", DEADLINE, || json().contains("\"control\":false"));
     let stop = exec_in(&init, &["stop", "api"]);
@@ -187,9 +186,10 @@ command = ["sleep", "60"]
 ready = { notify = true, timeout = "30s" }
 "#;
     let mut init = faulty("fault-chown", toml, "chown,fchownat:error=EPERM:when=1");
-    init.wait_for_log("no notification socket");
-    assert!(init.stderr().contains("Operation not permitted"), "{}", init.stderr());
+    // Its socket is made (and given to its user) before it is spawned.
+    wait_until("api spawned", DEADLINE, || state_of(&init, "api") == "starting");
     assert!(!init.dir.join("run/notify-api.sock").exists(), "no socket left on disk");
+    assert!(init.stderr().contains("Operation not permitted"), "the line says why: {}", init.stderr());
     init.signal(Signal::SIGTERM);
     assert_eq!(init.wait(), 143);
 }

@@ -466,7 +466,7 @@ fn reads_before_output() -> usize {
         .file("init.toml", TICKING)
         .args(["-c", "{dir}/init.toml"])
         .start();
-    probe.wait_for_log("started");
+    // Its first line passed through init: init has read the pipe.
     common::wait_until("output", common::DEADLINE, || probe.stdout().contains("api | tick"));
     let me = format!("{} ", probe.pid());
     let log = probe.read("strace.log");

@@ -9,9 +9,9 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::os::unix::net::UnixListener;
 use std::process::Output;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
-use common::{Init, TempDir, init_cmd, stderr_of};
+use common::{DEADLINE, Init, TempDir, blocks, init_cmd, stderr_of, wait_until};
 use nix::sys::signal::Signal;
 
 fn wait(args: &[&str]) -> Output {
@@ -32,7 +32,6 @@ fn tcp_and_unix_targets_are_ready_when_something_listens() {
     let port = tcp.local_addr().unwrap().port();
     let o = wait(&[&format!("tcp:127.0.0.1:{port}"), &format!("unix:{}", sock.display())]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
-    assert!(stderr_of(&o).contains(&format!("ready target=tcp:127.0.0.1:{port}")), "{}", stderr_of(&o));
 }
 
 #[test]
@@ -133,15 +132,13 @@ fn configured_waits_run_before_the_command_and_a_timeout_stops_the_boot() {
 fn a_stop_signal_ends_a_wait_at_once_as_pid1() {
     let port = closed_port();
     let mut init = Init::pid1("waitterm", ["wait", "--timeout", "0", &format!("tcp:127.0.0.1:{port}")]);
-    init.wait_for_log("waiting for tcp:");
+    // It blocks signals as its wait begins: one sent from then on is kept for it.
+    wait_until("init to wait", DEADLINE, || blocks(init.pid(), Signal::SIGTERM));
+    let sent = Instant::now();
     init.signal(Signal::SIGTERM);
+    // A wait without a timeout: only the signal can have ended it.
     assert_eq!(init.wait(), 143, "{}", init.stderr());
-    let log = init.stderr();
-    assert!(
-        log.contains(&format!("INFO interrupted while waiting for tcp:127.0.0.1:{port} signal=SIGTERM")),
-        "{log}"
-    );
-    assert!(!log.contains("ERROR"), "an operator's stop is no error: {log}");
+    assert!(sent.elapsed() < Duration::from_secs(10), "ended {:?} after the signal", sent.elapsed());
 }
 
 #[test]
@@ -151,7 +148,7 @@ fn ctrl_c_during_a_configured_wait_is_an_info_and_exits_130() {
         .file("init.toml", &format!("[[wait]]\ntcp = \"127.0.0.1:{port}\"\ntimeout = \"0\"\n"))
         .args(["-c", "{dir}/init.toml", "--", "echo", "ran"])
         .start();
-    init.wait_for_log("waiting for tcp:");
+    wait_until("init to wait", DEADLINE, || blocks(init.pid(), Signal::SIGINT));
     init.signal(Signal::SIGINT);
     assert_eq!(init.wait(), 130, "{}", init.stderr());
     let log = init.stderr();
@@ -164,21 +161,24 @@ fn ctrl_c_during_a_configured_wait_is_an_info_and_exits_130() {
 }
 
 #[test]
-fn a_watched_dependency_that_comes_back_in_time_says_so() {
+fn a_watched_dependency_that_comes_back_in_time_keeps_the_container_up() {
+    // A check that fails on its 3rd and 4th runs and on its 6th and 7th
+    // (the 1st is the boot's wait, the others the watch's, a second apart):
+    // twice two failures in a row, each time back before a third. Were the
+    // failures not counted from zero again, the 6th would be the third.
+    let check = "echo run >> {dir}/checks; case $(wc -l < {dir}/checks) in 3|4|6|7) exit 1;; esac";
     let mut init = common::Builder::new("watchback", common::Mode::Pid1)
-        .file("dep", "")
-        .file("init.toml", "[[wait]]\nfile = \"{dir}/dep\"\nwatch = true\n")
+        .file("init.toml", &format!("[[wait]]\ncommand = [\"sh\", \"-c\", \"{check}\"]\nwatch = true\n"))
         .args(["-c", "{dir}/init.toml", "--", "sleep", "60"])
         .start();
-    init.wait_for_log("INFO ready target=file:");
-    fs::remove_file(init.dir.join("dep")).unwrap();
-    init.wait_for_log("watched dependency failing");
-    fs::write(init.dir.join("dep"), "").unwrap();
-    let back = format!("INFO watched dependency is back target=file:{}", init.dir.join("dep").display());
-    init.wait_for_log(&back);
+    let end = Instant::now() + DEADLINE;
+    while init.read("checks").lines().count() < 9 {
+        assert_eq!(init.try_code(), None, "the container stopped: {}", init.stderr());
+        assert!(Instant::now() < end, "only {} checks in {DEADLINE:?}", init.read("checks").lines().count());
+        std::thread::sleep(Duration::from_millis(10));
+    }
     init.signal(Signal::SIGTERM);
-    assert_eq!(init.wait(), 143, "{}", init.stderr());
-    assert!(!init.stderr().contains("watched dependency gone"), "{}", init.stderr());
+    assert_eq!(init.wait(), 143, "the command ended by the test's SIGTERM, not 75: {}", init.stderr());
 }
 
 /// `init -c init.toml ARGS` run to its end, with its own run dir.
@@ -229,7 +229,6 @@ shell = "echo web started after db was ready"
     let err = stderr_of(&o);
     assert_eq!(o.status.code(), Some(0), "{err}");
     assert_eq!(String::from_utf8_lossy(&o.stdout), "web started after db was ready\n", "{err}");
-    assert!(err.contains("ready service=db"), "{err}");
 }
 
 #[test]
@@ -273,8 +272,12 @@ fn init_wait_adds_targets_from_the_environment_with_its_own_timeout() {
         (Some(0), "booted\n"),
         "{err}"
     );
-    assert!(err.contains(&format!("ready target=tcp:127.0.0.1:{port}")), "{err}");
-    assert!(err.contains(&format!("ready target=file:{}", dir.join("sem").display())), "{err}");
+    // They are awaited: with a file that never comes among them, the
+    // command never runs.
+    let absent = format!("{targets} file:{}", dir.join("absent").display());
+    let env = [("INIT_WAIT", absent.as_str()), ("INIT_WAIT_TIMEOUT", "300ms")];
+    let o = with_config(&dir, "", &env, &["--", "echo", "booted"]);
+    assert_eq!((o.status.code(), String::from_utf8_lossy(&o.stdout).as_ref()), (Some(75), ""));
     let closed = format!("tcp:127.0.0.1:{}", closed_port());
     let env = [("INIT_WAIT", closed.as_str()), ("INIT_WAIT_TIMEOUT", "300ms")];
     let o = with_config(&dir, "", &env, &["--", "echo", "booted"]);
