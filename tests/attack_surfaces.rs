@@ -16,7 +16,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::attacker::{ATTACKER, Attacker, assert_untouched, chown_tree, decoy};
-use common::services::{exec_in, services, state_of};
+use common::services::{exec_in, field_of, services, state_of};
 use common::{DEADLINE, TempDir, init_cmd, stderr_of, stdout_of, wait_until};
 use nix::sys::signal::Signal;
 
@@ -163,12 +163,12 @@ fn a_mainpid_naming_a_root_process_is_ignored_and_nothing_of_root_is_signalled()
     for evil in ["evil", "evil2"] {
         wait_until(evil, DEADLINE, || !matches!(state_of(&init, evil).as_str(), "starting" | ""));
     }
-    // Both notices judged and refused (the old code took them, and killed
-    // at the ready timeout that ended "starting" above): nothing of root's died.
+    // Both notices judged and refused: each service's own exit 0 ended it
+    // (the old code took them, followed the named process and SIGKILLed it
+    // at the ready timeout that ended "starting" above: 137). Nothing of
+    // root's died.
     for evil in ["evil", "evil2"] {
-        wait_until("its WARN", DEADLINE, || {
-            init.stderr().contains(&format!("MAINPID ignored service={evil} "))
-        });
+        assert_eq!(field_of(&init, evil, "last_exit"), "0", "{evil} followed as itself");
     }
     assert_eq!(stranger.try_wait().unwrap(), None, "the stranger lives: {}", init.stderr());
     assert_eq!(init.read("victim.runs").lines().count(), 1, "the victim never restarted: {}", init.stderr());
@@ -208,6 +208,8 @@ if os.fork() == 0:
     os._exit(0)
 os.close(w)
 pid = int(os.read(r, 32))
+open(sys.argv[2] + ".tmp", "w").write(str(pid))
+os.rename(sys.argv[2] + ".tmp", sys.argv[2])
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.sendto(b"MAINPID=%d\nREADY=1" % pid, os.environ["NOTIFY_SOCKET"])
 "#;
@@ -215,12 +217,13 @@ s.sendto(b"MAINPID=%d\nREADY=1" % pid, os.environ["NOTIFY_SOCKET"])
 #[test]
 fn a_double_forked_daemon_named_by_mainpid_is_still_followed_and_stopped() {
     let toml = "[[service]]\nname = \"daemon\"\nuser = \"1000:1000\"\n\
-        command = [\"python3\", \"{dir}/daemon.py\", \"{dir}/out/stopped\"]\n\
+        command = [\"python3\", \"{dir}/daemon.py\", \"{dir}/out/stopped\", \"{dir}/out/daemon.pid\"]\n\
         ready = { notify = true, timeout = \"20s\" }\n";
     let mut init = with_script("daemon", toml, ("daemon.py", DAEMON));
-    init.wait_for_log("its main process is now the one it named");
+    // Followed: `init status` shows the grandchild it named as the service's pid.
+    let daemon = init.wait_for_file("out/daemon.pid");
+    wait_until("the named pid followed", DEADLINE, || field_of(&init, "daemon", "pid") == daemon);
     assert_eq!(state_of(&init, "daemon"), "ready", "{}", init.stderr());
-    assert!(!init.stderr().contains("MAINPID ignored"), "{}", init.stderr());
     init.signal(Signal::SIGTERM);
     assert_eq!(init.wait(), 0, "it exits 0 on SIGTERM: {}", init.stderr());
     assert_eq!(init.read("out/stopped"), "TERM", "the daemon got the stop signal");

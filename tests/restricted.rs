@@ -161,11 +161,15 @@ fn the_kubernetes_manifest_comes_up_with_its_init_container_and_probes() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // The init container waits for the dependency until it appears.
+    // The init container waits for the dependency until it appears: its
+    // init is in its wait (it blocks signals as the wait begins), and the
+    // pod is not up.
     let waiter = format!("{pod}-wait-for-db");
-    wait_until("the init container waits", DEADLINE, || {
-        stderr_of(&podman(&["logs", &waiter])).contains("waiting for file:/shared/db.ready")
+    let pid = || stdout_of(&podman(&["inspect", "-f", "{{.State.Pid}}", &waiter])).trim().parse::<i32>().ok();
+    wait_until("the init container to wait", DEADLINE, || {
+        pid().is_some_and(|p| p > 0 && common::blocks(nix::unistd::Pid::from_raw(p), nix::sys::signal::Signal::SIGTERM))
     });
+    assert!(play.try_wait().unwrap().is_none(), "the pod came up without its dependency");
     std::fs::write(dir.join("shared/db.ready"), "").unwrap();
     let played = play.wait().unwrap();
     let web = Container(format!("{pod}-web"));
