@@ -131,7 +131,9 @@ fn owned_dirs(dir: std::os::fd::OwnedFd, owner: (u32, u32)) -> (usize, usize) {
         .unwrap()
         .iter()
         .flatten()
-        .filter(|e| e.file_type() == Some(Type::Directory) && ![&b"."[..], b".."].contains(&e.file_name().to_bytes()))
+        .filter(|e| {
+            e.file_type() == Some(Type::Directory) && ![&b"."[..], b".."].contains(&e.file_name().to_bytes())
+        })
         .map(|e| e.file_name().to_owned())
         .collect();
     for name in subdirs {

@@ -8,8 +8,8 @@ mod common;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use common::{DEADLINE, TempDir, wait_until};
 use common::podman::{BASE, Container, podman, podman_ok};
+use common::{DEADLINE, TempDir, wait_until};
 
 const IMAGE: &str = "localhost/mooring-test:latest";
 

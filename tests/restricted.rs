@@ -167,7 +167,9 @@ fn the_kubernetes_manifest_comes_up_with_its_init_container_and_probes() {
     let waiter = format!("{pod}-wait-for-db");
     let pid = || stdout_of(&podman(&["inspect", "-f", "{{.State.Pid}}", &waiter])).trim().parse::<i32>().ok();
     wait_until("the init container to wait", DEADLINE, || {
-        pid().is_some_and(|p| p > 0 && common::blocks(nix::unistd::Pid::from_raw(p), nix::sys::signal::Signal::SIGTERM))
+        pid().is_some_and(|p| {
+            p > 0 && common::blocks(nix::unistd::Pid::from_raw(p), nix::sys::signal::Signal::SIGTERM)
+        })
     });
     assert!(play.try_wait().unwrap().is_none(), "the pod came up without its dependency");
     std::fs::write(dir.join("shared/db.ready"), "").unwrap();
