@@ -162,17 +162,20 @@ fn the_kubernetes_manifest_comes_up_with_its_init_container_and_probes() {
         .spawn()
         .unwrap();
     // The init container waits for the dependency until it appears: its
-    // init is in its wait (it blocks signals as the wait begins), and the
+    // init is in its wait (it takes signals as the wait begins), and the
     // pod is not up.
     let waiter = format!("{pod}-wait-for-db");
     let pid = || stdout_of(&podman(&["inspect", "-f", "{{.State.Pid}}", &waiter])).trim().parse::<i32>().ok();
-    wait_until("the init container to wait", DEADLINE, || {
+    let waiting = common::came_true(DEADLINE, || {
         pid().is_some_and(|p| {
-            p > 0 && common::blocks(nix::unistd::Pid::from_raw(p), nix::sys::signal::Signal::SIGTERM)
+            p > 0 && common::takes_signals(nix::unistd::Pid::from_raw(p), nix::sys::signal::Signal::SIGTERM)
         })
     });
-    assert!(play.try_wait().unwrap().is_none(), "the pod came up without its dependency");
+    let up_early = play.try_wait().unwrap().is_some();
+    // Written whatever was seen: the pod can be removed only once play is done.
     std::fs::write(dir.join("shared/db.ready"), "").unwrap();
+    assert!(waiting, "the init container never waited");
+    assert!(!up_early, "the pod came up without its dependency");
     let played = play.wait().unwrap();
     let web = Container(format!("{pod}-web"));
     assert!(played.success(), "podman kube play: {}", common::drain_to_string(play.stderr.take().unwrap()));

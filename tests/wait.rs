@@ -11,7 +11,7 @@ use std::os::unix::net::UnixListener;
 use std::process::Output;
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{DEADLINE, Init, TempDir, blocks, init_cmd, stderr_of, wait_until};
+use common::{DEADLINE, Init, TempDir, init_cmd, stderr_of, takes_signals, wait_until};
 use nix::sys::signal::Signal;
 
 fn wait(args: &[&str]) -> Output {
@@ -132,8 +132,8 @@ fn configured_waits_run_before_the_command_and_a_timeout_stops_the_boot() {
 fn a_stop_signal_ends_a_wait_at_once_as_pid1() {
     let port = closed_port();
     let mut init = Init::pid1("waitterm", ["wait", "--timeout", "0", &format!("tcp:127.0.0.1:{port}")]);
-    // It blocks signals as its wait begins: one sent from then on is kept for it.
-    wait_until("init to wait", DEADLINE, || blocks(init.pid(), Signal::SIGTERM));
+    // It takes signals as its wait begins: one sent from then on is kept for it.
+    wait_until("init to wait", DEADLINE, || takes_signals(init.pid(), Signal::SIGTERM));
     let sent = Instant::now();
     init.signal(Signal::SIGTERM);
     // A wait without a timeout: only the signal can have ended it.
@@ -148,7 +148,7 @@ fn ctrl_c_during_a_configured_wait_is_an_info_and_exits_130() {
         .file("init.toml", &format!("[[wait]]\ntcp = \"127.0.0.1:{port}\"\ntimeout = \"0\"\n"))
         .args(["-c", "{dir}/init.toml", "--", "echo", "ran"])
         .start();
-    wait_until("init to wait", DEADLINE, || blocks(init.pid(), Signal::SIGINT));
+    wait_until("init to wait", DEADLINE, || takes_signals(init.pid(), Signal::SIGINT));
     init.signal(Signal::SIGINT);
     assert_eq!(init.wait(), 130, "{}", init.stderr());
     let log = init.stderr();

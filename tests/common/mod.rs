@@ -24,7 +24,7 @@ pub mod services;
 mod tty;
 
 #[allow(unused_imports)] // not every test binary looks at processes
-pub use procs::{blocks, child_of, descendants, proc_state, zombies_under};
+pub use procs::{child_of, descendants, proc_state, takes_signals, zombies_under};
 
 #[allow(unused_imports)] // not every test binary types on a terminal
 pub use tty::OnTty;
@@ -78,12 +78,21 @@ impl Drop for TempDir {
 }
 
 /// Polls `cond` every 10 ms until it holds; panics with `what` at the deadline.
-pub fn wait_until(what: &str, deadline: Duration, mut cond: impl FnMut() -> bool) {
+pub fn wait_until(what: &str, deadline: Duration, cond: impl FnMut() -> bool) {
+    assert!(came_true(deadline, cond), "timed out after {deadline:?} waiting for: {what}");
+}
+
+/// Polls `cond` every 10 ms until it holds or the deadline passes; whether
+/// it held (for a test that has something to undo before it fails).
+pub fn came_true(deadline: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let end = Instant::now() + deadline;
     while !cond() {
-        assert!(Instant::now() < end, "timed out after {deadline:?} waiting for: {what}");
+        if Instant::now() >= end {
+            return false;
+        }
         std::thread::sleep(Duration::from_millis(10));
     }
+    true
 }
 
 /// Now, in nanoseconds since the epoch: what `date +%s%N` prints in a

@@ -49,11 +49,17 @@ pub fn child_of(pid: i32) -> Option<i32> {
     children.split_whitespace().next()?.parse().ok()
 }
 
-/// Whether `pid` blocks `sig` (its /proc status SigBlk): init blocks every
-/// signal before it waits or runs anything, so from then on a signal sent
-/// to it is kept for it, never lost.
-pub fn blocks(pid: Pid, sig: Signal) -> bool {
+/// Whether `pid` has taken `sig` into its own hands: it blocks it (SigBlk
+/// in its /proc status), or it sleeps in sigtimedwait(2), which lifts the
+/// block on the signals it waits for while it sleeps (/proc shows the mask
+/// of the moment; its wchan names the wait). Init does one or the other
+/// from the moment it waits or runs anything: a signal sent to it from then
+/// on is kept for it, where one sent before could be dropped (a PID 1 that
+/// neither handles nor blocks a signal never gets it from outside).
+pub fn takes_signals(pid: Pid, sig: Signal) -> bool {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let mask = status.lines().find_map(|l| l.strip_prefix("SigBlk:")).map(str::trim).unwrap_or("0");
-    u64::from_str_radix(mask, 16).is_ok_and(|m| m & (1 << (sig as i32 - 1)) != 0)
+    let blocked = u64::from_str_radix(mask, 16).is_ok_and(|m| m & (1 << (sig as i32 - 1)) != 0);
+    blocked
+        || fs::read_to_string(format!("/proc/{pid}/wchan")).is_ok_and(|w| w.starts_with("do_sigtimedwait"))
 }
