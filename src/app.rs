@@ -19,7 +19,7 @@ mod check;
 mod control;
 mod health;
 mod prepare;
-mod status;
+mod table;
 
 use mooring::config::Runs;
 pub use prepare::load;
@@ -77,7 +77,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         }
         Some(Command::Shell { user, workdir, .. }) => shell(global, user, workdir, &opts),
         Some(Command::Wait { timeout, targets, .. }) => wait_command(global, timeout, targets),
-        Some(Command::Status { json, .. }) => status::show(json),
+        Some(Command::Status { json, .. }) => table::show(json),
         Some(Command::Health { .. }) => health::health(),
         Some(Command::Ready { .. }) => health::ready(),
     }
@@ -321,7 +321,7 @@ fn shell(
 /// catch the binary even when root runs it (where the flag stays clear).
 fn refuse_secure_exec() -> Result<(), Error> {
     use std::os::unix::fs::PermissionsExt;
-    let exe = Path::new("/proc/self/exe");
+    let exe = &mooring::procfs::system().exe("self");
     let set_id_bits = std::fs::metadata(exe).is_ok_and(|m| m.permissions().mode() & 0o6000 != 0);
     if sys::secure_exec() || set_id_bits {
         let name = std::fs::read_link(exe).map(|p| p.display().to_string()).unwrap_or_else(|_| "init".into());

@@ -14,6 +14,7 @@ pub mod json;
 pub mod notice;
 pub mod pattern;
 pub mod probe;
+pub mod procfs;
 pub mod redact;
 pub mod safe_fs;
 pub mod semaphore;

@@ -21,17 +21,17 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// is the caller's to run (the binary spawns it as a child of init).
 pub fn once(target: &Target) -> Result<(), String> {
     match target {
-        Target::File(path) => check_file(path, SystemTime::now()),
+        Target::File(path) => file_ready(path, SystemTime::now()),
         Target::Tcp { host, port } => connect(host, *port).map(drop),
         Target::Unix(path) => UnixStream::connect(path).map(drop).map_err(|e| e.to_string()),
-        Target::Http(url) => check_http(url),
+        Target::Http(url) => http_ready(url),
         Target::Command(argv) => Err(format!("command {argv:?} must be run by the caller")),
     }
 }
 
 /// A file is ready when it exists and, if it is a semaphore, is fresh
 /// (read through the safe layer: bounded, never a FIFO).
-pub fn check_file(path: &Path, now: SystemTime) -> Result<(), String> {
+pub fn file_ready(path: &Path, now: SystemTime) -> Result<(), String> {
     let root = crate::safe_fs::root().map_err(|e| e.to_string())?;
     crate::semaphore::read_fresh(&root, path, now).map(drop)
 }
@@ -57,7 +57,7 @@ const ANSWER_MAX: usize = 64 * 1024;
 const READ_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// `http://host[:port][/path]` answers with a 2xx status (plain HTTP/1.0).
-fn check_http(url: &str) -> Result<(), String> {
+fn http_ready(url: &str) -> Result<(), String> {
     let rest = url.strip_prefix("http://").ok_or("not an http:// URL")?;
     let (authority, path) =
         rest.split_once('/').map_or((rest, "/".to_string()), |(a, p)| (a, format!("/{p}")));
@@ -71,7 +71,7 @@ fn check_http(url: &str) -> Result<(), String> {
     // No half-close after the request: some servers take it for a
     // cancelled request (docs/reference.md, "Services", Ready probes).
     let answer = read_answer(&mut stream, Instant::now() + READ_TIMEOUT)?;
-    status_of(&answer)
+    judge_answer(&answer)
 }
 
 /// Reads an HTTP/1.0 answer until the server closes the connection (so
@@ -114,7 +114,7 @@ fn head_end(answer: &[u8]) -> Option<usize> {
 }
 
 /// `Ok` when the answer's head is complete and its status is 2xx.
-fn status_of(answer: &[u8]) -> Result<(), String> {
+fn judge_answer(answer: &[u8]) -> Result<(), String> {
     let Some(end) = head_end(answer) else {
         return Err(match answer.len() {
             0 => "no answer".to_string(),
@@ -198,7 +198,8 @@ mod tests {
     #[test]
     fn answers_are_read_whole_and_judged_by_their_status_line() {
         let later = Instant::now() + Duration::from_secs(5);
-        let read = |pieces: Vec<&'static [u8]>| status_of(&read_answer(&mut Pieces(pieces), later).unwrap());
+        let read =
+            |pieces: Vec<&'static [u8]>| judge_answer(&read_answer(&mut Pieces(pieces), later).unwrap());
         assert_eq!(read(vec![b"H", b"TTP/1.0 2", b"00 OK\r", b"\n\r\n", b"body"]), Ok(()));
         assert_eq!(read(vec![b"HTTP/1.1 204 No Content\n\n"]), Ok(()));
         assert_eq!(read(vec![b"HTTP/1.0 503 Busy\r\n\r\n"]), Err("HTTP status \"503\"".into()));
@@ -223,7 +224,7 @@ mod tests {
         let pieces: &'static [&'static [u8]] =
             Box::leak(Box::new([&b"HTT"[..], b"P/1.1 20", b"4 No Content\r\nServer: t\r\n", b"\r\n", body]));
         let (url, server) = serve_in_pieces(pieces);
-        assert_eq!(check_http(&url), Ok(()));
+        assert_eq!(http_ready(&url), Ok(()));
         assert!(server.join().expect("server"), "the server met a reset");
     }
 

@@ -53,8 +53,9 @@ pub fn parse(text: &str) -> Parsed {
 
 /// This container's hostname, as the kernel has it.
 pub fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map_or_else(|_| "unknown".into(), |h| h.trim().to_string())
+    crate::procfs::system()
+        .sysctl("kernel/hostname")
+        .map_or_else(|| "unknown".into(), |h| h.trim().to_string())
 }
 
 /// The contents that say who made the semaphore and how often it is refreshed.

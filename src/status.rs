@@ -20,8 +20,9 @@ pub struct ServiceStatus {
     /// The main service: stopped by an operator, it still makes the
     /// container not ready (docs/reference.md, "init ready").
     pub main: bool,
-    /// What the service last said of itself (`STATUS=` of the notify protocol).
-    pub status: Option<String>,
+    /// What the service last said of itself (`STATUS=` of the notify
+    /// protocol; the JSON key `status`).
+    pub status_text: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -67,7 +68,7 @@ impl Status {
                 s.oneshot,
                 s.main,
             ));
-            if let Some(text) = &s.status {
+            if let Some(text) = &s.status_text {
                 out.insert_str(out.len() - 1, ",\"status\":");
                 let mut quoted = String::new();
                 json_string(&mut quoted, text);
@@ -97,7 +98,7 @@ impl Status {
                     critical: s.get("critical") != Some(&Json::Bool(false)),
                     oneshot: s.get("oneshot") == Some(&Json::Bool(true)),
                     main: s.get("main") == Some(&Json::Bool(true)),
-                    status: s.get("status").and_then(Json::as_str).map(str::to_string),
+                    status_text: s.get("status").and_then(Json::as_str).map(str::to_string),
                 })
             })
             .collect::<Result<Vec<_>, String>>()?;
@@ -112,38 +113,6 @@ impl Status {
             services,
         })
     }
-}
-
-/// A process as /proc/PID/stat shows it: its command name, family and
-/// start time.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProcStat {
-    pub comm: String,
-    pub ppid: i32,
-    pub pgid: i32,
-    pub sid: i32,
-    /// Field 22: clock ticks after boot.
-    pub start: u64,
-}
-
-/// Parses /proc/PID/stat. The command name (field 2) is in parentheses and
-/// may itself hold spaces and `)`, so the fields after it are taken from
-/// the text after the last `)`.
-pub fn parse_stat(text: &str) -> Option<ProcStat> {
-    let open = text.find('(')?;
-    let close = text.rfind(')')?;
-    let comm = text.get(open + 1..close)?.to_string();
-    // After the name: field 3 (state) is the first, so field 22 is the 20th.
-    let fields: Vec<&str> = text.get(close + 1..)?.split_ascii_whitespace().take(20).collect();
-    let int = |k: usize| fields.get(k)?.parse::<i32>().ok();
-    Some(ProcStat { comm, ppid: int(1)?, pgid: int(2)?, sid: int(3)?, start: fields.get(19)?.parse().ok()? })
-}
-
-/// The real and effective uid of a /proc/PID/status text.
-pub fn parse_uids(status: &str) -> Option<(u32, u32)> {
-    let line = status.lines().find_map(|l| l.strip_prefix("Uid:"))?;
-    let mut ids = line.split_ascii_whitespace().map(|n| n.parse::<u32>().ok());
-    Some((ids.next()??, ids.next()??))
 }
 
 /// `2026-11-22T15:04:05Z` for seconds since the epoch (UTC; civil-from-days).
@@ -223,7 +192,7 @@ mod tests {
                     critical: true,
                     oneshot: false,
                     main: true,
-                    status: Some("accepting \"connections\"".into()),
+                    status_text: Some("accepting \"connections\"".into()),
                 },
                 ServiceStatus {
                     name: "migrate".into(),
@@ -236,7 +205,7 @@ mod tests {
                     critical: false,
                     oneshot: true,
                     main: false,
-                    status: None,
+                    status_text: None,
                 },
             ],
         };
@@ -251,33 +220,6 @@ mod tests {
         let st = Status::from_json("{\"pid\":7,\"pid_start\":-3,\"services\":[]}").unwrap();
         assert_eq!(st.pid_start, None);
         assert_eq!(Status::from_json(&st.to_json()), Ok(st));
-    }
-
-    #[test]
-    fn stat_lines_give_the_name_and_start_even_with_spaces_and_parens_in_the_name() {
-        let tail = "S 0 1 1 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 98765 1000 100 18446744073709551615";
-        let got = parse_stat(&format!("1 (init) {tail}")).unwrap();
-        assert_eq!(got, ProcStat { comm: "init".into(), ppid: 0, pgid: 1, sid: 1, start: 98765 });
-        let tail = tail.replacen("S 0 1 1", "S 7 42 40", 1);
-        let got = parse_stat(&format!("42 (a) b) (c) {tail}\n")).unwrap();
-        assert_eq!(got, ProcStat { comm: "a) b) (c".into(), ppid: 7, pgid: 42, sid: 40, start: 98765 });
-        for bad in [
-            "",
-            "1 init S 0",
-            "1 (init) S 0 1",
-            "1 (init",
-            ") (",
-            "1 (x) S 0 1 1 0 -1 4 1 0 0 0 0 0 0 0 20 0 1 0 -5",
-        ] {
-            assert_eq!(parse_stat(bad), None, "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn uids_come_from_the_status_text() {
-        assert_eq!(parse_uids("Name:\tx\nUid:\t1000\t0\t0\t0\nGid:\t1\t1\t1\t1\n"), Some((1000, 0)));
-        assert_eq!(parse_uids("Name:\tx\n"), None);
-        assert_eq!(parse_uids("Uid:\tx\t0\n"), None);
     }
 
     #[test]

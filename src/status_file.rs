@@ -6,7 +6,6 @@
 use std::cell::RefCell;
 use std::ffi::OsStr;
 use std::io::Read;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::OnceLock;
@@ -15,9 +14,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use crate::process::retry::Retry;
 
 use mooring::error::Error;
+use mooring::procfs::{self, Proc};
 use mooring::safe_fs::Dir;
 pub use mooring::status::{ServiceStatus, Status};
-use mooring::status::{parse_stat, parse_uids};
 
 pub const DEFAULT_RUN_DIR: &str = "/run/init";
 
@@ -204,7 +203,7 @@ fn read_live(path: &Path) -> Result<Status, Error> {
     let (text, owner, dir_owner) = read_small(path).map_err(no_status)?;
     believed(owner, dir_owner).map_err(no_status)?;
     let status = Status::from_json(&text).map_err(no_status)?;
-    trust(&status, owner, Path::new("/proc")).map_err(no_status)?;
+    trust(&status, owner, &procfs::system()).map_err(no_status)?;
     Ok(status)
 }
 
@@ -214,7 +213,7 @@ fn read_live(path: &Path) -> Result<Status, Error> {
 /// another uid planted (in /dev/shm before init started) is not init's.
 fn believed(owner: u32, dir_owner: u32) -> Result<(), String> {
     let me = nix::unistd::geteuid().as_raw();
-    let pid1 = std::fs::read_to_string("/proc/1/status").ok().and_then(|t| parse_uids(&t)).map(|(u, _)| u);
+    let pid1 = procfs::system().uids(1).map(|(u, _)| u);
     let ok = |uid: u32| uid == 0 || uid == me || Some(uid) == pid1;
     match [("file", owner), ("directory", dir_owner)].into_iter().find(|&(_, uid)| !ok(uid)) {
         None => Ok(()),
@@ -246,15 +245,13 @@ fn read_small(path: &Path) -> Result<(String, u32, u32), String> {
 
 /// Whether `status`, from a file owned by `owner`, speaks for a running
 /// init: `Err` says why not. `proc` is /proc (a parameter for tests).
-fn trust(status: &Status, owner: u32, proc: &Path) -> Result<(), String> {
+fn trust(status: &Status, owner: u32, proc: &Proc) -> Result<(), String> {
     let pid = status.pid;
-    let dir = proc.join(pid.to_string());
-    let theirs = std::fs::read_to_string(dir.join("stat")).ok().and_then(|t| parse_stat(&t));
-    let Some(theirs) = theirs.filter(|_| pid > 0) else {
+    let Some(theirs) = proc.stat(pid).filter(|_| pid > 0) else {
         return Err(format!("its init (pid {pid}) is not running"));
     };
-    let own = std::fs::read_to_string(proc.join("self/stat")).ok().and_then(|t| parse_stat(&t));
-    let same_exe = match (exe_id(&dir), exe_id(&proc.join("self"))) {
+    let own = proc.stat("self");
+    let same_exe = match (proc.exe_id(pid), proc.exe_id("self")) {
         (Some(a), Some(b)) => a == b,
         _ => false,
     };
@@ -280,24 +277,17 @@ fn trust(status: &Status, owner: u32, proc: &Path) -> Result<(), String> {
     }
     // A file someone else wrote (a planted one in a shared fallback
     // directory such as /tmp/init) does not speak for the init.
-    match std::fs::metadata(&dir).map(|m| m.uid()) {
+    match proc.owner(pid) {
         Ok(uid) if uid == owner => Ok(()),
         Ok(uid) => Err(format!("owned by uid {owner}, but its init (pid {pid}) runs as uid {uid}")),
         Err(e) => Err(format!("pid {pid}: {e}")),
     }
 }
 
-/// The (device, inode) of a process's executable, when it may be read.
-fn exe_id(proc_pid: &Path) -> Option<(u64, u64)> {
-    std::fs::metadata(proc_pid.join("exe")).ok().map(|m| (m.dev(), m.ino()))
-}
-
 /// This process's start time, for the status file it writes.
 pub fn own_start() -> Option<u64> {
     static START: OnceLock<Option<u64>> = OnceLock::new();
-    *START.get_or_init(|| {
-        std::fs::read_to_string("/proc/self/stat").ok().and_then(|t| parse_stat(&t)).map(|s| s.start)
-    })
+    *START.get_or_init(|| procfs::system().stat("self").map(|s| s.start))
 }
 
 pub fn now_secs() -> u64 {

@@ -57,7 +57,7 @@ mod tests {
     use super::*;
 
     fn svc(name: &str, state: &str, ready: bool, critical: bool, oneshot: bool, main: bool) -> ServiceStatus {
-        let (pid, restarts, since, last_exit, status) = (None, 0, 0, None, None);
+        let (pid, restarts, since, last_exit, status_text) = (None, 0, 0, None, None);
         ServiceStatus {
             name: name.into(),
             state: state.into(),
@@ -69,7 +69,7 @@ mod tests {
             critical,
             oneshot,
             main,
-            status,
+            status_text,
         }
     }
 

@@ -11,8 +11,8 @@ use toml::de::DeValue;
 
 use super::duration::parse_duration;
 use super::raw::{
-    BoolOrStr, Fields, IntOrStr, Num, RawProbe, RawService, RawShell, RawTask, RawTemplate, RawUser,
-    RawVolume, Read, Str, StrTable, Switch, strings_in_file_order,
+    BoolOrStr, Fields, IntOrStr, Num, RawService, RawShell, RawTask, RawTemplate, RawUser, RawVolume,
+    RawWait, Read, Str, StrTable, Switch, strings_in_file_order,
 };
 use super::scope::{Problem, Scope};
 use super::*;
@@ -247,7 +247,7 @@ impl<'a> Check<'a> {
     }
 
     /// A `[[wait]]` (`watch` allowed) or a `ready` probe.
-    pub fn wait(&mut self, raw: &RawProbe, watch_allowed: bool) -> Option<Wait> {
+    pub fn wait(&mut self, raw: &RawWait, watch_allowed: bool) -> Option<Wait> {
         let kinds = [
             raw.file.is_some(),
             raw.tcp.is_some(),
@@ -284,7 +284,7 @@ impl<'a> Check<'a> {
     /// The `file`, `tcp`, `unix` or `http` target (`Some(None)`: a command).
     /// A `[[wait]]` whose target renders empty is switched off and recorded
     /// in `skipped` (docs/reference.md, "Waits"): `None` with no problem.
-    fn target(&mut self, raw: &RawProbe, is_wait: bool) -> Option<Option<Target>> {
+    fn target(&mut self, raw: &RawWait, is_wait: bool) -> Option<Option<Target>> {
         let fields = [("file", &raw.file), ("tcp", &raw.tcp), ("unix", &raw.unix), ("http", &raw.http)];
         let Some((kind, field)) = fields.into_iter().find_map(|(k, f)| f.as_ref().map(|f| (k, f))) else {
             return Some(None);

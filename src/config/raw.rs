@@ -66,7 +66,7 @@ pub struct RawVolume {
 }
 
 /// A `[[wait]]` target, or a service's `ready` probe (which has no `watch`).
-pub struct RawProbe {
+pub struct RawWait {
     pub file: Option<Str>,
     pub tcp: Option<Str>,
     pub unix: Option<Str>,
@@ -93,7 +93,7 @@ pub struct RawService {
     pub workdir: Option<Str>,
     pub after: Option<Vec<Str>>,
     pub oneshot: Option<Spanned<bool>>,
-    pub ready: Option<Spanned<RawProbe>>,
+    pub ready: Option<Spanned<RawWait>>,
     pub semaphore: Option<Str>,
     pub heartbeat: Option<Num>,
     pub restart: Option<Str>,
@@ -182,8 +182,8 @@ impl Read for RawVolume {
 }
 
 /// Reads a probe's fields; `watch` only when `with_watch` (a `[[wait]]`).
-pub fn read_probe(f: &mut Fields, with_watch: bool) -> Option<RawProbe> {
-    Some(RawProbe {
+pub fn read_wait(f: &mut Fields, with_watch: bool) -> Option<RawWait> {
+    Some(RawWait {
         file: f.str("file"),
         tcp: f.str("tcp"),
         unix: f.str("unix"),
@@ -199,10 +199,10 @@ pub fn read_probe(f: &mut Fields, with_watch: bool) -> Option<RawProbe> {
     })
 }
 
-impl Read for RawProbe {
+impl Read for RawWait {
     const WHAT: &'static str = "[[wait]]";
     fn read(f: &mut Fields) -> Option<Self> {
-        read_probe(f, true)
+        read_wait(f, true)
     }
 }
 
@@ -218,7 +218,7 @@ impl Read for RawService {
             workdir: f.str("workdir"),
             after: f.strs("after"),
             oneshot: f.bool("oneshot"),
-            ready: f.sub("ready", "a ready probe", |p| read_probe(p, false)),
+            ready: f.sub("ready", "a ready probe", |p| read_wait(p, false)),
             semaphore: f.str("semaphore"),
             heartbeat: f.num("heartbeat"),
             restart: f.str("restart"),

@@ -2,12 +2,12 @@
 //! returns every status it collected (so the caller can pick out the children
 //! it supervises), and a /proc walk for a subreaper's descendants.
 
-use std::fs;
-
 use nix::errno::Errno;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 use tracing::warn;
+
+use mooring::procfs;
 
 /// How a child ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,19 +87,10 @@ pub fn ended(status: WaitStatus) -> Option<(Pid, Exit)> {
 /// Used when init is a subreaper rather than PID 1, where `kill(-1)` would
 /// reach every process the user owns on the host.
 pub fn descendants(root: Pid) -> Vec<Pid> {
+    let proc = procfs::system();
     // (parent, pid) pairs of every process.
-    let mut pairs: Vec<(i32, i32)> = Vec::new();
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-            continue;
-        };
-        if let Some(ppid) = parent_of(pid) {
-            pairs.push((ppid, pid));
-        }
-    }
+    let mut pairs: Vec<(i32, i32)> =
+        proc.pids().into_iter().filter_map(|pid| Some((proc.stat(pid)?.ppid, pid))).collect();
     pairs.sort_unstable();
     let mut found = Vec::new();
     let mut queue = vec![root.as_raw()];
@@ -111,14 +102,6 @@ pub fn descendants(root: Pid) -> Vec<Pid> {
         }
     }
     found
-}
-
-/// The parent pid from /proc/PID/stat; the command name may hold spaces and
-/// parentheses, so fields are counted after the last `)`.
-fn parent_of(pid: i32) -> Option<i32> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(1)?.parse().ok()
 }
 
 #[cfg(test)]

@@ -40,15 +40,11 @@ pub fn explain_sigkill(watch: &mut OomWatch, what: &str, pid: i32) {
 
 /// The `oom_kill` line of init's cgroup: v2 unified hierarchy first, then v1.
 fn counter_file() -> Option<PathBuf> {
-    let cgroups = std::fs::read_to_string("/proc/self/cgroup").ok()?;
-    for line in cgroups.lines() {
-        // `hierarchy-id:controllers:path`
-        let mut parts = line.splitn(3, ':');
-        let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
-        let path = path.trim_start_matches('/');
-        let candidate = if controllers.is_empty() {
+    for cgroup in mooring::procfs::system().own_cgroups() {
+        let path = cgroup.path.trim_start_matches('/');
+        let candidate = if cgroup.controllers.is_empty() {
             PathBuf::from("/sys/fs/cgroup").join(path).join("memory.events")
-        } else if controllers.split(',').any(|c| c == "memory") {
+        } else if cgroup.controllers.iter().any(|c| c == "memory") {
             PathBuf::from("/sys/fs/cgroup/memory").join(path).join("memory.oom_control")
         } else {
             continue;

@@ -168,7 +168,7 @@ impl SingleStatus {
             critical: true,
             oneshot: false,
             main: true,
-            status: None,
+            status_text: None,
         };
         let st = status_file::Status {
             pid: self.me.as_raw(),

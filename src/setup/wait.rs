@@ -29,14 +29,14 @@ struct Awaited<'a> {
 /// Checks one target, giving up at the deadline; `Err(signal)` when a stop
 /// signal came meanwhile. (The binary runs the checks that may block in a
 /// child, so that a signal is never kept waiting.)
-pub type Probe<'a> = &'a mut dyn FnMut(&Target, Option<Instant>) -> Result<Result<(), String>, i32>;
+pub type RunProbe<'a> = &'a mut dyn FnMut(&Target, Option<Instant>) -> Result<Result<(), String>, i32>;
 
 /// Waits for every target. `pause(d)` sleeps up to `d` and returns a signal
 /// number when a stop signal ended the wait early.
 pub fn wait_all(
     waits: &[Wait],
     mut pause: impl FnMut(Duration) -> Option<i32>,
-    probe: Probe<'_>,
+    probe: RunProbe<'_>,
 ) -> Result<(), Error> {
     let start = Instant::now();
     let mut pending: Vec<Awaited> = waits

@@ -94,7 +94,7 @@ impl Check<'_> {
     }
 
     /// A `[[wait]]` (`wait` is also a service's `ready` probe).
-    pub fn wait_entry(&mut self, raw: &RawProbe) -> Option<Wait> {
+    pub fn wait_entry(&mut self, raw: &RawWait) -> Option<Wait> {
         let targets = [&raw.file, &raw.tcp, &raw.unix, &raw.http].into_iter().flatten();
         let at = targets.chain(raw.command.iter().flatten()).map(|s| span_of(s).start).next();
         let (scope, serves) = self.serves(&raw.serves, at.unwrap_or(0));

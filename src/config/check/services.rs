@@ -287,7 +287,7 @@ impl Check<'_> {
     /// announcement, `fd = N`, `notify = true` or `log = "REGEX"`
     /// (docs/reference.md, "Services").
     #[inline(never)] // outlined, the binary is smaller (size budget: docs/benchmarks.md)
-    fn ready(&mut self, raw: &RawProbe, service: &str) -> Option<Ready> {
+    fn ready(&mut self, raw: &RawWait, service: &str) -> Option<Ready> {
         let (fd, notify, log) = (raw.fd.as_ref(), raw.notify.as_ref(), raw.log.as_ref());
         let at = fd.map(span_of).or_else(|| notify.map(span_of)).or_else(|| log.map(span_of));
         let Some(at) = at else {

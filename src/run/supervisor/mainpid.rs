@@ -7,7 +7,7 @@
 //! another service's process. Its start time is kept, so a pid reused
 //! after it died is never signalled.
 
-use mooring::status::{ProcStat, parse_stat, parse_uids};
+use mooring::procfs::{self, Stat};
 
 /// Longest parent chain walked up from a named pid.
 const MAX_ANCESTRY: usize = 64;
@@ -15,16 +15,15 @@ const MAX_ANCESTRY: usize = 64;
 /// A process as /proc shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Seen {
-    pub stat: ProcStat,
+    pub stat: Stat,
     /// Real and effective uid.
     pub uids: (u32, u32),
 }
 
 /// /proc/PID, when that process exists.
 pub fn read(pid: i32) -> Option<Seen> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().and_then(|t| parse_stat(&t))?;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    Some(Seen { stat, uids: parse_uids(&status)? })
+    let proc = procfs::system();
+    Some(Seen { stat: proc.stat(pid)?, uids: proc.uids(pid)? })
 }
 
 /// The start time of `pid` when it still is the process that started then.
@@ -83,7 +82,7 @@ mod tests {
     use super::*;
 
     fn seen(ppid: i32, pgid: i32, sid: i32, uid: u32, start: u64) -> Seen {
-        Seen { stat: ProcStat { comm: "x".into(), ppid, pgid, sid, start }, uids: (uid, uid) }
+        Seen { stat: Stat { comm: "x".into(), state: 'S', ppid, pgid, sid, start }, uids: (uid, uid) }
     }
 
     /// init is 1; service `web` is 10 (uid 1000, started at tick 100); `db`

@@ -32,7 +32,7 @@ impl Supervisor<'_> {
                 critical: s.spec.critical || s.spec.main,
                 oneshot: s.spec.oneshot,
                 main: s.spec.main,
-                status: s.status_text.clone(),
+                status_text: s.status_text.clone(),
             })
             .collect();
         let st = Status {

@@ -343,7 +343,7 @@ const DIR: OFlag = OFlag::O_RDONLY.union(OFlag::O_DIRECTORY).union(OFlag::O_CLOE
 /// Whether fs.protected_hardlinks is on (the kernel's and every major
 /// distribution's default); unknown counts as off.
 fn hardlinks_protected() -> bool {
-    std::fs::read("/proc/sys/fs/protected_hardlinks").is_ok_and(|v| v.starts_with(b"1"))
+    crate::procfs::system().sysctl("fs/protected_hardlinks").is_some_and(|v| v.starts_with('1'))
 }
 
 fn hard_linked(st: &FileStat) -> bool {

@@ -43,7 +43,7 @@ fn table(st: &Status, now: u64) -> String {
         // What the service says of itself (notify protocol), after its row.
         // Escaped once by init when it came (src/notice.rs); again here
         // only if a control character got in some other way.
-        if let Some(text) = &s.status {
+        if let Some(text) = &s.status_text {
             out.insert_str(out.len() - 1, &format!("  {}", escape_controls(text)));
         }
     }
@@ -77,7 +77,7 @@ mod tests {
             critical: true,
             oneshot: false,
             main: true,
-            status: Some("raw\u{9b}2J".into()),
+            status_text: Some("raw\u{9b}2J".into()),
         };
         let st = Status { pid: 1, pid_start: None, started: 100, services: vec![service], control: None };
         let text = table(&st, 160);
