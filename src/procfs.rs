@@ -2,7 +2,7 @@
 //! `/proc/PID/stat` (state, parent, process group, session, start time),
 //! the uids of `/proc/PID/status`, init's own cgroups, an executable's
 //! identity and a few kernel settings under /proc/sys. What is read is
-//! parsed by pure functions tested on fixed text; `Proc::at` points the
+//! parsed by pure functions tested on fixed text; `Procfs::at` points the
 //! readers at another directory.
 
 use std::fmt::Display;
@@ -10,18 +10,18 @@ use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
 /// /proc, or a directory laid out as it is.
-pub struct Proc {
+pub struct Procfs {
     root: PathBuf,
 }
 
 /// The system's /proc.
-pub fn system() -> Proc {
-    Proc { root: PathBuf::from("/proc") }
+pub fn system() -> Procfs {
+    Procfs { root: PathBuf::from("/proc") }
 }
 
-impl Proc {
-    pub fn at(root: impl Into<PathBuf>) -> Proc {
-        Proc { root: root.into() }
+impl Procfs {
+    pub fn at(root: impl Into<PathBuf>) -> Procfs {
+        Procfs { root: root.into() }
     }
 
     /// `/proc/PID` (`pid` a number, or `self`).

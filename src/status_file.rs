@@ -14,7 +14,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use crate::process::retry::Retry;
 
 use mooring::error::Error;
-use mooring::procfs::{self, Proc};
+use mooring::procfs::{self, Procfs};
 use mooring::safe_fs::Dir;
 pub use mooring::status::{ServiceStatus, Status};
 
@@ -245,7 +245,7 @@ fn read_small(path: &Path) -> Result<(String, u32, u32), String> {
 
 /// Whether `status`, from a file owned by `owner`, speaks for a running
 /// init: `Err` says why not. `proc` is /proc (a parameter for tests).
-fn trust(status: &Status, owner: u32, proc: &Proc) -> Result<(), String> {
+fn trust(status: &Status, owner: u32, proc: &Procfs) -> Result<(), String> {
     let pid = status.pid;
     let Some(theirs) = proc.stat(pid).filter(|_| pid > 0) else {
         return Err(format!("its init (pid {pid}) is not running"));

@@ -63,7 +63,7 @@ fn a_directory_laid_out_as_proc_is_read_as_proc() {
     std::fs::write(root.join("1/status"), "Name:\tinit\nUid:\t0\t5\t0\t0\n").unwrap();
     std::fs::write(root.join("self/cgroup"), "0::/\n").unwrap();
     std::fs::write(root.join("sys/kernel/hostname"), "box\n").unwrap();
-    let proc = Proc::at(&root);
+    let proc = Procfs::at(&root);
     let mut pids = proc.pids();
     pids.sort_unstable();
     assert_eq!(pids, vec![1, 20, 21]);
