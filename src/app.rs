@@ -1,7 +1,10 @@
 //! The only place that knows the phase order (docs/reference.md, "Boot
-//! sequence"): refuse a set-uid start, prepare (app/prepare.rs: secrets,
-//! init.toml with its `[env]`, templates, identity, volumes, waits), then
-//! run one command (run/single.rs) or the services (run/supervisor.rs).
+//! sequence"). A command line's trip: refuse a set-uid start, answer the
+//! commands that need no configuration, else load init.toml once and plan
+//! one job (app/job.rs: phases 1-2 and the plan), then act on it: prepare
+//! (app/prepare.rs: templates, identity, volumes, waits) and run one command
+//! (run/single.rs) or the services (run/supervisor.rs); `init check` prints
+//! the job instead (app/check.rs).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -18,12 +21,13 @@ use tracing::info;
 mod check;
 mod control;
 mod health;
+mod job;
 mod prepare;
 mod table;
 
+use job::{Job, Request};
 use mooring::config::Runs;
-pub use prepare::load;
-use prepare::{Prepared, load_all, prepare, prepare_oneoff};
+use prepare::{Prepared, prepare};
 
 pub fn run(cli: Cli) -> Result<u8, Error> {
     refuse_secure_exec()?;
@@ -36,74 +40,130 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         remap_exit: cli.global.remap_exit.clone(),
     };
     let global = &cli.global;
-    let after_dashes = cli.after_dashes;
-    match cli.command {
-        Some(Command::Version { .. }) => {
+    let request = match split(cli.command, cli.after_dashes) {
+        Ok(request) => request,
+        Err(direct) => return answer(direct),
+    };
+    // An ad-hoc command's hint follows it from the load to its end; `init
+    // CMD` naming a task is the task's, and gets none after the load.
+    let what = request.adhoc();
+    let loaded = job::load(global.config.as_deref()).map_err(|e| adhoc_hint(e, global, what.as_deref()))?;
+    let request = request.resolve(&loaded.config);
+    let what = request.adhoc();
+    let job = job::plan(request, loaded);
+    job.and_then(|job| act(job, global, &opts)).map_err(|e| adhoc_hint(e, global, what.as_deref()))
+}
+
+/// The commands that need no configuration: they talk to the running init,
+/// read its status file, or wait for the targets they are given.
+enum Direct {
+    Version,
+    /// A request line for the control socket, and how long to wait for its answer.
+    Control(String, config::Limit),
+    /// `init signal SERVICE SIG` and its timeout.
+    Signal(String, String, config::Limit),
+    Wait(Option<config::Limit>, Vec<String>),
+    Status {
+        json: bool,
+    },
+    Health,
+    Ready,
+}
+
+/// The parsed command line as a request of the configuration, or a
+/// command that needs none.
+fn split(command: Option<Command>, after_dashes: bool) -> Result<Request, Direct> {
+    Ok(match command {
+        Some(Command::Check { .. }) => Request::Check,
+        Some(Command::Render { stdout, .. }) => Request::Render { stdout },
+        Some(Command::Wait { targets, .. }) if targets.is_empty() => Request::Wait,
+        None | Some(Command::Start(cli::MaybeService { service: None, .. })) => Request::Boot,
+        Some(Command::External(argv)) => Request::External { argv, after_dashes },
+        Some(Command::Run(RunArgs { cmd, no_wait, .. })) if !cmd.is_empty() => {
+            Request::Command { argv: cmd, no_wait, boot: false }
+        }
+        Some(Command::Run(RunArgs { name_and_args, no_wait, .. })) => {
+            Request::Named { name_and_args, no_wait }
+        }
+        Some(Command::Shell { user, workdir, .. }) => Request::Shell { user, workdir },
+        Some(Command::Version { .. }) => return Err(Direct::Version),
+        Some(Command::Start(cli::MaybeService { service: Some(name), timeout, .. })) => {
+            return Err(Direct::Control(format!("start {name}"), timeout));
+        }
+        Some(Command::Stop(a)) => return Err(Direct::Control(format!("stop {}", a.service), a.timeout)),
+        Some(Command::Restart(a)) => {
+            return Err(Direct::Control(format!("restart {}", a.service), a.timeout));
+        }
+        Some(Command::Reload(cli::MaybeService { service, timeout, .. })) => {
+            let line = service.map_or("reload".to_string(), |s| format!("reload {s}"));
+            return Err(Direct::Control(line, timeout));
+        }
+        Some(Command::Signal { target, signal }) => {
+            return Err(Direct::Signal(target.service, signal, target.timeout));
+        }
+        Some(Command::Wait { timeout, targets, .. }) => return Err(Direct::Wait(timeout, targets)),
+        Some(Command::Status { json, .. }) => return Err(Direct::Status { json }),
+        Some(Command::Health { .. }) => return Err(Direct::Health),
+        Some(Command::Ready { .. }) => return Err(Direct::Ready),
+    })
+}
+
+fn answer(direct: Direct) -> Result<u8, Error> {
+    match direct {
+        Direct::Version => {
             println!("init (mooring) {} {}", env!("CARGO_PKG_VERSION"), build_target());
             Ok(0)
         }
-        Some(Command::Check { .. }) => check::run(global),
-        Some(Command::Render { stdout, .. }) => render_only(global, stdout),
-        Some(Command::External(argv)) => external(global, argv, after_dashes, &opts),
-        Some(Command::Run(RunArgs { cmd, no_wait, .. })) if !cmd.is_empty() => {
-            let runs = Runs::Adhoc { no_wait };
-            let prepared = load_all(global)
-                .and_then(|l| prepare_oneoff(global, l, &runs))
-                .map_err(|e| adhoc_hint(e, global, &cmd))?;
-            run_command(prepared, cmd, &opts, false)
-        }
-        Some(Command::Run(RunArgs { name_and_args, no_wait, .. })) => {
-            run_named(global, load_all(global)?, name_and_args, no_wait, &opts)
-        }
-        Some(Command::Start(cli::MaybeService { service: Some(name), timeout, .. })) => {
-            control::request(&format!("start {name}"), timeout)
-        }
-        Some(Command::Stop(a)) => control::request(&format!("stop {}", a.service), a.timeout),
-        Some(Command::Restart(a)) => control::request(&format!("restart {}", a.service), a.timeout),
-        Some(Command::Reload(cli::MaybeService { service, timeout, .. })) => {
-            let line = service.map_or("reload".to_string(), |s| format!("reload {s}"));
-            control::request(&line, timeout)
-        }
-        Some(Command::Signal { target, signal }) => signal_request(target, &signal),
-        None | Some(Command::Start(_)) => {
-            let prepared = prepare(global, load_all(global)?, &Runs::Services)?;
+        Direct::Control(line, timeout) => control::request(&line, timeout),
+        Direct::Signal(service, signal, timeout) => signal_request(&service, &signal, timeout),
+        Direct::Wait(timeout, targets) => wait_for(timeout, targets),
+        Direct::Status { json } => table::show(json),
+        Direct::Health => health::health(),
+        Direct::Ready => health::ready(),
+    }
+}
+
+/// Carries out a planned job, in the phase order.
+fn act(job: Job, global: &Global, opts: &Options) -> Result<u8, Error> {
+    match job {
+        Job::Check { loaded, plan, errors } => check::print(global, loaded, &plan, errors),
+        Job::Render { stdout, templates, config } => render_only(&config, templates, stdout),
+        Job::Wait { env, config } => prepare::wait_configured(&config, &env).map(|()| 0),
+        Job::Boot(prep) => {
+            let prepared = prepare(global, prep)?;
             if !prepared.config.services.is_empty() {
-                return supervise(&prepared, &opts);
+                return supervise(&prepared, opts);
             }
             Err(Error::Usage(format!(
                 "nothing to run: give a command (init -- CMD) or services in {}",
-                global.config.as_deref().unwrap_or(Path::new(config::DEFAULT_CONFIG)).display()
+                job::config_shown(global)
             )))
         }
-        Some(Command::Shell { user, workdir, .. }) => shell(global, user, workdir, &opts),
-        Some(Command::Wait { timeout, targets, .. }) => wait_command(global, timeout, targets),
-        Some(Command::Status { json, .. }) => table::show(json),
-        Some(Command::Health { .. }) => health::health(),
-        Some(Command::Ready { .. }) => health::ready(),
+        Job::Command { argv, boot, prep } => run_command(prepare(global, prep)?, argv, opts, boot),
+        Job::Task { name, args, prep } => run_task(prepare(global, prep)?, &name, args, opts),
+        Job::Shell { user, workdir, prep } => shell(prepare(global, prep)?, user, workdir, opts),
     }
 }
 
 /// `init signal SERVICE SIG`: SIG by name (HUP, SIGUSR1) or number (1-64).
-fn signal_request(target: cli::ServiceArgs, signal: &str) -> Result<u8, Error> {
+fn signal_request(service: &str, signal: &str, timeout: config::Limit) -> Result<u8, Error> {
     let signo = config::parse_signal(signal).or_else(|e| match signal.parse::<i32>() {
         Ok(n) if (1..=64).contains(&n) => Ok(n),
         _ => Err(e),
     });
     let signo = signo.map_err(Error::Usage)?;
-    control::request(&format!("signal {} {signo}", target.service), target.timeout)
+    control::request(&format!("signal {service} {signo}"), timeout)
 }
 
-/// `init render`: the templates boot would render.
-fn render_only(global: &Global, stdout: bool) -> Result<u8, Error> {
-    let (env, config) = load(global, &Runs::Services)?;
+/// `init render`: the templates boot would render, written, or on stdout.
+fn render_only(config: &config::Config, templates: render::Plan, stdout: bool) -> Result<u8, Error> {
     if !stdout {
-        prepare::render_templates(&config, &env)?;
+        prepare::render_templates(config, templates)?;
         return Ok(0);
     }
-    let plan = render::plan(&config, &env, false)?;
     let mut out = String::new();
-    for f in &plan.files {
-        if plan.files.len() > 1 {
+    for f in &templates.files {
+        if templates.files.len() > 1 {
             out.push_str(&format!("==> {} <==\n", f.dest.display()));
         }
         out.push_str(&f.text);
@@ -120,32 +180,16 @@ fn render_only(global: &Global, stdout: bool) -> Result<u8, Error> {
 /// init.toml or its templates refused for a variable not set (78) gets one
 /// line after the errors on how to get a shell anyway (docs/reference.md,
 /// "Command line").
-fn adhoc_hint(e: Error, global: &Global, argv: &[OsString]) -> Error {
-    if !matches!(e, Error::Unset(_)) {
+fn adhoc_hint(e: Error, global: &Global, what: Option<&str>) -> Error {
+    let Some(what) = what.filter(|_| matches!(e, Error::Unset(_))) else {
         return e;
-    }
-    let what = argv.first().map_or("the command".into(), |a| a.to_string_lossy());
-    let config = global.config.as_deref().unwrap_or(Path::new(config::DEFAULT_CONFIG)).display();
+    };
+    let config = job::config_shown(global);
     let hint = format!(
         "{what} starts only once the container is prepared as {config} says: set the variables the lines above name, \
          or bypass init for a shell: docker run -it --entrypoint /bin/sh IMAGE"
     );
     Error::Hinted { error: Box::new(e), hint }
-}
-
-/// `init CMD` or `init -- CMD`: a first word naming a `[[task]]` runs that
-/// task (tasks shadow programs; after `--` it is always the program), any
-/// other is an ad-hoc command with the templates and waits that have no
-/// `for` (docs/reference.md, "One-off work").
-fn external(global: &Global, argv: Vec<OsString>, after_dashes: bool, opts: &Options) -> Result<u8, Error> {
-    let loaded = load_all(global).map_err(|e| adhoc_hint(e, global, &argv))?;
-    let first = argv.first().map(|w| w.to_string_lossy().into_owned()).unwrap_or_default();
-    if !after_dashes && loaded.config.task_names.contains(&first) {
-        return run_named(global, loaded, argv, false, opts);
-    }
-    let runs = Runs::Adhoc { no_wait: false };
-    let prepared = prepare(global, loaded, &runs).map_err(|e| adhoc_hint(e, global, &argv))?;
-    run_command(prepared, argv, opts, true)
 }
 
 /// `init CMD` (boot: status file, watched waits stay watched) or `init run -- CMD` (one-off).
@@ -157,7 +201,7 @@ fn run_command(prepared: Prepared, argv: Vec<OsString>, opts: &Options, boot: bo
     }
     let cmd = prepared.command(argv, (None, ""), &[], None)?;
     match boot {
-        true => single::boot(&cmd, opts, &prepared.config.waits, &prepared.checker()),
+        true => single::boot(&cmd, opts, &prepared.config.waits, &prepared.probes_as()),
         false => run_once(&cmd, opts),
     }
 }
@@ -177,32 +221,17 @@ fn supervise(prepared: &Prepared, opts: &Options) -> Result<u8, Error> {
         specs.push(supervisor::Spec { service: s.clone(), cmd });
     }
     let config_path = prepared.config.path.clone();
-    let load: supervisor::Loader = Box::new(move || prepare::load_from(Some(&config_path), &Runs::Services));
+    let load: supervisor::Loader = Box::new(move || job::load(Some(&config_path))?.scoped(&Runs::Services));
     let reloader = supervisor::Reloader::new(load, &prepared.config, &prepared.env);
-    supervisor::run(specs, (&prepared.config.waits, &prepared.checker()), reloader, opts)
+    supervisor::run(specs, (&prepared.config.waits, &prepared.probes_as()), reloader, opts)
 }
 
 /// `init run NAME [ARGS]` (or `init NAME [ARGS]` for a task): a task, or
 /// a service's command, run once with the templates and waits that serve
 /// it (none of the waits with `no_wait` or the task's `waits = false`).
-/// The name is looked up before any phase runs, so a mistyped one is
-/// reported (64) at once, not after every wait (docs/reference.md, "Command line").
-fn run_named(
-    global: &Global,
-    loaded: prepare::Loaded,
-    name_and_args: Vec<OsString>,
-    no_wait: bool,
-    opts: &Options,
-) -> Result<u8, Error> {
-    let Some((name, args)) = name_and_args.split_first() else {
-        return Err(Error::Usage("init run needs a task NAME or -- CMD".into()));
-    };
-    let name = name.to_string_lossy();
-    known_name(&loaded.config, &name)?;
-    let runs = Runs::Named { name: name.to_string(), no_wait };
-    let prepared = prepare_oneoff(global, loaded, &runs)?;
-    let task = find_task(&prepared.config, &name)?;
-    let argv = task.command.iter().map(OsString::from).chain(args.iter().cloned()).collect();
+fn run_task(prepared: Prepared, name: &str, args: Vec<OsString>, opts: &Options) -> Result<u8, Error> {
+    let task = find_task(&prepared.config, name)?;
+    let argv = task.command.iter().map(OsString::from).chain(args).collect();
     let cmd = prepared.command(
         argv,
         (task.user.as_ref(), &format!("task {name}")),
@@ -210,19 +239,6 @@ fn run_named(
         task.workdir.clone(),
     )?;
     run_once(&cmd, opts)
-}
-
-/// A name `init run` may run: a task or service (valid or not: its own
-/// problems are reported by the run), not one switched off.
-fn known_name(config: &config::Config, name: &str) -> Result<(), Error> {
-    if let Some(off) = config.off.iter().find(|o| o.name.as_deref() == Some(name)) {
-        return Err(Error::SwitchedOff(off.to_string()));
-    }
-    let named = |n: &String| n == name;
-    match config.task_names.iter().any(named) || config.service_names.iter().any(named) {
-        true => Ok(()),
-        false => Err(Error::UnknownTask(name.into())),
-    }
 }
 
 /// What `init run NAME` runs: the `[[task]]`, else the `[[service]]`, named NAME.
@@ -257,15 +273,10 @@ fn run_once(cmd: &crate::process::spawn::Command, opts: &Options) -> Result<u8, 
     }
 }
 
-/// `init wait [--timeout DUR] [TARGET]...`: the given targets, else the
-/// configured `[[wait]]`s; exits 0 when all are ready, 75 on a timeout.
-fn wait_command(global: &Global, timeout: Option<config::Limit>, targets: Vec<String>) -> Result<u8, Error> {
-    if targets.is_empty() {
-        // What boot would await.
-        let (env, config) = load(global, &Runs::Services)?;
-        prepare::wait_configured(&config, &env)?;
-        return Ok(0);
-    }
+/// `init wait [--timeout DUR] TARGET...`: the targets given (without
+/// any, app/job.rs plans the configured `[[wait]]`s); exits 0 when all are
+/// ready, 75 on a timeout.
+fn wait_for(timeout: Option<config::Limit>, targets: Vec<String>) -> Result<u8, Error> {
     let waits = {
         let limit = timeout.map_or(Some(config::DEFAULT_WAIT_TIMEOUT), |l| l.0);
         let parsed: Result<Vec<_>, _> = targets.iter().map(|t| config::parse_target(t)).collect();
@@ -279,7 +290,7 @@ fn wait_command(global: &Global, timeout: Option<config::Limit>, targets: Vec<St
         waits.collect::<Vec<_>>()
     };
     // Targets given on the command line are never commands: no environment needed.
-    prepare::wait(&waits, &prepare::checker(&mooring::env::Environment::default()))?;
+    prepare::wait(&waits, &prepare::probes_as(&mooring::env::Environment::default()))?;
     Ok(0)
 }
 
@@ -288,15 +299,11 @@ fn wait_command(global: &Global, timeout: Option<config::Limit>, targets: Vec<St
 /// services' environment, in DIR, else `[shell] workdir`, else the user's home. From root on a
 /// terminal, switching to another user, the shell gets a fresh pty (run/shell.rs).
 fn shell(
-    global: &Global,
+    prepared: Prepared,
     user: Option<String>,
     workdir: Option<PathBuf>,
     opts: &Options,
 ) -> Result<u8, Error> {
-    let runs = Runs::Adhoc { no_wait: false };
-    let prepared = load_all(global)
-        .and_then(|l| prepare_oneoff(global, l, &runs))
-        .map_err(|e| adhoc_hint(e, global, &["init shell".into()]))?;
     let identity = match &user {
         Some(u) => mooring::setup::account::identity_for(
             &config::parse_user_spec(u).map_err(Error::Usage)?,

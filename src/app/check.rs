@@ -5,25 +5,21 @@
 //! boot applies, so the two cannot drift (docs/reference.md, "Command line").
 
 use std::fmt::Write as _;
-use std::path::Path;
 
 use tracing::warn;
 
+use super::job::Loaded;
 use crate::cli::Global;
 use mooring::config::{self, Config, Service, UserSpec, Wait};
-use mooring::env::Environment;
 use mooring::error::Error;
-use mooring::setup::nonroot::Me;
 use mooring::setup::user::{self, Db};
-use mooring::setup::{plan, render, secrets};
+use mooring::setup::{plan, render};
 
-pub fn run(global: &Global) -> Result<u8, Error> {
+/// Prints what app/job.rs planned for `init check`: init.toml loaded for
+/// every run, and phases 3-5 planned as boot would plan them.
+pub fn print(global: &Global, loaded: Loaded, plan: &plan::Plan, errors: Vec<Error>) -> Result<u8, Error> {
     let mut out = String::new();
-    let mut env = Environment::from_process();
-    let path = config::locate(global.config.as_deref())?;
-    let loaded = mooring::setup::load::load_all(path.as_deref(), &mut env, secrets::read_secret);
-    crate::log::hide(env.secret_values());
-    let (config, problems) = loaded?;
+    let Loaded { path, config, problems, .. } = loaded;
     // Every run's problems, and a part switched off's, but for the
     // variables it needs only when switched on (docs/reference.md, "One-off work").
     let mut problems: Vec<String> =
@@ -37,10 +33,9 @@ pub fn run(global: &Global) -> Result<u8, Error> {
         ),
     }
     .expect("writing to a String cannot fail");
-    // As boot would run under this identity: as root, what `[user]` would
-    // make of the files is planned, and every owner and user resolved
-    // against that; not root, what boot would skip is listed.
-    let (plan, errors) = plan::plan(&config, &env, Path::new("/"), Me::current(), true);
+    // As boot would run under this identity (app/job.rs): as root, what
+    // `[user]` would make of the files is planned, and every owner and user
+    // resolved against that; not root, what boot would skip is listed.
     for e in errors {
         match e {
             Error::Invalid(p) | Error::Unset(p) => problems.extend(p),

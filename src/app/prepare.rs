@@ -1,66 +1,24 @@
-//! Phases 1-6 before the workload (docs/reference.md, "Boot sequence"), in order: secrets and
-//! init.toml (with `[env]`), templates, identity, volumes, waits.
+//! Phases 3-6 before the workload (docs/reference.md, "Boot sequence"), in
+//! order: templates, identity, volumes, waits, carried out as app/job.rs
+//! planned them after phases 1-2 (secrets and init.toml with its `[env]`).
 
 use std::path::Path;
 
 use tracing::info;
 
+use super::job::{Phases, Preparation};
 use crate::cli::Global;
 use crate::process::probe_child::{self, ProbeChild, Started};
 use crate::process::reap;
 use crate::process::signals::Signals;
 use crate::process::spawn::{self, Ids};
 use mooring::config::Wait;
-use mooring::config::{self, Config, Problem, Runs, UserSpec, duration};
+use mooring::config::{self, Config, UserSpec, duration};
 use mooring::env::Environment;
 use mooring::error::Error;
 use mooring::setup::nonroot::{self, Me};
 use mooring::setup::user::Identity;
-use mooring::setup::{account, plan, render, secrets, volume};
-
-/// init.toml after phases 1-2 for every run: the environment (the
-/// `_FILE` secrets it needs applied, its `[env]` merged), the config, and
-/// every problem with the runs it stops, so a command can look at the
-/// config's names before it picks its run (docs/reference.md, "One-off work").
-pub struct Loaded {
-    pub env: Environment,
-    pub config: Config,
-    problems: Vec<Problem>,
-}
-
-impl Loaded {
-    /// The environment and the config as a run of `runs` uses them; an
-    /// error when a problem stops that run.
-    pub fn scoped(self, runs: &Runs) -> Result<(Environment, Config), Error> {
-        let config = mooring::setup::load::scope(self.config, self.problems, runs)?;
-        Ok((self.env, config))
-    }
-}
-
-/// init.toml (`--config`, else the default) loaded for every run.
-pub fn load_all(global: &Global) -> Result<Loaded, Error> {
-    load_all_from(global.config.as_deref())
-}
-
-fn load_all_from(given: Option<&Path>) -> Result<Loaded, Error> {
-    let mut env = Environment::from_process();
-    let path = config::locate(given)?;
-    let loaded = mooring::setup::load::load_all(path.as_deref(), &mut env, secrets::read_secret);
-    // Before the error (if any) is printed: it may quote a secret's value.
-    crate::log::hide(env.secret_values());
-    let (config, problems) = loaded?;
-    Ok(Loaded { env, config, problems })
-}
-
-/// The environment and config after phases 1-2, as a run of `runs` uses them.
-pub fn load(global: &Global, runs: &Runs) -> Result<(Environment, Config), Error> {
-    load_all(global)?.scoped(runs)
-}
-
-/// As `load`, for the config at `given` (`--config`), else the default.
-pub fn load_from(given: Option<&Path>, runs: &Runs) -> Result<(Environment, Config), Error> {
-    load_all_from(given)?.scoped(runs)
-}
+use mooring::setup::{account, plan, render, volume};
 
 /// What the preparation leaves for running children.
 pub struct Prepared {
@@ -72,9 +30,9 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// What watched `command` targets run as (see `checker`).
-    pub fn checker(&self) -> spawn::Command {
-        checker(&self.env)
+    /// What watched `command` targets run as (see `probes_as`).
+    pub fn probes_as(&self) -> spawn::Command {
+        probes_as(&self.env)
     }
 
     /// A command to spawn as `user` (or the default user), with the
@@ -128,7 +86,7 @@ impl Prepared {
 
 /// What a wait's or watch's `command` target runs as: init's own user,
 /// with the environment children get (docs/reference.md, "Waits").
-pub fn checker(env: &Environment) -> spawn::Command {
+pub fn probes_as(env: &Environment) -> spawn::Command {
     spawn::Command {
         argv: Vec::new(),
         env: env.vars().to_vec(),
@@ -138,19 +96,28 @@ pub fn checker(env: &Environment) -> spawn::Command {
     }
 }
 
-/// Full preparation (phases 1-6) for a run of `runs`, as PID 1 of a
-/// fresh container does it: only the templates and waits that serve it.
-pub fn prepare(global: &Global, loaded: Loaded, runs: &Runs) -> Result<Prepared, Error> {
-    let (mut env, config) = loaded.scoped(runs)?;
-    // Said at boot, where the operator expects every service; a one-off
-    // run keeps quiet about them (docs/reference.md, "Logging").
-    for off in &config.off {
-        match runs {
-            Runs::Services => info!("{off}"),
-            _ => tracing::debug!("{off}"),
-        }
+/// Phases 3-6 as `prep` planned them (app/job.rs): the image changed and
+/// the waits awaited, or, beside a live init, only the runtime identity
+/// looked up.
+pub fn prepare(global: &Global, prep: Preparation) -> Result<Prepared, Error> {
+    let Preparation { env, config, phases } = prep;
+    match phases {
+        Phases::All(image) => everything(global, env, config, image),
+        Phases::Beside => beside(global, env, config),
     }
-    let runtime = change_image(&config, &env)?;
+}
+
+/// As PID 1 of a fresh container: phases 3-6.
+fn everything(
+    global: &Global,
+    mut env: Environment,
+    config: Config,
+    image: Option<Box<plan::Plan>>,
+) -> Result<Prepared, Error> {
+    let runtime = match image {
+        Some(plan) => change_image(&plan, &config)?,
+        None => None,
+    };
     // Not root and no `[user]`: the environment is the orchestrator's, with
     // a HOME when it gave none (docs/running-restricted.md).
     if runtime.is_none() && !Me::current().is_root() && !env.contains("HOME") {
@@ -161,21 +128,8 @@ pub fn prepare(global: &Global, loaded: Loaded, runs: &Runs) -> Result<Prepared,
     prepared(global, env, config, runtime)
 }
 
-/// For `init run` and `init shell`: beside a live init — the pid its status
-/// file names, alive and mooring, not necessarily pid 1 (`docker run --init`,
-/// `shareProcessNamespace`), and not this process — the phases it already did
-/// (templates, identity, volumes) and the waits are skipped, and its
-/// semaphores and status are left alone: a debugging shell is most needed
-/// while a dependency is down (docs/reference.md, "Services", Beside a running init). In a
-/// fresh container everything runs.
-pub fn prepare_oneoff(global: &Global, loaded: Loaded, runs: &Runs) -> Result<Prepared, Error> {
-    let me = nix::unistd::getpid().as_raw();
-    let live = crate::status_file::find_live().map(|s| s.pid);
-    let Some(pid) = live.ok().filter(|&pid| pid != me) else {
-        return prepare(global, loaded, runs);
-    };
-    info!(pid, "beside a running init: templates, identity, volumes and waits left as it made them");
-    let (env, config) = loaded.scoped(runs)?;
+/// Beside a live init (app/job.rs): the runtime user as it made it.
+fn beside(global: &Global, env: Environment, config: Config) -> Result<Prepared, Error> {
     let me = Me::current();
     let runtime = match &config.user {
         // Not root, the init beside already said what it skipped.
@@ -207,24 +161,13 @@ fn prepared(
     Ok(Prepared { env, config, default_user, no_new_privs })
 }
 
-/// Phases 3-5: templates, identity and volumes planned together, nothing
-/// changed while any problem remains (the first is the error); then
-/// `[user]` applied, templates written with owners resolved against the
-/// users it leaves, volumes prepared (docs/reference.md, "Identity"). Returns the
-/// runtime identity.
-fn change_image(config: &Config, env: &Environment) -> Result<Option<Identity>, Error> {
-    let me = Me::current();
-    // The plain PID 1 (no init.toml, or none of these tables) reads nothing
-    // as root; not root, it may add a passwd entry for its own uid.
-    if config.user.is_none() && config.templates.is_empty() && config.volumes.is_empty() && me.is_root() {
-        return Ok(None);
-    }
+/// Phases 3-5 as planned (app/job.rs: nothing changed while any problem
+/// remained): `[user]` applied, templates written with owners resolved
+/// against the users it leaves, volumes prepared (docs/reference.md,
+/// "Identity"). Returns the runtime identity.
+fn change_image(plan: &plan::Plan, config: &Config) -> Result<Option<Identity>, Error> {
     let root = Path::new("/");
-    let (plan, problems) = plan::plan(config, env, root, me, false);
-    if let Some(first) = problems.into_iter().next() {
-        return Err(first);
-    }
-    let runtime = plan::apply_identity(&plan, root, me)?;
+    let runtime = plan::apply_identity(plan, root, Me::current())?;
     write_templates(&plan.templates)?;
     let dir = mooring::safe_fs::Dir::base(root).map_err(|e| Error::io(root, &e, 71))?;
     for (v, apply) in config.volumes.iter().zip(&plan.volumes) {
@@ -252,10 +195,10 @@ fn log_volume(v: &config::Volume, r: &volume::Report) {
     }
 }
 
-/// `init render`: phase 3 alone, every template rendered and written (all
-/// or nothing), owners resolved as boot would resolve them (after `[user]`).
-pub fn render_templates(config: &Config, env: &Environment) -> Result<(), Error> {
-    let mut templates = render::plan(config, env, false)?;
+/// `init render`: phase 3 alone, every template (rendered by app/job.rs)
+/// written (all or nothing), owners resolved as boot would resolve them
+/// (after `[user]`).
+pub fn render_templates(config: &Config, mut templates: render::Plan) -> Result<(), Error> {
     let me = Me::current();
     let (_, db) = plan::users(config.user.as_ref(), Path::new("/"), me.is_root())?;
     let db = nonroot::with_runtime_user(db, config.user.as_ref(), me);
@@ -290,18 +233,18 @@ pub fn wait_configured(config: &Config, env: &Environment) -> Result<(), Error> 
     if config.waits.is_empty() {
         return Ok(());
     }
-    wait(&config.waits, &checker(env))
+    wait(&config.waits, &probes_as(env))
 }
 
 /// Phase 6: waits for every target; a stop signal (as PID 1 a container's
 /// `docker stop`, Ctrl-C in a terminal) ends the wait at once with 128+N,
 /// said in an INFO naming what was still awaited: a stop asked for is no
 /// error (docs/reference.md, "Waits").
-pub fn wait(waits: &[Wait], checker: &spawn::Command) -> Result<(), Error> {
-    let signals = crate::process::signals::Signals::block_all()?;
+pub fn wait(waits: &[Wait], probes_as: &spawn::Command) -> Result<(), Error> {
+    let signals = Signals::block_all()?;
     let mut ready = vec![false; waits.len()];
     let mut probe = |target: &config::Target, until: Option<std::time::Instant>| {
-        let result = match probe_child::start(target, checker, signals.original_mask) {
+        let result = match probe_child::start(target, probes_as, signals.original_mask) {
             Started::Done(result) => Ok(result),
             Started::Child(pending) => finish(pending, &signals, until),
         };
@@ -320,10 +263,10 @@ pub fn wait(waits: &[Wait], checker: &spawn::Command) -> Result<(), Error> {
     result
 }
 
-/// How long a check may run past its wait's timeout.
-const CHECK_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+/// How long a probe may run past its wait's timeout.
+const PROBE_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Waits for a check's child: its result, `Err(signal)` when a stop signal
+/// Waits for a probe's child: its result, `Err(signal)` when a stop signal
 /// came first, a failure when `until` passed (the child is then killed).
 fn finish(
     pending: ProbeChild,
@@ -331,8 +274,8 @@ fn finish(
     until: Option<std::time::Instant>,
 ) -> Result<Result<(), String>, i32> {
     use nix::sys::wait::{WaitPidFlag, waitpid};
-    // A check started at the very end of a wait still gets a moment to answer.
-    let until = until.map(|u| u.max(duration::later(std::time::Instant::now(), CHECK_GRACE)));
+    // A probe started at the very end of a wait still gets a moment to answer.
+    let until = until.map(|u| u.max(duration::later(std::time::Instant::now(), PROBE_GRACE)));
     loop {
         match waitpid(pending.pid, Some(WaitPidFlag::WNOHANG)) {
             Ok(status) => {
