@@ -11,7 +11,7 @@ CARGO ?= cargo
 
 # The release binary is built by nightly with std rebuilt from source and
 # panics compiled to a bare abort: std's panic message, backtrace and unwinder
-# machinery (~0.45 MB of a 1 MB budget) is then never linked; std's
+# machinery (~0.45 MB; the size budget: docs/benchmarks.md, "Budgets") is then never linked; std's
 # optimize_for_size picks its smaller sort and formatting code (-20 kB).
 # scripts/cold.ld puts the code a container start never runs after the
 # read-only data, out of PID 1's resident memory (docs/benchmarks.md); it

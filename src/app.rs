@@ -25,7 +25,7 @@ mod job;
 mod prepare;
 mod table;
 
-use job::{Job, Request};
+use job::{Intent, Job};
 use mooring::config::Runs;
 use prepare::{Prepared, prepare};
 
@@ -40,17 +40,17 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         remap_exit: cli.global.remap_exit.clone(),
     };
     let global = &cli.global;
-    let request = match split(cli.command, cli.after_dashes) {
-        Ok(request) => request,
+    let intent = match split(cli.command, cli.after_dashes) {
+        Ok(intent) => intent,
         Err(direct) => return answer(direct),
     };
     // An ad-hoc command's hint follows it from the load to its end; `init
     // CMD` naming a task is the task's, and gets none after the load.
-    let what = request.adhoc();
+    let what = intent.adhoc();
     let loaded = job::load(global.config.as_deref()).map_err(|e| adhoc_hint(e, global, what.as_deref()))?;
-    let request = request.resolve(&loaded.config);
-    let what = request.adhoc();
-    let job = job::plan(request, loaded);
+    let intent = intent.resolve(&loaded.config);
+    let what = intent.adhoc();
+    let job = job::plan(intent, loaded);
     job.and_then(|job| act(job, global, &opts)).map_err(|e| adhoc_hint(e, global, what.as_deref()))
 }
 
@@ -70,22 +70,22 @@ enum Direct {
     Ready,
 }
 
-/// The parsed command line as a request of the configuration, or a
+/// The parsed command line as what it intends with the configuration, or a
 /// command that needs none.
-fn split(command: Option<Command>, after_dashes: bool) -> Result<Request, Direct> {
+fn split(command: Option<Command>, after_dashes: bool) -> Result<Intent, Direct> {
     Ok(match command {
-        Some(Command::Check { .. }) => Request::Check,
-        Some(Command::Render { stdout, .. }) => Request::Render { stdout },
-        Some(Command::Wait { targets, .. }) if targets.is_empty() => Request::Wait,
-        None | Some(Command::Start(cli::MaybeService { service: None, .. })) => Request::Boot,
-        Some(Command::External(argv)) => Request::External { argv, after_dashes },
+        Some(Command::Check { .. }) => Intent::Check,
+        Some(Command::Render { stdout, .. }) => Intent::Render { stdout },
+        Some(Command::Wait { targets, .. }) if targets.is_empty() => Intent::Wait,
+        None | Some(Command::Start(cli::MaybeService { service: None, .. })) => Intent::Boot,
+        Some(Command::External(argv)) => Intent::External { argv, after_dashes },
         Some(Command::Run(RunArgs { cmd, no_wait, .. })) if !cmd.is_empty() => {
-            Request::Command { argv: cmd, no_wait, boot: false }
+            Intent::Command { argv: cmd, no_wait, boot: false }
         }
         Some(Command::Run(RunArgs { name_and_args, no_wait, .. })) => {
-            Request::Named { name_and_args, no_wait }
+            Intent::Named { name_and_args, no_wait }
         }
-        Some(Command::Shell { user, workdir, .. }) => Request::Shell { user, workdir },
+        Some(Command::Shell { user, workdir, .. }) => Intent::Shell { user, workdir },
         Some(Command::Version { .. }) => return Err(Direct::Version),
         Some(Command::Start(cli::MaybeService { service: Some(name), timeout, .. })) => {
             return Err(Direct::Control(format!("start {name}"), timeout));

@@ -2,7 +2,7 @@
 //! object a line (INIT_LOG_FORMAT=json). INIT_LOG is a tracing-subscriber
 //! target filter (`Targets`: `info`, `mooring=debug`); the subscriber itself
 //! is the small one below, not tracing-subscriber's fmt layer and registry,
-//! which cost 87 kB of init's 1 MB budget (docs/benchmarks.md) for span
+//! which cost 87 kB of init's size budget (docs/benchmarks.md, "Budgets") for span
 //! machinery init never uses. Both formats are written here, not by
 //! serde_json or the `env-filter` feature. Lines go out through the
 //! outlet (src/outlet.rs), which never blocks, and text from others in

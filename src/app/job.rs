@@ -1,5 +1,5 @@
 //! A command line's trip through init (docs/reference.md, "Command line"):
-//! the request it makes (`Request`, from the parsed command line), init.toml
+//! what it intends (`Intent`, from the parsed command line), init.toml
 //! located and loaded once (`load`, the only place that does), then one
 //! `Job`: what will run, with the configuration cut down to that run and the
 //! phases planned. app.rs acts on the job; `init check` prints it.
@@ -17,7 +17,7 @@ use mooring::setup::nonroot::Me;
 use mooring::setup::{plan, render, secrets};
 
 /// What a command line asks of init.toml's configuration.
-pub enum Request {
+pub enum Intent {
     Check,
     Render {
         stdout: bool,
@@ -50,19 +50,19 @@ pub enum Request {
     },
 }
 
-impl Request {
+impl Intent {
     /// `init CMD` once the config's names are known: a first word naming
     /// a `[[task]]` runs that task (tasks shadow programs), any other is an
     /// ad-hoc command with the templates and waits that have no `for`
     /// (docs/reference.md, "One-off work").
-    pub fn resolve(self, config: &Config) -> Request {
-        let Request::External { argv, after_dashes } = self else {
+    pub fn resolve(self, config: &Config) -> Intent {
+        let Intent::External { argv, after_dashes } = self else {
             return self;
         };
         let first = argv.first().map(|w| w.to_string_lossy().into_owned()).unwrap_or_default();
         match !after_dashes && config.task_names.contains(&first) {
-            true => Request::Named { name_and_args: argv, no_wait: false },
-            false => Request::Command { argv, no_wait: false, boot: true },
+            true => Intent::Named { name_and_args: argv, no_wait: false },
+            false => Intent::Command { argv, no_wait: false, boot: true },
         }
     }
 
@@ -70,8 +70,8 @@ impl Request {
     /// variable not set is no reason to refuse someone a shell.
     pub fn adhoc(&self) -> Option<String> {
         match self {
-            Request::External { argv, .. } | Request::Command { argv, .. } => Some(first_word(argv)),
-            Request::Shell { .. } => Some("init shell".into()),
+            Intent::External { argv, .. } | Intent::Command { argv, .. } => Some(first_word(argv)),
+            Intent::Shell { .. } => Some("init shell".into()),
             _ => None,
         }
     }
@@ -172,34 +172,34 @@ pub enum Phases {
     Beside,
 }
 
-/// Plans `request` with the configuration `loaded`.
-pub fn plan(request: Request, loaded: Loaded) -> Result<Job, Error> {
+/// Plans `intent` with the configuration `loaded`.
+pub fn plan(intent: Intent, loaded: Loaded) -> Result<Job, Error> {
     let adhoc = |no_wait| Runs::Adhoc { no_wait };
-    Ok(match request {
-        Request::Check => {
+    Ok(match intent {
+        Intent::Check => {
             let (plan, errors) = plan::plan(&loaded.config, &loaded.env, Path::new("/"), Me::current(), true);
             Job::Check { loaded, plan: Box::new(plan), errors }
         }
-        Request::Render { stdout } => {
+        Intent::Render { stdout } => {
             let (env, config) = loaded.scoped(&Runs::Services)?;
             Job::Render { stdout, templates: render::plan(&config, &env, false)?, config }
         }
-        Request::Wait => {
+        Intent::Wait => {
             let (env, config) = loaded.scoped(&Runs::Services)?;
             Job::Wait { env, config }
         }
-        Request::Boot => Job::Boot(full(loaded, Runs::Services)?),
+        Intent::Boot => Job::Boot(full(loaded, Runs::Services)?),
         // `init CMD` boots the container for it; `init run -- CMD` goes beside a live init.
-        Request::Command { argv, no_wait, boot: true } => {
+        Intent::Command { argv, no_wait, boot: true } => {
             Job::Command { argv, boot: true, prep: full(loaded, adhoc(no_wait))? }
         }
-        Request::Command { argv, no_wait, boot: false } => {
+        Intent::Command { argv, no_wait, boot: false } => {
             Job::Command { argv, boot: false, prep: oneoff(loaded, adhoc(no_wait))? }
         }
-        Request::Named { name_and_args, no_wait } => named(loaded, name_and_args, no_wait)?,
+        Intent::Named { name_and_args, no_wait } => named(loaded, name_and_args, no_wait)?,
         // Never again External once resolved.
-        external @ Request::External { .. } => return plan(external.resolve(&loaded.config), loaded),
-        Request::Shell { user, workdir } => Job::Shell { user, workdir, prep: oneoff(loaded, adhoc(false))? },
+        external @ Intent::External { .. } => return plan(external.resolve(&loaded.config), loaded),
+        Intent::Shell { user, workdir } => Job::Shell { user, workdir, prep: oneoff(loaded, adhoc(false))? },
     })
 }
 

@@ -3,7 +3,7 @@
 //! knows and rejects every other one (what serde's `deny_unknown_fields`
 //! does), and every wrong type or unknown key is collected, not only the
 //! first. The reading is done here by hand rather than by serde-derived
-//! deserializers: those cost about 200 kB of init's 1 MB budget (docs/benchmarks.md); this costs a few. Strings are still templates here.
+//! deserializers: those cost about 200 kB of init's size budget (docs/benchmarks.md, "Budgets"); this costs a few. Strings are still templates here.
 
 use toml::Spanned;
 

@@ -52,16 +52,16 @@ pub fn run(cmd: &Command, opts: &Options) -> Result<u8, Error> {
 /// true` wait's target goes away, and keeping $INIT_RUN_DIR/status.json
 /// (the command as one service) for `init status`, `init health` and for
 /// `init run` beside it.
-/// `checker` is what a watched `command` target runs as (process/probe_child.rs).
-pub fn boot(cmd: &Command, opts: &Options, waits: &[Wait], checker: &Command) -> Result<u8, Error> {
-    run_with(cmd, opts, waits, checker, true)
+/// `probes_as` is what a watched `command` target runs as (process/probe_child.rs).
+pub fn boot(cmd: &Command, opts: &Options, waits: &[Wait], probes_as: &Command) -> Result<u8, Error> {
+    run_with(cmd, opts, waits, probes_as, true)
 }
 
 fn run_with(
     cmd: &Command,
     opts: &Options,
     waits: &[Wait],
-    checker: &Command,
+    probes_as: &Command,
     keep_status: bool,
 ) -> Result<u8, Error> {
     let signals = Signals::block_all()?;
@@ -72,7 +72,7 @@ fn run_with(
     // Quiet where the program speaks: its start and clean exit are DEBUG (docs/reference.md, "Logging").
     debug!(pid = child.as_raw(), command = %display_argv(cmd), "started");
     let mut state = Single::new(child, me, opts);
-    state.watcher = Watcher::new(waits, checker, signals.original_mask);
+    state.watcher = Watcher::new(waits, probes_as, signals.original_mask);
     // What the status file shows: `ready` (not stopping), written above.
     let mut shown = Some(false);
     // A child that ended before the loop started is collected here too.

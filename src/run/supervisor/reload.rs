@@ -29,7 +29,7 @@ const SETTLE: Duration = Duration::from_millis(100);
 /// Without inotify: how often the watched files are looked at.
 const POLL_EVERY: Duration = Duration::from_secs(2);
 
-/// Loads init.toml and its secrets afresh (app/prepare.rs).
+/// Loads init.toml and its secrets afresh (app/job.rs, `load`).
 pub type Loader = Box<dyn Fn() -> Result<(Environment, Config), Error>>;
 
 pub struct Reloader {
