@@ -151,7 +151,7 @@ fn signal_request(service: &str, signal: &str, timeout: config::Limit) -> Result
         Ok(n) if (1..=64).contains(&n) => Ok(n),
         _ => Err(e),
     });
-    let signo = signo.map_err(Error::Usage)?;
+    let signo = signo.map_err(Error::Argument)?;
     control::request(&format!("signal {service} {signo}"), timeout)
 }
 
@@ -280,7 +280,7 @@ fn wait_for(timeout: Option<config::Limit>, targets: Vec<String>) -> Result<u8, 
     let waits = {
         let limit = timeout.map_or(Some(config::DEFAULT_WAIT_TIMEOUT), |l| l.0);
         let parsed: Result<Vec<_>, _> = targets.iter().map(|t| config::parse_target(t)).collect();
-        let parsed = parsed.map_err(Error::Usage)?;
+        let parsed = parsed.map_err(Error::Argument)?;
         let waits = parsed.into_iter().map(|target| config::Wait {
             target,
             timeout: limit,
@@ -306,7 +306,7 @@ fn shell(
 ) -> Result<u8, Error> {
     let identity = match &user {
         Some(u) => mooring::setup::account::identity_for(
-            &config::parse_user_spec(u).map_err(Error::Usage)?,
+            &config::parse_user_spec(u).map_err(Error::Argument)?,
             "the shell",
             prepared.config.user.as_ref(),
         )?,

@@ -7,6 +7,7 @@
 pub mod adhoc;
 mod check;
 pub mod duration;
+mod error;
 mod names;
 mod raw;
 pub mod scope;
@@ -20,10 +21,10 @@ use toml::de::DeTable;
 
 pub use check::{parse_signal, parse_target, parse_user_spec, valid_var_name};
 pub use duration::{Limit, MAX_DURATION, parse_duration};
+pub use error::{BadValue, Error};
 pub use scope::{Problem, Runs, Scope};
 
 use crate::env::Environment;
-use crate::error::Error;
 use check::Check;
 
 /// Where init looks for its config when none is given.
@@ -255,7 +256,7 @@ pub struct Config {
 pub fn locate(explicit: Option<&Path>) -> Result<Option<PathBuf>, Error> {
     match explicit {
         Some(path) if path.is_file() => Ok(Some(path.to_path_buf())),
-        Some(path) => Err(Error::Config { path: path.to_path_buf(), reason: "not found".into() }),
+        Some(path) => Err(Error::NotFound(path.to_path_buf())),
         None => {
             let default = Path::new(DEFAULT_CONFIG);
             Ok(default.is_file().then(|| default.to_path_buf()))
@@ -278,13 +279,11 @@ pub struct Source {
 impl Source {
     /// Reads `path`: bounded and never a FIFO, like every read of init's.
     pub fn read(path: &Path) -> Result<Source, Error> {
-        let fail = |e: std::io::Error| Error::Config { path: path.into(), reason: e.to_string() };
+        let fail = |source| Error::Read { path: path.into(), source };
         let bytes =
             crate::safe_fs::root().and_then(|r| r.read_input(path, MAX_CONFIG_BYTES)).map_err(fail)?;
-        let text = String::from_utf8(bytes).map_err(|e| Error::Config {
-            path: path.into(),
-            reason: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
-        })?;
+        let text = String::from_utf8(bytes)
+            .map_err(|e| Error::NotUtf8 { path: path.into(), at: e.utf8_error().valid_up_to() })?;
         Ok(Source { path: path.to_path_buf(), text })
     }
 
@@ -300,7 +299,7 @@ impl Source {
 
     /// Validates the text. `env` is init's environment after secrets; the
     /// config's `[env]` entries are added to it (the operator's values win).
-    pub fn parse(&self, env: &mut Environment) -> Result<Config, Error> {
+    pub fn parse(&self, env: &mut Environment) -> Result<Config, crate::error::Error> {
         parse(&self.path, &self.text, env)
     }
 
@@ -311,10 +310,10 @@ impl Source {
 }
 
 /// The pure core of `load`: every problem `init check` would report is an error.
-pub fn parse(path: &Path, text: &str, env: &mut Environment) -> Result<Config, Error> {
+pub fn parse(path: &Path, text: &str, env: &mut Environment) -> Result<Config, crate::error::Error> {
     let (config, problems) = parse_all(path, text, env);
     let problems: Vec<String> = problems.into_iter().filter(Problem::checked).map(|p| p.text).collect();
-    if problems.is_empty() { Ok(config) } else { Err(Error::Invalid(problems)) }
+    if problems.is_empty() { Ok(config) } else { Err(crate::error::Error::Invalid(problems)) }
 }
 
 /// Every valid entry, and every problem (`path:line:col: message`): an

@@ -53,8 +53,34 @@ impl Json {
     }
 }
 
+/// Why a text is not the JSON init reads, at which byte.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    #[error("trailing data at byte {0}")]
+    Trailing(usize),
+    #[error("expected {want:?} at byte {at}")]
+    Expected { want: char, at: usize },
+    /// Neither `,` nor the closing bracket of an array or object.
+    #[error("expected , or {close} at byte {at}")]
+    Unclosed { close: char, at: usize },
+    #[error("nested too deeply")]
+    TooDeep,
+    #[error("unexpected input at byte {0}")]
+    Unexpected(usize),
+    #[error("bad number at byte {0}")]
+    Number(usize),
+    #[error("unterminated string")]
+    Unterminated,
+    #[error("string not UTF-8")]
+    NotUtf8,
+    #[error("short \\u escape")]
+    ShortEscape,
+    #[error("bad \\u escape")]
+    BadEscape,
+}
+
 /// Parses a whole JSON document.
-pub fn parse(text: &str) -> Result<Json, String> {
+pub fn parse(text: &str) -> Result<Json, Error> {
     Parser { s: text.as_bytes(), i: 0 }.document()
 }
 
@@ -64,11 +90,11 @@ struct Parser<'a> {
 }
 
 impl Parser<'_> {
-    fn document(mut self) -> Result<Json, String> {
+    fn document(mut self) -> Result<Json, Error> {
         let v = self.value(0)?;
         self.ws();
         if self.i != self.s.len() {
-            return Err(format!("trailing data at byte {}", self.i));
+            return Err(Error::Trailing(self.i));
         }
         Ok(v)
     }
@@ -79,19 +105,19 @@ impl Parser<'_> {
         }
     }
 
-    fn eat(&mut self, b: u8) -> Result<(), String> {
+    fn eat(&mut self, b: u8) -> Result<(), Error> {
         self.ws();
         if self.s.get(self.i) == Some(&b) {
             self.i += 1;
             Ok(())
         } else {
-            Err(format!("expected {:?} at byte {}", b as char, self.i))
+            Err(Error::Expected { want: b as char, at: self.i })
         }
     }
 
-    fn value(&mut self, depth: u32) -> Result<Json, String> {
+    fn value(&mut self, depth: u32) -> Result<Json, Error> {
         if depth > 16 {
-            return Err("nested too deeply".into());
+            return Err(Error::TooDeep);
         }
         self.ws();
         let rest = &self.s[self.i.min(self.s.len())..];
@@ -106,12 +132,12 @@ impl Parser<'_> {
             Some(b'[') => self.array(depth),
             Some(b'{') => self.object(depth),
             Some(b'-' | b'0'..=b'9') => self.number(),
-            _ => Err(format!("unexpected input at byte {}", self.i)),
+            _ => Err(Error::Unexpected(self.i)),
         }
     }
 
     /// `[ value, ... ]`, from its opening bracket.
-    fn array(&mut self, depth: u32) -> Result<Json, String> {
+    fn array(&mut self, depth: u32) -> Result<Json, Error> {
         self.i += 1;
         let mut items = Vec::new();
         self.ws();
@@ -128,13 +154,13 @@ impl Parser<'_> {
                     self.i += 1;
                     return Ok(Json::Arr(items));
                 }
-                _ => return Err(format!("expected , or ] at byte {}", self.i)),
+                _ => return Err(Error::Unclosed { close: ']', at: self.i }),
             }
         }
     }
 
     /// `{ "key": value, ... }`, from its opening brace.
-    fn object(&mut self, depth: u32) -> Result<Json, String> {
+    fn object(&mut self, depth: u32) -> Result<Json, Error> {
         self.i += 1;
         let mut fields = Vec::new();
         self.ws();
@@ -154,41 +180,41 @@ impl Parser<'_> {
                     self.i += 1;
                     return Ok(Json::Obj(fields));
                 }
-                _ => return Err(format!("expected , or }} at byte {}", self.i)),
+                _ => return Err(Error::Unclosed { close: '}', at: self.i }),
             }
         }
     }
 
     /// An integer: init's own files hold no fractions or exponents.
-    fn number(&mut self) -> Result<Json, String> {
+    fn number(&mut self) -> Result<Json, Error> {
         let start = self.i;
         self.i += 1;
         while self.s.get(self.i).is_some_and(u8::is_ascii_digit) {
             self.i += 1;
         }
         let text = std::str::from_utf8(&self.s[start..self.i]).unwrap_or("");
-        text.parse().map(Json::Num).map_err(|_| format!("bad number at byte {start}"))
+        text.parse().map(Json::Num).map_err(|_| Error::Number(start))
     }
 
-    fn string(&mut self) -> Result<String, String> {
+    fn string(&mut self) -> Result<String, Error> {
         self.eat(b'"')?;
         let mut out = Vec::new();
         loop {
-            let b = *self.s.get(self.i).ok_or("unterminated string")?;
+            let b = *self.s.get(self.i).ok_or(Error::Unterminated)?;
             self.i += 1;
             match b {
-                b'"' => return String::from_utf8(out).map_err(|_| "string not UTF-8".into()),
+                b'"' => return String::from_utf8(out).map_err(|_| Error::NotUtf8),
                 b'\\' => {
-                    let e = *self.s.get(self.i).ok_or("unterminated string")?;
+                    let e = *self.s.get(self.i).ok_or(Error::Unterminated)?;
                     self.i += 1;
                     match e {
                         b'u' => {
-                            let hex = self.s.get(self.i..self.i + 4).ok_or("short \\u escape")?;
+                            let hex = self.s.get(self.i..self.i + 4).ok_or(Error::ShortEscape)?;
                             self.i += 4;
                             let code = std::str::from_utf8(hex)
                                 .ok()
                                 .and_then(|h| u32::from_str_radix(h, 16).ok())
-                                .ok_or("bad \\u escape")?;
+                                .ok_or(Error::BadEscape)?;
                             let c = char::from_u32(code).unwrap_or('\u{fffd}');
                             out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
                         }
@@ -221,6 +247,8 @@ mod tests {
         let items = v.get("a").and_then(Json::as_array).unwrap();
         assert_eq!(items[1], Json::Num(-2));
         assert_eq!(items[4].as_str(), Some("xA\n"));
-        assert_eq!(parse("[1,]").unwrap_err(), "unexpected input at byte 3");
+        assert_eq!(parse("[1,]").unwrap_err(), Error::Unexpected(3));
+        assert_eq!(parse("[1,]").unwrap_err().to_string(), "unexpected input at byte 3");
+        assert_eq!(parse("\"\\u12").unwrap_err().to_string(), "short \\u escape");
     }
 }

@@ -115,19 +115,28 @@ impl Subscriber for Logger {
     fn exit(&self, _: &Id) {}
 }
 
+/// Why INIT_LOG is not a filter.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+enum BadFilter {
+    #[error("unknown level {0:?}")]
+    Level(String),
+    #[error("invalid directive {0:?}")]
+    Directive(String),
+}
+
 /// `level` or `target=level` directives, comma-separated (tracing's target
 /// filter syntax, without span or field matching: init has neither).
 /// Parsed here because tracing-subscriber's directive parser costs 20 kB.
-fn parse_filter(text: &str) -> Result<Targets, String> {
+fn parse_filter(text: &str) -> Result<Targets, BadFilter> {
     let mut targets = Targets::new();
     for directive in text.split(',').map(str::trim).filter(|d| !d.is_empty()) {
-        let level = |l: &str| LevelFilter::from_str(l.trim()).map_err(|_| format!("unknown level {l:?}"));
+        let level = |l: &str| LevelFilter::from_str(l.trim()).map_err(|_| BadFilter::Level(l.into()));
         targets = match directive.split_once('=') {
             None => targets.with_default(level(directive)?),
             Some((target, l)) if !target.trim().is_empty() && !target.contains(['[', '{']) => {
                 targets.with_target(target.trim().to_string(), level(l)?)
             }
-            Some(_) => return Err(format!("invalid directive {directive:?}")),
+            Some(_) => return Err(BadFilter::Directive(directive.into())),
         };
     }
     Ok(targets)
@@ -286,6 +295,9 @@ mod tests {
         for bad in ["loud", "=debug", "x=[span]", "info,=bogus=="] {
             assert!(parse_filter(bad).is_err(), "{bad}");
         }
+        assert_eq!(parse_filter("info,loud").unwrap_err(), BadFilter::Level("loud".into()));
+        assert_eq!(parse_filter("=debug").unwrap_err(), BadFilter::Directive("=debug".into()));
+        assert_eq!(parse_filter("x[y]=info").unwrap_err().to_string(), "invalid directive \"x[y]=info\"");
     }
 
     #[test]

@@ -14,7 +14,7 @@ mod sys;
 
 use std::ffi::OsString;
 
-use mooring::error::Error;
+use mooring::error::{Chain, Error};
 
 #[global_allocator]
 static ALLOC: sys::alloc::StartupArena = sys::alloc::StartupArena;
@@ -70,8 +70,9 @@ fn without_repeated_init(mut args: Vec<OsString>) -> Vec<OsString> {
     args
 }
 
-/// Prints the error and its sources joined by `: `, once; a list of
-/// problems gets a line each; a hint comes after it, at INFO.
+/// Prints the error and its sources joined by `: `, each message once
+/// (src/error.rs says how); a list of problems gets a line each; a hint
+/// comes after it, at INFO.
 fn report(e: &Error) {
     // A stop signal during a wait: said as an INFO where it came (app/prepare.rs).
     if let Error::Interrupted(_) = e {
@@ -88,14 +89,7 @@ fn report(e: &Error) {
         }
         return;
     }
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    tracing::error!("{text}");
+    tracing::error!("{}", Chain(e));
 }
 
 #[cfg(test)]

@@ -14,35 +14,87 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::Target;
+use crate::semaphore::NotFresh;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// Why a target is not ready. A reason is shown whole, in parentheses
+/// after its target as often as at the end of a line, so each message
+/// holds its cause and none has a `source()` (src/error.rs). The last
+/// variants are the binary's, for the checks it runs in a child
+/// (run/probe_child.rs).
+#[derive(Debug, thiserror::Error)]
+pub enum NotReady {
+    #[error(transparent)]
+    Semaphore(#[from] NotFresh),
+    /// A connection refused, a read or write that failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error("cannot resolve {host}: {error}")]
+    Resolve { host: String, error: std::io::Error },
+    #[error("{0} has no address")]
+    NoAddress(String),
+    #[error("not an http:// URL")]
+    NotHttp,
+    #[error("unclosed [ in the host")]
+    Unclosed,
+    #[error("bad port {0:?}")]
+    Port(String),
+    #[error("no answer")]
+    NoAnswer,
+    #[error("no end of the headers in {HEAD_MAX} bytes")]
+    LongHead,
+    #[error("the answer ended within its headers")]
+    CutHead,
+    #[error("HTTP status {0:?}")]
+    Status(String),
+    #[error("command {0:?} must be run by the caller")]
+    Command(Vec<String>),
+    /// What a check run in a forked child wrote back before it failed.
+    #[error("{0}")]
+    Said(String),
+    #[error("it exited with code {0}")]
+    Exited(i32),
+    /// By the named signal.
+    #[error("it was killed by {0}")]
+    Killed(String),
+    #[error("the check was still running at the timeout")]
+    Timeout,
+    /// A call needed to run the check failed (`pipe`, `fork`, `waitpid`).
+    #[error("{call}: {errno}")]
+    Os { call: &'static str, errno: nix::errno::Errno },
+    /// A `command` that could not be started.
+    #[error("{0}")]
+    Spawn(Box<crate::error::Error>),
+}
+
 /// Checks `target` once: `Ok` when ready, else why not. A `command` target
 /// is the caller's to run (the binary spawns it as a child of init).
-pub fn once(target: &Target) -> Result<(), String> {
+pub fn once(target: &Target) -> Result<(), NotReady> {
     match target {
         Target::File(path) => file_ready(path, SystemTime::now()),
         Target::Tcp { host, port } => connect(host, *port).map(drop),
-        Target::Unix(path) => UnixStream::connect(path).map(drop).map_err(|e| e.to_string()),
+        Target::Unix(path) => Ok(UnixStream::connect(path).map(drop)?),
         Target::Http(url) => http_ready(url),
-        Target::Command(argv) => Err(format!("command {argv:?} must be run by the caller")),
+        Target::Command(argv) => Err(NotReady::Command(argv.clone())),
     }
 }
 
 /// A file is ready when it exists and, if it is a semaphore, is fresh
 /// (read through the safe layer: bounded, never a FIFO).
-pub fn file_ready(path: &Path, now: SystemTime) -> Result<(), String> {
-    let root = crate::safe_fs::root().map_err(|e| e.to_string())?;
-    crate::semaphore::read_fresh(&root, path, now).map(drop)
+pub fn file_ready(path: &Path, now: SystemTime) -> Result<(), NotReady> {
+    let root = crate::safe_fs::root()?;
+    Ok(crate::semaphore::read_fresh(&root, path, now).map(drop)?)
 }
 
-fn connect(host: &str, port: u16) -> Result<TcpStream, String> {
-    let addrs = (host, port).to_socket_addrs().map_err(|e| format!("cannot resolve {host}: {e}"))?;
-    let mut last = format!("{host} has no address");
+fn connect(host: &str, port: u16) -> Result<TcpStream, NotReady> {
+    let addrs =
+        (host, port).to_socket_addrs().map_err(|error| NotReady::Resolve { host: host.into(), error })?;
+    let mut last = NotReady::NoAddress(host.into());
     for addr in addrs {
         match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
             Ok(s) => return Ok(s),
-            Err(e) => last = e.to_string(),
+            Err(e) => last = NotReady::Io(e),
         }
     }
     Err(last)
@@ -57,8 +109,8 @@ const ANSWER_MAX: usize = 64 * 1024;
 const READ_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// `http://host[:port][/path]` answers with a 2xx status (plain HTTP/1.0).
-fn http_ready(url: &str) -> Result<(), String> {
-    let rest = url.strip_prefix("http://").ok_or("not an http:// URL")?;
+fn http_ready(url: &str) -> Result<(), NotReady> {
+    let rest = url.strip_prefix("http://").ok_or(NotReady::NotHttp)?;
     let (authority, path) =
         rest.split_once('/').map_or((rest, "/".to_string()), |(a, p)| (a, format!("/{p}")));
     let (host, port) = split_authority(authority)?;
@@ -67,7 +119,7 @@ fn http_ready(url: &str) -> Result<(), String> {
     let request = format!(
         "GET {path} HTTP/1.0\r\nHost: {authority}\r\nUser-Agent: mooring-init\r\nConnection: close\r\n\r\n"
     );
-    stream.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
+    stream.write_all(request.as_bytes())?;
     // No half-close after the request: some servers take it for a
     // cancelled request (docs/reference.md, "Services", Ready probes).
     let answer = read_answer(&mut stream, Instant::now() + READ_TIMEOUT)?;
@@ -79,7 +131,7 @@ fn http_ready(url: &str) -> Result<(), String> {
 /// `deadline`. A status line and headers split over many reads are read
 /// whole; once the head is in, a body cut short by the bound or the
 /// deadline does not matter.
-fn read_answer(stream: &mut impl Read, deadline: Instant) -> Result<Vec<u8>, String> {
+fn read_answer(stream: &mut impl Read, deadline: Instant) -> Result<Vec<u8>, NotReady> {
     let mut answer = Vec::new();
     let mut chunk = [0u8; 4096];
     while answer.len() < ANSWER_MAX && Instant::now() < deadline && !complete(&answer) {
@@ -88,7 +140,7 @@ fn read_answer(stream: &mut impl Read, deadline: Instant) -> Result<Vec<u8>, Str
             Ok(n) => answer.extend_from_slice(&chunk[..n]),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) if head_end(&answer).is_some() => break,
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(NotReady::Io(e)),
         }
     }
     Ok(answer)
@@ -114,12 +166,12 @@ fn head_end(answer: &[u8]) -> Option<usize> {
 }
 
 /// `Ok` when the answer's head is complete and its status is 2xx.
-fn judge_answer(answer: &[u8]) -> Result<(), String> {
+fn judge_answer(answer: &[u8]) -> Result<(), NotReady> {
     let Some(end) = head_end(answer) else {
         return Err(match answer.len() {
-            0 => "no answer".to_string(),
-            n if n >= HEAD_MAX => format!("no end of the headers in {HEAD_MAX} bytes"),
-            _ => "the answer ended within its headers".to_string(),
+            0 => NotReady::NoAnswer,
+            n if n >= HEAD_MAX => NotReady::LongHead,
+            _ => NotReady::CutHead,
         });
     };
     let head = String::from_utf8_lossy(&answer[..end]);
@@ -128,15 +180,15 @@ fn judge_answer(answer: &[u8]) -> Result<(), String> {
     if line.starts_with("HTTP/") && code.starts_with('2') && code.len() == 3 {
         Ok(())
     } else {
-        Err(format!("HTTP status {code:?}"))
+        Err(NotReady::Status(code.into()))
     }
 }
 
 /// `host`, `host:port`, `[v6]` or `[v6]:port` → host and port (80 by default).
-fn split_authority(authority: &str) -> Result<(&str, u16), String> {
+fn split_authority(authority: &str) -> Result<(&str, u16), NotReady> {
     let (host, port) = match authority.strip_prefix('[') {
         Some(v6) => {
-            let (host, rest) = v6.split_once(']').ok_or("unclosed [ in the host")?;
+            let (host, rest) = v6.split_once(']').ok_or(NotReady::Unclosed)?;
             (host, rest.strip_prefix(':'))
         }
         None => match authority.rsplit_once(':') {
@@ -144,7 +196,7 @@ fn split_authority(authority: &str) -> Result<(&str, u16), String> {
             None => (authority, None),
         },
     };
-    let port = port.map_or(Ok(80), |p| p.parse().map_err(|_| format!("bad port {p:?}")))?;
+    let port = port.map_or(Ok(80), |p| p.parse().map_err(|_| NotReady::Port(p.into())))?;
     Ok((host, port))
 }
 
@@ -200,17 +252,20 @@ mod tests {
         let later = Instant::now() + Duration::from_secs(5);
         let read =
             |pieces: Vec<&'static [u8]>| judge_answer(&read_answer(&mut Pieces(pieces), later).unwrap());
-        assert_eq!(read(vec![b"H", b"TTP/1.0 2", b"00 OK\r", b"\n\r\n", b"body"]), Ok(()));
-        assert_eq!(read(vec![b"HTTP/1.1 204 No Content\n\n"]), Ok(()));
-        assert_eq!(read(vec![b"HTTP/1.0 503 Busy\r\n\r\n"]), Err("HTTP status \"503\"".into()));
-        assert_eq!(
-            read(vec![b"HTTP/1.0 200 OK\r\nServer: x"]),
-            Err("the answer ended within its headers".into())
-        );
-        assert_eq!(read(vec![]), Err("no answer".into()));
-        assert_eq!(read(vec![b"SSH-2.0-OpenSSH 200 x\r\n\r\n"]), Err("HTTP status \"200\"".into()));
+        assert!(read(vec![b"H", b"TTP/1.0 2", b"00 OK\r", b"\n\r\n", b"body"]).is_ok());
+        assert!(read(vec![b"HTTP/1.1 204 No Content\n\n"]).is_ok());
+        let busy = read(vec![b"HTTP/1.0 503 Busy\r\n\r\n"]).unwrap_err();
+        assert!(matches!(&busy, NotReady::Status(code) if code == "503"), "{busy}");
+        assert_eq!(busy.to_string(), "HTTP status \"503\"");
+        let cut = read(vec![b"HTTP/1.0 200 OK\r\nServer: x"]).unwrap_err();
+        assert!(matches!(cut, NotReady::CutHead), "{cut}");
+        assert_eq!(cut.to_string(), "the answer ended within its headers");
+        assert!(matches!(read(vec![]), Err(NotReady::NoAnswer)));
+        let ssh = read(vec![b"SSH-2.0-OpenSSH 200 x\r\n\r\n"]);
+        assert!(matches!(ssh, Err(NotReady::Status(code)) if code == "200"));
         let long: &'static [u8] = Box::leak(vec![b'x'; HEAD_MAX].into_boxed_slice());
-        assert!(read(vec![b"HTTP/1.0 200 OK\r\n", long, b"\r\n\r\n"]).is_err(), "a head past 8 KiB");
+        let long = read(vec![b"HTTP/1.0 200 OK\r\n", long, b"\r\n\r\n"]);
+        assert!(matches!(long, Err(NotReady::LongHead)), "a head past 8 KiB");
         // Content-Length says where a kept-open answer ends: no more reads.
         let mut kept_open =
             Pieces(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n", b"ok", b"never read"]);
@@ -224,17 +279,17 @@ mod tests {
         let pieces: &'static [&'static [u8]] =
             Box::leak(Box::new([&b"HTT"[..], b"P/1.1 20", b"4 No Content\r\nServer: t\r\n", b"\r\n", body]));
         let (url, server) = serve_in_pieces(pieces);
-        assert_eq!(http_ready(&url), Ok(()));
+        assert!(http_ready(&url).is_ok());
         assert!(server.join().expect("server"), "the server met a reset");
     }
 
     #[test]
     fn http_authorities_with_and_without_ports() {
-        assert_eq!(split_authority("api"), Ok(("api", 80)));
-        assert_eq!(split_authority("api:8080"), Ok(("api", 8080)));
-        assert_eq!(split_authority("[::1]"), Ok(("::1", 80)));
-        assert_eq!(split_authority("[::1]:81"), Ok(("::1", 81)));
-        assert!(split_authority("api:x").is_err());
-        assert!(split_authority("[::1").is_err());
+        assert_eq!(split_authority("api").unwrap(), ("api", 80));
+        assert_eq!(split_authority("api:8080").unwrap(), ("api", 8080));
+        assert_eq!(split_authority("[::1]").unwrap(), ("::1", 80));
+        assert_eq!(split_authority("[::1]:81").unwrap(), ("::1", 81));
+        assert!(matches!(split_authority("api:x"), Err(NotReady::Port(p)) if p == "x"));
+        assert!(matches!(split_authority("[::1"), Err(NotReady::Unclosed)));
     }
 }

@@ -67,15 +67,29 @@ pub fn contents(service: &str, host: &str, pid: i32, started: u64, heartbeat: Du
     )
 }
 
+/// Why a semaphore (or plain file) is not ready.
+#[derive(Debug, thiserror::Error)]
+pub enum NotFresh {
+    #[error("file absent")]
+    Absent,
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    #[error(
+        "stale semaphore: last heartbeat {}s ago, more than 3 × {}s",
+        age.as_secs(),
+        heartbeat.as_millis().div_ceil(1000)
+    )]
+    Stale { age: Duration, heartbeat: Duration },
+}
+
 /// Why a semaphore (or plain file) at `path` is not ready at `now`, if it is not.
-pub fn read_fresh(root: &Dir, path: &Path, now: SystemTime) -> Result<Parsed, String> {
+pub fn read_fresh(root: &Dir, path: &Path, now: SystemTime) -> Result<Parsed, NotFresh> {
     let (mut file, st) = root.open_input(path).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => "file absent".to_string(),
-        _ => e.to_string(),
+        io::ErrorKind::NotFound => NotFresh::Absent,
+        _ => NotFresh::Io(e),
     })?;
     let mut bytes = Vec::new();
-    io::Read::read_to_end(&mut io::Read::take(&mut file, MAX_BYTES as u64), &mut bytes)
-        .map_err(|e| e.to_string())?;
+    io::Read::read_to_end(&mut io::Read::take(&mut file, MAX_BYTES as u64), &mut bytes)?;
     let parsed = parse(&String::from_utf8_lossy(&bytes));
     if !parsed.is_semaphore {
         return Ok(parsed);
@@ -85,11 +99,7 @@ pub fn read_fresh(root: &Dir, path: &Path, now: SystemTime) -> Result<Parsed, St
         + Duration::from_nanos(u64::try_from(st.st_mtime_nsec).unwrap_or(0));
     let age = now.duration_since(mtime).unwrap_or_default();
     if age > parsed.heartbeat.saturating_mul(3) {
-        return Err(format!(
-            "stale semaphore: last heartbeat {}s ago, more than 3 × {}s",
-            age.as_secs(),
-            parsed.heartbeat.as_millis().div_ceil(1000)
-        ));
+        return Err(NotFresh::Stale { age, heartbeat: parsed.heartbeat });
     }
     Ok(parsed)
 }
@@ -126,8 +136,8 @@ pub fn remove(root: &Dir, path: &Path) -> io::Result<()> {
 /// container, since nothing of ours runs yet). Returns why it was removed.
 pub fn clear_stale(root: &Dir, path: &Path, host: &str) -> Option<String> {
     let why = match read_fresh(root, path, SystemTime::now()) {
-        Err(absent) if absent == "file absent" => return None,
-        Err(stale) => stale,
+        Err(NotFresh::Absent) => return None,
+        Err(stale) => stale.to_string(),
         Ok(p) if p.hostname.as_deref() == Some(host) => "left by an earlier run of this container".into(),
         Ok(_) => return None,
     };

@@ -25,6 +25,50 @@ pub struct ServiceStatus {
     pub status_text: Option<String>,
 }
 
+/// Why there is no status to show: the file is absent, unreadable or not
+/// one of ours, or it does not speak for a running init (docs/security.md,
+/// "Whom a client believes"). src/run/status.rs finds these; the texts
+/// are `init status`'s (docs/reference.md, "Services").
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No status file in any of the places init writes one.
+    #[error("absent")]
+    Nowhere,
+    #[error("absent: is init running services here?")]
+    Absent,
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error("{0} bytes is too large for a status file (at most 1 MiB)")]
+    TooLarge(i64),
+    #[error(transparent)]
+    Json(#[from] json::Error),
+    #[error("no services list")]
+    NoServices,
+    #[error("a service without a name")]
+    NoName,
+    #[error("no pid")]
+    NoPid,
+    /// `what`: the file or its directory.
+    #[error(
+        "its {what} is owned by uid {uid}, which is neither root, you (uid {me}) nor PID 1's: not believed"
+    )]
+    Owner { what: &'static str, uid: u32, me: u32 },
+    #[error("its init (pid {0}) is not running")]
+    NotRunning(i32),
+    #[error("pid {pid} is not mooring (it is {comm:?}): left by an init that is gone")]
+    NotMooring { pid: i32, comm: String },
+    #[error(
+        "left by an init that is no longer running (pid {pid} started at tick {started} after boot, the file says {recorded})"
+    )]
+    Restarted { pid: i32, started: u64, recorded: u64 },
+    #[error("it gives no pid_start, so pid {0} cannot be told from an init that is gone")]
+    NoPidStart(i32),
+    #[error("owned by uid {owner}, but its init (pid {pid}) runs as uid {uid}")]
+    OtherOwner { owner: u32, pid: i32, uid: u32 },
+    #[error("pid {pid}")]
+    Proc { pid: i32, source: std::io::Error },
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Status {
     pub pid: i32,
@@ -79,16 +123,16 @@ impl Status {
         out
     }
 
-    pub fn from_json(text: &str) -> Result<Status, String> {
+    pub fn from_json(text: &str) -> Result<Status, Error> {
         let value = json::parse(text)?;
         let services = value
             .get("services")
             .and_then(Json::as_array)
-            .ok_or("no services list")?
+            .ok_or(Error::NoServices)?
             .iter()
             .map(|s| {
                 Ok(ServiceStatus {
-                    name: s.get("name").and_then(Json::as_str).ok_or("a service without a name")?.to_string(),
+                    name: s.get("name").and_then(Json::as_str).ok_or(Error::NoName)?.to_string(),
                     state: s.get("state").and_then(Json::as_str).unwrap_or("?").to_string(),
                     pid: s.get("pid").and_then(Json::as_i64).map(|p| p as i32),
                     ready: s.get("ready") == Some(&Json::Bool(true)),
@@ -101,9 +145,9 @@ impl Status {
                     status_text: s.get("status").and_then(Json::as_str).map(str::to_string),
                 })
             })
-            .collect::<Result<Vec<_>, String>>()?;
+            .collect::<Result<Vec<_>, Error>>()?;
         Ok(Status {
-            pid: value.get("pid").and_then(Json::as_i64).ok_or("no pid")? as i32,
+            pid: value.get("pid").and_then(Json::as_i64).ok_or(Error::NoPid)? as i32,
             pid_start: value.get("pid_start").and_then(Json::as_i64).and_then(|t| u64::try_from(t).ok()),
             started: value.get("started").and_then(Json::as_str).and_then(parse_rfc3339).unwrap_or(0),
             control: match value.get("control") {
@@ -209,7 +253,7 @@ mod tests {
                 },
             ],
         };
-        assert_eq!(Status::from_json(&status.to_json()), Ok(status));
+        assert_eq!(Status::from_json(&status.to_json()).unwrap(), status);
     }
 
     #[test]
@@ -219,7 +263,7 @@ mod tests {
         assert_eq!((st.pid, st.pid_start), (7, None));
         let st = Status::from_json("{\"pid\":7,\"pid_start\":-3,\"services\":[]}").unwrap();
         assert_eq!(st.pid_start, None);
-        assert_eq!(Status::from_json(&st.to_json()), Ok(st));
+        assert_eq!(Status::from_json(&st.to_json()).unwrap(), st);
     }
 
     #[test]
@@ -230,6 +274,7 @@ mod tests {
             assert!(Status::from_json(text).is_err(), "{text:?}");
         }
         let deep = "[".repeat(100);
-        assert!(Status::from_json(&deep).is_err());
+        assert!(matches!(Status::from_json(&deep), Err(Error::Json(json::Error::TooDeep))));
+        assert!(matches!(Status::from_json("{\"pid\":1}"), Err(Error::NoServices)));
     }
 }

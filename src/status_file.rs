@@ -16,6 +16,7 @@ use crate::process::retry::Retry;
 use mooring::error::Error;
 use mooring::procfs::{self, Procfs};
 use mooring::safe_fs::Dir;
+use mooring::status::Error as Untrusted;
 pub use mooring::status::{ServiceStatus, Status};
 
 pub const DEFAULT_RUN_DIR: &str = "/run/init";
@@ -186,9 +187,10 @@ pub fn find_live_at() -> Result<(Status, PathBuf), Error> {
             Err(e) => problem = problem.or(Some(e)),
         }
     }
-    Err(problem
-        .or(absent)
-        .unwrap_or_else(|| Error::NoStatus { path: run_dir().join("status.json"), why: "absent".into() }))
+    Err(problem.or(absent).unwrap_or_else(|| Error::NoStatus {
+        path: run_dir().join("status.json"),
+        source: Untrusted::Nowhere,
+    }))
 }
 
 /// Status files are small; anything larger is not one of ours.
@@ -199,7 +201,7 @@ const MAX_STATUS_BYTES: u64 = 1 << 20;
 /// when the pid it names is alive, is mooring, owns the file and started
 /// when the file says (docs/security.md).
 fn read_live(path: &Path) -> Result<Status, Error> {
-    let no_status = |why: String| Error::NoStatus { path: path.into(), why };
+    let no_status = |source| Error::NoStatus { path: path.into(), source };
     let (text, owner, dir_owner) = read_small(path).map_err(no_status)?;
     believed(owner, dir_owner).map_err(no_status)?;
     let status = Status::from_json(&text).map_err(no_status)?;
@@ -211,44 +213,42 @@ fn read_live(path: &Path) -> Result<Status, Error> {
 /// status file and its directory owned by root, by the caller's own uid,
 /// or by the uid that PID 1 of the caller's pid namespace runs as. A file
 /// another uid planted (in /dev/shm before init started) is not init's.
-fn believed(owner: u32, dir_owner: u32) -> Result<(), String> {
+fn believed(owner: u32, dir_owner: u32) -> Result<(), Untrusted> {
     let me = nix::unistd::geteuid().as_raw();
     let pid1 = procfs::system().uids(1).map(|(u, _)| u);
     let ok = |uid: u32| uid == 0 || uid == me || Some(uid) == pid1;
     match [("file", owner), ("directory", dir_owner)].into_iter().find(|&(_, uid)| !ok(uid)) {
         None => Ok(()),
-        Some((what, uid)) => Err(format!(
-            "its {what} is owned by uid {uid}, which is neither root, you (uid {me}) nor PID 1's: not believed"
-        )),
+        Some((what, uid)) => Err(Untrusted::Owner { what, uid, me }),
     }
 }
 
 /// The file's text, its owner's uid and its directory's: a regular file of
 /// at most 1 MiB, read through the safe layer (no blocking open, only
 /// root's links followed on the way, none at the end).
-fn read_small(path: &Path) -> Result<(String, u32, u32), String> {
+fn read_small(path: &Path) -> Result<(String, u32, u32), Untrusted> {
     let opened = mooring::safe_fs::root().and_then(|root| {
         let (dir, name) = root.resolve_parent(path, None)?;
         Ok((dir.stat()?.st_uid, dir.open_regular(&name)?))
     });
     let (dir_owner, (file, st)) = opened.map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => "absent: is init running services here?".to_string(),
-        _ => e.to_string(),
+        std::io::ErrorKind::NotFound => Untrusted::Absent,
+        _ => Untrusted::Io(e),
     })?;
     if st.st_size > MAX_STATUS_BYTES as i64 {
-        return Err(format!("{} bytes is too large for a status file (at most 1 MiB)", st.st_size));
+        return Err(Untrusted::TooLarge(st.st_size));
     }
     let mut text = String::new();
-    file.take(MAX_STATUS_BYTES).read_to_string(&mut text).map_err(|e| e.to_string())?;
+    file.take(MAX_STATUS_BYTES).read_to_string(&mut text)?;
     Ok((text, st.st_uid, dir_owner))
 }
 
 /// Whether `status`, from a file owned by `owner`, speaks for a running
 /// init: `Err` says why not. `proc` is /proc (a parameter for tests).
-fn trust(status: &Status, owner: u32, proc: &Procfs) -> Result<(), String> {
+fn trust(status: &Status, owner: u32, proc: &Procfs) -> Result<(), Untrusted> {
     let pid = status.pid;
     let Some(theirs) = proc.stat(pid).filter(|_| pid > 0) else {
-        return Err(format!("its init (pid {pid}) is not running"));
+        return Err(Untrusted::NotRunning(pid));
     };
     let own = proc.stat("self");
     let same_exe = match (proc.exe_id(pid), proc.exe_id("self")) {
@@ -256,31 +256,19 @@ fn trust(status: &Status, owner: u32, proc: &Procfs) -> Result<(), String> {
         _ => false,
     };
     if !same_exe && own.as_ref().is_none_or(|o| o.comm != theirs.comm) {
-        return Err(format!(
-            "pid {pid} is not mooring (it is {:?}): left by an init that is gone",
-            theirs.comm
-        ));
+        return Err(Untrusted::NotMooring { pid, comm: theirs.comm });
     }
     match status.pid_start {
         Some(start) if start == theirs.start => {}
-        Some(start) => {
-            return Err(format!(
-                "left by an init that is no longer running (pid {pid} started at tick {} after boot, the file says {start})",
-                theirs.start
-            ));
-        }
-        None => {
-            return Err(format!(
-                "it gives no pid_start, so pid {pid} cannot be told from an init that is gone"
-            ));
-        }
+        Some(recorded) => return Err(Untrusted::Restarted { pid, started: theirs.start, recorded }),
+        None => return Err(Untrusted::NoPidStart(pid)),
     }
     // A file someone else wrote (a planted one in a shared fallback
     // directory such as /tmp/init) does not speak for the init.
     match proc.owner(pid) {
         Ok(uid) if uid == owner => Ok(()),
-        Ok(uid) => Err(format!("owned by uid {owner}, but its init (pid {pid}) runs as uid {uid}")),
-        Err(e) => Err(format!("pid {pid}: {e}")),
+        Ok(uid) => Err(Untrusted::OtherOwner { owner, pid, uid }),
+        Err(source) => Err(Untrusted::Proc { pid, source }),
     }
 }
 

@@ -11,7 +11,7 @@ use tracing::warn;
 use super::job::Loaded;
 use crate::cli::Global;
 use mooring::config::{self, Config, Service, UserSpec, Wait};
-use mooring::error::Error;
+use mooring::error::{Chain, Error};
 use mooring::setup::user::{self, Db};
 use mooring::setup::{plan, render};
 
@@ -39,7 +39,7 @@ pub fn print(global: &Global, loaded: Loaded, plan: &plan::Plan, errors: Vec<Err
     for e in errors {
         match e {
             Error::Invalid(p) | Error::Unset(p) => problems.extend(p),
-            e => problems.push(e.to_string()),
+            e => problems.push(Chain(&e).to_string()),
         }
     }
     problems.extend(plan.later.iter().cloned());

@@ -39,7 +39,7 @@ pub fn request(request: &str, timeout: Limit) -> Result<u8, Error> {
                 77,
             )
         }
-        _ => refused(format!("{}: {e}", socket.display()), 1),
+        _ => Error::Control { path: socket.clone(), source: e },
     })?;
     // Whom a client believes (docs/security.md): the socket's server must be
     // the init the status file names, not whoever bound that name.
@@ -65,10 +65,9 @@ pub fn request(request: &str, timeout: Limit) -> Result<u8, Error> {
     match (read, wrote) {
         (Ok(n), _) if n > 0 => answer(line.trim_end()),
         (Err(e), Ok(())) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-            let after = timeout.0.map_or(String::new(), |t| format!(" after {}s", t.as_secs_f32()));
-            Err(Error::WaitTimeout { target: format!("`{request}`"), why: format!("no answer{after}") })
+            Err(Error::NoAnswer { request: request.into(), after: timeout.0 })
         }
-        (_, Err(e)) | (Err(e), _) => Err(refused(format!("{}: {e}", socket.display()), 1)),
+        (_, Err(e)) | (Err(e), _) => Err(Error::Control { path: socket, source: e }),
         (Ok(_), Ok(())) => Err(refused(format!("{}: closed without an answer", socket.display()), 1)),
     }
 }

@@ -17,7 +17,7 @@ pub fn health() -> Result<u8, Error> {
 
 /// `init ready`: 0 when ready, else 1 naming the first service that is not.
 pub fn ready() -> Result<u8, Error> {
-    answer(readiness(&status_file::find_live()?).map_err(|s| vec![s]), "not ready")
+    answer(not_ready(&status_file::find_live()?).map_or(Ok(()), |s| Err(vec![s])), "not ready")
 }
 
 fn answer(verdict: Result<(), Vec<String>>, what: &str) -> Result<u8, Error> {
@@ -37,13 +37,10 @@ fn liveness(st: &Status) -> Result<(), Vec<String>> {
     if failed.is_empty() { Ok(()) } else { Err(failed) }
 }
 
-/// The first service that should be up and is not ready.
-fn readiness(st: &Status) -> Result<(), String> {
+/// The first service that should be up and is not ready, if any.
+fn not_ready(st: &Status) -> Option<String> {
     let should_be_up = |s: &&ServiceStatus| s.state != "stopped" || s.main;
-    match st.services.iter().filter(should_be_up).find(|s| !s.ready) {
-        None => Ok(()),
-        Some(s) => Err(shown(s)),
-    }
+    st.services.iter().filter(should_be_up).find(|s| !s.ready).map(shown)
 }
 
 /// `name (state)`, escaped: texts of the status file reach a terminal
@@ -96,24 +93,24 @@ mod tests {
     fn readiness_needs_every_service_that_should_be_up() {
         let ready_api = svc("api", "ready", true, true, false, true);
         let cases = [
-            (vec![ready_api.clone()], Ok(())),
-            (vec![svc("api", "starting", false, true, false, true)], Err("api (starting)".to_string())),
+            (vec![ready_api.clone()], None),
+            (vec![svc("api", "starting", false, true, false, true)], Some("api (starting)")),
             // Stopped by an operator: the main service still counts, others do not.
-            (vec![svc("api", "stopped", false, true, false, true)], Err("api (stopped)".to_string())),
-            (vec![ready_api.clone(), svc("worker", "stopped", false, false, false, false)], Ok(())),
+            (vec![svc("api", "stopped", false, true, false, true)], Some("api (stopped)")),
+            (vec![ready_api.clone(), svc("worker", "stopped", false, false, false, false)], None),
             (
                 vec![ready_api.clone(), svc("worker", "backoff", false, false, false, false)],
-                Err("worker (backoff)".into()),
+                Some("worker (backoff)"),
             ),
             // A oneshot is ready once it exited 0, not while it runs.
-            (vec![ready_api.clone(), svc("migrate", "exited", true, false, true, false)], Ok(())),
+            (vec![ready_api.clone(), svc("migrate", "exited", true, false, true, false)], None),
             (
                 vec![svc("migrate", "running", false, false, true, false), ready_api],
-                Err("migrate (running)".into()),
+                Some("migrate (running)"),
             ),
         ];
         for (services, want) in cases {
-            assert_eq!(readiness(&of(services.clone())), want, "{services:?}");
+            assert_eq!(not_ready(&of(services.clone())).as_deref(), want, "{services:?}");
         }
     }
 }

@@ -16,6 +16,7 @@ use mooring::config::Wait;
 use mooring::config::{self, Config, UserSpec, duration};
 use mooring::env::Environment;
 use mooring::error::Error;
+use mooring::probe::NotReady;
 use mooring::setup::nonroot::{self, Me};
 use mooring::setup::user::Identity;
 use mooring::setup::{account, plan, render, volume};
@@ -152,7 +153,7 @@ fn prepared(
 ) -> Result<Prepared, Error> {
     let default_user = match &global.user.spec {
         Some(spec) => {
-            let spec = config::parse_user_spec(spec).map_err(Error::Usage)?;
+            let spec = config::parse_user_spec(spec).map_err(Error::Argument)?;
             account::identity_for(&spec, "--user", config.user.as_ref())?
         }
         None => runtime,
@@ -169,7 +170,7 @@ fn change_image(plan: &plan::Plan, config: &Config) -> Result<Option<Identity>, 
     let root = Path::new("/");
     let runtime = plan::apply_identity(plan, root, Me::current())?;
     write_templates(&plan.templates)?;
-    let dir = mooring::safe_fs::Dir::base(root).map_err(|e| Error::io(root, &e, 71))?;
+    let dir = mooring::safe_fs::Dir::base(root).map_err(|e| Error::io(root, e))?;
     for (v, apply) in config.volumes.iter().zip(&plan.volumes) {
         let r = volume::prepare(&dir, v, *apply)?;
         log_volume(v, &r);
@@ -203,7 +204,7 @@ pub fn render_templates(config: &Config, mut templates: render::Plan) -> Result<
     let (_, db) = plan::users(config.user.as_ref(), Path::new("/"), me.is_root())?;
     let db = nonroot::with_runtime_user(db, config.user.as_ref(), me);
     if let Some(first) = templates.resolve_owners(&db).into_iter().next() {
-        return Err(Error::UnknownUser(first));
+        return Err(Error::Owner(first));
     }
     if !me.is_root()
         && let Some(step) = plan::drop_template_owners(&mut templates, me)
@@ -272,7 +273,7 @@ fn finish(
     pending: ProbeChild,
     signals: &Signals,
     until: Option<std::time::Instant>,
-) -> Result<Result<(), String>, i32> {
+) -> Result<Result<(), NotReady>, i32> {
     use nix::sys::wait::{WaitPidFlag, waitpid};
     // A probe started at the very end of a wait still gets a moment to answer.
     let until = until.map(|u| u.max(duration::later(std::time::Instant::now(), PROBE_GRACE)));
@@ -283,7 +284,7 @@ fn finish(
                     return Ok(pending.result(exit));
                 }
             }
-            Err(e) => return Ok(Err(format!("waitpid: {e}"))),
+            Err(errno) => return Ok(Err(NotReady::Os { call: "waitpid", errno })),
         }
         let stop = match signals.wait(until) {
             Some(sig) if matches!(sig.signo, libc::SIGTERM | libc::SIGINT | libc::SIGQUIT) => Some(sig.signo),
@@ -295,7 +296,7 @@ fn finish(
         let _ = waitpid(pid, None);
         return match stop {
             Some(sig) => Err(sig),
-            None => Ok(Err("the check was still running at the timeout".into())),
+            None => Ok(Err(NotReady::Timeout)),
         };
     }
 }

@@ -163,9 +163,9 @@ impl<'a> Check<'a> {
         rendered.into_iter().collect()
     }
 
-    fn parsed<T>(&mut self, s: &Str, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
+    fn parsed<T>(&mut self, s: &Str, parse: impl FnOnce(&str) -> Result<T, BadValue>) -> Option<T> {
         let text = self.text(s)?;
-        parse(&text).map_err(|m| self.problem(span_of(s), m)).ok()
+        parse(&text).map_err(|m| self.problem(span_of(s), m.to_string())).ok()
     }
 
     pub fn duration(&mut self, n: &Num) -> Option<Option<Duration>> {
@@ -188,7 +188,7 @@ impl<'a> Check<'a> {
     fn mode(&mut self, s: &Str) -> Option<u32> {
         self.parsed(s, |t| {
             let ok = (3..=4).contains(&t.len()) && t.bytes().all(|b| (b'0'..=b'7').contains(&b));
-            let bad = || format!("invalid mode {t:?} (an octal string such as \"0640\")");
+            let bad = || BadValue::Mode(t.into());
             if ok { u32::from_str_radix(t, 8).map_err(|_| bad()) } else { Err(bad()) }
         })
     }
@@ -308,7 +308,7 @@ impl<'a> Check<'a> {
             "tcp" => parse_tcp(&text),
             _ => parse_http(&text),
         };
-        target.map(Some).map_err(|m| self.problem(span_of(field), m)).ok()
+        target.map(Some).map_err(|m| self.problem(span_of(field), m.to_string())).ok()
     }
 
     fn command(
@@ -357,8 +357,8 @@ pub fn flag(b: &Option<Spanned<bool>>, default: bool) -> bool {
     b.as_ref().map_or(default, |b| *b.get_ref())
 }
 
-fn absolute(t: &str) -> Result<PathBuf, String> {
-    if t.starts_with('/') { Ok(PathBuf::from(t)) } else { Err(format!("{t:?} must be an absolute path")) }
+fn absolute(t: &str) -> Result<PathBuf, BadValue> {
+    if t.starts_with('/') { Ok(PathBuf::from(t)) } else { Err(BadValue::Relative(t.into())) }
 }
 
 fn floor_char_boundary(s: &str, mut at: usize) -> usize {

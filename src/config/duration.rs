@@ -7,6 +7,8 @@
 
 use std::time::{Duration, Instant};
 
+use super::BadValue;
+
 /// The longest duration accepted: 365 days.
 pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
@@ -15,21 +17,21 @@ pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 pub struct Limit(pub Option<Duration>);
 
 impl Limit {
-    pub fn parse(text: &str) -> Result<Limit, String> {
+    pub fn parse(text: &str) -> Result<Limit, BadValue> {
         parse_duration(text).map(Limit)
     }
 }
 
 /// Parses `500ms`, `10s`, `5m`, `1h` or `0`. `0` means "no limit" and is
 /// returned as `None`; anything over [`MAX_DURATION`] is an error.
-pub fn parse_duration(text: &str) -> Result<Option<Duration>, String> {
+pub fn parse_duration(text: &str) -> Result<Option<Duration>, BadValue> {
     let text = text.trim();
     if text == "0" {
         return Ok(None);
     }
     let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
-    let bad = || format!("invalid duration {text:?} (expected e.g. 500ms, 10s, 5m, 1h or 0)");
+    let bad = || BadValue::Duration(text.into());
     let unit_ms: u64 = match unit {
         "ms" => 1,
         "s" => 1000,
@@ -45,8 +47,7 @@ pub fn parse_duration(text: &str) -> Result<Option<Duration>, String> {
     let max_ms = MAX_DURATION.as_secs() * 1000;
     let ms = digits.parse::<u64>().ok().and_then(|n| n.checked_mul(unit_ms)).filter(|&ms| ms <= max_ms);
     let Some(ms) = ms else {
-        let max_h = MAX_DURATION.as_secs() / 3600;
-        return Err(format!("duration {text:?} is over the limit of {max_h}h (365 days)"));
+        return Err(BadValue::OverLimit(text.into()));
     };
     Ok((ms != 0).then(|| Duration::from_millis(ms)))
 }
@@ -105,7 +106,8 @@ mod tests {
             "99999999999999999999999999999999h",
         ] {
             let err = parse_duration(text).expect_err(text);
-            assert_eq!(err, format!("duration {:?} is over the limit of 8760h (365 days)", text), "{text}");
+            assert_eq!(err, BadValue::OverLimit(text.trim().into()), "{text}");
+            assert_eq!(err.to_string(), format!("duration {:?} is over the limit of 8760h (365 days)", text));
         }
     }
 
@@ -116,7 +118,8 @@ mod tests {
         }
         for text in ["", "ms", "10", "1d", "-1s", "+1s", "1.5s", "10 s", "1s1", "\u{661}s"] {
             let err = parse_duration(text).expect_err(text);
-            assert!(err.starts_with("invalid duration"), "{text}: {err}");
+            assert_eq!(err, BadValue::Duration(text.trim().into()), "{text}");
+            assert!(err.to_string().starts_with("invalid duration"), "{text}: {err}");
         }
     }
 

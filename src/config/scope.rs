@@ -62,14 +62,14 @@ pub fn serves(names: Option<&[String]>, running: &[String]) -> bool {
 
 /// `enabled`'s rendered value: true/false, 1/0, yes/no in any case; empty
 /// is false, so `"<<SSH:->>"` is off while SSH is unset.
-pub fn parse_switch(text: &str) -> Result<bool, String> {
+pub fn parse_switch(text: &str) -> Result<bool, super::BadValue> {
     const ON: [&str; 3] = ["true", "1", "yes"];
     const OFF: [&str; 3] = ["false", "0", "no"];
     match text {
         "" => Ok(false),
         t if ON.iter().any(|w| w.eq_ignore_ascii_case(t)) => Ok(true),
         t if OFF.iter().any(|w| w.eq_ignore_ascii_case(t)) => Ok(false),
-        t => Err(format!("`enabled` renders {t:?}: write true, false, 1, 0, yes, no or leave it empty")),
+        t => Err(super::BadValue::Switch(t.into())),
     }
 }
 

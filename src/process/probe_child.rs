@@ -15,7 +15,7 @@ use crate::process::reap::Exit;
 use crate::process::spawn::{self, Command};
 use crate::sys;
 use mooring::config::Target;
-use mooring::probe;
+use mooring::probe::{self, NotReady};
 
 /// A check under way in a child.
 pub struct ProbeChild {
@@ -26,7 +26,7 @@ pub struct ProbeChild {
 
 /// What starting a check gave: the answer at once (a file), or a child to reap.
 pub enum Started {
-    Done(Result<(), String>),
+    Done(Result<(), NotReady>),
     Child(ProbeChild),
 }
 
@@ -42,25 +42,25 @@ pub fn start(target: &Target, like: &Command, mask: SigSet) -> Started {
             cmd.argv = argv.iter().map(Into::into).collect();
             match spawn::spawn_service(&cmd, mask, None, None) {
                 Ok(pid) => Started::Child(ProbeChild { pid, reason: None }),
-                Err(e) => Started::Done(Err(e.to_string())),
+                Err(e) => Started::Done(Err(NotReady::Spawn(Box::new(e)))),
             }
         }
         network => {
             let (rd, wr) = match nix::unistd::pipe2(OFlag::O_CLOEXEC) {
                 Ok(pair) => pair,
-                Err(e) => return Started::Done(Err(format!("pipe: {e}"))),
+                Err(errno) => return Started::Done(Err(NotReady::Os { call: "pipe", errno })),
             };
             let forked = sys::fork_call(|| match probe::once(network) {
                 Ok(()) => 0,
                 Err(why) => {
-                    let _ = nix::unistd::write(&wr, why.as_bytes());
+                    let _ = nix::unistd::write(&wr, why.to_string().as_bytes());
                     1
                 }
             });
             drop(wr);
             match forked {
                 Ok(pid) => Started::Child(ProbeChild { pid, reason: Some(rd) }),
-                Err(e) => Started::Done(Err(format!("fork: {e}"))),
+                Err(errno) => Started::Done(Err(NotReady::Os { call: "fork", errno })),
             }
         }
     }
@@ -68,16 +68,16 @@ pub fn start(target: &Target, like: &Command, mask: SigSet) -> Started {
 
 impl ProbeChild {
     /// The result, from how the child ended.
-    pub fn result(self, exit: Exit) -> Result<(), String> {
+    pub fn result(self, exit: Exit) -> Result<(), NotReady> {
         match (exit, self.reason) {
             (Exit::Code(0), _) => Ok(()),
             (Exit::Code(_), Some(fd)) => {
                 let mut buf = [0u8; 512];
                 let n = nix::unistd::read(&fd, &mut buf).unwrap_or(0);
-                Err(String::from_utf8_lossy(&buf[..n]).into_owned())
+                Err(NotReady::Said(String::from_utf8_lossy(&buf[..n]).into_owned()))
             }
-            (Exit::Code(code), None) => Err(format!("it exited with code {code}")),
-            (Exit::Signal(sig), _) => Err(format!("it was killed by {}", crate::process::signals::name(sig))),
+            (Exit::Code(code), None) => Err(NotReady::Exited(code)),
+            (Exit::Signal(sig), _) => Err(NotReady::Killed(crate::process::signals::name(sig))),
         }
     }
 

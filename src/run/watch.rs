@@ -17,6 +17,7 @@ use crate::process::reap::Exit;
 use crate::process::spawn::Command;
 use mooring::config::Wait;
 use mooring::config::duration::later;
+use mooring::probe::NotReady;
 
 const EVERY: Duration = Duration::from_secs(1);
 const FAILURES: u32 = 3;
@@ -80,7 +81,7 @@ impl<'w> Watcher<'w> {
 }
 
 impl Item<'_> {
-    fn record(&mut self, result: Result<(), String>) -> Option<String> {
+    fn record(&mut self, result: Result<(), NotReady>) -> Option<String> {
         let why = match result {
             Ok(()) => {
                 // Back within its grace: said once, as the failures were.
@@ -93,7 +94,7 @@ impl Item<'_> {
             Err(why) => why,
         };
         self.failures += 1;
-        warn!(target = %self.wait.target, why, failures = self.failures, "watched dependency failing");
+        warn!(target = %self.wait.target, why = %why, failures = self.failures, "watched dependency failing");
         if self.failures < FAILURES {
             return None;
         }

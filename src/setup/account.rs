@@ -27,9 +27,21 @@ pub struct Edit {
     pub home: PathBuf,
 }
 
+/// Why `[user]` cannot be made to exist (exit 67): each names the user,
+/// group or uid at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error("uid {uid} for user {name:?} is already held by user {holder:?}")]
+    UidTaken { uid: u32, name: String, holder: String },
+    #[error("user {0:?} does not exist in /etc/passwd and [user] gives no uid to create it")]
+    NoUid(String),
+    #[error("group {0:?} (in [user] groups) not found in /etc/group")]
+    NoGroup(String),
+}
+
 /// Plans the edits that make the files agree with `want`. Errors (exit 67)
 /// name the user, group or uid at fault; the files are then left untouched.
-pub fn plan(passwd: &str, group: &str, shadow: Option<&str>, want: &RuntimeUser) -> Result<Edit, String> {
+pub fn plan(passwd: &str, group: &str, shadow: Option<&str>, want: &RuntimeUser) -> Result<Edit, Refused> {
     let users = parse_passwd(passwd);
     let name = want.name.as_str();
     let existing = users.iter().find(|u| u.name == name);
@@ -54,21 +66,17 @@ fn ids(
     users: &[PasswdEntry],
     existing: Option<&PasswdEntry>,
     want: &RuntimeUser,
-) -> Result<(u32, u32), String> {
+) -> Result<(u32, u32), Refused> {
     let name = want.name.as_str();
     if let Some(uid) = want.uid
         && let Some(other) = users.iter().find(|u| u.uid == uid && u.name != name)
     {
-        return Err(format!("uid {uid} for user {name:?} is already held by user {:?}", other.name));
+        return Err(Refused::UidTaken { uid, name: name.into(), holder: other.name.clone() });
     }
     let (uid, current_gid) = match (existing, want.uid) {
         (Some(e), wanted) => (wanted.unwrap_or(e.uid), e.gid),
         (None, Some(uid)) => (uid, want.gid.unwrap_or(uid)),
-        (None, None) => {
-            return Err(format!(
-                "user {name:?} does not exist in /etc/passwd and [user] gives no uid to create it"
-            ));
-        }
+        (None, None) => return Err(Refused::NoUid(name.into())),
     };
     Ok((uid, want.gid.unwrap_or(current_gid)))
 }
@@ -80,7 +88,7 @@ fn plan_groups(
     want: &RuntimeUser,
     gid: u32,
     actions: &mut Vec<String>,
-) -> Result<String, String> {
+) -> Result<String, Refused> {
     let groups = parse_group(group);
     let name = want.name.as_str();
     let mut group_text = group.to_string();
@@ -100,7 +108,7 @@ fn plan_groups(
     }
     for extra in &want.groups {
         let Some(g) = groups.iter().find(|g| &g.name == extra) else {
-            return Err(format!("group {extra:?} (in [user] groups) not found in /etc/group"));
+            return Err(Refused::NoGroup(extra.clone()));
         };
         if !g.members.iter().any(|m| m == name) {
             let members = g.members.iter().map(String::as_str).chain([name]).collect::<Vec<_>>().join(",");
@@ -196,12 +204,12 @@ pub fn apply(root: &Path, want: &RuntimeUser) -> Result<Edit, Error> {
 pub fn plan_at(root: &Path, want: &RuntimeUser) -> Result<(Edit, Db), Error> {
     // Config checking refused these already; checked again here, where the
     // edit to be written is made, so no other caller can inject a line.
-    entries::runtime_user(want).map_err(|e| Error::Invalid(vec![e]))?;
+    entries::runtime_user(want)?;
     let read = |f: &str| fs::read_to_string(root.join(f));
     let passwd = read("etc/passwd").unwrap_or_default();
     let group = read("etc/group").unwrap_or_default();
     let shadow = read("etc/shadow").ok();
-    let edit = plan(&passwd, &group, shadow.as_deref(), want).map_err(Error::UnknownUser)?;
+    let edit = plan(&passwd, &group, shadow.as_deref(), want)?;
     let db = Db {
         passwd: parse_passwd(edit.passwd.as_deref().unwrap_or(&passwd)),
         groups: parse_group(edit.group.as_deref().unwrap_or(&group)),
@@ -230,7 +238,7 @@ pub fn write(root: &Path, edit: &Edit) -> Result<(), Error> {
 /// followed, and a home that is (or resolves to) a system directory is
 /// left as it is (an image user's home such as daemon's /usr/sbin).
 fn make_home(root: &Path, edit: &Edit) -> Result<(), Error> {
-    let fail = |e: std::io::Error| Error::io(&edit.home, &e, 71);
+    let fail = |e| Error::io(&edit.home, e);
     let base = Dir::base(root).map_err(fail)?;
     let dir = base.resolve_dir(&edit.home, Some(0o755)).map_err(fail)?;
     let real = Path::new("/").join(dir.path().strip_prefix(root).unwrap_or(dir.path()));
@@ -244,7 +252,8 @@ fn make_home(root: &Path, edit: &Edit) -> Result<(), Error> {
     let st = dir.stat().map_err(fail)?;
     if st.st_uid != edit.uid {
         let hint = "build the home into the image owned by the user, or mount a writable volume there";
-        dir.chown(edit.uid, edit.gid).map_err(|e| Error::unwritable(&edit.home, &e, 77, hint))?;
+        let chown = |source| Error::Chown { path: edit.home.clone(), source }.hinted(hint);
+        dir.chown(edit.uid, edit.gid).map_err(chown)?;
     }
     Ok(())
 }
@@ -252,7 +261,7 @@ fn make_home(root: &Path, edit: &Edit) -> Result<(), Error> {
 /// Writes `text` to `path` atomically, keeping the file's mode and owner.
 fn replace_file(path: &Path, text: &str) -> Result<(), Error> {
     let hint = "build the user into the image (as [user] has it), or run with a writable /etc";
-    let fail = |e: std::io::Error| Error::unwritable(path, &e, 71, hint);
+    let fail = |e| Error::io(path, e).hinted(hint);
     let meta = fs::metadata(path).ok();
     let mode = meta.as_ref().map_or(0o644, |m| m.mode() & 0o7777);
     let owner = meta.as_ref().map(|m| (m.uid(), m.gid()));
@@ -272,7 +281,7 @@ pub fn identity_for(
     let me = Me::current();
     let db = Db::load(Path::new("/"));
     let known = nonroot::with_runtime_user(db.clone(), runtime, me);
-    let id = resolve(&known, spec, nix::unistd::getgid().as_raw()).map_err(Error::UnknownUser)?;
+    let id = resolve(&known, spec, nix::unistd::getgid().as_raw())?;
     if me.is_root() {
         return Ok(Some(id));
     }
@@ -322,12 +331,13 @@ mod tests {
     #[test]
     fn a_uid_held_by_another_user_or_a_missing_user_without_ids_is_refused() {
         let err = plan(PASSWD, GROUP, None, &want("app", Some(5), None)).unwrap_err();
-        assert_eq!(err, "uid 5 for user \"app\" is already held by user \"games\"");
+        assert_eq!(err, Refused::UidTaken { uid: 5, name: "app".into(), holder: "games".into() });
+        assert_eq!(err.to_string(), "uid 5 for user \"app\" is already held by user \"games\"");
         let err = plan(PASSWD, GROUP, None, &want("postgres", None, None)).unwrap_err();
-        assert!(err.contains("\"postgres\" does not exist"), "{err}");
+        assert_eq!(err, Refused::NoUid("postgres".into()));
         let mut w = want("app", Some(1000), None);
         w.groups = vec!["wheel".into()];
-        assert!(plan(PASSWD, GROUP, None, &w).unwrap_err().contains("\"wheel\""));
+        assert_eq!(plan(PASSWD, GROUP, None, &w).unwrap_err(), Refused::NoGroup("wheel".into()));
     }
 
     #[test]
@@ -345,6 +355,7 @@ mod tests {
         let mut w = want("app", Some(1000), Some(1000));
         w.home = Some("/home/app:0:0::/:/bin/sh\nx".into());
         let err = apply(&root, &w).unwrap_err();
+        assert!(matches!(err, Error::Entry(entries::Refused { field: "home", .. })), "{err}");
         assert_eq!(err.exit_code(), 78);
         assert!(
             err.to_string().starts_with("[user] home \"/home/app:0:0::/:/bin/sh\\nx\" contains"),

@@ -148,12 +148,13 @@ pub fn own_identity(db: &Db, me: Me, entry: Option<&OwnEntry>) -> Identity {
 /// one line: a failure leaves the file as it was. The file is opened
 /// without following a link and without blocking, and must be regular.
 pub fn append_entry(root: &Path, entry: &OwnEntry, me: Me) -> std::io::Result<()> {
-    let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidData, e);
-    let home = entry.home.to_str().ok_or_else(|| invalid(format!("{:?}: not UTF-8", entry.home)))?;
+    let invalid = std::io::ErrorKind::InvalidData;
+    let home = entry.home.to_str();
+    let home = home.ok_or_else(|| std::io::Error::new(invalid, format!("{:?}: not UTF-8", entry.home)))?;
     entries::name(&entry.name)
         .and_then(|()| entries::path(home))
         .and_then(|()| entries::path(&entry.shell))
-        .map_err(invalid)?;
+        .map_err(|e| std::io::Error::new(invalid, e))?;
     let etc = crate::safe_fs::Dir::base(root)?.resolve_dir(Path::new("/etc"), None)?;
     let file = etc.open_append(std::ffi::OsStr::new("passwd"))?;
     let meta = file.metadata()?;

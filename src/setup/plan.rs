@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::safe_fs::Dir;
 use crate::setup::account::{self, Edit};
 use crate::setup::nonroot::{self, Me, OwnEntry};
-use crate::setup::user::{Db, Identity, resolve};
+use crate::setup::user::{Db, Identity, UnknownOwner, resolve};
 use crate::setup::{render, volume};
 
 /// What boot will do before the workload runs.
@@ -64,11 +64,11 @@ pub fn plan(config: &Config, env: &Environment, root: &Path, me: Me, lint: bool)
     // entry is added only at apply (docs/running-restricted.md).
     let db = nonroot::with_runtime_user(found.clone(), config.user.as_ref(), me);
     let owners = templates.resolve_owners(&db);
-    problems.extend(owners.into_iter().map(Error::UnknownUser));
+    problems.extend(owners.into_iter().map(Error::Owner));
     let (runtime, own_entry) = if me.is_root() {
         let runtime = match (&config.user, &edit) {
             (Some(want), Some(_)) => {
-                resolve(&db, &spec(want), 0).map_err(|e| problems.push(Error::UnknownUser(e))).ok()
+                resolve(&db, &spec(want), 0).map_err(|e| problems.push(Error::User(e))).ok()
             }
             _ => None,
         };
@@ -140,7 +140,7 @@ fn volumes(
     problems: &mut Vec<Error>,
     skipped: &mut Vec<String>,
 ) -> Vec<volume::Apply> {
-    let dir = Dir::base(root).map_err(|e| problems.push(Error::io(root, &e, 71))).ok();
+    let dir = Dir::base(root).map_err(|e| problems.push(Error::io(root, e))).ok();
     let mut applies = Vec::new();
     let mut not_given = Vec::new();
     for v in &config.volumes {
@@ -155,7 +155,7 @@ fn volumes(
         let owner = match &v.owner {
             Some(spec) => resolve(db, spec, 0)
                 .map(|id| Some((id.uid, id.gid)))
-                .map_err(|e| Error::UnknownUser(format!("volume {}: owner {e}", v.path.display()))),
+                .map_err(|error| UnknownOwner::Volume { path: v.path.clone(), error }.into()),
             None => Ok(default_owner),
         };
         let owner = owner.unwrap_or_else(|e| {

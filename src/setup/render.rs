@@ -15,10 +15,13 @@ use crate::config::{Config, Template, UserSpec};
 use crate::env::Environment;
 use crate::error::Error;
 use crate::safe_fs::{Dirs, Temp};
-use crate::setup::user::{self, Db};
+use crate::setup::user::{self, Db, UnknownOwner};
 use crate::template::{self, NearMiss};
 
+mod source;
 mod unchanged;
+
+use source::{read_template, walk};
 
 /// A template file larger than this is refused: config files are small, and
 /// a huge one is a mistake (a log or a database file named as a source).
@@ -59,13 +62,13 @@ impl Plan {
     /// Gives each file the ids of its `owner`, looked up in `db`: the user
     /// database as the runtime user leaves it, so `owner = "app"` follows
     /// `USER_UID` (docs/reference.md, "Identity"). One problem per unknown owner.
-    pub fn resolve_owners(&mut self, db: &Db) -> Vec<String> {
+    pub fn resolve_owners(&mut self, db: &Db) -> Vec<UnknownOwner> {
         let mut problems = Vec::new();
         for f in &mut self.files {
             let Some(spec) = &f.owner_spec else { continue };
             match user::resolve(db, spec, 0) {
                 Ok(id) => f.owner = Some((id.uid, id.gid)),
-                Err(e) => problems.push(format!("{}: owner {e}", f.dest.display())),
+                Err(error) => problems.push(UnknownOwner::Template { dest: f.dest.clone(), error }),
             }
         }
         problems
@@ -103,13 +106,13 @@ pub fn plan_all(config: &Config, env: &Environment, lint: bool) -> (Plan, Vec<St
             }
         };
         if !meta.is_dir() && !meta.is_file() {
-            problems.push(format!("{}: only files and directories can be templates", t.src.display()));
+            problems.push(source::Error::NotFile(t.src.clone()).to_string());
             continue;
         }
         if meta.is_dir() {
             let (mut files, mut dirs) = (Vec::new(), Vec::new());
             if let Err(e) = walk(&t.src, Path::new(""), &mut files, &mut dirs) {
-                problems.push(e);
+                problems.push(e.to_string());
                 continue;
             }
             for (rel, mode) in dirs {
@@ -208,7 +211,7 @@ fn render_one(
     };
     let text = match read {
         Ok(t) => t,
-        Err(e) => return problems.push(e),
+        Err(e) => return problems.push(e.to_string()),
     };
     let keep = !out.overwrite && fs::symlink_metadata(&out.dest).is_ok();
     match template::render(&text, &|n| env.get_str(n)) {
@@ -251,68 +254,6 @@ fn render_one(
     }
 }
 
-/// Reads a template source: text, UTF-8, not binary, not huge; through
-/// the safe layer (a ConfigMap's root-owned links are followed, no one
-/// else's; a FIFO is refused, not waited on).
-fn read_template(dirs: &mut Dirs, src: &Path, size: u64) -> Result<String, String> {
-    let limit = |size: String| {
-        format!("{}: {size}over the {} MiB limit for a template", src.display(), MAX_TEMPLATE_BYTES >> 20)
-    };
-    if size > MAX_TEMPLATE_BYTES {
-        return Err(limit(format!("{size} bytes is ")));
-    }
-    let fail = |e: std::io::Error| format!("{}: {e}", src.display());
-    let bytes = dirs.read_input(src, MAX_TEMPLATE_BYTES as usize).map_err(|e| match e.kind() {
-        std::io::ErrorKind::InvalidData => limit(String::new()),
-        _ => fail(e),
-    })?;
-    // `contains` on bytes is a word-at-a-time search; the offset only on the error path.
-    if bytes.contains(&0) {
-        let at = bytes.iter().position(|&b| b == 0).unwrap_or_default();
-        return Err(format!("{}: a binary file (NUL byte at offset {at}), not a template", src.display()));
-    }
-    String::from_utf8(bytes).map_err(|e| {
-        format!("{}: not UTF-8 text (invalid byte at offset {})", src.display(), e.utf8_error().valid_up_to())
-    })
-}
-
-/// Lists a directory source: files and directories relative to `base`, with modes.
-fn walk(
-    base: &Path,
-    rel: &Path,
-    files: &mut Vec<(PathBuf, u32, u64)>,
-    dirs: &mut Vec<(PathBuf, u32)>,
-) -> Result<(), String> {
-    let dir = base.join(rel);
-    let mut entries: Vec<_> = fs::read_dir(&dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("{}: {e}", dir.display()))?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        // A Kubernetes ConfigMap or Secret volume: its keys are links into
-        // `..data`, a link to a `..TIMESTAMP` directory; those are the
-        // kubelet's, not keys, and are left out (docs/reference.md, "Templates").
-        if entry.file_name().as_encoded_bytes().starts_with(b"..") {
-            continue;
-        }
-        let path = rel.join(entry.file_name());
-        // A key's link is followed to see what it is; its text is read
-        // through the safe layer, which follows only trusted links.
-        let meta = fs::metadata(entry.path()).map_err(|e| format!("{}: {e}", entry.path().display()))?;
-        let mode = meta.mode() & 0o7777;
-        if meta.is_dir() {
-            dirs.push((path.clone(), mode));
-            walk(base, &path, files, dirs)?;
-        } else if meta.is_file() {
-            files.push((path, mode, meta.len()));
-        } else {
-            return Err(format!("{}: only files and directories can be templates", entry.path().display()));
-        }
-    }
-    Ok(())
-}
-
 /// Writes the plan, all or nothing (see the module comment), through the
 /// safe filesystem layer: destination directories are reached without
 /// following anyone's symlinks but root's, and each file is written to an
@@ -321,10 +262,10 @@ fn walk(
 /// restart with the same configuration writes nothing. Returns, per file of
 /// the plan, whether it was written.
 pub fn write(plan: &Plan) -> Result<Vec<bool>, Error> {
-    let mut dirs = Dirs::at_root().map_err(|e| dest_error(Path::new("/"), &e))?;
+    let mut dirs = Dirs::at_root().map_err(|e| dest_error(Path::new("/"), e))?;
     for (dir, mode) in &plan.dirs {
         if dirs.dir(dir, None).is_err() {
-            let made = dirs.dir(dir, Some(0o755)).map_err(|e| dest_error(dir, &e))?;
+            let made = dirs.dir(dir, Some(0o755)).map_err(|e| dest_error(dir, e))?;
             let _ = made.chmod(*mode);
         }
     }
@@ -332,7 +273,7 @@ pub fn write(plan: &Plan) -> Result<Vec<bool>, Error> {
     let mut written = Vec::with_capacity(plan.files.len());
     let euid = nix::unistd::geteuid().as_raw();
     for file in &plan.files {
-        let fail = |e: std::io::Error| dest_error(&file.dest, &e);
+        let fail = |e| dest_error(&file.dest, e);
         if file.keep {
             written.push(false);
             continue;
@@ -350,7 +291,7 @@ pub fn write(plan: &Plan) -> Result<Vec<bool>, Error> {
     let dests: Vec<(&Path, u64)> = temps.iter().map(|(_, dest, dev)| (*dest, *dev)).collect();
     sync_filesystems(&mut dirs, &dests)?;
     for (temp, dest, _) in temps {
-        temp.commit().map_err(|e| dest_error(dest, &e))?;
+        temp.commit().map_err(|e| dest_error(dest, e))?;
     }
     // The renames themselves, durable too (the directories' entries).
     sync_filesystems(&mut dirs, &dests)?;
@@ -363,8 +304,8 @@ fn sync_filesystems(dirs: &mut Dirs, dests: &[(&Path, u64)]) -> Result<(), Error
     let mut synced: Vec<u64> = Vec::new();
     for (dest, dev) in dests {
         if !synced.contains(dev) {
-            let (dir, _) = dirs.parent(dest, None).map_err(|e| dest_error(dest, &e))?;
-            nix::unistd::syncfs(dir.fd()).map_err(|e| dest_error(dest, &std::io::Error::from(e)))?;
+            let (dir, _) = dirs.parent(dest, None).map_err(|e| dest_error(dest, e))?;
+            nix::unistd::syncfs(dir.fd()).map_err(|e| dest_error(dest, e.into()))?;
             synced.push(*dev);
         }
     }
@@ -374,8 +315,8 @@ fn sync_filesystems(dirs: &mut Dirs, dests: &[(&Path, u64)]) -> Result<(), Error
 /// A destination that cannot be written is a template error (78), 71 when
 /// the system failed (out of space, an I/O error), or 77 with the directory
 /// to make writable when it was not permitted.
-fn dest_error(dest: &Path, e: &std::io::Error) -> Error {
+fn dest_error(dest: &Path, e: std::io::Error) -> Error {
     let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(dest);
-    let otherwise = if Error::os_failure(e) { 71 } else { 78 };
-    Error::unwritable(dest, e, otherwise, &format!("mount a writable volume or tmpfs at {}", dir.display()))
+    let error = Error::Destination { path: dest.to_path_buf(), source: e };
+    error.hinted(&format!("mount a writable volume or tmpfs at {}", dir.display()))
 }

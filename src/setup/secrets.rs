@@ -66,15 +66,26 @@ pub fn apply<'n>(
     if problems.is_empty() { Ok(()) } else { Err(problems) }
 }
 
+/// Why a secret file's value cannot be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Read(#[from] std::io::Error),
+    #[error("larger than the {} KiB a secret may hold", MAX_SECRET_BYTES >> 10)]
+    TooLarge,
+    #[error("contains a NUL byte")]
+    Nul,
+}
+
 /// A secret file's value: at most `MAX_SECRET_BYTES`, no NUL byte, one
 /// trailing newline stripped.
-fn take(path: &Path, read: impl Fn(&Path) -> std::io::Result<Vec<u8>>) -> Result<OsString, String> {
-    let mut bytes = read(path).map_err(|e| e.to_string())?;
+fn take(path: &Path, read: impl Fn(&Path) -> std::io::Result<Vec<u8>>) -> Result<OsString, Error> {
+    let mut bytes = read(path)?;
     if bytes.len() > MAX_SECRET_BYTES {
-        return Err(format!("larger than the {} KiB a secret may hold", MAX_SECRET_BYTES >> 10));
+        return Err(Error::TooLarge);
     }
     if bytes.contains(&0) {
-        return Err("contains a NUL byte".into());
+        return Err(Error::Nul);
     }
     if bytes.last() == Some(&b'\n') {
         bytes.pop();

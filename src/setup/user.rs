@@ -77,6 +77,24 @@ impl Db {
     }
 }
 
+/// A user spec that names no user or group (exit 67).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    #[error("user {:?} not found in /etc/passwd (spec {spec})", spec.user)]
+    NoUser { spec: UserSpec },
+    #[error("group {group:?} not found in /etc/group (spec {spec})")]
+    NoGroup { group: String, spec: UserSpec },
+}
+
+/// An `owner` that names no user or group, with what it owns (exit 67).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnknownOwner {
+    #[error("{}: owner {error}", dest.display())]
+    Template { dest: PathBuf, error: Error },
+    #[error("volume {}: owner {error}", path.display())]
+    Volume { path: PathBuf, error: Error },
+}
+
 /// Who a child runs as.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
@@ -95,7 +113,7 @@ pub struct Identity {
 /// be numeric and keeps the caller's gid (`default_gid`) and HOME=/. With no
 /// explicit group, a matched user gets its primary group and every group
 /// listing it; an explicit group means that group alone.
-pub fn resolve(db: &Db, spec: &UserSpec, default_gid: u32) -> Result<Identity, String> {
+pub fn resolve(db: &Db, spec: &UserSpec, default_gid: u32) -> Result<Identity, Error> {
     let numeric_user = spec.user.parse::<u32>().ok();
     let entry = match numeric_user {
         Some(uid) => db.passwd.iter().find(|u| u.uid == uid),
@@ -113,7 +131,7 @@ pub fn resolve(db: &Db, spec: &UserSpec, default_gid: u32) -> Result<Identity, S
         (None, Some(uid)) => {
             Identity { uid, gid: default_gid, groups: Vec::new(), name: None, home: "/".into(), shell: None }
         }
-        (None, None) => return Err(format!("user {:?} not found in /etc/passwd (spec {spec})", spec.user)),
+        (None, None) => return Err(Error::NoUser { spec: spec.clone() }),
     };
     let mut supplementary = Vec::new();
     match &spec.group {
@@ -126,7 +144,7 @@ pub fn resolve(db: &Db, spec: &UserSpec, default_gid: u32) -> Result<Identity, S
             id.gid = match (found, numeric) {
                 (Some(g), _) => g.gid,
                 (None, Some(gid)) => gid,
-                (None, None) => return Err(format!("group {group:?} not found in /etc/group (spec {spec})")),
+                (None, None) => return Err(Error::NoGroup { group: group.clone(), spec: spec.clone() }),
             };
         }
         None => {
@@ -146,7 +164,7 @@ pub fn resolve(db: &Db, spec: &UserSpec, default_gid: u32) -> Result<Identity, S
 }
 
 /// The uid and gid a file owned by `spec` gets (same rules, caller group 0).
-pub fn resolve_owner(root: &Path, spec: &UserSpec) -> Result<(u32, u32), String> {
+pub fn resolve_owner(root: &Path, spec: &UserSpec) -> Result<(u32, u32), Error> {
     resolve(&Db::load(root), spec, 0).map(|id| (id.uid, id.gid))
 }
 
@@ -198,9 +216,18 @@ mod tests {
 
     #[test]
     fn unknown_names_are_errors_naming_the_spec() {
-        for s in ["bogus", "0day", "0:bogus", "0:0day"] {
+        for s in ["bogus", "0day"] {
             let err = resolve(&db(), &spec(s), 0).unwrap_err();
-            assert!(err.contains(&format!("(spec {s})")), "{s}: {err}");
+            assert_eq!(err, Error::NoUser { spec: spec(s) });
+            assert_eq!(err.to_string(), format!("user {s:?} not found in /etc/passwd (spec {s})"));
+        }
+        for s in ["0:bogus", "0:0day"] {
+            let err = resolve(&db(), &spec(s), 0).unwrap_err();
+            assert!(
+                matches!(&err, Error::NoGroup { group, .. } if s.ends_with(group.as_str())),
+                "{s}: {err}"
+            );
+            assert!(err.to_string().ends_with(&format!("(spec {s})")), "{s}: {err}");
         }
     }
 

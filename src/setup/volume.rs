@@ -41,9 +41,18 @@ impl Report {
     }
 }
 
+/// A volume's path that the config may not name (exit 78).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error("{}: does not exist (create = false)", .0.display())]
+    Absent(PathBuf),
+    #[error("{}: resolves to {} ({why}) and cannot be a volume", path.display(), real.display())]
+    SystemDir { path: PathBuf, real: PathBuf, why: &'static str },
+}
+
 /// A volume that cannot be prepared is an OS failure (71), or 77.
-fn fail(path: &Path, e: &std::io::Error) -> Error {
-    Error::io(path, e, 71)
+fn fail(path: &Path, e: std::io::Error) -> Error {
+    Error::io(path, e)
 }
 
 /// The volume's directory, resolved once; `None` when it does not exist yet.
@@ -51,23 +60,20 @@ fn existing(root: &Dir, v: &Volume) -> Result<Option<Dir>, Error> {
     match root.resolve_dir(&v.path, None) {
         Ok(dir) => Ok(Some(dir)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(fail(&v.path, &e)),
+        Err(e) => Err(fail(&v.path, e)),
     }
 }
 
 /// A missing volume that may not be created is a config error (78).
 fn refuse_absent(v: &Volume) -> Error {
-    Error::Destination { path: v.path.clone(), reason: "does not exist (create = false)".into(), code: 78 }
+    Error::Volume(Refused::Absent(v.path.clone()))
 }
 
 /// A volume whose real path is a system directory is refused (78).
 fn refuse_system_dir(root: &Dir, dir: &Dir, v: &Volume) -> Result<(), Error> {
     let real = Path::new("/").join(dir.path().strip_prefix(root.path()).unwrap_or(dir.path()));
     match crate::sysdirs::is_system_dir(&real) {
-        Some(why) => {
-            let reason = format!("resolves to {} ({why}) and cannot be a volume", real.display());
-            Err(Error::Destination { path: v.path.clone(), reason, code: 78 })
-        }
+        Some(why) => Err(Refused::SystemDir { path: v.path.clone(), real, why }.into()),
         None => Ok(()),
     }
 }
@@ -79,7 +85,7 @@ pub fn inspect(root: &Dir, v: &Volume) -> Result<Option<FileStat>, Error> {
     match existing(root, v)? {
         Some(dir) => {
             refuse_system_dir(root, &dir, v)?;
-            dir.stat().map(Some).map_err(|e| fail(&v.path, &e))
+            dir.stat().map(Some).map_err(|e| fail(&v.path, e))
         }
         None if v.create => Ok(None),
         None => Err(refuse_absent(v)),
@@ -103,17 +109,17 @@ pub fn prepare(root: &Dir, v: &Volume, apply: Apply) -> Result<Report, Error> {
         None => {
             report.created = true;
             let hint = "create it in the image, or mount a writable volume there";
-            root.resolve_dir(&v.path, Some(0o755)).map_err(|e| Error::unwritable(&v.path, &e, 71, hint))?
+            root.resolve_dir(&v.path, Some(0o755)).map_err(|e| fail(&v.path, e).hinted(hint))?
         }
     };
     refuse_system_dir(root, &dir, v)?;
-    let st = dir.stat().map_err(|e| fail(&v.path, &e))?;
+    let st = dir.stat().map_err(|e| fail(&v.path, e))?;
     if let Some(seed) = &v.seed {
         report.seeded = seed::seed_if_empty(seed, &dir)?;
     }
     if let Some((uid, gid)) = apply.owner {
         if (st.st_uid, st.st_gid) != (uid, gid) {
-            dir.chown(uid, gid).map_err(|e| fail(&v.path, &e))?;
+            dir.chown(uid, gid).map_err(|e| fail(&v.path, e))?;
             report.changed += 1;
         }
         report.scanned += 1;
@@ -124,7 +130,7 @@ pub fn prepare(root: &Dir, v: &Volume, apply: Apply) -> Result<Report, Error> {
     if let Some(mode) = apply.mode
         && st.st_mode & 0o7777 != mode
     {
-        dir.chmod(mode).map_err(|e| fail(&v.path, &e))?;
+        dir.chmod(mode).map_err(|e| fail(&v.path, e))?;
     }
     Ok(report)
 }

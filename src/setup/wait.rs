@@ -13,6 +13,7 @@ use tracing::info;
 use crate::config::duration::{deadline, doubled, later, millis};
 use crate::config::{Target, Wait};
 use crate::error::Error;
+use crate::probe::NotReady;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
@@ -23,13 +24,14 @@ struct Awaited<'a> {
     wait: &'a Wait,
     next: Instant,
     backoff: Duration,
-    why: String,
+    /// Why it was not ready at its last check.
+    why: Option<NotReady>,
 }
 
 /// Checks one target, giving up at the deadline; `Err(signal)` when a stop
 /// signal came meanwhile. (The binary runs the checks that may block in a
 /// child, so that a signal is never kept waiting.)
-pub type RunProbe<'a> = &'a mut dyn FnMut(&Target, Option<Instant>) -> Result<Result<(), String>, i32>;
+pub type RunProbe<'a> = &'a mut dyn FnMut(&Target, Option<Instant>) -> Result<Result<(), NotReady>, i32>;
 
 /// Waits for every target. `pause(d)` sleeps up to `d` and returns a signal
 /// number when a stop signal ended the wait early.
@@ -39,10 +41,8 @@ pub fn wait_all(
     probe: RunProbe<'_>,
 ) -> Result<(), Error> {
     let start = Instant::now();
-    let mut pending: Vec<Awaited> = waits
-        .iter()
-        .map(|w| Awaited { wait: w, next: start, backoff: FIRST_BACKOFF, why: String::new() })
-        .collect();
+    let mut pending: Vec<Awaited> =
+        waits.iter().map(|w| Awaited { wait: w, next: start, backoff: FIRST_BACKOFF, why: None }).collect();
     let mut report = later(start, REPORT_EVERY);
     let all: Vec<String> = waits.iter().map(|w| w.target.to_string()).collect();
     info!("waiting for {}", all.join(", "));
@@ -56,18 +56,19 @@ pub fn wait_all(
                 continue;
             }
             let until = p.wait.timeout.and_then(|t| deadline(start, t));
-            match probe(&p.wait.target, until).map_err(Error::Interrupted)? {
+            let why = match probe(&p.wait.target, until).map_err(Error::Interrupted)? {
                 Ok(()) => {
                     info!(target = %p.wait.target, waited_ms = millis(now.duration_since(start)), "ready");
                     pending.remove(i);
                     continue;
                 }
-                Err(why) => p.why = why,
-            }
+                Err(why) => why,
+            };
             let now = Instant::now();
             if p.wait.timeout.is_some_and(|t| now.duration_since(start) >= t) {
-                return Err(Error::WaitTimeout { target: p.wait.target.to_string(), why: p.why.clone() });
+                return Err(Error::WaitTimeout { target: p.wait.target.to_string(), source: why });
             }
+            p.why = Some(why);
             p.next = later(now, p.backoff);
             p.backoff = doubled(p.backoff, MAX_BACKOFF);
             i += 1;
@@ -76,8 +77,9 @@ pub fn wait_all(
             return Ok(());
         }
         if now >= report {
+            let why = |p: &Awaited| p.why.as_ref().map_or(String::new(), ToString::to_string);
             let list: Vec<String> =
-                pending.iter().map(|p| format!("{} ({})", p.wait.target, p.why)).collect();
+                pending.iter().map(|p| format!("{} ({})", p.wait.target, why(p))).collect();
             info!("still waiting for {}", list.join(", "));
             report = later(now, REPORT_EVERY);
         }

@@ -56,7 +56,7 @@ impl Check<'_> {
             "never" => Ok(Restart::Never),
             "on-failure" => Ok(Restart::OnFailure),
             "always" => Ok(Restart::Always),
-            _ => Err(format!("invalid restart {t:?} (never, on-failure or always)")),
+            _ => Err(BadValue::Restart(t.into())),
         })
     }
 
@@ -75,7 +75,7 @@ impl Check<'_> {
         self.parsed(o, |t| match t {
             "inherit" => Ok(Output::Inherit),
             "prefix" => Ok(Output::Prefix),
-            _ => Err(format!("invalid output {t:?} (inherit or prefix)")),
+            _ => Err(BadValue::Output(t.into())),
         })
     }
 
@@ -103,10 +103,13 @@ impl Check<'_> {
         let mut out = Vec::new();
         let mut ok = true;
         for (from, to) in table.clone().unwrap_or_default() {
-            let from_sig = parse_signal(from.get_ref()).map_err(|m| self.problem(span_of(&from), m)).ok();
+            let from_sig =
+                parse_signal(from.get_ref()).map_err(|m| self.problem(span_of(&from), m.to_string())).ok();
             let to_sig = match self.text(&to) {
                 Some(t) if t == "none" => Some(None),
-                Some(t) => parse_signal(&t).map(Some).map_err(|m| self.problem(span_of(&to), m)).ok(),
+                Some(t) => {
+                    parse_signal(&t).map(Some).map_err(|m| self.problem(span_of(&to), m.to_string())).ok()
+                }
                 None => None,
             };
             match (from_sig, to_sig) {

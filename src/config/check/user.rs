@@ -36,7 +36,12 @@ impl Check<'_> {
     }
 
     /// A value of `[user]` checked by `valid`; the problem names the field.
-    fn entry_field(&mut self, s: &Str, field: &str, valid: fn(&str) -> Result<(), String>) -> Option<String> {
+    fn entry_field(
+        &mut self,
+        s: &Str,
+        field: &str,
+        valid: fn(&str) -> Result<(), entries::Error>,
+    ) -> Option<String> {
         let text = self.text(s).filter(|t| !self.unneeded(t))?;
         valid(&text).map(|()| text).map_err(|e| self.problem(span_of(s), format!("[user] {field} {e}"))).ok()
     }

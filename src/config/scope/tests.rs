@@ -15,7 +15,9 @@ fn switches_read_true_false_one_zero_yes_no_in_any_case_and_empty_as_false() {
     }
     for bad in ["maybe", "on", "off", " true", "2", "y"] {
         let e = parse_switch(bad).expect_err(bad);
-        assert!(e.contains(&format!("{bad:?}")) && !e.contains('\n'), "{e}");
+        assert_eq!(e, crate::config::BadValue::Switch(bad.into()));
+        let text = e.to_string();
+        assert!(text.contains(&format!("{bad:?}")) && !text.contains('\n'), "{e}");
     }
 }
 

@@ -166,14 +166,14 @@ impl Supervisor<'_> {
                 };
                 mainpid::judge(pid, &claim, &mainpid::read)
             }
-            None => Err(format!("the start of its own process {service} is not known")),
+            None => Err(mainpid::Refused::UnknownStart(service)),
         };
         match judged {
             Ok(seen) => {
                 debug!(service = %s.spec.name, pid, "main pid");
                 s.main_pid = Some((Pid::from_raw(pid), seen.stat.start));
             }
-            Err(why) => warn!(service = %s.spec.name, pid, why, "MAINPID ignored"),
+            Err(why) => warn!(service = %s.spec.name, pid, why = %why, "MAINPID ignored"),
         }
     }
 

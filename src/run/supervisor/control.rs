@@ -52,8 +52,30 @@ impl std::fmt::Display for Request {
     }
 }
 
+/// A request line that is no request.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BadRequest {
+    #[error("not a signal number: {0:?}")]
+    Signal(String),
+    #[error("not a request: {0:?}")]
+    Unknown(String),
+}
+
+/// Why no request came from a connection (the answer says it, code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum Unread {
+    #[error("closed before a full request")]
+    Closed,
+    #[error("request too long")]
+    TooLong,
+    #[error(transparent)]
+    Io(std::io::Error),
+    #[error(transparent)]
+    Bad(#[from] BadRequest),
+}
+
 /// Parses one request line (`stop web`, `signal web 10`).
-pub fn parse(line: &str) -> Result<Request, String> {
+pub fn parse(line: &str) -> Result<Request, BadRequest> {
     let words: Vec<&str> = line.split_ascii_whitespace().collect();
     match words.as_slice() {
         ["start", name] => Ok(Request::Start(name.to_string())),
@@ -63,9 +85,9 @@ pub fn parse(line: &str) -> Result<Request, String> {
         ["reload", name] => Ok(Request::Reload(Some(name.to_string()))),
         ["signal", name, sig] => match sig.parse::<i32>() {
             Ok(n) if (1..=64).contains(&n) => Ok(Request::Signal(name.to_string(), n)),
-            _ => Err(format!("not a signal number: {sig:?}")),
+            _ => Err(BadRequest::Signal(sig.to_string())),
         },
-        _ => Err(format!("not a request: {line:?}")),
+        _ => Err(BadRequest::Unknown(line.into())),
     }
 }
 
@@ -140,22 +162,22 @@ impl Control {
     /// Accepts new connections (refusing peers other than root and init's
     /// uid) and reads what came; returns the requests now complete, each
     /// with its connection's index.
-    pub fn read(&mut self) -> Vec<(usize, Result<Request, String>)> {
+    pub fn read(&mut self) -> Vec<(usize, Result<Request, Unread>)> {
         self.accept();
         let mut complete = Vec::new();
         for (k, c) in self.conns.iter_mut().enumerate() {
             let Step::Reading(buf) = &mut c.step else { continue };
             let mut chunk = [0u8; MAX_REQUEST];
             match c.stream.read(&mut chunk) {
-                Ok(0) => complete.push((k, Err("closed before a full request".into()))),
+                Ok(0) => complete.push((k, Err(Unread::Closed))),
                 Ok(n) => buf.extend_from_slice(&chunk[..n]),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
-                Err(e) => complete.push((k, Err(e.to_string()))),
+                Err(e) => complete.push((k, Err(Unread::Io(e)))),
             }
             if let Some(end) = buf.iter().position(|&b| b == b'\n') {
-                complete.push((k, parse(&String::from_utf8_lossy(&buf[..end]))));
+                complete.push((k, parse(&String::from_utf8_lossy(&buf[..end])).map_err(Unread::Bad)));
             } else if buf.len() > MAX_REQUEST {
-                complete.push((k, Err("request too long".into())));
+                complete.push((k, Err(Unread::TooLong)));
             }
         }
         complete
@@ -254,10 +276,10 @@ mod tests {
         assert_eq!(parse("stop web"), Ok(Request::Stop("web".into())));
         assert_eq!(parse("restart  db "), Ok(Request::Restart("db".into())));
         assert_eq!(parse("signal web 10"), Ok(Request::Signal("web".into(), 10)));
-        assert!(parse("signal web 99").is_err());
+        assert_eq!(parse("signal web 99"), Err(BadRequest::Signal("99".into())));
         assert!(parse("signal web HUP").is_err());
         assert!(parse("stop").is_err());
-        assert!(parse("rm -rf /").is_err());
+        assert_eq!(parse("rm -rf /"), Err(BadRequest::Unknown("rm -rf /".into())));
     }
 
     #[test]

@@ -18,7 +18,11 @@ impl Supervisor<'_> {
             {
                 let result = self.svcs[i].check.take().map(|child| child.result(exit));
                 if let Some(result) = result {
-                    self.feed(i, Event::Checked(result), Instant::now());
+                    self.feed(
+                        i,
+                        Event::Checked(result.map_err(|e| state::Unready(e.to_string()))),
+                        Instant::now(),
+                    );
                 }
             } else if self.watcher.as_mut().is_some_and(|w| w.owns(pid)) {
                 let gone = self.watcher.as_mut().and_then(|w| w.reaped(pid, exit));

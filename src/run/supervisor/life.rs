@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use nix::unistd::Pid;
 
 use super::decide::{self, AfterExit};
-use super::state::{Check, Kind, Next, Proc, Readiness, State, StopStep, Then};
+use super::state::{Check, Kind, Next, Proc, Readiness, State, StopStep, Then, Unready};
 use crate::process::reap::Exit;
 use mooring::config::duration::{deadline, doubled, later};
 
@@ -31,7 +31,7 @@ pub enum Event {
     /// Its ready check runs as this child.
     Checking(Pid),
     /// What its ready check said (`Err`: why not).
-    Checked(Result<(), String>),
+    Checked(Result<(), Unready>),
     /// It said it is ready (a ready line, `READY=1`, a matching log line).
     Announced,
     /// Its process ended; `stopping`: the container is stopping.
@@ -212,14 +212,14 @@ impl Life {
 
     /// What a check said: ready, or the next check after a back-off, or
     /// SIGKILL when its deadline has passed.
-    fn checked(&mut self, r: &Rules, result: Result<(), String>, now: Instant, fx: &mut Vec<Effect>) {
+    fn checked(&mut self, r: &Rules, result: Result<(), Unready>, now: Instant, fx: &mut Vec<Effect>) {
         let State::Starting { ready: Readiness::Check(check), .. } = &self.state else { return };
         if matches!(check.next, Next::Running(_)) {
             fx.push(Effect::CancelCheck);
         }
         let why = match result {
             Ok(()) => return self.ready(r, now, fx),
-            Err(why) => why,
+            Err(Unready(why)) => why,
         };
         if check.deadline.is_some_and(|d| now >= d) {
             return self.late(Lateness::Check(why), fx);

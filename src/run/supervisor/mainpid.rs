@@ -43,23 +43,45 @@ pub struct Claim<'a> {
     pub others: &'a [i32],
 }
 
+/// Why a pid a service named is not its main process.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error("pid {0} is init's own")]
+    Own(i32),
+    #[error("no process {0}")]
+    Gone(i32),
+    #[error("pid {pid} runs as uid {uid}/{euid}, not the service's {want}")]
+    Uid { pid: i32, uid: u32, euid: u32, want: u32 },
+    #[error("pid {0} started before the service did")]
+    Earlier(i32),
+    #[error("pid {0} belongs to another service")]
+    Other(i32),
+    #[error("pid {pid}: its parent {ppid} is gone")]
+    ParentGone { pid: i32, ppid: i32 },
+    #[error("pid {0} is neither the service's descendant nor an orphan init adopted")]
+    Unrelated(i32),
+    /// The service's own process: when it started is not known.
+    #[error("the start of its own process {0} is not known")]
+    UnknownStart(i32),
+}
+
 /// Whether `named` may be the service's main process; `Err` says why not.
 /// `parent` looks a process up (/proc, or a table in tests).
-pub fn judge(pid: i32, claim: &Claim, parent: &dyn Fn(i32) -> Option<Seen>) -> Result<Seen, String> {
+pub fn judge(pid: i32, claim: &Claim, parent: &dyn Fn(i32) -> Option<Seen>) -> Result<Seen, Refused> {
     if pid <= 1 || pid == claim.me {
-        return Err(format!("pid {pid} is init's own"));
+        return Err(Refused::Own(pid));
     }
-    let seen = parent(pid).ok_or_else(|| format!("no process {pid}"))?;
+    let seen = parent(pid).ok_or(Refused::Gone(pid))?;
     let (uid, euid) = seen.uids;
     if claim.service_uid != 0 && (uid != claim.service_uid || euid != claim.service_uid) {
-        return Err(format!("pid {pid} runs as uid {uid}/{euid}, not the service's {}", claim.service_uid));
+        return Err(Refused::Uid { pid, uid, euid, want: claim.service_uid });
     }
     if seen.stat.start < claim.service_start {
-        return Err(format!("pid {pid} started before the service did"));
+        return Err(Refused::Earlier(pid));
     }
     let theirs = |p: i32| claim.others.contains(&p);
     if theirs(pid) || theirs(seen.stat.pgid) || theirs(seen.stat.sid) {
-        return Err(format!("pid {pid} belongs to another service"));
+        return Err(Refused::Other(pid));
     }
     // Up the parent chain: the service's process, or the top of a tree
     // init adopted (whose parent is init) that is no service's process.
@@ -69,12 +91,12 @@ pub fn judge(pid: i32, claim: &Claim, parent: &dyn Fn(i32) -> Option<Seen>) -> R
             return Ok(seen);
         }
         if ppid == claim.me {
-            return if theirs(at) { Err(format!("pid {pid} belongs to another service")) } else { Ok(seen) };
+            return if theirs(at) { Err(Refused::Other(pid)) } else { Ok(seen) };
         }
-        let up = parent(ppid).ok_or_else(|| format!("pid {pid}: its parent {ppid} is gone"))?;
+        let up = parent(ppid).ok_or(Refused::ParentGone { pid, ppid })?;
         (at, ppid) = (ppid, up.stat.ppid);
     }
-    Err(format!("pid {pid} is neither the service's descendant nor an orphan init adopted"))
+    Err(Refused::Unrelated(pid))
 }
 
 #[cfg(test)]
@@ -118,15 +140,19 @@ mod tests {
             (20, "runs as uid 0"),
             (60, "runs as uid 0"),
         ] {
-            let got = judge(pid, &web, &table).unwrap_err();
+            let got = judge(pid, &web, &table).unwrap_err().to_string();
             assert!(got.contains(why), "{pid}: {got}");
         }
         // A root service may name any uid's process, but never another service's.
         let db = Claim { service: 20, service_uid: 0, service_start: 90, me: 1, others: &[10] };
         assert!(judge(50, &db, &table).is_ok());
         for pid in [30, 31, 10] {
-            assert!(judge(pid, &db, &table).unwrap_err().contains("another service"), "db names {pid}");
+            assert!(matches!(judge(pid, &db, &table), Err(Refused::Other(_))), "db names {pid}");
         }
-        assert!(judge(60, &db, &table).unwrap_err().contains("started before"));
+        assert_eq!(judge(60, &db, &table).unwrap_err(), Refused::Earlier(60));
+        assert_eq!(
+            judge(33, &web, &table).unwrap_err(),
+            Refused::Uid { pid: 33, uid: 1000, euid: 0, want: 1000 }
+        );
     }
 }

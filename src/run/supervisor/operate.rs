@@ -7,7 +7,9 @@
 //! got where it asked. What each does to a service is life.rs's.
 
 use super::control::{Request, Want};
+use super::reload::ReloadError;
 use super::*;
+use mooring::error::Chain;
 
 impl Supervisor<'_> {
     /// Reads the control socket and acts on each complete request.
@@ -16,7 +18,7 @@ impl Supervisor<'_> {
         for (k, request) in control.read() {
             match request {
                 Ok(request) => self.act(k, request),
-                Err(why) => self.reply(k, 2, &why),
+                Err(why) => self.reply(k, 2, &why.to_string()),
             }
         }
     }
@@ -110,19 +112,17 @@ impl Supervisor<'_> {
         }
         match self.reload(only) {
             Ok(done) => self.reply(k, 0, &done),
-            Err(why) => self.reply(k, 1, &why),
+            Err(why) => self.reply(k, 1, &Chain(&why).to_string()),
         }
     }
 
     /// Re-renders the notifying templates and tells each service whose
     /// files changed, once: its reload_signal, or a restart when it has
     /// none. A render that fails changes nothing and tells nobody (an ERROR).
-    pub(super) fn reload(&mut self, only: Option<&str>) -> Result<String, String> {
-        let Some(reloader) = self.reloader.as_ref() else {
-            return Err("no [[template]] names services in `notify`: nothing to reload".into());
-        };
-        let told =
-            reloader.reload(only).inspect_err(|why| error!(why, "reload: nothing written, nobody told"))?;
+    pub(super) fn reload(&mut self, only: Option<&str>) -> Result<String, ReloadError> {
+        let Some(reloader) = self.reloader.as_ref() else { return Err(ReloadError::NothingNotifies) };
+        let told = reloader.reload(only);
+        let told = told.inspect_err(|e| error!(why = %Chain(e), "reload: nothing written, nobody told"))?;
         let mut done = Vec::new();
         for name in told {
             let Some(i) = self.svcs.iter().position(|s| s.spec.name == name) else { continue };

@@ -24,6 +24,15 @@ use mooring::setup::{plan, render};
 
 use crate::process::streak::{self, Streak};
 
+/// Why a reload request told nobody (the answer's text, once).
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error("no [[template]] names services in `notify`: nothing to reload")]
+    NothingNotifies,
+    #[error(transparent)]
+    Failed(#[from] Error),
+}
+
 /// Events of one change (a ConfigMap swap makes several) are taken together.
 const SETTLE: Duration = Duration::from_millis(100);
 /// Without inotify: how often the watched files are looked at.
@@ -148,21 +157,21 @@ impl Reloader {
     /// Renders every notifying template (with `only`: those that notify
     /// that service) and writes those whose content changed; returns the
     /// services to tell, each once. On any problem nothing is written.
-    pub fn reload(&self, only: Option<&str>) -> Result<Vec<String>, String> {
-        let (env, mut config) = (self.load)().map_err(|e| e.to_string())?;
+    pub fn reload(&self, only: Option<&str>) -> Result<Vec<String>, Error> {
+        let (env, mut config) = (self.load)()?;
         // Only the notifying templates (of `only`) are rendered: the others
         // were written at boot and nobody is told of them.
         config.templates.retain(|t| only.map_or(!t.notify.is_empty(), |o| t.notify.iter().any(|n| n == o)));
-        let mut plan = render::plan(&config, &env, false).map_err(|e| e.to_string())?;
+        let mut plan = render::plan(&config, &env, false)?;
         let me = Me::current();
         let db = nonroot::with_runtime_user(Db::load(Path::new("/")), config.user.as_ref(), me);
         if let Some(problem) = plan.resolve_owners(&db).into_iter().next() {
-            return Err(problem);
+            return Err(problem.into());
         }
         if !me.is_root() {
             let _ = plan::drop_template_owners(&mut plan, me);
         }
-        let written = render::write(&plan).map_err(|e| e.to_string())?;
+        let written = render::write(&plan)?;
         let mut told: Vec<String> = Vec::new();
         for (f, _) in plan.files.iter().zip(written).filter(|(_, w)| *w) {
             tracing::info!(dest = %f.dest.display(), src = %f.src.display(), "re-rendered");

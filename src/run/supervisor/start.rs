@@ -83,7 +83,9 @@ impl Supervisor<'_> {
         let s = &mut self.svcs[i];
         let Some(ReadyHow::Probe(target)) = s.spec.ready.as_ref().map(|r| &r.how) else { return };
         match probe_child::start(target, &s.cmd, self.mask) {
-            Started::Done(result) => self.feed(i, Event::Checked(result), now),
+            Started::Done(result) => {
+                self.feed(i, Event::Checked(result.map_err(|e| state::Unready(e.to_string()))), now)
+            }
             Started::Child(child) => {
                 let pid = child.pid;
                 s.check = Some(child);

@@ -31,6 +31,17 @@ pub enum Readiness {
     Late,
 }
 
+/// Why a ready check said not ready, in its own words: the core only shows
+/// and compares it (the check's error is mooring::probe::NotReady).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unready(pub String);
+
+impl From<&str> for Unready {
+    fn from(why: &str) -> Unready {
+        Unready(why.into())
+    }
+}
+
 /// A ready check: when it runs next (or the child running it), its
 /// back-off, the deadline, and why it failed last (logged when it changes).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,14 +13,14 @@ use std::path::Path;
 use crate::error::Error;
 use crate::safe_fs::Dir;
 
-fn fail(path: &Path, e: &std::io::Error) -> Error {
-    Error::io(path, e, 71)
+fn fail(path: &Path, e: std::io::Error) -> Error {
+    Error::io(path, e)
 }
 
 /// Copies `seed` into `volume` when the volume is empty; returns the number
 /// of entries copied.
 pub fn seed_if_empty(seed: &Path, volume: &Dir) -> Result<u64, Error> {
-    if !volume.is_empty().map_err(|e| fail(volume.path(), &e))? {
+    if !volume.is_empty().map_err(|e| fail(volume.path(), e))? {
         return Ok(0);
     }
     copy_tree(seed, volume)
@@ -29,23 +29,23 @@ pub fn seed_if_empty(seed: &Path, volume: &Dir) -> Result<u64, Error> {
 /// Copies the tree `from` into `to`; symlinks are copied as links.
 fn copy_tree(from: &Path, to: &Dir) -> Result<u64, Error> {
     let mut count = 0;
-    for entry in fs::read_dir(from).map_err(|e| fail(from, &e))? {
-        let entry = entry.map_err(|e| fail(from, &e))?;
+    for entry in fs::read_dir(from).map_err(|e| fail(from, e))? {
+        let entry = entry.map_err(|e| fail(from, e))?;
         let (src, name) = (entry.path(), entry.file_name());
         let dest = to.path().join(&name);
-        let meta = fs::symlink_metadata(&src).map_err(|e| fail(&src, &e))?;
+        let meta = fs::symlink_metadata(&src).map_err(|e| fail(&src, e))?;
         let mode = meta.mode() & 0o7777;
         let made = if meta.is_dir() {
             copy_dir(&src, to, &name, mode)?
         } else if meta.file_type().is_symlink() {
-            let target = fs::read_link(&src).map_err(|e| fail(&src, &e))?;
+            let target = fs::read_link(&src).map_err(|e| fail(&src, e))?;
             Some(
                 nix::unistd::symlinkat(&target, to.fd(), name.as_os_str())
                     .map(|()| 1)
                     .map_err(std::io::Error::from),
             )
             .transpose()
-            .map_err(|e| fail(&dest, &e))?
+            .map_err(|e| fail(&dest, e))?
         } else if meta.is_file() {
             copy_file(&src, to, &name, mode)?
         } else {
@@ -67,11 +67,11 @@ fn copy_dir(src: &Path, to: &Dir, name: &OsStr, mode: u32) -> Result<Option<u64>
     match nix::sys::stat::mkdirat(to.fd(), name, nix::sys::stat::Mode::from_bits_truncate(0o700)) {
         Ok(()) => {}
         Err(nix::errno::Errno::EEXIST) => return Ok(None),
-        Err(e) => return Err(fail(&dest, &e.into())),
+        Err(e) => return Err(fail(&dest, e.into())),
     }
-    let sub = to.subdir(name).map_err(|e| fail(&dest, &e))?;
+    let sub = to.subdir(name).map_err(|e| fail(&dest, e))?;
     let count = copy_tree(src, &sub)?;
-    sub.chmod(mode).map_err(|e| fail(&dest, &e))?;
+    sub.chmod(mode).map_err(|e| fail(&dest, e))?;
     Ok(Some(1 + count))
 }
 
@@ -80,10 +80,10 @@ fn copy_file(src: &Path, to: &Dir, name: &OsStr, mode: u32) -> Result<Option<u64
     let mut out = match to.create_new(name, 0o600) {
         Ok(f) => f,
         Err(e) if e.raw_os_error() == Some(libc::EEXIST) => return Ok(None),
-        Err(e) => return Err(fail(&dest, &e)),
+        Err(e) => return Err(fail(&dest, e)),
     };
-    let mut input = fs::File::open(src).map_err(|e| fail(src, &e))?;
-    std::io::copy(&mut input, &mut out).map_err(|e| fail(&dest, &e))?;
-    out.set_permissions(fs::Permissions::from_mode(mode)).map_err(|e| fail(&dest, &e))?;
+    let mut input = fs::File::open(src).map_err(|e| fail(src, e))?;
+    std::io::copy(&mut input, &mut out).map_err(|e| fail(&dest, e))?;
+    out.set_permissions(fs::Permissions::from_mode(mode)).map_err(|e| fail(&dest, e))?;
     Ok(Some(1))
 }

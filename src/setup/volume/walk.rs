@@ -129,7 +129,7 @@ pub fn chown_tree(
         wake: Condvar::new(),
     };
     let top = Arc::new(Node { parent: None, name: OsString::new() });
-    let fd = dir.fd().try_clone_to_owned().map_err(|e| Error::io(shown, &e, 71))?;
+    let fd = dir.fd().try_clone_to_owned().map_err(|e| Error::io(shown, e))?;
     let subdirs = walk.list(&fd, &top, report)?;
     let held = Arc::new(Held::new(fd, &live));
     let jobs = subdirs.iter().map(|n| Job { parent: held.clone(), node: top.child(n) }).collect();
@@ -284,7 +284,7 @@ impl<'a> Walk<'a> {
             let st = match fstatat(fd, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
                 Ok(st) => st,
                 Err(Errno::ENOENT) => continue,
-                Err(e) => return Err(Error::io(&node.path(self.root).join(os(name)), &e.into(), 71)),
+                Err(e) => return Err(Error::io(&node.path(self.root).join(os(name)), e.into())),
             };
             t.scanned += 1;
             if self.one_fs && st.st_dev != self.dev {
@@ -313,28 +313,28 @@ impl<'a> Walk<'a> {
                     Ok(())
                 }
                 Err(Errno::ENOENT) => Ok(()),
-                Err(e) => Err(Error::io(&shown(), &e.into(), 71)),
+                Err(e) => Err(Error::io(&shown(), e.into())),
             };
         }
         let flags = OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
         let fd = match openat(dir, name, flags, Mode::empty()) {
             Ok(fd) => fd,
             Err(Errno::ENOENT) => return Ok(()),
-            Err(e) => return Err(Error::io(&shown(), &e.into(), 71)),
+            Err(e) => return Err(Error::io(&shown(), e.into())),
         };
-        let st = fstat(&fd).map_err(|e| Error::io(&shown(), &e.into(), 71))?;
+        let st = fstat(&fd).map_err(|e| Error::io(&shown(), e.into()))?;
         if kind(&st) == SFlag::S_IFDIR || hard_linked(&st) || (self.one_fs && st.st_dev != self.dev) {
             t.skip(shown(), "replaced during the walk");
             return Ok(());
         }
         fchownat(fd.as_fd(), c"", uid, gid, AtFlags::AT_EMPTY_PATH)
-            .map_err(|e| Error::io(&shown(), &e.into(), 71))?;
+            .map_err(|e| Error::io(&shown(), e.into()))?;
         t.changed += 1;
         Ok(())
     }
 
     fn fail(&self, node: &Node, e: Errno) -> Error {
-        Error::io(&node.path(self.root), &e.into(), 71)
+        Error::io(&node.path(self.root), e.into())
     }
 }
 
