@@ -16,8 +16,8 @@ pub const MAX_NAME: usize = 32;
 pub const MAX_PATH: usize = 4096;
 
 /// Why a value may not go into /etc/passwd, /etc/group or /etc/shadow;
-/// each names the value (and `Field` the `[user]` field it came from).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// each names the value (`Refused` adds the `[user]` field it came from).
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     #[error("{0:?} contains `:`, the field separator of /etc/passwd and /etc/group")]
     Colon(String),
@@ -36,14 +36,18 @@ pub enum Error {
     SystemDir(String, &'static str),
 }
 
+crate::error::debug_by_display!(Error);
+
 /// A `[user]` value refused, its field's name leading the value's own
 /// message: `[user] home "...": ...`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[error("[user] {field} {error}")]
 pub struct Refused {
     pub field: &'static str,
     pub error: Error,
 }
+
+crate::error::debug_by_display!(Refused);
 
 /// A `:` or control character in `t`.
 fn forbidden(t: &str) -> Result<(), Error> {

@@ -22,7 +22,22 @@ use crate::probe::NotReady;
 use crate::setup::{account, user, volume};
 use crate::status;
 
-#[derive(Debug, thiserror::Error)]
+/// `Debug` as the message, for the error types of this crate: `Debug` is
+/// in every `dyn Error`'s vtable (a source, `Chain`), and derived ones cost
+/// kilobytes of the binary's size budget (docs/development.md) that
+/// nothing reads; a test that fails shows the message.
+macro_rules! debug_by_display {
+    ($($t:ty),*) => {$(
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Display::fmt(self, f)
+            }
+        }
+    )*};
+}
+pub(crate) use debug_by_display;
+
+#[derive(thiserror::Error)]
 pub enum Error {
     #[error("{0}")]
     Usage(String),
@@ -132,6 +147,8 @@ pub enum Error {
     #[error("{error}")]
     Hinted { error: Box<Error>, hint: String },
 }
+
+debug_by_display!(Error);
 
 /// Not permitted: permission denied, or a read-only filesystem.
 fn not_permitted(e: &std::io::Error) -> bool {

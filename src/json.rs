@@ -54,7 +54,7 @@ impl Json {
 }
 
 /// Why a text is not the JSON init reads, at which byte.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     #[error("trailing data at byte {0}")]
     Trailing(usize),
@@ -78,6 +78,8 @@ pub enum Error {
     #[error("bad \\u escape")]
     BadEscape,
 }
+
+crate::error::debug_by_display!(Error);
 
 /// Parses a whole JSON document.
 pub fn parse(text: &str) -> Result<Json, Error> {

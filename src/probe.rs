@@ -22,8 +22,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// after its target as often as at the end of a line, so each message
 /// holds its cause and none has a `source()` (src/error.rs). The last
 /// variants are the binary's, for the checks it runs in a child
-/// (run/probe_child.rs).
-#[derive(Debug, thiserror::Error)]
+/// (process/probe_child.rs).
+#[derive(thiserror::Error)]
 pub enum NotReady {
     #[error(transparent)]
     Semaphore(#[from] NotFresh),
@@ -67,6 +67,8 @@ pub enum NotReady {
     #[error("{0}")]
     Spawn(Box<crate::error::Error>),
 }
+
+crate::error::debug_by_display!(NotReady);
 
 /// Checks `target` once: `Ok` when ready, else why not. A `command` target
 /// is the caller's to run (the binary spawns it as a child of init).

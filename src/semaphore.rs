@@ -68,7 +68,7 @@ pub fn contents(service: &str, host: &str, pid: i32, started: u64, heartbeat: Du
 }
 
 /// Why a semaphore (or plain file) is not ready.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum NotFresh {
     #[error("file absent")]
     Absent,
@@ -81,6 +81,8 @@ pub enum NotFresh {
     )]
     Stale { age: Duration, heartbeat: Duration },
 }
+
+crate::error::debug_by_display!(NotFresh);
 
 /// Why a semaphore (or plain file) at `path` is not ready at `now`, if it is not.
 pub fn read_fresh(root: &Dir, path: &Path, now: SystemTime) -> Result<Parsed, NotFresh> {

@@ -27,9 +27,9 @@ pub struct ServiceStatus {
 
 /// Why there is no status to show: the file is absent, unreadable or not
 /// one of ours, or it does not speak for a running init (docs/security.md,
-/// "Whom a client believes"). src/run/status.rs finds these; the texts
+/// "Whom a client believes"). src/status_file.rs finds these; the texts
 /// are `init status`'s (docs/reference.md, "Services").
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum Error {
     /// No status file in any of the places init writes one.
     #[error("absent")]
@@ -68,6 +68,8 @@ pub enum Error {
     #[error("pid {pid}")]
     Proc { pid: i32, source: std::io::Error },
 }
+
+crate::error::debug_by_display!(Error);
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Status {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::MAX_DURATION;
 
 /// init.toml could not be read as text (exit 78).
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum Error {
     #[error("config file {}: not found", .0.display())]
     NotFound(PathBuf),
@@ -17,8 +17,10 @@ pub enum Error {
     NotUtf8 { path: PathBuf, at: usize },
 }
 
+crate::error::debug_by_display!(Error);
+
 /// A value that does not parse, named as written.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BadValue {
     #[error("invalid user spec {0:?} (name, uid, name:group or uid:gid)")]
     UserSpec(String),
@@ -55,3 +57,5 @@ pub enum BadValue {
     #[error("`enabled` renders {0:?}: write true, false, 1, 0, yes, no or leave it empty")]
     Switch(String),
 }
+
+crate::error::debug_by_display!(BadValue);

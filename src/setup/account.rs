@@ -29,7 +29,7 @@ pub struct Edit {
 
 /// Why `[user]` cannot be made to exist (exit 67): each names the user,
 /// group or uid at fault.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refused {
     #[error("uid {uid} for user {name:?} is already held by user {holder:?}")]
     UidTaken { uid: u32, name: String, holder: String },
@@ -38,6 +38,8 @@ pub enum Refused {
     #[error("group {0:?} (in [user] groups) not found in /etc/group")]
     NoGroup(String),
 }
+
+crate::error::debug_by_display!(Refused);
 
 /// Plans the edits that make the files agree with `want`. Errors (exit 67)
 /// name the user, group or uid at fault; the files are then left untouched.

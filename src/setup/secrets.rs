@@ -67,7 +67,7 @@ pub fn apply<'n>(
 }
 
 /// Why a secret file's value cannot be taken.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
     Read(#[from] std::io::Error),
@@ -76,6 +76,8 @@ pub enum Error {
     #[error("contains a NUL byte")]
     Nul,
 }
+
+crate::error::debug_by_display!(Error);
 
 /// A secret file's value: at most `MAX_SECRET_BYTES`, no NUL byte, one
 /// trailing newline stripped.

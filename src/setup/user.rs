@@ -78,7 +78,7 @@ impl Db {
 }
 
 /// A user spec that names no user or group (exit 67).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     #[error("user {:?} not found in /etc/passwd (spec {spec})", spec.user)]
     NoUser { spec: UserSpec },
@@ -86,14 +86,18 @@ pub enum Error {
     NoGroup { group: String, spec: UserSpec },
 }
 
+crate::error::debug_by_display!(Error);
+
 /// An `owner` that names no user or group, with what it owns (exit 67).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UnknownOwner {
     #[error("{}: owner {error}", dest.display())]
     Template { dest: PathBuf, error: Error },
     #[error("volume {}: owner {error}", path.display())]
     Volume { path: PathBuf, error: Error },
 }
+
+crate::error::debug_by_display!(UnknownOwner);
 
 /// Who a child runs as.
 #[derive(Debug, Clone, PartialEq, Eq)]

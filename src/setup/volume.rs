@@ -42,13 +42,15 @@ impl Report {
 }
 
 /// A volume's path that the config may not name (exit 78).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refused {
     #[error("{}: does not exist (create = false)", .0.display())]
     Absent(PathBuf),
     #[error("{}: resolves to {} ({why}) and cannot be a volume", path.display(), real.display())]
     SystemDir { path: PathBuf, real: PathBuf, why: &'static str },
 }
+
+crate::error::debug_by_display!(Refused);
 
 /// A volume that cannot be prepared is an OS failure (71), or 77.
 fn fail(path: &Path, e: std::io::Error) -> Error {

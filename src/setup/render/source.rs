@@ -10,7 +10,7 @@ use crate::safe_fs::Dirs;
 
 /// Why a template source cannot be rendered, naming it (a problem of the
 /// plan: exit 78). A problem is one line, so each message holds its cause.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum Error {
     #[error("{}: {error}", path.display())]
     Io { path: PathBuf, error: std::io::Error },
@@ -29,6 +29,8 @@ pub enum Error {
     #[error("{}: only files and directories can be templates", .0.display())]
     NotFile(PathBuf),
 }
+
+crate::error::debug_by_display!(Error);
 
 /// Reads a template source: text, UTF-8, not binary, not huge; through
 /// the safe layer (a ConfigMap's root-owned links are followed, no one
