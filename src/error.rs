@@ -24,7 +24,7 @@ use crate::status;
 
 /// `Debug` as the message, for the error types of this crate: `Debug` is
 /// in every `dyn Error`'s vtable (a source, `Chain`), and derived ones cost
-/// kilobytes of the binary's size budget (docs/development.md) that
+/// kilobytes of the binary's size budget (docs/benchmarks.md, "Budgets") that
 /// nothing reads; a test that fails shows the message.
 macro_rules! debug_by_display {
     ($($t:ty),*) => {$(
