@@ -5,8 +5,7 @@
 //! decisions (who starts, what an end means, the stop order, the exit
 //! code) are fleet.rs over decide.rs. This module and its parts are the
 //! shell around them: they turn what the poll saw into events, feed them
-//! in, and carry out the effects that come back (spawn, signal, run a
-//! check, write a semaphore or the status file, answer a request). Every
+//! in, and carry out the effects that come back (spawn, signal, run a//! check, write a semaphore or the status file, answer a request). Every
 //! exit status is matched against the pid map before it counts as an
 //! orphan's, so the reaper never takes a supervised child's status.
 //! docs/development.md, "The supervisor", says how to add a state or an event.
@@ -65,17 +64,17 @@ pub struct Spec {
 }
 
 /// Runs the services until the container stops; returns init's exit code.
-/// `checker` is what a watched `command` target runs as (process/probe_child.rs).
+/// `probes_as` is what a watched `command` target runs as (process/probe_child.rs).
 pub fn run(
     specs: Vec<Spec>,
-    (watches, checker): (&[Wait], &Command),
+    (watches, probes_as): (&[Wait], &Command),
     reloader: Option<Reloader>,
     opts: &Options,
 ) -> Result<u8, Error> {
     let signals = Signals::block_all()?;
     let me = getpid();
     budget::become_subreaper(me);
-    let mut sv = Supervisor::new(specs, (watches, checker), opts, signals.original_mask, me);
+    let mut sv = Supervisor::new(specs, (watches, probes_as), opts, signals.original_mask, me);
     sv.reloader = reloader;
     sv.clear_stale_semaphores();
     // Before the first spawn: a service that runs `init status` or `init run`
@@ -120,8 +119,8 @@ struct Svc {
     /// (it may exit right after naming its main process).
     main_pid: Option<(Pid, u64)>,
     spawned_at_tick: Option<u64>,
-    /// The child running its ready check, while the state says one runs.
-    check: Option<ProbeChild>,
+    /// The child running its ready probe, while the state says one runs.
+    probe: Option<ProbeChild>,
     /// `ready = { fd = N }`: the read end of its descriptor N, while it starts.
     ready_fd: Option<std::os::fd::OwnedFd>,
 }
@@ -151,7 +150,7 @@ struct Supervisor<'a> {
 impl<'a> Supervisor<'a> {
     fn new(
         specs: Vec<Spec>,
-        (watches, checker): (&'a [Wait], &Command),
+        (watches, probes_as): (&'a [Wait], &Command),
         opts: &Options,
         mask: SigSet,
         me: Pid,
@@ -171,7 +170,7 @@ impl<'a> Supervisor<'a> {
                 status_text: None,
                 main_pid: None,
                 spawned_at_tick: None,
-                check: None,
+                probe: None,
                 ready_fd: None,
             })
             .collect();
@@ -179,7 +178,7 @@ impl<'a> Supervisor<'a> {
             fleet: Fleet::new(units, opts.stop_timeout, opts.remap_exit.clone()),
             svcs,
             sources: Vec::new(),
-            watcher: Watcher::new(watches, checker, mask),
+            watcher: Watcher::new(watches, probes_as, mask),
             mask,
             me,
             host: semaphore::hostname(),
@@ -227,7 +226,7 @@ impl<'a> Supervisor<'a> {
         }
     }
 
-    /// Everything due at `now`: starts, checks, heartbeats, restarts,
+    /// Everything due at `now`: starts, probes, heartbeats, restarts,
     /// operators' stops, watches, reloads; while stopping, the stop's steps.
     fn tick(&mut self, now: Instant) {
         if self.stopping() {

@@ -77,9 +77,9 @@ impl Supervisor<'_> {
     fn effect(&mut self, i: usize, effect: Effect, now: Instant) {
         let name = self.svcs[i].spec.name.clone();
         match effect {
-            Effect::Check => self.check(i, now),
-            Effect::CancelCheck => {
-                if let Some(child) = self.svcs[i].check.take() {
+            Effect::Probe => self.probe(i, now),
+            Effect::CancelProbe => {
+                if let Some(child) = self.svcs[i].probe.take() {
                     child.cancel();
                 }
             }
@@ -120,8 +120,8 @@ impl Supervisor<'_> {
             }
             Why::Late(late) => {
                 let why = match late {
-                    Lateness::Check(why) => why,
-                    Lateness::CheckRunning => "the probe command was still running".into(),
+                    Lateness::Probe(why) => why,
+                    Lateness::ProbeRunning => "the probe command was still running".into(),
                     Lateness::Silent => self.silent_why(i),
                 };
                 error!(service = %self.svcs[i].spec.name, why, "not ready in time: SIGKILL");

@@ -1,5 +1,5 @@
 //! How services end: every exit status matched against the services' and
-//! checks' pids before it counts as an orphan's, logged, and handed to the
+//! probes' pids before it counts as an orphan's, logged, and handed to the
 //! fleet (fleet.rs), whose restart policy and container decisions follow.
 
 use super::*;
@@ -14,13 +14,13 @@ impl Supervisor<'_> {
             if let Some(i) = self.fleet.units.iter().position(|u| u.life.state.pid() == Some(pid)) {
                 self.exited(i, pid, exit);
             } else if let Some(i) =
-                self.svcs.iter().position(|s| s.check.as_ref().is_some_and(|c| c.pid == pid))
+                self.svcs.iter().position(|s| s.probe.as_ref().is_some_and(|c| c.pid == pid))
             {
-                let result = self.svcs[i].check.take().map(|child| child.result(exit));
+                let result = self.svcs[i].probe.take().map(|child| child.result(exit));
                 if let Some(result) = result {
                     self.feed(
                         i,
-                        Event::Checked(result.map_err(|e| state::Unready(e.to_string()))),
+                        Event::Probed(result.map_err(|e| state::Unready(e.to_string()))),
                         Instant::now(),
                     );
                 }

@@ -132,10 +132,10 @@ impl Fleet {
     }
 
     /// Steps service `i`; what follows for the others and the container
-    /// comes after its own effects. A check's answer no longer counts once
+    /// comes after its own effects. A probe's answer no longer counts once
     /// the container stops.
     pub fn feed(&mut self, i: usize, event: Event, now: Instant) -> Vec<Order> {
-        if self.stopping() && matches!(event, Event::Checked(_) | Event::Checking(_)) {
+        if self.stopping() && matches!(event, Event::Probed(_) | Event::Probing(_)) {
             return Vec::new();
         }
         let unit = &mut self.units[i];

@@ -1,6 +1,6 @@
 //! A service's life as one pure function (docs/development.md, "The
 //! supervisor"): `Life::step(rules, event, now)` returns the next life and
-//! the effects the loop must carry out (signal, run a check, write the
+//! the effects the loop must carry out (signal, run a probe, write the
 //! semaphore, log a note, tell the container). Nothing here spawns, signals,
 //! reads a clock or logs, so every transition and every timer is tested
 //! by table and by scenario (life/tests.rs, scenarios/) without processes.
@@ -10,13 +10,13 @@ use std::time::{Duration, Instant};
 use nix::unistd::Pid;
 
 use super::decide::{self, AfterExit};
-use super::state::{Check, Kind, Next, Proc, Readiness, State, StopStep, Then, Unready};
+use super::state::{Kind, Next, Probe, Proc, Readiness, State, StopStep, Then, Unready};
 use crate::process::reap::Exit;
 use mooring::config::duration::{deadline, doubled, later};
 
-/// Check back-off, as for waits.
-pub const CHECK_FIRST: Duration = Duration::from_millis(50);
-pub const CHECK_MAX: Duration = Duration::from_secs(1);
+/// Probe back-off, as for waits.
+pub const PROBE_FIRST: Duration = Duration::from_millis(50);
+pub const PROBE_MAX: Duration = Duration::from_secs(1);
 
 mod rules;
 pub use rules::{Becomes, Rules};
@@ -28,10 +28,10 @@ pub enum Event {
     Spawned(Proc),
     /// fork or exec failed, as a run that ended at once with `code`.
     SpawnFailed { code: i32 },
-    /// Its ready check runs as this child.
-    Checking(Pid),
-    /// What its ready check said (`Err`: why not).
-    Checked(Result<(), Unready>),
+    /// Its ready probe runs as this child.
+    Probing(Pid),
+    /// What its ready probe said (`Err`: why not).
+    Probed(Result<(), Unready>),
     /// It said it is ready (a ready line, `READY=1`, a matching log line).
     Announced,
     /// Its process ended; `stopping`: the container is stopping.
@@ -63,10 +63,10 @@ pub enum Why {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lateness {
-    /// Its last check said this.
-    Check(String),
-    /// The check command was still running.
-    CheckRunning,
+    /// Its last probe said this.
+    Probe(String),
+    /// The probe command was still running.
+    ProbeRunning,
     /// It never said it was ready.
     Silent,
 }
@@ -74,10 +74,10 @@ pub enum Lateness {
 /// What the loop carries out for a step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
-    /// Run its ready check now (the answer comes back as `Checking` or `Checked`).
-    Check,
-    /// Stop the child running its check.
-    CancelCheck,
+    /// Run its ready probe now (the answer comes back as `Probing` or `Probed`).
+    Probe,
+    /// Stop the child running its probe.
+    CancelProbe,
     Signal(i32, Why),
     /// It became ready after this long: its semaphore is written.
     BecameReady {
@@ -97,7 +97,7 @@ pub enum Effect {
     StopDelay(Duration),
     /// Its `signals` table drops its stop signal.
     StopSignalDropped,
-    /// Its check failed, and says something new.
+    /// Its probe failed, and says something new.
     NotReadyYet(String),
     /// It will not run again (the container decides what follows).
     EndedForGood {
@@ -150,8 +150,8 @@ impl Life {
             Event::SpawnFailed { code } if matches!(self.kind(), Kind::Waiting | Kind::Backoff) => {
                 self.run_ended(r, Exit::Code(code), false, now, fx)
             }
-            Event::Checking(child) => self.checking(child),
-            Event::Checked(result) => self.checked(r, result, now, fx),
+            Event::Probing(child) => self.probing(child),
+            Event::Probed(result) => self.probed(r, result, now, fx),
             Event::Announced if self.kind() == Kind::Starting => self.ready(r, now, fx),
             Event::Ended { exit, stopping } => self.ended(r, exit, stopping, now, fx),
             Event::Adopted(new) => self.adopted(new),
@@ -170,11 +170,11 @@ impl Life {
         }
     }
 
-    /// Moves to `to`; what the old state held goes with it: a check still
+    /// Moves to `to`; what the old state held goes with it: a probe still
     /// running is stopped, a semaphore removed.
     fn go(&mut self, to: State, fx: &mut Vec<Effect>) {
-        if self.state.checking().is_some() && to.checking().is_none() {
-            fx.push(Effect::CancelCheck);
+        if self.state.probing().is_some() && to.probing().is_none() {
+            fx.push(Effect::CancelProbe);
         }
         if self.kind() == Kind::Ready && to.kind() != Kind::Ready {
             fx.push(Effect::NotReady);
@@ -190,9 +190,9 @@ impl Life {
         let deadline = r.ready_timeout.and_then(|t| deadline(now, t));
         let to = match r.becomes {
             _ if r.oneshot => State::Running { proc },
-            Becomes::Checked => {
-                let check = Check { next: Next::At(now), backoff: CHECK_FIRST, deadline, why: String::new() };
-                State::Starting { proc, ready: Readiness::Check(check) }
+            Becomes::Probed => {
+                let probe = Probe { next: Next::At(now), backoff: PROBE_FIRST, deadline, why: String::new() };
+                State::Starting { proc, ready: Readiness::Probe(probe) }
             }
             Becomes::Announced | Becomes::AtOnce => {
                 State::Starting { proc, ready: Readiness::Announce { deadline } }
@@ -204,34 +204,34 @@ impl Life {
         }
     }
 
-    fn checking(&mut self, child: Pid) {
-        if let State::Starting { ready: Readiness::Check(check), .. } = &mut self.state {
-            check.next = Next::Running(child);
+    fn probing(&mut self, child: Pid) {
+        if let State::Starting { ready: Readiness::Probe(probe), .. } = &mut self.state {
+            probe.next = Next::Running(child);
         }
     }
 
-    /// What a check said: ready, or the next check after a back-off, or
+    /// What a probe said: ready, or the next probe after a back-off, or
     /// SIGKILL when its deadline has passed.
-    fn checked(&mut self, r: &Rules, result: Result<(), Unready>, now: Instant, fx: &mut Vec<Effect>) {
-        let State::Starting { ready: Readiness::Check(check), .. } = &self.state else { return };
-        if matches!(check.next, Next::Running(_)) {
-            fx.push(Effect::CancelCheck);
+    fn probed(&mut self, r: &Rules, result: Result<(), Unready>, now: Instant, fx: &mut Vec<Effect>) {
+        let State::Starting { ready: Readiness::Probe(probe), .. } = &self.state else { return };
+        if matches!(probe.next, Next::Running(_)) {
+            fx.push(Effect::CancelProbe);
         }
         let why = match result {
             Ok(()) => return self.ready(r, now, fx),
             Err(Unready(why)) => why,
         };
-        if check.deadline.is_some_and(|d| now >= d) {
-            return self.late(Lateness::Check(why), fx);
+        if probe.deadline.is_some_and(|d| now >= d) {
+            return self.late(Lateness::Probe(why), fx);
         }
-        if why != check.why {
+        if why != probe.why {
             fx.push(Effect::NotReadyYet(why.clone()));
         }
-        let State::Starting { ready: Readiness::Check(check), .. } = &mut self.state else { return };
-        *check = Check {
-            next: Next::At(later(now, check.backoff)),
-            backoff: doubled(check.backoff, CHECK_MAX),
-            deadline: check.deadline,
+        let State::Starting { ready: Readiness::Probe(probe), .. } = &mut self.state else { return };
+        *probe = Probe {
+            next: Next::At(later(now, probe.backoff)),
+            backoff: doubled(probe.backoff, PROBE_MAX),
+            deadline: probe.deadline,
             why,
         };
     }
@@ -307,17 +307,17 @@ impl Life {
         }
     }
 
-    /// Whatever is due at `now`: a check, a missed deadline, a heartbeat,
+    /// Whatever is due at `now`: a probe, a missed deadline, a heartbeat,
     /// the next step of a stop. (A back-off's end is the container's to
     /// act on: it starts the service, fleet.rs.)
     fn tick(&mut self, r: &Rules, now: Instant, fx: &mut Vec<Effect>) {
         let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
         match &self.state {
-            State::Starting { ready: Readiness::Check(c), .. } => match c.next {
-                Next::At(t) if t <= now => fx.push(Effect::Check),
+            State::Starting { ready: Readiness::Probe(c), .. } => match c.next {
+                Next::At(t) if t <= now => fx.push(Effect::Probe),
                 Next::Running(_) if due(c.deadline) => {
-                    fx.push(Effect::CancelCheck);
-                    self.late(Lateness::CheckRunning, fx);
+                    fx.push(Effect::CancelProbe);
+                    self.late(Lateness::ProbeRunning, fx);
                 }
                 _ => {}
             },

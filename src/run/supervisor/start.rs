@@ -77,19 +77,19 @@ impl Supervisor<'_> {
         }
     }
 
-    /// Runs service `i`'s ready check once: its answer at once, or the
+    /// Runs service `i`'s ready probe once: its answer at once, or the
     /// child that runs it (its end comes back through the reaper).
-    pub(super) fn check(&mut self, i: usize, now: Instant) {
+    pub(super) fn probe(&mut self, i: usize, now: Instant) {
         let s = &mut self.svcs[i];
         let Some(ReadyHow::Probe(target)) = s.spec.ready.as_ref().map(|r| &r.how) else { return };
         match probe_child::start(target, &s.cmd, self.mask) {
             Started::Done(result) => {
-                self.feed(i, Event::Checked(result.map_err(|e| state::Unready(e.to_string()))), now)
+                self.feed(i, Event::Probed(result.map_err(|e| state::Unready(e.to_string()))), now)
             }
             Started::Child(child) => {
                 let pid = child.pid;
-                s.check = Some(child);
-                self.feed(i, Event::Checking(pid), now);
+                s.probe = Some(child);
+                self.feed(i, Event::Probing(pid), now);
             }
         }
     }

@@ -25,14 +25,14 @@ pub struct Proc {
 pub enum Readiness {
     /// It says so itself (`notify`, `fd`, a log line), by `deadline` if it has one.
     Announce { deadline: Option<Instant> },
-    /// Init checks it (a ready probe) with a growing back-off.
-    Check(Check),
+    /// Init probes it (a ready probe) with a growing back-off.
+    Probe(Probe),
     /// Not ready by its deadline: SIGKILL went, its end is awaited.
     Late,
 }
 
-/// Why a ready check said not ready, in its own words: the core only shows
-/// and compares it (the check's error is mooring::probe::NotReady).
+/// Why a ready probe said not ready, in its own words: the core only shows
+/// and compares it (the probe's error is mooring::probe::NotReady).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unready(pub String);
 
@@ -42,10 +42,10 @@ impl From<&str> for Unready {
     }
 }
 
-/// A ready check: when it runs next (or the child running it), its
+/// A ready probe: when it runs next (or the child running it), its
 /// back-off, the deadline, and why it failed last (logged when it changes).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Check {
+pub struct Probe {
     pub next: Next,
     pub backoff: Duration,
     pub deadline: Option<Instant>,
@@ -55,7 +55,7 @@ pub struct Check {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Next {
     At(Instant),
-    /// A command check runs as this child (process/probe_child.rs).
+    /// A command probe runs as this child (process/probe_child.rs).
     Running(Pid),
 }
 
@@ -148,10 +148,10 @@ impl State {
         self.proc().map(|p| p.pid)
     }
 
-    /// The child running its ready check, if one runs.
-    pub fn checking(&self) -> Option<Pid> {
+    /// The child running its ready probe, if one runs.
+    pub fn probing(&self) -> Option<Pid> {
         match self {
-            State::Starting { ready: Readiness::Check(Check { next: Next::Running(pid), .. }), .. } => {
+            State::Starting { ready: Readiness::Probe(Probe { next: Next::Running(pid), .. }), .. } => {
                 Some(*pid)
             }
             _ => None,
@@ -159,14 +159,14 @@ impl State {
     }
 
     /// The one time this state waits for, if any: a back-off's end, a
-    /// check or its deadline, a heartbeat, a stop step.
+    /// probe or its deadline, a heartbeat, a stop step.
     pub fn timer(&self) -> Option<Instant> {
         match self {
             State::Backoff { restart_at } => Some(*restart_at),
             State::Stopping { step: StopStep::Delay(t), .. } => Some(*t),
             State::Stopping { step: StopStep::Signalled(kill_at), .. } => *kill_at,
             State::Starting { ready: Readiness::Announce { deadline }, .. } => *deadline,
-            State::Starting { ready: Readiness::Check(c), .. } => match c.next {
+            State::Starting { ready: Readiness::Probe(c), .. } => match c.next {
                 Next::At(t) => Some(t),
                 Next::Running(_) => c.deadline,
             },

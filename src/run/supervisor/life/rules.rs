@@ -9,8 +9,8 @@ use mooring::config::{ReadyHow, Restart, Service};
 pub enum Becomes {
     /// As soon as it runs (no `ready`).
     AtOnce,
-    /// When init's check passes (`ready = { tcp | http | command | file … }`).
-    Checked,
+    /// When init's probe passes (`ready = { tcp | http | command | file … }`).
+    Probed,
     /// When it says so (`notify`, `fd`, `log`).
     Announced,
 }
@@ -36,7 +36,7 @@ impl Rules {
     pub fn of(s: &Service) -> Rules {
         let becomes = match s.ready.as_ref().map(|r| &r.how) {
             None => Becomes::AtOnce,
-            Some(ReadyHow::Probe(_)) => Becomes::Checked,
+            Some(ReadyHow::Probe(_)) => Becomes::Probed,
             Some(_) => Becomes::Announced,
         };
         Rules {

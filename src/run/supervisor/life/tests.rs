@@ -45,7 +45,7 @@ fn events(now: Instant) -> [Event; 10] {
     [
         Event::Spawned(proc),
         Event::SpawnFailed { code: 1 },
-        Event::Checked(Ok(())),
+        Event::Probed(Ok(())),
         Event::Announced,
         Event::Ended { exit: Exit::Code(1), stopping: false },
         Event::Tick,
@@ -58,7 +58,7 @@ fn events(now: Instant) -> [Event; 10] {
 
 #[test]
 fn every_kind_against_every_event() {
-    // Columns: Spawned SpawnFailed Checked Announced Ended Tick Shutdown Halt Resume Restart.
+    // Columns: Spawned SpawnFailed Probed Announced Ended Tick Shutdown Halt Resume Restart.
     let table: [(Kind, [Kind; 10]); 9] = [
         (Waiting, [Ready, Backoff, Waiting, Waiting, Waiting, Waiting, Exited, Stopped, Waiting, Waiting]),
         (
@@ -109,13 +109,13 @@ fn each_state_waits_for_its_own_timer_only() {
     let now = Instant::now();
     let later = now + Duration::from_secs(3);
     let proc = Proc { pid: Pid::from_raw(10), started_at: now, adopted: None };
-    let check = |next| Check { next, backoff: CHECK_FIRST, deadline: Some(later), why: String::new() };
+    let probe = |next| Probe { next, backoff: PROBE_FIRST, deadline: Some(later), why: String::new() };
     let cases = [
         (State::Waiting, None),
         (State::Backoff { restart_at: later }, Some(later)),
         (State::Ready { proc, heartbeat_at: Some(later) }, Some(later)),
-        (State::Starting { proc, ready: Readiness::Check(check(Next::At(now))) }, Some(now)),
-        (State::Starting { proc, ready: Readiness::Check(check(Next::Running(proc.pid))) }, Some(later)),
+        (State::Starting { proc, ready: Readiness::Probe(probe(Next::At(now))) }, Some(now)),
+        (State::Starting { proc, ready: Readiness::Probe(probe(Next::Running(proc.pid))) }, Some(later)),
         (State::Starting { proc, ready: Readiness::Announce { deadline: Some(later) } }, Some(later)),
         (State::Starting { proc, ready: Readiness::Late }, None),
         (State::Stopping { proc, step: StopStep::Delay(later), then: Then::Exit }, Some(later)),

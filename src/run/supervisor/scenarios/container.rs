@@ -9,8 +9,8 @@ fn oneshot() -> Rules {
     Rules { oneshot: true, restart: Restart::Never, ..rules() }
 }
 
-fn checked() -> Rules {
-    Rules { becomes: Becomes::Checked, ..rules() }
+fn probed() -> Rules {
+    Rules { becomes: Becomes::Probed, ..rules() }
 }
 
 fn stopping_orders(orders: &[Order]) -> Vec<&Reason> {
@@ -25,10 +25,10 @@ fn stopping_orders(orders: &[Order]) -> Vec<&Reason> {
 
 #[test]
 fn a_service_starts_once_what_it_comes_after_is_ready() {
-    let mut w = World::new(&[("db", &[], false, false, checked()), ("web", &["db"], false, false, rules())]);
+    let mut w = World::new(&[("db", &[], false, false, probed()), ("web", &["db"], false, false, rules())]);
     w.run();
     assert_eq!((w.kind("db"), w.kind("web")), (Kind::Starting, Kind::Waiting));
-    w.feed("db", Event::Checked(Ok(())));
+    w.feed("db", Event::Probed(Ok(())));
     w.run();
     assert_eq!((w.kind("db"), w.kind("web")), (Kind::Ready, Kind::Ready));
 }
@@ -154,12 +154,12 @@ fn a_stop_signal_stops_dependents_first_then_the_rest_then_the_leftovers() {
 
 #[test]
 fn services_that_never_ran_end_with_the_stop_and_never_start() {
-    let mut w = World::new(&[("db", &[], false, false, checked()), ("web", &["db"], false, false, rules())]);
+    let mut w = World::new(&[("db", &[], false, false, probed()), ("web", &["db"], false, false, rules())]);
     w.run();
     w.signal(libc::SIGTERM);
     assert_eq!(w.kind("web"), Kind::Exited);
-    w.feed("db", Event::Checked(Ok(())));
-    assert_eq!(w.kind("db"), Kind::Stopping, "a check's answer no longer counts");
+    w.feed("db", Event::Probed(Ok(())));
+    assert_eq!(w.kind("db"), Kind::Stopping, "a probe's answer no longer counts");
     assert_eq!(w.fleet.due_start(w.now), None);
 }
 

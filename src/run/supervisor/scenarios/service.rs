@@ -1,11 +1,11 @@
 //! One service's life, event by event (scenarios.rs has the harness).
 
 use super::*;
-use crate::run::supervisor::life::{CHECK_MAX, Lateness, Why};
-use crate::run::supervisor::state::{Check, Readiness, State, StopStep, Then};
+use crate::run::supervisor::life::{Lateness, PROBE_MAX, Why};
+use crate::run::supervisor::state::{Probe, Readiness, State, StopStep, Then};
 
-fn checked() -> Rules {
-    Rules { becomes: Becomes::Checked, ready_timeout: Some(ms(5_000)), ..rules() }
+fn probed() -> Rules {
+    Rules { becomes: Becomes::Probed, ready_timeout: Some(ms(5_000)), ..rules() }
 }
 
 #[test]
@@ -18,39 +18,39 @@ fn a_service_without_readiness_is_ready_once_spawned() {
 
 #[test]
 fn a_ready_check_backs_off_says_each_new_reason_once_then_passes() {
-    let mut s = One::new(checked());
+    let mut s = One::new(probed());
     assert!(s.spawn().is_empty());
-    assert_eq!(s.on(Event::Tick), vec![Effect::Check]);
-    assert_eq!(s.on(Event::Checked(Err("refused".into()))), vec![Effect::NotReadyYet("refused".into())]);
+    assert_eq!(s.on(Event::Tick), vec![Effect::Probe]);
+    assert_eq!(s.on(Event::Probed(Err("refused".into()))), vec![Effect::NotReadyYet("refused".into())]);
     assert_eq!(s.life.state.timer(), Some(s.t0 + ms(50)));
     s.at(50);
-    assert_eq!(s.on(Event::Checked(Err("refused".into()))), vec![], "the same reason is not said again");
+    assert_eq!(s.on(Event::Probed(Err("refused".into()))), vec![], "the same reason is not said again");
     assert_eq!(s.life.state.timer(), Some(s.t0 + ms(150)), "the back-off doubled");
     s.at(150);
-    assert_eq!(s.on(Event::Checked(Ok(()))), vec![Effect::BecameReady { after: ms(150) }]);
+    assert_eq!(s.on(Event::Probed(Ok(()))), vec![Effect::BecameReady { after: ms(150) }]);
     assert_eq!(s.kind(), Kind::Ready);
 }
 
 #[test]
 fn the_check_back_off_stops_growing_at_its_ceiling() {
-    let mut s = One::new(Rules { ready_timeout: None, ..checked() });
+    let mut s = One::new(Rules { ready_timeout: None, ..probed() });
     s.spawn();
     for _ in 0..12 {
-        s.on(Event::Checked(Err("no".into())));
+        s.on(Event::Probed(Err("no".into())));
     }
-    let State::Starting { ready: Readiness::Check(Check { backoff, .. }), .. } = s.life.state else {
+    let State::Starting { ready: Readiness::Probe(Probe { backoff, .. }), .. } = s.life.state else {
         panic!("still starting")
     };
-    assert_eq!(backoff, CHECK_MAX);
+    assert_eq!(backoff, PROBE_MAX);
 }
 
 #[test]
 fn a_check_that_fails_past_the_deadline_kills_and_the_policy_restarts() {
-    let mut s = One::new(checked());
+    let mut s = One::new(probed());
     s.spawn();
     s.at(5_000);
-    let fx = s.on(Event::Checked(Err("refused".into())));
-    assert_eq!(fx, vec![Effect::Signal(libc::SIGKILL, Why::Late(Lateness::Check("refused".into())))]);
+    let fx = s.on(Event::Probed(Err("refused".into())));
+    assert_eq!(fx, vec![Effect::Signal(libc::SIGKILL, Why::Late(Lateness::Probe("refused".into())))]);
     assert!(matches!(s.life.state, State::Starting { ready: Readiness::Late, .. }));
     assert_eq!(s.life.state.timer(), None, "nothing more to wait for but its end");
     let fx = s.on(Event::Ended { exit: Exit::Signal(libc::SIGKILL), stopping: false });
@@ -60,17 +60,17 @@ fn a_check_that_fails_past_the_deadline_kills_and_the_policy_restarts() {
 
 #[test]
 fn a_check_command_still_running_at_the_deadline_is_cancelled() {
-    let mut s = One::new(checked());
+    let mut s = One::new(probed());
     s.spawn();
-    s.on(Event::Checking(Pid::from_raw(7)));
-    assert_eq!(s.life.state.checking(), Some(Pid::from_raw(7)));
+    s.on(Event::Probing(Pid::from_raw(7)));
+    assert_eq!(s.life.state.probing(), Some(Pid::from_raw(7)));
     s.at(4_999);
     assert!(s.on(Event::Tick).is_empty());
     s.at(5_000);
     let fx = s.on(Event::Tick);
     assert_eq!(
         fx,
-        vec![Effect::CancelCheck, Effect::Signal(libc::SIGKILL, Why::Late(Lateness::CheckRunning))]
+        vec![Effect::CancelProbe, Effect::Signal(libc::SIGKILL, Why::Late(Lateness::ProbeRunning))]
     );
 }
 
@@ -209,10 +209,10 @@ fn a_ready_service_with_a_semaphore_beats_its_heart_and_drops_it_when_it_ends() 
 
 #[test]
 fn an_operator_stop_during_a_check_cancels_it_and_keeps_the_service_down() {
-    let mut s = One::new(checked());
+    let mut s = One::new(probed());
     s.spawn();
-    s.on(Event::Checking(Pid::from_raw(9)));
-    assert_eq!(s.on(Event::Halt), vec![Effect::CancelCheck, Effect::Signal(libc::SIGTERM, Why::Stop)]);
+    s.on(Event::Probing(Pid::from_raw(9)));
+    assert_eq!(s.on(Event::Halt), vec![Effect::CancelProbe, Effect::Signal(libc::SIGTERM, Why::Stop)]);
     assert_eq!(s.end(143), vec![]);
     assert_eq!(s.kind(), Kind::Stopped, "no restart, no end for good: an operator's stop");
     assert_eq!(s.life.failed_runs, 0);
@@ -334,5 +334,5 @@ fn a_named_main_process_takes_over_the_service() {
     assert!(s.on(Event::Adopted(main)).is_empty());
     assert_eq!(s.life.state.proc(), Some(main));
     assert_eq!(s.kind(), Kind::Starting);
-    assert!(s.on(Event::Checked(Ok(()))).is_empty(), "an announcing service has no check");
+    assert!(s.on(Event::Probed(Ok(()))).is_empty(), "an announcing service has no probe");
 }
