@@ -111,18 +111,9 @@ pub enum Ends {
     Critical,
 }
 
-/// Whether a service that will not run again stops the container. One an
-/// operator stopped never does, critical or not.
-pub fn ends_container(
-    main: bool,
-    critical: bool,
-    oneshot: bool,
-    ok: bool,
-    by_operator: bool,
-) -> Option<Ends> {
-    if by_operator {
-        return None;
-    }
+/// Whether a service that ended for good stops the container. (One an
+/// operator stopped never ends for good: it is `stopped`, life.rs.)
+pub fn ends_container(main: bool, critical: bool, oneshot: bool, ok: bool) -> Option<Ends> {
     match (main, critical && !(oneshot && ok)) {
         (true, _) => Some(Ends::Main),
         (false, true) => Some(Ends::Critical),

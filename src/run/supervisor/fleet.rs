@@ -187,7 +187,7 @@ impl Fleet {
             orders.extend(wont.map(|(j, _)| Order::WontStart { i: j, dependency: i }));
         }
         let exit = unit.life.last_exit.unwrap_or(Exit::Code(0));
-        match decide::ends_container(unit.main, unit.critical, unit.rules.oneshot, ok, false) {
+        match decide::ends_container(unit.main, unit.critical, unit.rules.oneshot, ok) {
             Some(Ends::Main) => {
                 orders.extend(self.begin_stop(Reason::MainEnded, Some(self.main_code(exit)), now))
             }

@@ -147,25 +147,19 @@ fn shutdown_stops_a_service_only_once_its_dependents_have_no_process() {
 #[test]
 fn which_ends_stop_the_container() {
     use Ends::*;
-    // (main, critical, oneshot, ok, by operator) -> stops the container
-    type Row = (bool, bool, bool, bool, bool, Option<Ends>);
-    let table: [Row; 8] = [
-        (true, false, false, true, false, Some(Main)),
-        (true, true, false, false, false, Some(Main)),
-        (false, true, false, false, false, Some(Critical)),
-        (false, true, false, true, false, Some(Critical)),
-        (false, true, true, true, false, None),
-        (false, true, true, false, false, Some(Critical)),
-        (false, false, false, false, false, None),
-        // An operator's stop never stops the container.
-        (true, true, false, false, true, None),
+    // (main, critical, oneshot, ok) -> stops the container
+    type Row = (bool, bool, bool, bool, Option<Ends>);
+    let table: [Row; 7] = [
+        (true, false, false, true, Some(Main)),
+        (true, true, false, false, Some(Main)),
+        (false, true, false, false, Some(Critical)),
+        (false, true, false, true, Some(Critical)),
+        (false, true, true, true, None),
+        (false, true, true, false, Some(Critical)),
+        (false, false, false, false, None),
     ];
-    for (main, critical, oneshot, ok, op, want) in table {
-        assert_eq!(
-            ends_container(main, critical, oneshot, ok, op),
-            want,
-            "{main} {critical} {oneshot} {ok} {op}"
-        );
+    for (main, critical, oneshot, ok, want) in table {
+        assert_eq!(ends_container(main, critical, oneshot, ok), want, "{main} {critical} {oneshot} {ok}");
     }
 }
 
