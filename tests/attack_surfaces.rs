@@ -150,7 +150,8 @@ fn a_mainpid_naming_a_root_process_is_ignored_and_nothing_of_root_is_signalled()
         naming("evil2", "stranger")
     );
     let mut init = services("mainpid", &toml);
-    init.wait_for_file("victim.runs");
+    // The file exists before its line is written: wait for the line.
+    wait_until("the victim's pid", DEADLINE, || init.read("victim.runs").ends_with('\n'));
     fs::write(init.dir.join("victim.pid"), init.read("victim.runs")).unwrap();
     // A root process init never started, entered into its namespace.
     let mut stranger = Command::new("nsenter")

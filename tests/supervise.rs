@@ -141,7 +141,7 @@ after = ["api"]
 env = { GREETING = "hello from <<WHO:-nobody>>" }
 workdir = "/"
 ready = { tcp = "127.0.0.1:PORT" }
-shell = "echo \"$GREETING in $PWD\" > {dir}/client.out; exec sleep 60"
+shell = "echo \"$GREETING in $PWD\" > {dir}/client.tmp; mv {dir}/client.tmp {dir}/client.out; exec sleep 60"
 "#
     .replace("PORT", &port.to_string());
     let mut init = Builder::new("probes", Mode::Pid1)
