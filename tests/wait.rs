@@ -132,7 +132,10 @@ fn configured_waits_run_before_the_command_and_a_timeout_stops_the_boot() {
 fn a_stop_signal_ends_a_wait_at_once_as_pid1() {
     let port = closed_port();
     let mut init = Init::pid1("waitterm", ["wait", "--timeout", "0", &format!("tcp:127.0.0.1:{port}")]);
-    // It takes signals as its wait begins: one sent from then on is kept for it.
+    // It takes signals as its wait begins: one sent from then on is kept for
+    // it. Its first line says the wait began (signals blocked before it);
+    // before that, a signal to a PID 1 that does not block it is lost.
+    init.wait_for_log("waiting for");
     wait_until("init to wait", DEADLINE, || takes_signals(init.pid(), Signal::SIGTERM));
     let sent = Instant::now();
     init.signal(Signal::SIGTERM);
@@ -148,6 +151,7 @@ fn ctrl_c_during_a_configured_wait_is_an_info_and_exits_130() {
         .file("init.toml", &format!("[[wait]]\ntcp = \"127.0.0.1:{port}\"\ntimeout = \"0\"\n"))
         .args(["-c", "{dir}/init.toml", "--", "echo", "ran"])
         .start();
+    init.wait_for_log("waiting for");
     wait_until("init to wait", DEADLINE, || takes_signals(init.pid(), Signal::SIGINT));
     init.signal(Signal::SIGINT);
     assert_eq!(init.wait(), 130, "{}", init.stderr());
