@@ -57,17 +57,23 @@ struct Failed {
 }
 
 impl StatusFile {
-    /// Writes `first` at the first place that takes it, with one WARN when
-    /// that is a fallback or when no place did.
-    pub fn create(first: &Status) -> StatusFile {
+    /// Writes the status `first` gives at the first place that takes it,
+    /// with one WARN when that is a fallback or when no place did. `first`
+    /// is handed each place's directory before the write: the supervisor
+    /// binds its control socket there, so no client ever reads a status
+    /// whose socket is not listening yet.
+    pub fn create(mut first: impl FnMut(&Rc<Dir>) -> Status) -> StatusFile {
         let mut refused = Vec::new();
         for path in places() {
-            match open_run_dir(&path).and_then(|dir| write(&dir, &first.to_json()).map(|()| dir)) {
+            let placed = open_run_dir(&path)
+                .map(Rc::new)
+                .and_then(|dir| write(&dir, &first(&dir).to_json()).map(|()| dir));
+            match placed {
                 Ok(dir) => {
                     if !refused.is_empty() {
                         tracing::warn!(path = %path.display(), "status file moved: {}", refused.join("; "));
                     }
-                    return StatusFile { at: Some((Rc::new(dir), path)), failed: RefCell::new(None) };
+                    return StatusFile { at: Some((dir, path)), failed: RefCell::new(None) };
                 }
                 Err(e) => refused.push(e.to_string()),
             }

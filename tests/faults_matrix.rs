@@ -318,13 +318,25 @@ fn a_fork_that_fails_is_a_failed_run() {
     matrix("fork", vec![("restart-EAGAIN", at("2")), ("middle-EAGAIN", at("3")), ("always-EAGAIN", always)]);
 }
 
+/// `init stop api`, answered with success within 20 s.
+fn stop(init: &Init) -> Result<(), String> {
+    let out = exec_for(init, "20", &["stop", "api"]);
+    if out.status.success() { Ok(()) } else { Err(format!("stop: {}", common::stderr_of(&out))) }
+}
+
+#[test]
+fn a_status_file_appears_only_once_its_control_socket_listens() {
+    // The listen of the control socket made slow: a client that finds the
+    // status file (judge() pokes as soon as `init status` answers) must
+    // find the socket listening, not refusing or missing.
+    let mut slow = case("listen:delay_enter=400000", &[], SLEEPER, "operator request");
+    slow.poke = stop;
+    matrix("listen", vec![("delayed", slow)]);
+}
+
 #[test]
 fn a_control_socket_that_cannot_accept_pauses_and_answers_later() {
     let line = "control socket: accepting a request failed";
-    let stop = |init: &Init| {
-        let out = exec_for(init, "20", &["stop", "api"]);
-        if out.status.success() { Ok(()) } else { Err(format!("stop: {}", common::stderr_of(&out))) }
-    };
     let mut first = case("accept4,accept:error=EMFILE:when=1", &[], SLEEPER, line);
     first.poke = stop;
     let mut middle = case("accept4,accept:error=EMFILE:when=2", &[], SLEEPER, line);

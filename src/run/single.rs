@@ -180,7 +180,7 @@ impl SingleStatus {
         match self.file.get() {
             Some(file) => file.write(&st),
             None => {
-                let _ = self.file.set(status_file::StatusFile::create(&st));
+                let _ = self.file.set(status_file::StatusFile::create(|_| st.clone()));
             }
         }
     }

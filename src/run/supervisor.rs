@@ -79,11 +79,7 @@ pub fn run(
     sv.clear_stale_semaphores();
     // Before the first spawn: a service that runs `init status` or `init run`
     // at once must find init live (docs/reference.md, "Services", Status).
-    sv.write_status();
-    sv.control = sv.status_file.as_ref().and_then(StatusFile::dir).and_then(control::Control::open);
-    // Clients can tell a missing socket from single-command mode (app/control.rs).
-    sv.control_state = Some(sv.control.is_some());
-    sv.changed = true;
+    sv.create_status_and_control();
     sv.open_notify_sockets();
     loop {
         sv.tick(Instant::now());

@@ -14,9 +14,42 @@ impl Supervisor<'_> {
         }
     }
 
-    /// Rewrites status.json (created by the first write).
+    /// Rewrites status.json.
     pub(super) fn write_status(&mut self) {
         self.changed = false;
+        let st = self.status();
+        if let Some(file) = &self.status_file {
+            file.write(&st);
+        }
+    }
+
+    /// Creates status.json, and the control socket beside it before the
+    /// first write: a client that finds the file finds the socket
+    /// listening, and `control` tells it whether there is one
+    /// (app/control.rs).
+    pub(super) fn create_status_and_control(&mut self) {
+        let mut control: Option<control::Control> = None;
+        let file = StatusFile::create(|dir| {
+            // A place whose write then failed: its socket goes with it.
+            if let Some(bound) = control.take() {
+                bound.close();
+            }
+            control = control::Control::open(dir);
+            self.control_state = Some(control.is_some());
+            self.status()
+        });
+        if file.dir().is_none() {
+            // No place took the status: no client can find a socket either.
+            if let Some(bound) = control.take() {
+                bound.close();
+            }
+            self.control_state = Some(false);
+        }
+        self.control = control;
+        self.status_file = Some(file);
+    }
+
+    fn status(&self) -> Status {
         let services = self
             .svcs
             .iter()
@@ -35,16 +68,12 @@ impl Supervisor<'_> {
                 status_text: s.status_text.clone(),
             })
             .collect();
-        let st = Status {
+        Status {
             pid: self.me.as_raw(),
             pid_start: status_file::own_start(),
             started: self.started,
             services,
             control: self.control_state,
-        };
-        match &self.status_file {
-            Some(file) => file.write(&st),
-            None => self.status_file = Some(StatusFile::create(&st)),
         }
     }
 }
