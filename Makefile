@@ -22,7 +22,7 @@ CARGO ?= cargo
 NIGHTLY ?= nightly-2026-05-20
 RELEASE_RUSTFLAGS := -C relocation-model=static -C target-feature=+crt-static -C force-unwind-tables=no \
     -C link-arg=-Wl,-z,noseparate-code -Zunstable-options -Cpanic=immediate-abort \
-    -C symbol-mangling-version=v0 -Z merge-functions=disabled -C link-arg=-Wl,-T,$(CURDIR)/scripts/cold.ld
+    -C symbol-mangling-version=v0 -Z merge-functions=disabled -C link-arg=-Wl,-T,scripts/cold.ld
 # aarch64: the same code generation, linked by the toolchain's rust-lld against
 # Debian's aarch64 musl in MUSL, the directory scripts/aarch64-musl.sh prints
 # (it says why), its crt objects placed as a C compiler driver places them.
