@@ -14,7 +14,7 @@ use crate::common::podman::{Container, ROOT, Volume, podman_ok};
 use crate::common::{OnTty, TempDir, stderr_of, stdout_of, wait_until};
 use crate::deploy::{Pod, Stack, curl, curl_in, free_port};
 use crate::docker::Dockerd;
-use crate::{INIT, PROMPT, exited, image, running, stop_promptly, wait_ready};
+use crate::{INIT, PROMPT, exited, image, stop_promptly, wait_ready};
 
 const USER: &str = "lab";
 const UID: &str = "1234";

@@ -31,7 +31,11 @@ fn ok(out: Output, what: &str) -> String {
     stdout_of(&out)
 }
 
-/// podman on a store of its own, empty at first, removed on drop.
+/// podman on a store of its own, empty at first, removed on drop. Its
+/// state directory (`--tmpdir`) is its own too: podman takes a missing one
+/// for a reboot, so removing a shared one made the store of the tests
+/// running beside it forget every running container ("Refreshing
+/// container …", then "container state improper").
 struct Store(TempDir);
 
 impl Store {
@@ -40,9 +44,9 @@ impl Store {
     }
 
     fn podman(&self, args: &[&str]) -> Output {
-        let (root, run) = (self.0.join("root"), self.0.join("run"));
+        let (root, run, state) = (self.0.s("root"), self.0.s("run"), self.0.s("libpod"));
         Command::new(format!("{ROOT}/scripts/podman.sh"))
-            .args(["podman", "--root", root.to_str().unwrap(), "--runroot", run.to_str().unwrap()])
+            .args(["podman", "--root", &root, "--runroot", &run, "--tmpdir", &state])
             .args(["--storage-driver", "vfs"])
             .args(args)
             .output()
@@ -56,7 +60,11 @@ impl Store {
 
 impl Drop for Store {
     fn drop(&mut self) {
-        let _ = self.podman(&["system", "reset", "--force"]);
+        // Its containers and images; the directory goes with the TempDir.
+        // Not `system reset`: it would also unmount and remove what the
+        // configuration shares with the main store.
+        let _ = self.podman(&["rm", "--all", "--force"]);
+        let _ = self.podman(&["rmi", "--all", "--force"]);
     }
 }
 
