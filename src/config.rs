@@ -5,12 +5,12 @@
 //! problem with its file:line:col before reporting any.
 
 pub mod adhoc;
-mod check;
 pub mod duration;
 mod error;
 mod names;
 mod raw;
 pub mod scope;
+mod validate;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -19,13 +19,13 @@ use std::time::Duration;
 use toml::Spanned;
 use toml::de::DeTable;
 
-pub use check::{parse_signal, parse_target, parse_user_spec, valid_var_name};
 pub use duration::{Limit, MAX_DURATION, parse_duration};
 pub use error::{BadValue, Error};
 pub use scope::{Problem, Runs, Scope};
+pub use validate::{parse_signal, parse_target, parse_user_spec, valid_var_name};
 
 use crate::env::Environment;
-use check::Check;
+use validate::Validator;
 
 /// Where init looks for its config when none is given.
 pub const DEFAULT_CONFIG: &str = "/opt/config/init.toml";
@@ -322,37 +322,37 @@ pub fn parse(path: &Path, text: &str, env: &mut Environment) -> Result<Config, c
 /// "Boot sequence") and one bad value hides nothing else. Each problem says which
 /// runs it stops (config/scope.rs).
 pub fn parse_all(path: &Path, text: &str, env: &mut Environment) -> (Config, Vec<Problem>) {
-    let mut check = Check::new(path, text);
+    let mut validator = Validator::new(path, text);
     let (doc, syntax) = DeTable::parse_recoverable(text);
     for e in syntax {
-        check.toml_error(&e);
+        validator.toml_error(&e);
     }
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/"));
     let mut config = Config { path: path.to_path_buf(), ..Config::default() };
     let doc = doc.into_inner();
     // [env] first: every other value may use what it sets.
     if let Some(value) = doc.iter().find(|(k, _)| k.get_ref() == "env").map(|(_, v)| v)
-        && let Some(table) = check.table_of_strings(value, "env")
+        && let Some(table) = validator.table_of_strings(value, "env")
     {
-        check.apply_env(&table, env);
+        validator.apply_env(&table, env);
     }
-    check.set_env(env);
+    validator.set_env(env);
     let mut given_services = 0;
     for (key, value) in doc.iter() {
         let span = key.span();
         match key.get_ref().as_ref() {
             "env" => {}
-            "user" => config.user = check.entry(value).and_then(|raw| check.user(&raw)),
-            "shell" => config.shell_workdir = check.entry(value).and_then(|raw| check.shell(&raw)),
-            "template" => config.templates = check.array(value, "template", |c, raw| c.template(&raw, &dir)),
-            "volume" => config.volumes = check.array(value, "volume", |c, raw| c.volume(&raw)),
-            "wait" => config.waits = check.array(value, "wait", |c, raw| c.wait_entry(&raw)),
+            "user" => config.user = validator.entry(value).and_then(|raw| validator.user(&raw)),
+            "shell" => config.shell_workdir = validator.entry(value).and_then(|raw| validator.shell(&raw)),
+            "template" => config.templates = validator.array(value, "template", |c, raw| c.template(&raw, &dir)),
+            "volume" => config.volumes = validator.array(value, "volume", |c, raw| c.volume(&raw)),
+            "wait" => config.waits = validator.array(value, "wait", |c, raw| c.wait_entry(&raw)),
             "service" => {
                 given_services = value.get_ref().as_array().map_or(0, |a| a.len());
-                config.services = check.array(value, "service", |c, raw| c.service(&raw));
+                config.services = validator.array(value, "service", |c, raw| c.service(&raw));
             }
-            "task" => config.tasks = check.array(value, "task", |c, raw| c.task(&raw)),
-            other => check.problem(
+            "task" => config.tasks = validator.array(value, "task", |c, raw| c.task(&raw)),
+            other => validator.problem(
                 span,
                 format!(
                     "unknown table `{other}` (expected user, shell, env, template, volume, wait, service or task)"
@@ -360,10 +360,10 @@ pub fn parse_all(path: &Path, text: &str, env: &mut Environment) -> (Config, Vec
             ),
         }
     }
-    check.services_together(&mut config, given_services);
-    config.skipped_waits = std::mem::take(&mut check.skipped);
-    config.off = check.take_off();
-    (config, check.finish())
+    validator.services_together(&mut config, given_services);
+    config.skipped_waits = std::mem::take(&mut validator.skipped);
+    config.off = validator.take_off();
+    (config, validator.finish())
 }
 
 /// The byte range of a spanned value.

@@ -3,7 +3,7 @@
 //! names (all of them without `for`), `enabled` switches a part off from the
 //! environment, and a run — boot, one task, an ad-hoc command — renders,
 //! awaits and validates only what serves what runs. These are the pure
-//! decisions; config/check/part.rs applies them while validating.
+//! decisions; config/validate/part.rs applies them while validating.
 
 use super::Config;
 

@@ -1,4 +1,4 @@
-//! Validation of init.toml's raw values into typed ones. `Check` renders each
+//! Validation of init.toml's raw values into typed ones. `Validator` renders each
 //! string as a template and parses it, recording every problem at its
 //! file:line:col instead of stopping at the first.
 
@@ -20,7 +20,7 @@ use crate::template::{self, Lines};
 use parse::{parse_http, parse_service_name, parse_tcp};
 pub use parse::{parse_signal, parse_target, parse_user_spec, valid_var_name};
 
-pub struct Check<'a> {
+pub struct Validator<'a> {
     path: &'a Path,
     text: &'a str,
     env: Environment,
@@ -40,12 +40,12 @@ pub struct Check<'a> {
     served: Vec<(String, usize)>,
 }
 
-impl<'a> Check<'a> {
+impl<'a> Validator<'a> {
     pub fn new(path: &'a Path, text: &'a str) -> Self {
         let (problems, skipped, named, off) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let (env, notified, served) = (Environment::default(), Vec::new(), Vec::new());
         let scope = Scope::Always;
-        Check { path, text, env, problems, scope, skipped, off, named, notified, served }
+        Validator { path, text, env, problems, scope, skipped, off, named, notified, served }
     }
 
     pub fn set_env(&mut self, env: &Environment) {

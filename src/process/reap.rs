@@ -29,6 +29,13 @@ impl Exit {
     pub fn byte(self) -> u8 {
         u8::try_from(self.code()).unwrap_or(u8::MAX)
     }
+
+    /// The main command's end as init's own code: `byte`, or 0 when
+    /// `--remap-exit` names it (docs/reference.md).
+    pub fn remapped(self, remap: &[u8]) -> u8 {
+        let code = self.byte();
+        if remap.contains(&code) { 0 } else { code }
+    }
 }
 
 /// Collects every child that has ended, without blocking, handing each to

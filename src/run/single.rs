@@ -33,15 +33,6 @@ pub struct Options {
     pub remap_exit: Vec<u8>,
 }
 
-impl Options {
-    /// The container's exit code for how the main command or service ended,
-    /// `--remap-exit` applied.
-    pub fn main_code(&self, exit: Exit) -> u8 {
-        let code = exit.byte();
-        if self.remap_exit.contains(&code) { 0 } else { code }
-    }
-}
-
 /// Runs `cmd` as init's only child and returns the exit code init should end
 /// with (`init run`, `init shell`: no status file, no watches).
 pub fn run(cmd: &Command, opts: &Options) -> Result<u8, Error> {
@@ -371,6 +362,6 @@ impl<'a> Single<'a> {
         if !self.none_left {
             return None;
         }
-        Some(self.exit_override.unwrap_or_else(|| self.opts.main_code(exit)))
+        Some(self.exit_override.unwrap_or_else(|| exit.remapped(&self.opts.remap_exit)))
     }
 }

@@ -1,7 +1,7 @@
 //! The textual values of init.toml that have a syntax of their own, as pure
 //! parsers from `&str`: variable, user, group and service names, user
 //! specs, signals and `init wait` targets. Each error names the value at
-//! fault; `Check` adds where it was written.
+//! fault; `Validator` adds where it was written.
 
 use std::path::PathBuf;
 use std::str::FromStr;

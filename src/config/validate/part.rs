@@ -7,7 +7,7 @@
 use super::*;
 use crate::config::scope::parse_switch;
 
-impl Check<'_> {
+impl Validator<'_> {
     /// Validates one part with `f` in `scope`, after its `enabled`: `None`
     /// when it is switched off or has a problem.
     fn part<T>(

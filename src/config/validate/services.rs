@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Check<'_> {
+impl Validator<'_> {
     pub(super) fn service_fields(&mut self, raw: &RawService, name: Option<String>) -> Option<Service> {
         let command = self.command(&raw.name, &raw.command, &raw.shell);
         let user = raw.user.as_ref().map(|u| self.user_spec(u));
@@ -226,7 +226,7 @@ pub struct Named {
     off: bool,
 }
 
-impl Check<'_> {
+impl Validator<'_> {
     /// Records a task's name for the duplicate check.
     pub(super) fn task_named(&mut self, name: &str, at: usize) {
         let (kind, name, off) = ("task", name.to_string(), self.scope == Scope::Off);
@@ -270,7 +270,7 @@ fn find_cycle(services: &[&Named]) -> Option<(Vec<String>, usize)> {
         .find_map(|i| if state[i] == 0 { visit(i, services, &mut state, &mut path) } else { None })
 }
 
-impl Check<'_> {
+impl Validator<'_> {
     /// Every service a template's `notify` names exists (`services`: the
     /// names of every service, valid or not).
     fn notified_services_exist(&mut self, services: &[&str]) {
@@ -285,7 +285,7 @@ impl Check<'_> {
 /// Descriptors a service may announce readiness on: not its stdio.
 const READY_FDS: std::ops::RangeInclusive<i64> = 3..=255;
 
-impl Check<'_> {
+impl Validator<'_> {
     /// A service's `ready`: a probe of the `[[wait]]` kinds, or an
     /// announcement, `fd = N`, `notify = true` or `log = "REGEX"`
     /// (docs/reference.md, "Services").

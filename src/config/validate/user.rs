@@ -6,7 +6,7 @@
 use super::*;
 use crate::entries;
 
-impl Check<'_> {
+impl Validator<'_> {
     fn id(&mut self, n: &Num, what: &str) -> Option<(u32, Option<u32>)> {
         let text = match n.get_ref() {
             IntOrStr::Int(i) => i.to_string(),

@@ -189,7 +189,7 @@ impl Fleet {
         let exit = unit.life.last_exit.unwrap_or(Exit::Code(0));
         match decide::ends_container(unit.main, unit.critical, unit.rules.oneshot, ok) {
             Some(Ends::Main) => {
-                orders.extend(self.begin_stop(Reason::MainEnded, Some(self.main_code(exit)), now))
+                orders.extend(self.begin_stop(Reason::MainEnded, Some(exit.remapped(&self.remap)), now))
             }
             Some(Ends::Critical) => {
                 orders.extend(self.begin_stop(Reason::CriticalEnded(i), Some(exit.byte()), now))
@@ -197,11 +197,6 @@ impl Fleet {
             None => {}
         }
         orders
-    }
-
-    fn main_code(&self, exit: Exit) -> u8 {
-        let code = exit.byte();
-        if self.remap.contains(&code) { 0 } else { code }
     }
 
     /// A stop signal: the container stops with 128+N unless something else decides.
@@ -280,7 +275,7 @@ impl Fleet {
     pub fn exit_code(&self) -> u8 {
         let main = self.units.iter().find(|u| u.main).and_then(|u| u.life.last_exit);
         let (decided, signal) = self.stop.map_or((None, None), |s| (s.decided, s.signal_code));
-        decide::exit_code(decided, main, signal, |e| self.main_code(e))
+        decide::exit_code(decided, main, signal, |e| e.remapped(&self.remap))
     }
 
     /// The earliest time a service or the budget waits for; while the
