@@ -3,13 +3,14 @@
 # it), driven from outside the way a container engine does. Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-INIT=$PWD/dist/init
+INIT=${DEMO_INIT:-$PWD/dist/init}   # tests/demo.rs runs it with cargo's build
 DEMO_DIR=$(mktemp -d /tmp/mooring-demo.XXXXXX)
 export DEMO_DIR
 trap 'kill -KILL $UNSHARE 2>/dev/null || true; rm -rf "$DEMO_DIR"' EXIT
 
 # A clean environment, as a container has: nothing of this host's leaks in.
-CLEAN=(env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin DEMO_DIR="$DEMO_DIR" INIT_RUN_DIR="$DEMO_DIR/run")
+CLEAN=(env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin DEMO_DIR="$DEMO_DIR" INIT_RUN_DIR="$DEMO_DIR/run"
+    ${WEB_PORT:+WEB_PORT=$WEB_PORT})
 
 say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 # Starts init as PID 1 in a new PID namespace; sets UNSHARE and PID1 (init's pid outside).
@@ -71,10 +72,10 @@ UNSHARE=$!
 in_ns() { nsenter -t "$PID1" -p -m -- "${CLEAN[@]}" "$INIT" "$@"; }
 for _ in $(seq 1000); do
     PID1=$(cat /proc/$UNSHARE/task/$UNSHARE/children 2>/dev/null | awk '{print $1}')
-    [ -n "$PID1" ] && in_ns health 2>/dev/null && break
+    [ -n "$PID1" ] && in_ns ready 2>/dev/null && break
     sleep 0.02
 done
-echo "  'docker exec … init status' once 'init health' says 0:"
+echo "  'docker exec … init status' once 'init ready' says 0:"
 in_ns status | sed 's/^/    /'
 echo "  the database's semaphore, refreshed every heartbeat while it runs:"
 sed 's/^/    /' "$DEMO_DIR/db.ready"
