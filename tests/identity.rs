@@ -269,9 +269,11 @@ fn a_debian_rootfs_gets_its_runtime_user_too() {
     assert!(written.contains("\napp:x:4321:4321:"), "{written}");
 }
 
-/// The cached debootstrap rootfs (scripts/debian-rootfs.sh, run by `make test`).
+/// The cached debootstrap rootfs (scripts/debian-rootfs.sh, run by `make test`,
+/// at MOORING_DEBIAN_ROOTFS when set, as the script honours it).
 fn debian_rootfs() -> Option<PathBuf> {
-    let p = PathBuf::from("/var/tmp/mooring-debian-rootfs");
+    let p = std::env::var_os("MOORING_DEBIAN_ROOTFS")
+        .map_or_else(|| PathBuf::from("/var/tmp/mooring-debian-rootfs"), PathBuf::from);
     if !p.join("usr/bin/getent").exists() {
         assert!(
             std::env::var_os("MOORING_SKIP_DEBIAN").is_some(),
