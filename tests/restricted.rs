@@ -148,13 +148,19 @@ fn the_kubernetes_manifest_comes_up_with_its_init_container_and_probes() {
     let pod = format!("hello-{}", std::process::id());
     let manifest =
         std::fs::read_to_string(format!("{}/images/hello/kube.yaml", common::podman::ROOT)).unwrap();
+    // Its emptyDir becomes a podman volume of that name: one of this run's,
+    // removed with the pod.
+    let www = format!("www-{}", std::process::id());
     let manifest = manifest
         .replace("name: hello\n", &format!("name: {pod}\n"))
+        .replace("{name: www,", &format!("{{name: {www},"))
+        .replace("- name: www\n", &format!("- name: {www}\n"))
         .replace("/var/tmp/mooring-hello-shared", &dir.s("shared"));
+    assert!(!manifest.contains("name: www\n") && !manifest.contains("{name: www,"), "the volume was renamed");
     assert!(manifest.contains(&dir.s("shared")), "the manifest's hostPath was replaced");
     std::fs::write(dir.join("kube.yaml"), manifest).unwrap();
     std::fs::create_dir(dir.join("shared")).unwrap();
-    let _down = PodDown(pod.clone());
+    let _down = PodDown(pod.clone(), www.clone());
     let mut play = std::process::Command::new(format!("{}/scripts/podman.sh", common::podman::ROOT))
         .args(["podman", "kube", "play", &dir.s("kube.yaml")])
         .stdout(std::process::Stdio::null())
@@ -229,10 +235,12 @@ fn not_ready_and_back(web: &Container, readiness: &[String]) {
 }
 
 /// Removes the pod (and its containers) on drop.
-struct PodDown(String);
+/// A pod and its volume, removed on drop.
+struct PodDown(String, String);
 
 impl Drop for PodDown {
     fn drop(&mut self) {
         let _ = podman(&["pod", "rm", "-f", "-t", "0", &self.0]);
+        let _ = podman(&["volume", "rm", "-f", &self.1]);
     }
 }

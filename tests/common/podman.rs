@@ -108,7 +108,8 @@ impl Container {
 
 impl Drop for Container {
     fn drop(&mut self) {
-        let _ = podman(&["rm", "-f", "-t", "0", &self.0]);
+        // With its anonymous volumes (an image's VOLUME): they would pile up.
+        let _ = podman(&["rm", "-f", "-v", "-t", "0", &self.0]);
     }
 }
 

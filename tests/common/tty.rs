@@ -42,6 +42,12 @@ impl OnTty {
             .env("INIT_RUN_DIR", dir.join("run"))
             .env("TERM", "dumb")
             .env("PS1", "$ ")
+            // A podman store elsewhere than scripts/podman.sh's default.
+            .envs(
+                ["MOORING_PODMAN_DIR", "MOORING_PODMAN_RUN"]
+                    .iter()
+                    .filter_map(|k| Some((k, std::env::var_os(k)?))),
+            )
             .stdin(slave.try_clone().unwrap())
             .stdout(slave.try_clone().unwrap())
             .stderr(slave);
