@@ -271,6 +271,16 @@ impl Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
+        if let Engine::Podman = &self.engine {
+            // podman-compose's `down -v` removes the project's named volumes
+            // but not its containers' anonymous ones (an image's VOLUME):
+            // the containers go first, with theirs.
+            let label = format!("label=io.podman.compose.project={}", self.project);
+            let left = stdout_of(&podman(&["ps", "-aq", "--filter", &label]));
+            for id in left.split_whitespace() {
+                let _ = podman(&["rm", "-f", "-v", "-t", "0", id]);
+            }
+        }
         let _ = self.compose(&["down", "-v", "-t", "0"]);
         if let Engine::Docker { host, .. } = &self.engine {
             // docker-compose 1.x leaves `compose run` containers behind
