@@ -43,8 +43,8 @@ impl Supervisor<'_> {
             if let Some(bound) = control.take() {
                 bound.close();
             }
-            self.control_state = Some(false);
         }
+        self.control_state = Some(control.is_some());
         self.control = control;
         self.status_file = Some(file);
     }
