@@ -1,8 +1,8 @@
 //! The fault matrix (docs/faults.md): every class of system call PID 1
 //! depends on, made to fail by strace's `-e inject` at the first call, at
 //! a later one, and from some call on for good, under a real PID 1. Each
-//! case is judged the same way: no crash (the exit code SPEC section 4
-//! gives), no hang past the stop budget, no temporary left, the status or
+//! case is judged the same way: no crash (the exit code docs/reference.md,
+//! "Exit codes", gives), no hang past the stop budget, no temporary left, the status or
 //! the effect back within seconds where the failure passes, one clear line
 //! in the log, and no busy loop (a bounded count of failed calls). The
 //! cases of a class run in parallel threads.
@@ -314,7 +314,7 @@ fn a_fork_that_fails_is_a_failed_run() {
     // `when=1` makes the fork of the `unshare` that starts PID 1 fail too.
     let mut always = case("clone,clone3,fork,vfork:error=EAGAIN:when=2+", &[], RESTARTING, line);
     always.once = false; // one line a try, as the restart policy's back-off spaces them
-    always.end = End::Term(71); // the main service's last run: a fork that failed (SPEC section 4)
+    always.end = End::Term(71); // the main service's last run: a fork that failed (docs/reference.md, "Exit codes")
     matrix("fork", vec![("restart-EAGAIN", at("2")), ("middle-EAGAIN", at("3")), ("always-EAGAIN", always)]);
 }
 
