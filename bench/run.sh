@@ -34,6 +34,8 @@ ORDER=(mooring tini dumb-init catatonit)
 export INIT_LOG=warn   # init's INFO lines are for people; the peers print nothing either
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+# hyperfine_ms JSON K: the median of hyperfine's K-th command in JSON, in whole ms.
+hyperfine_ms() { python3 -c "import json; print('%.0f' % (json.load(open('$1'))['results'][$2]['median']*1000))"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 # --- 1. binary size -------------------------------------------------------------
@@ -167,9 +169,8 @@ SH
 hyperfine -w 1 -r "$REPS" --export-json "$TMP/render.json" \
     --command-name init --prepare "rm -f $tdir/out/t*.conf" "$INIT -q -c $tdir/init.toml render" \
     --command-name envsubst --prepare true "sh $tdir/envsubst.sh" >/dev/null 2>&1
-median() { python3 -c "import json; r=json.load(open('$1'))['results']; print('%.0f' % (r[$2]['median']*1000))"; }
-RENDER_MS=$(median "$TMP/render.json" 0)
-ENVSUBST_MS=$(median "$TMP/render.json" 1)
+RENDER_MS=$(hyperfine_ms "$TMP/render.json" 0)
+ENVSUBST_MS=$(hyperfine_ms "$TMP/render.json" 1)
 cmp -s "$tdir/out/t7.conf" "$tdir/out/e7.conf" || { echo "bench: init and envsubst rendered differently" >&2; exit 1; }
 
 # --- 6b. the same 1,000 templates re-rendered unchanged, on disk (ext4) ---------------
@@ -182,8 +183,8 @@ sed "s|$tdir|$ddir|g" "$tdir/envsubst.sh" > "$ddir/envsubst.sh"
 "$INIT" -q -c "$ddir/init.toml" render
 hyperfine -w 1 -r "$REPS" --export-json "$TMP/rerender.json" \
     "$INIT -q -c $ddir/init.toml render" "sh $ddir/envsubst.sh" >/dev/null 2>&1
-RERENDER_MS=$(median "$TMP/rerender.json" 0)
-RE_ENVSUBST_MS=$(median "$TMP/rerender.json" 1)
+RERENDER_MS=$(hyperfine_ms "$TMP/rerender.json" 0)
+RE_ENVSUBST_MS=$(hyperfine_ms "$TMP/rerender.json" 1)
 rm -rf "$ddir"
 
 # --- 7. chown of a 100,000-entry volume vs `find ! -user -exec chown +` and `chown -R` ---
@@ -209,9 +210,8 @@ hyperfine -w 1 -r "$REPS" --export-json "$TMP/chown.json" --prepare "chown -R 0:
 chown -R 1000:1000 "$vdir/tree"
 hyperfine -w 1 -r "$REPS" --export-json "$TMP/owned.json" \
     "$INIT -q -c $vdir/init.toml -- /bin/true" "chown -R 1000:1000 $vdir/tree" "$FIND" >/dev/null 2>&1
-ms() { python3 -c "import json; print('%.0f' % (json.load(open('$1'))['results'][$2]['median']*1000))"; }
-CHOWN_INIT=$(ms "$TMP/chown.json" 0); CHOWN_R=$(ms "$TMP/chown.json" 1); CHOWN_FIND=$(ms "$TMP/chown.json" 2)
-OWNED_INIT=$(ms "$TMP/owned.json" 0); OWNED_R=$(ms "$TMP/owned.json" 1); OWNED_FIND=$(ms "$TMP/owned.json" 2)
+CHOWN_INIT=$(hyperfine_ms "$TMP/chown.json" 0); CHOWN_R=$(hyperfine_ms "$TMP/chown.json" 1); CHOWN_FIND=$(hyperfine_ms "$TMP/chown.json" 2)
+OWNED_INIT=$(hyperfine_ms "$TMP/owned.json" 0); OWNED_R=$(hyperfine_ms "$TMP/owned.json" 1); OWNED_FIND=$(hyperfine_ms "$TMP/owned.json" 2)
 [ "$(stat -c %u:%g "$vdir/tree/d7/f7")" = 1000:1000 ] || { echo "bench: init did not chown the tree" >&2; exit 1; }
 
 # --- report ------------------------------------------------------------------------
